@@ -1,0 +1,65 @@
+// The filter's configuration: plain JSON handed over by Envoy (`configuration` of the Wasm
+// filter, or Istio's `pluginConfig`). Unknown keys and wrong types are rejected with a message
+// naming the key, so a typo can never silently turn a check off.
+import { JsonKind, JsonValue, parseJson } from "./json";
+
+// Forwarding discipline for each direction.
+export const enum ForwardMode {
+  // A frame leaves the proxy only after it was read whole and checked (fail-closed).
+  AfterCheck,
+  // Bytes flow on as they arrive and frames are checked as they complete (observe only).
+  Immediately,
+}
+
+export class FilterConfig {
+  // Kafka's own default for socket.request.max.bytes.
+  maxRequestBytes: i32 = 104857600;
+  maxResponseBytes: i32 = 104857600;
+  forward: ForwardMode = ForwardMode.AfterCheck;
+}
+
+export class ConfigResult {
+  config: FilterConfig | null = null;
+  error: string = "";
+}
+
+function sizeValue(key: string, v: JsonValue, r: ConfigResult): i32 {
+  if (v.kind != JsonKind.Number || v.num != Math.floor(v.num) || v.num < 16 || v.num > 1073741824) {
+    r.error = "config key '" + key + "' must be a whole number of bytes between 16 and 1073741824";
+    return 0;
+  }
+  return <i32>v.num;
+}
+
+export function parseConfig(text: string): ConfigResult {
+  const r = new ConfigResult();
+  const c = new FilterConfig();
+  // An empty configuration means "all defaults", as Envoy passes no bytes when none is set.
+  if (text.trim().length == 0) {
+    r.config = c;
+    return r;
+  }
+  const parsed = parseJson(text);
+  if (parsed.error.length > 0) {
+    r.error = "config is not valid JSON: " + parsed.error;
+    return r;
+  }
+  const root = parsed.value!;
+  if (root.kind != JsonKind.Object) {
+    r.error = "config must be a JSON object";
+    return r;
+  }
+  for (let i = 0; i < root.keys.length && r.error.length == 0; i++) {
+    const key = root.keys[i];
+    const v = root.items[i];
+    if (key == "max_request_bytes") c.maxRequestBytes = sizeValue(key, v, r);
+    else if (key == "max_response_bytes") c.maxResponseBytes = sizeValue(key, v, r);
+    else if (key == "forward") {
+      if (v.kind == JsonKind.String && v.str == "after_check") c.forward = ForwardMode.AfterCheck;
+      else if (v.kind == JsonKind.String && v.str == "immediately") c.forward = ForwardMode.Immediately;
+      else r.error = "config key 'forward' must be \"after_check\" or \"immediately\"";
+    } else r.error = "unknown config key '" + key + "'";
+  }
+  if (r.error.length == 0) r.config = c;
+  return r;
+}

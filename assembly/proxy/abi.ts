@@ -1,0 +1,43 @@
+// Host functions and enums of the Proxy-Wasm ABI (v0.2.x) for TCP streams.
+// @solo-io/proxy-runtime 0.1.8 only binds the HTTP side, so the network half lives here.
+
+export const enum BufferType {
+  DownstreamData = 2,
+  UpstreamData = 3,
+}
+
+export const enum StreamType {
+  Downstream = 2,
+  Upstream = 3,
+}
+
+export const enum Action {
+  Continue = 0,
+  Pause = 1,
+}
+
+export const enum Status {
+  Ok = 0,
+  NotFound = 1,
+  BadArgument = 2,
+}
+
+// @ts-ignore: decorator
+@external("env", "proxy_get_buffer_bytes")
+export declare function proxy_get_buffer_bytes(buffer: u32, start: u32, maxSize: u32, returnData: usize, returnSize: usize): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_set_buffer_bytes")
+export declare function proxy_set_buffer_bytes(buffer: u32, start: u32, size: u32, data: usize, dataSize: u32): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_get_buffer_status")
+export declare function proxy_get_buffer_status(buffer: u32, returnSize: usize, returnFlags: usize): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_close_stream")
+export declare function proxy_close_stream(stream: u32): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_continue_stream")
+export declare function proxy_continue_stream(stream: u32): u32;

@@ -1,0 +1,56 @@
+// Requests in flight on one connection, oldest first.
+//
+// A Kafka broker answers the requests of a connection in the order it received them, so a
+// FIFO is the whole correlation table: the head must carry the correlation id of the next
+// response, and anything else means the stream is out of step. Requests that get no response
+// (Produce with acks=0) are never entered. The ring grows to the client's pipelining depth once
+// and is reused after that.
+export class InFlight {
+  correlationId: i32 = 0;
+  apiKey: i16 = 0;
+  apiVersion: i16 = 0;
+  sentAtNanos: u64 = 0;
+}
+
+export class CorrelationQueue {
+  private ring: InFlight[] = [];
+  private head: i32 = 0;
+  private count: i32 = 0;
+
+  get size(): i32 {
+    return this.count;
+  }
+
+  push(correlationId: i32, apiKey: i16, apiVersion: i16, sentAtNanos: u64): void {
+    if (this.count == this.ring.length) this.grow();
+    const slot = this.ring[(this.head + this.count) % this.ring.length];
+    slot.correlationId = correlationId;
+    slot.apiKey = apiKey;
+    slot.apiVersion = apiVersion;
+    slot.sentAtNanos = sentAtNanos;
+    this.count++;
+  }
+
+  // The oldest request, or null when none is waiting. Valid until the next push.
+  peek(): InFlight | null {
+    if (this.count == 0) return null;
+    return this.ring[this.head];
+  }
+
+  pop(): void {
+    if (this.count == 0) return;
+    this.head = (this.head + 1) % this.ring.length;
+    this.count--;
+  }
+
+  private grow(): void {
+    const old = this.ring;
+    const cap = old.length == 0 ? 8 : old.length * 2;
+    const next = new Array<InFlight>(cap);
+    for (let i = 0; i < cap; i++) {
+      next[i] = i < this.count ? old[(this.head + i) % old.length] : new InFlight();
+    }
+    this.ring = next;
+    this.head = 0;
+  }
+}

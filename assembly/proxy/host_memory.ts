@@ -1,0 +1,48 @@
+// Memory the host writes into when it hands us bytes (proxy_get_buffer_bytes).
+//
+// The ABI makes the host call back into the module to allocate the destination of every copy.
+// Allocating a fresh ArrayBuffer per Kafka frame would put the GC on the hot path, so a caller
+// that already owns a destination "arms" it: the next allocation request returns that address.
+// Every other allocation (configuration, properties) falls through to a pinned ArrayBuffer that
+// the runtime releases through its `free`.
+
+import { malloc, free } from "@solo-io/proxy-runtime/assembly/malloc";
+import { proxy_get_buffer_bytes, Status } from "./abi";
+
+let armedPtr: usize = 0;
+let armedCap: usize = 0;
+
+// Scratch words the host writes the returned pointer and size into.
+const outPtr = memory.data(8);
+const outSize = memory.data(8);
+
+export function proxy_on_memory_allocate(size: usize): usize {
+  if (armedPtr != 0 && size <= armedCap) {
+    const p = armedPtr;
+    armedPtr = 0;
+    return p;
+  }
+  return malloc(<i32>size);
+}
+
+// Copies up to `len` bytes at `start` of a host buffer to `dest` (which has room for `len`).
+// Returns the number of bytes copied, or -1 when the host refused.
+export function copyFromHost(buffer: u32, start: u32, len: u32, dest: usize): i32 {
+  if (len == 0) return 0;
+  armedPtr = dest;
+  armedCap = len;
+  const status = proxy_get_buffer_bytes(buffer, start, len, outPtr, outSize);
+  const wasArmed = armedPtr == 0;
+  armedPtr = 0;
+  if (status != Status.Ok) return -1;
+  const got = <u32>load<usize>(outSize);
+  const at = load<usize>(outPtr);
+  // Envoy skips the allocation for an empty result; a copy that did not land in the armed
+  // destination came from malloc and is moved over and released.
+  if (got == 0) return 0;
+  if (!wasArmed || at != dest) {
+    memory.copy(dest, at, got);
+    free(at);
+  }
+  return <i32>got;
+}
