@@ -4,6 +4,7 @@
 export const enum BufferType {
   DownstreamData = 2,
   UpstreamData = 3,
+  PluginConfiguration = 7,
 }
 
 export const enum StreamType {

@@ -8,6 +8,7 @@
 
 import { malloc, free } from "@solo-io/proxy-runtime/assembly/malloc";
 import { proxy_get_buffer_bytes, Status } from "./abi";
+export { BufferType } from "./abi";
 
 let armedPtr: usize = 0;
 let armedCap: usize = 0;
@@ -45,4 +46,11 @@ export function copyFromHost(buffer: u32, start: u32, len: u32, dest: usize): i3
     free(at);
   }
   return <i32>got;
+}
+
+// A whole host buffer as a new ArrayBuffer: for the rare, cold reads (configuration).
+export function readHostBuffer(buffer: u32, size: u32): ArrayBuffer {
+  const out = new ArrayBuffer(<i32>size);
+  const got = copyFromHost(buffer, 0, size, changetype<usize>(out));
+  return got == <i32>size ? out : new ArrayBuffer(0);
 }

@@ -1,18 +1,9 @@
 // The TCP half of the Proxy-Wasm ABI: proxy-runtime 0.1.8 routes contexts but exports no
 // network callbacks, so these exports look the context up through the runtime and hand the
 // call to a NetworkContext.
-import { Context, RootContext } from "@solo-io/proxy-runtime";
 import { getContext } from "@solo-io/proxy-runtime/assembly/runtime";
 import { Action } from "./abi";
-
-export abstract class NetworkContext extends Context {
-  constructor(contextId: u32, root: RootContext) {
-    super(contextId, root);
-  }
-  abstract downstreamData(size: u32, endOfStream: bool): Action;
-  abstract upstreamData(size: u32, endOfStream: bool): Action;
-  abstract connectionClosed(): void;
-}
+import { NetworkContext } from "./network_context";
 
 function network(contextId: u32): NetworkContext {
   return changetype<NetworkContext>(getContext(contextId));

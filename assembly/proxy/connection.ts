@@ -1,0 +1,161 @@
+// One proxied Kafka connection: reassembles both directions into frames, decodes their
+// headers, pairs responses with requests, and asks the filter stages about every frame.
+//
+// Forwarding: every data callback sees only bytes Envoy has not forwarded yet. In
+// ForwardMode.AfterCheck the callback takes them into the module, replaces Envoy's buffer with
+// the whole frames that passed the checks and keeps the unfinished tail for the next call,
+// so nothing unchecked ever leaves (Envoy only lets a filter prepend or append, which is what
+// "replace everything from offset 0" is). In ForwardMode.Immediately Envoy's buffer is left
+// alone and frames are checked as they complete. Either way no callback ever pauses: a paused
+// upstream cannot be resumed in Envoy.
+import { RootContext, log, LogLevelValues } from "@solo-io/proxy-runtime/assembly/index";
+import { get_current_time_nanoseconds } from "@solo-io/proxy-runtime/assembly/runtime";
+import { Action, BufferType, StreamType, proxy_close_stream, proxy_set_buffer_bytes } from "./abi";
+import { NetworkContext } from "./network_context";
+import { FrameError, FrameStream } from "./frame_stream";
+import { CorrelationQueue } from "./correlation";
+import { FrameHandler, KafkaFrame, Verdict } from "./kafka_frame";
+import { ForwardMode } from "../policy/config";
+import { decodeRequestHeader, decodeResponseHeader, HeaderError } from "./headers";
+import { ProxyCounters } from "./counters";
+
+export class KafkaConnection extends NetworkContext {
+  private requests: FrameStream;
+  private responses: FrameStream;
+  private inFlight: CorrelationQueue = new CorrelationQueue();
+  private requestFrame: KafkaFrame = new KafkaFrame();
+  private responseFrame: KafkaFrame = new KafkaFrame();
+  private closing: bool = false;
+  private finished: bool = false;
+
+  constructor(
+    contextId: u32,
+    root: RootContext,
+    private handler: FrameHandler,
+    private forward: ForwardMode,
+    maxRequestBytes: i32,
+    maxResponseBytes: i32,
+    private counters: ProxyCounters,
+  ) {
+    super(contextId, root);
+    this.requests = new FrameStream(maxRequestBytes);
+    this.responses = new FrameStream(maxResponseBytes);
+    counters.activeConnections.increment(1);
+  }
+
+  downstreamData(size: u32, endOfStream: bool): Action {
+    return this.data(this.requests, BufferType.DownstreamData, size, true);
+  }
+
+  upstreamData(size: u32, endOfStream: bool): Action {
+    return this.data(this.responses, BufferType.UpstreamData, size, false);
+  }
+
+  connectionClosed(): void {
+    this.finish();
+  }
+
+  // Releases the connection's buffers and counts it out, once.
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.counters.activeConnections.increment(-1);
+    this.requests.reset();
+    this.responses.reset();
+  }
+
+  private data(stream: FrameStream, hostBuffer: u32, size: u32, isRequest: bool): Action {
+    if (this.closing) {
+      // The connection is being torn down for a protocol error: nothing more goes through.
+      if (size > 0) proxy_set_buffer_bytes(hostBuffer, 0, size, 0, 0);
+      return Action.Continue;
+    }
+    const heldBefore = stream.buf.len;
+    if (!stream.pull(hostBuffer, size)) {
+      return this.fail(hostBuffer, size, isRequest, "the host refused to hand over the data");
+    }
+    while (true) {
+      const n = stream.next();
+      if (n == FrameError.Incomplete) break;
+      if (n == FrameError.NegativeLength) {
+        this.counters.malformed(isRequest).increment(1);
+        return this.fail(hostBuffer, size, isRequest, "negative frame size " + stream.badSize.toString());
+      }
+      if (n == FrameError.TooLarge) {
+        this.counters.oversized(isRequest).increment(1);
+        return this.fail(hostBuffer, size, isRequest, "frame of " + stream.badSize.toString() +
+          " bytes is larger than the configured maximum of " + stream.maxFrameBytes.toString());
+      }
+      const verdict = isRequest ? this.request(stream.framePtr(), n) : this.response(stream.framePtr(), n);
+      if (verdict == Verdict.Reject) return this.fail(hostBuffer, size, isRequest, this.handler.reason);
+      stream.scanned += n;
+    }
+    if (this.forward == ForwardMode.AfterCheck) {
+      // Untouched when Envoy's buffer already is exactly the checked frames.
+      if (heldBefore != 0 || stream.scanned != stream.buf.len) {
+        proxy_set_buffer_bytes(hostBuffer, 0, size, stream.buf.ptr, <u32>stream.scanned);
+      }
+      stream.compact();
+    } else {
+      // Already on its way: only the unfinished frame is kept, to check it when it completes.
+      stream.compact();
+    }
+    return Action.Continue;
+  }
+
+  private request(ptr: usize, len: i32): Verdict {
+    const f = this.requestFrame;
+    f.ptr = ptr;
+    f.len = len;
+    f.expectsResponse = true;
+    const err = decodeRequestHeader(f);
+    if (err != HeaderError.None) {
+      this.counters.malformed(true).increment(1);
+      this.handler.reason = "undecodable request header (" + err.toString() + ")";
+      return Verdict.Reject;
+    }
+    const verdict = this.handler.request(f);
+    if (verdict == Verdict.Forward && f.expectsResponse) {
+      this.inFlight.push(f.correlationId, f.apiKey, f.apiVersion, get_current_time_nanoseconds());
+    }
+    return verdict;
+  }
+
+  private response(ptr: usize, len: i32): Verdict {
+    const f = this.responseFrame;
+    f.ptr = ptr;
+    f.len = len;
+    const pending = this.inFlight.peek();
+    if (pending === null) {
+      this.counters.malformed(false).increment(1);
+      this.handler.reason = "response with no request in flight";
+      return Verdict.Reject;
+    }
+    f.apiKey = pending.apiKey;
+    f.apiVersion = pending.apiVersion;
+    f.requestSentAtNanos = pending.sentAtNanos;
+    const err = decodeResponseHeader(f);
+    if (err != HeaderError.None || f.correlationId != pending.correlationId) {
+      this.counters.malformed(false).increment(1);
+      this.handler.reason = err != HeaderError.None
+        ? "undecodable response header (" + err.toString() + ")"
+        : "response correlation id " + f.correlationId.toString() + " does not match the oldest request's " +
+          pending.correlationId.toString();
+      return Verdict.Reject;
+    }
+    this.inFlight.pop();
+    return this.handler.response(f);
+  }
+
+  // Ends the connection without forwarding anything that was not checked.
+  private fail(hostBuffer: u32, size: u32, isRequest: bool, reason: string): Action {
+    log(LogLevelValues.warn, "kafka_proxy: closing connection " + this.context_id.toString() + ": " +
+      (isRequest ? "request" : "response") + " stream: " + reason);
+    this.counters.protocolCloses.increment(1);
+    if (size > 0 && this.forward == ForwardMode.AfterCheck) proxy_set_buffer_bytes(hostBuffer, 0, size, 0, 0);
+    this.closing = true;
+    this.finish();
+    proxy_close_stream(StreamType.Downstream);
+    return Action.Continue;
+  }
+}

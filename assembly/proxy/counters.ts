@@ -1,0 +1,19 @@
+// Counters of the network layer itself: what it had to refuse and why.
+import { Counter, Gauge } from "@solo-io/proxy-runtime/assembly/index";
+
+export class ProxyCounters {
+  activeConnections: Gauge = new Gauge("kafka_proxy.connections_active");
+  protocolCloses: Counter = new Counter("kafka_proxy.connections_closed_protocol_error");
+  requestsMalformed: Counter = new Counter("kafka_proxy.requests_malformed");
+  responsesMalformed: Counter = new Counter("kafka_proxy.responses_malformed");
+  requestsOversized: Counter = new Counter("kafka_proxy.requests_oversized");
+  responsesOversized: Counter = new Counter("kafka_proxy.responses_oversized");
+
+  malformed(isRequest: bool): Counter {
+    return isRequest ? this.requestsMalformed : this.responsesMalformed;
+  }
+
+  oversized(isRequest: bool): Counter {
+    return isRequest ? this.requestsOversized : this.responsesOversized;
+  }
+}

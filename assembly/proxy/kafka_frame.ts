@@ -1,0 +1,41 @@
+// What the network layer knows about the frame it hands to the filter stages: where it is and
+// what its header said. One instance per direction and connection, refilled for every frame.
+export class KafkaFrame {
+  ptr: usize = 0;
+  // Whole frame, size prefix included.
+  len: i32 = 0;
+  // Offset of the message body from `ptr`.
+  bodyOffset: i32 = 0;
+  apiKey: i16 = 0;
+  apiVersion: i16 = 0;
+  correlationId: i32 = 0;
+  // Requests only: the header's client id as a byte range (-1 length when null).
+  clientIdOffset: i32 = 0;
+  clientIdLength: i32 = -1;
+  // Requests only: stages clear it for requests the broker will not answer (Produce acks=0).
+  expectsResponse: bool = true;
+  // Responses only: when the matching request left the proxy.
+  requestSentAtNanos: u64 = 0;
+
+  get bodyPtr(): usize {
+    return this.ptr + <usize>this.bodyOffset;
+  }
+
+  get bodyLength(): i32 {
+    return this.len - this.bodyOffset;
+  }
+}
+
+export const enum Verdict {
+  Forward,
+  // The frame breaks the protocol or the policy's fail-closed rule: close the connection.
+  Reject,
+}
+
+// The filter's side of the boundary: told about every whole frame, in order.
+export abstract class FrameHandler {
+  abstract request(frame: KafkaFrame): Verdict;
+  abstract response(frame: KafkaFrame): Verdict;
+  // Why the last Reject happened, for the log line.
+  reason: string = "";
+}
