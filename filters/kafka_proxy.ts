@@ -33,7 +33,7 @@ class KafkaProxyRoot extends RootContext {
 
   createContext(contextId: u32): Context {
     const c = this.config;
-    return new KafkaConnection(contextId, this, new Pipeline(c), c.forward, c.maxRequestBytes,
+    return new KafkaConnection(contextId, this, new Pipeline(this.counters!), c.forward, c.maxRequestBytes,
       c.maxResponseBytes, this.counters!);
   }
 }

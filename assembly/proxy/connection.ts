@@ -16,7 +16,7 @@ import { FrameError, FrameStream } from "./frame_stream";
 import { CorrelationQueue } from "./correlation";
 import { FrameHandler, KafkaFrame, Verdict } from "./kafka_frame";
 import { ForwardMode } from "../policy/config";
-import { decodeRequestHeader, decodeResponseHeader, HeaderError } from "./headers";
+import { decodeRequestHeader, decodeResponseHeader } from "./headers";
 import { ProxyCounters } from "./counters";
 
 export class KafkaConnection extends NetworkContext {
@@ -109,14 +109,14 @@ export class KafkaConnection extends NetworkContext {
     f.len = len;
     f.expectsResponse = true;
     const err = decodeRequestHeader(f);
-    if (err != HeaderError.None) {
+    if (err != 0) {
       this.counters.malformed(true).increment(1);
       this.handler.reason = "undecodable request header (" + err.toString() + ")";
       return Verdict.Reject;
     }
     const verdict = this.handler.request(f);
     if (verdict == Verdict.Forward && f.expectsResponse) {
-      this.inFlight.push(f.correlationId, f.apiKey, f.apiVersion, get_current_time_nanoseconds());
+      this.inFlight.push(f.correlationId, f.apiKey, f.responseVersion, get_current_time_nanoseconds());
     }
     return verdict;
   }
@@ -135,9 +135,9 @@ export class KafkaConnection extends NetworkContext {
     f.apiVersion = pending.apiVersion;
     f.requestSentAtNanos = pending.sentAtNanos;
     const err = decodeResponseHeader(f);
-    if (err != HeaderError.None || f.correlationId != pending.correlationId) {
+    if (err != 0 || f.correlationId != pending.correlationId) {
       this.counters.malformed(false).increment(1);
-      this.handler.reason = err != HeaderError.None
+      this.handler.reason = err != 0
         ? "undecodable response header (" + err.toString() + ")"
         : "response correlation id " + f.correlationId.toString() + " does not match the oldest request's " +
           pending.correlationId.toString();

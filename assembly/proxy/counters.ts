@@ -6,6 +6,7 @@ export class ProxyCounters {
   protocolCloses: Counter = new Counter("kafka_proxy.connections_closed_protocol_error");
   requestsMalformed: Counter = new Counter("kafka_proxy.requests_malformed");
   responsesMalformed: Counter = new Counter("kafka_proxy.responses_malformed");
+  requestsUnsupported: Counter = new Counter("kafka_proxy.requests_unsupported_version");
   requestsOversized: Counter = new Counter("kafka_proxy.requests_oversized");
   responsesOversized: Counter = new Counter("kafka_proxy.responses_oversized");
 

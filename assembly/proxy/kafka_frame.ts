@@ -8,6 +8,8 @@ export class KafkaFrame {
   bodyOffset: i32 = 0;
   apiKey: i16 = 0;
   apiVersion: i16 = 0;
+  // Requests only: the version the broker will answer with (differs only per KIP-511).
+  responseVersion: i16 = 0;
   correlationId: i32 = 0;
   // Requests only: the header's client id as a byte range (-1 length when null).
   clientIdOffset: i32 = 0;

@@ -1,0 +1,41 @@
+// Lookups over the generated API table: which API keys and versions exist and how they encode.
+import { APIS, API_NAMES, MAX_API_KEY } from "./generated/schema_tables";
+
+const API_WIDTH = 5;
+
+@inline function apiRow(apiKey: i16): i32 {
+  return <i32>apiKey * API_WIDTH;
+}
+
+export function isKnownApi(apiKey: i16): bool {
+  return apiKey >= 0 && apiKey <= MAX_API_KEY && unchecked(APIS[apiRow(apiKey)]) >= 0;
+}
+
+// True when this build's schemas define `version` of the API.
+export function isValidVersion(apiKey: i16, version: i16): bool {
+  if (!isKnownApi(apiKey)) return false;
+  const row = apiRow(apiKey);
+  return version >= unchecked(APIS[row + 2]) && version <= unchecked(APIS[row + 3]);
+}
+
+// Flexible versions are open-ended in every schema, so this also answers for versions newer
+// than the schemas know (what a broker assumes for a newer ApiVersions request, KIP-511).
+export function isFlexible(apiKey: i16, version: i16): bool {
+  return isKnownApi(apiKey) && version >= unchecked(APIS[apiRow(apiKey) + 4]);
+}
+
+export function messageStruct(apiKey: i16, isRequest: bool): i32 {
+  return unchecked(APIS[apiRow(apiKey) + (isRequest ? 0 : 1)]);
+}
+
+export function lowestVersion(apiKey: i16): i16 {
+  return unchecked(APIS[apiRow(apiKey) + 2]);
+}
+
+export function highestVersion(apiKey: i16): i16 {
+  return unchecked(APIS[apiRow(apiKey) + 3]);
+}
+
+export function apiName(apiKey: i16): string {
+  return isKnownApi(apiKey) ? unchecked(API_NAMES[apiKey]) : "Unknown(" + apiKey.toString() + ")";
+}

@@ -1,0 +1,67 @@
+// The numbers the schema-table generator (build/codegen/generate.ts) and the walker agree on.
+// Plain TypeScript on purpose: the generator imports this same file.
+
+// One field of a generated struct occupies FIELD_WIDTH consecutive i16 in FIELDS.
+export const FIELD_WIDTH = 8;
+export const enum FieldCol {
+  // kind | ARRAY | FLEX_NEVER | entity << ENTITY_SHIFT | role << ROLE_SHIFT
+  Packed = 0,
+  VersionMin = 1,
+  VersionMax = 2,
+  // Versions the field may be null in (NEVER..-1 when never).
+  NullableMin = 3,
+  NullableMax = 4,
+  // Tag number, or -1 for a field that is never tagged.
+  Tag = 5,
+  // First version the field is a tagged field in (Kafka only uses "N+"; the generator checks).
+  TaggedMin = 6,
+  // Index into STRUCTS for struct fields and arrays of structs, else -1.
+  Struct = 7,
+}
+
+export const NEVER = 0x7fff;
+
+export const enum FieldKind {
+  Int8 = 1,
+  Int16 = 2,
+  Uint16 = 3,
+  Int32 = 4,
+  Int64 = 5,
+  Float64 = 6,
+  Bool = 7,
+  Uuid = 8,
+  String = 9,
+  Bytes = 10,
+  Records = 11,
+  Struct = 12,
+}
+
+export const KIND_MASK = 0x0f;
+export const ARRAY = 0x10;
+// The field is never encoded in the compact (flexible) form, e.g. the request header's client id.
+export const FLEX_NEVER = 0x20;
+export const ENTITY_SHIFT = 6;
+export const ENTITY_MASK = 0x7;
+export const ROLE_SHIFT = 9;
+export const ROLE_MASK = 0xf;
+
+// Kafka's `entityType` annotations: what a field names.
+export const enum Entity {
+  None = 0,
+  TopicName = 1,
+  GroupId = 2,
+  TransactionalId = 3,
+  BrokerId = 4,
+  ProducerId = 5,
+}
+
+// Fields the walker reports by meaning rather than by entity.
+export const enum Role {
+  None = 0,
+  ErrorCode = 1,
+  TopicId = 2,
+  Acks = 3,
+  ClientSoftwareName = 4,
+  ClientSoftwareVersion = 5,
+  ClientId = 6,
+}

@@ -1,0 +1,291 @@
+// Walks a Kafka message in place, driven by the generated schema tables: every field of every
+// API version is bounds-checked and skipped, and the fields a stage cares about (entities such
+// as topic names, error codes, record sets...) are reported to a Visitor as byte ranges. Nothing
+// is copied and nothing is allocated, so it runs on every frame.
+import { FIELDS, STRUCTS } from "./generated/schema_tables";
+import {
+  ARRAY, ENTITY_MASK, ENTITY_SHIFT, FIELD_WIDTH, FLEX_NEVER, FieldCol, FieldKind, KIND_MASK, ROLE_MASK,
+  ROLE_SHIFT, Role,
+} from "./layout";
+import { isFlexible, isValidVersion, messageStruct } from "./apis";
+
+export const enum WalkError {
+  Truncated = -1,
+  // A length or count that is negative where it may not be, or larger than what is left.
+  BadLength = -2,
+  BadVarint = -3,
+  // A null where the schema does not allow one.
+  BadNull = -4,
+  // A known tagged field whose declared size differs from what its content takes.
+  BadTaggedField = -5,
+  UnknownVersion = -6,
+  // The message decoded but did not use the whole frame.
+  TrailingBytes = -7,
+  TooDeep = -8,
+}
+
+// Receives what the walk finds, in wire order. Pointers are into the walked frame.
+export class Visitor {
+  // A string naming an entity (`lengthPtr` is where its length prefix starts, `len` is -1 for
+  // null), or an int32/int64 one (broker, producer id) with `lengthPtr == valuePtr`.
+  entity(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {}
+  // Strings with a role: client id, client software name and version.
+  text(role: i32, ptr: usize, len: i32): void {}
+  errorCode(code: i16): void {}
+  topicId(ptr: usize): void {}
+  acks(value: i16): void {}
+  // A record set (`len` -1 for null); its bytes are not touched.
+  records(ptr: usize, len: i32): void {}
+  // Around every struct value, including each element of an array of structs.
+  structStart(structIndex: i32, ptr: usize): void {}
+  structEnd(structIndex: i32, ptr: usize): void {}
+}
+
+const MAX_DEPTH = 16;
+
+// The walk's state lives in globals: one walk runs at a time and nothing is allocated per frame.
+let pos: usize = 0;
+let end: usize = 0;
+let error: i32 = 0;
+let version: i16 = 0;
+let flexible: bool = false;
+let visitor: Visitor = new Visitor();
+
+// Walks a whole message body; a body that does not end exactly at `len` is an error.
+// Returns `len`, or a negative WalkError.
+export function walk(apiKey: i16, apiVersion: i16, isRequest: bool, ptr: usize, len: i32, v: Visitor): i32 {
+  if (!isValidVersion(apiKey, apiVersion)) return WalkError.UnknownVersion;
+  const n = walkStruct(messageStruct(apiKey, isRequest), apiVersion, isFlexible(apiKey, apiVersion), ptr, len, v);
+  if (n >= 0 && n != len) return WalkError.TrailingBytes;
+  return n;
+}
+
+// Walks one struct from `ptr`, not reading past `ptr + len`. Returns the bytes it took, or a
+// negative WalkError.
+export function walkStruct(structIndex: i32, ver: i16, flex: bool, ptr: usize, len: i32, v: Visitor): i32 {
+  if (len < 0) return WalkError.Truncated;
+  pos = ptr;
+  end = ptr + <usize>len;
+  error = 0;
+  version = ver;
+  flexible = flex;
+  visitor = v;
+  readStruct(structIndex, 0);
+  return error != 0 ? error : <i32>(pos - ptr);
+}
+
+@inline function fail(code: i32): void {
+  if (error == 0) error = code;
+}
+
+@inline function have(n: usize): bool {
+  if (end - pos >= n) return true;
+  fail(WalkError.Truncated);
+  return false;
+}
+
+@inline function readInt16(): i16 {
+  const v = bswap<u16>(load<u16>(pos));
+  pos += 2;
+  return <i16>v;
+}
+
+@inline function readInt32(): i32 {
+  const v = bswap<u32>(load<u32>(pos));
+  pos += 4;
+  return <i32>v;
+}
+
+// Kafka's unsigned varint, at most 5 bytes for 32 bits. -1 after an error.
+function readUnsignedVarint(): i64 {
+  let value: u64 = 0;
+  for (let shift: u64 = 0; shift < 35; shift += 7) {
+    if (!have(1)) return -1;
+    const b = <u64>load<u8>(pos);
+    pos += 1;
+    value |= (b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return value > 0xffffffff ? -1 : <i64>value;
+  }
+  fail(WalkError.BadVarint);
+  return -1;
+}
+
+@inline function col(row: i32, c: i32): i16 {
+  return unchecked(FIELDS[row * FIELD_WIDTH + c]);
+}
+
+function readStruct(structIndex: i32, depth: i32): void {
+  if (depth > MAX_DEPTH) {
+    fail(WalkError.TooDeep);
+    return;
+  }
+  visitor.structStart(structIndex, pos);
+  const first = <i32>unchecked(STRUCTS[structIndex * 2]);
+  const last = first + <i32>unchecked(STRUCTS[structIndex * 2 + 1]);
+  for (let row = first; row < last; row++) {
+    if (version < col(row, FieldCol.VersionMin) || version > col(row, FieldCol.VersionMax)) continue;
+    if (col(row, FieldCol.Tag) >= 0 && version >= col(row, FieldCol.TaggedMin)) continue;
+    readField(row, depth);
+    if (error != 0) return;
+  }
+  if (flexible) readTaggedFields(first, last, depth);
+  if (error == 0) visitor.structEnd(structIndex, pos);
+}
+
+// The tagged-field section of a flexible struct: known tags are decoded within their declared
+// size; unknown ones are skipped, as Kafka does.
+function readTaggedFields(first: i32, last: i32, depth: i32): void {
+  const count = readUnsignedVarint();
+  for (let i: i64 = 0; i < count && error == 0; i++) {
+    const tag = readUnsignedVarint();
+    const size = readUnsignedVarint();
+    if (error != 0) return;
+    if (<u64>size > <u64>(end - pos)) {
+      fail(WalkError.Truncated);
+      return;
+    }
+    const fieldEnd = pos + <usize>size;
+    let known = -1;
+    for (let row = first; row < last; row++) {
+      if (<i64>col(row, FieldCol.Tag) == tag && version >= col(row, FieldCol.TaggedMin) &&
+        version <= col(row, FieldCol.VersionMax)) {
+        known = row;
+        break;
+      }
+    }
+    if (known < 0) {
+      pos = fieldEnd;
+      continue;
+    }
+    const outerEnd = end;
+    end = fieldEnd;
+    readField(known, depth);
+    end = outerEnd;
+    if (error == 0 && pos != fieldEnd) fail(WalkError.BadTaggedField);
+  }
+}
+
+function readField(row: i32, depth: i32): void {
+  const packed = <i32>col(row, FieldCol.Packed);
+  const kind = packed & KIND_MASK;
+  const compact = flexible && (packed & FLEX_NEVER) == 0;
+  const nullable = version >= col(row, FieldCol.NullableMin) && version <= col(row, FieldCol.NullableMax);
+  if ((packed & ARRAY) == 0) {
+    readValue(row, packed, kind, compact, nullable, depth);
+    return;
+  }
+  let count: i64;
+  if (compact) {
+    count = readUnsignedVarint() - 1;
+  } else {
+    if (!have(4)) return;
+    count = readInt32();
+  }
+  if (error != 0) return;
+  if (count < 0) {
+    if (count != -1) fail(WalkError.BadLength);
+    else if (!nullable) fail(WalkError.BadNull);
+    return;
+  }
+  // Every element takes at least one byte except structs whose fields are all absent, which
+  // Kafka's schemas do not have; this bounds the loop by the frame size.
+  if (<u64>count > <u64>(end - pos)) {
+    fail(WalkError.BadLength);
+    return;
+  }
+  for (let i: i64 = 0; i < count && error == 0; i++) readValue(row, packed, kind, compact, false, depth);
+}
+
+function readValue(row: i32, packed: i32, kind: i32, compact: bool, nullable: bool, depth: i32): void {
+  const role = (packed >> ROLE_SHIFT) & ROLE_MASK;
+  const entity = (packed >> ENTITY_SHIFT) & ENTITY_MASK;
+  switch (kind) {
+    case FieldKind.Int8:
+    case FieldKind.Bool: {
+      if (have(1)) pos += 1;
+      return;
+    }
+    case FieldKind.Int16:
+    case FieldKind.Uint16: {
+      if (!have(2)) return;
+      const v = readInt16();
+      if (role == Role.ErrorCode) visitor.errorCode(v);
+      else if (role == Role.Acks) visitor.acks(v);
+      return;
+    }
+    case FieldKind.Int32: {
+      if (!have(4)) return;
+      if (entity != 0) visitor.entity(entity, pos, pos, 4, false);
+      pos += 4;
+      return;
+    }
+    case FieldKind.Int64:
+    case FieldKind.Float64: {
+      if (!have(8)) return;
+      if (entity != 0) visitor.entity(entity, pos, pos, 8, false);
+      pos += 8;
+      return;
+    }
+    case FieldKind.Uuid: {
+      if (!have(16)) return;
+      if (role == Role.TopicId) visitor.topicId(pos);
+      pos += 16;
+      return;
+    }
+    case FieldKind.String:
+    case FieldKind.Bytes:
+    case FieldKind.Records: {
+      readBytes(kind, role, entity, compact, nullable);
+      return;
+    }
+    case FieldKind.Struct: {
+      if (nullable) {
+        // A nullable struct is preceded by -1 (null) or 1 (present).
+        if (!have(1)) return;
+        const marker = load<i8>(pos);
+        pos += 1;
+        if (marker < 0) return;
+        if (marker != 1) {
+          fail(WalkError.BadLength);
+          return;
+        }
+      }
+      readStruct(<i32>col(row, FieldCol.Struct), depth + 1);
+      return;
+    }
+    default:
+      unreachable();
+  }
+}
+
+// Strings (int16 or compact length) and bytes/records (int32 or compact length).
+function readBytes(kind: i32, role: i32, entity: i32, compact: bool, nullable: bool): void {
+  const lengthPtr = pos;
+  let len: i64;
+  if (compact) {
+    len = readUnsignedVarint() - 1;
+  } else if (kind == FieldKind.String) {
+    if (!have(2)) return;
+    len = readInt16();
+  } else {
+    if (!have(4)) return;
+    len = readInt32();
+  }
+  if (error != 0) return;
+  if (len < 0) {
+    if (len != -1) fail(WalkError.BadLength);
+    else if (!nullable) fail(WalkError.BadNull);
+    else report(kind, role, entity, lengthPtr, pos, -1, compact);
+    return;
+  }
+  if (!have(<usize>len)) return;
+  const valuePtr = pos;
+  pos += <usize>len;
+  report(kind, role, entity, lengthPtr, valuePtr, <i32>len, compact);
+}
+
+@inline function report(kind: i32, role: i32, entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
+  if (kind == FieldKind.Records) visitor.records(valuePtr, len);
+  else if (entity != 0) visitor.entity(entity, lengthPtr, valuePtr, len, compact);
+  else if (role != 0) visitor.text(role, valuePtr, len);
+}

@@ -1,0 +1,280 @@
+// Generates assembly/kafka/generated/schema_tables.ts from Kafka's own JSON message schemas
+// (common/message/*.json in the kafka-clients sources jar that scripts/setup.sh unpacks).
+//
+// The output is data, not per-API code: every request, response and header struct becomes a
+// run of fixed-width rows in FIELDS (see assembly/kafka/layout.ts), which the hand-written
+// walker interprets for any API key and version. Entity annotations (topicName, groupId, ...)
+// travel in the rows, so every stage that cares about them covers every API without per-API code.
+//
+//   tsx build/codegen/generate.ts [schemaDir] [outFile]
+import { readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  ARRAY, ENTITY_SHIFT, Entity, FIELD_WIDTH, FLEX_NEVER, FieldKind, NEVER, ROLE_SHIFT, Role,
+} from "../../assembly/kafka/layout.ts";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const DEFAULT_SCHEMAS = join(ROOT, ".tools/kafka/schemas");
+export const DEFAULT_OUT = join(ROOT, "assembly/kafka/generated/schema_tables.ts");
+
+interface FieldSpec {
+  name: string;
+  type: string;
+  versions: string;
+  nullableVersions?: string;
+  taggedVersions?: string;
+  tag?: number;
+  flexibleVersions?: string;
+  entityType?: string;
+  fields?: FieldSpec[];
+}
+
+interface MessageSpec {
+  name: string;
+  type: "request" | "response" | "header" | string;
+  apiKey?: number;
+  validVersions: string;
+  flexibleVersions: string;
+  fields: FieldSpec[];
+  commonStructs?: { name: string; versions: string; fields: FieldSpec[] }[];
+}
+
+interface Range {
+  min: number;
+  max: number;
+}
+
+// Kafka's version syntax: "3", "3+", "3-7", "none".
+export function parseVersions(text: string, where: string): Range {
+  const t = text.trim();
+  if (t === "none") return { min: NEVER, max: -1 };
+  let m = /^(\d+)\+$/.exec(t);
+  if (m) return { min: Number(m[1]), max: NEVER };
+  m = /^(\d+)-(\d+)$/.exec(t);
+  if (m) return { min: Number(m[1]), max: Number(m[2]) };
+  m = /^(\d+)$/.exec(t);
+  if (m) return { min: Number(m[1]), max: Number(m[1]) };
+  throw new Error(`${where}: bad version range "${text}"`);
+}
+
+// The rows only carry a first version for these ranges, so a range must run to the last
+// version the field exists in (`until`); anything else would be silently wrong.
+function openEnded(text: string | undefined, where: string, until: number = NEVER): number {
+  if (text === undefined) return NEVER;
+  const r = parseVersions(text, where);
+  if (r.min !== NEVER && r.max < until) throw new Error(`${where}: range "${text}" stops before version ${until}`);
+  return r.min;
+}
+
+const PRIMITIVES: Record<string, FieldKind> = {
+  int8: FieldKind.Int8,
+  int16: FieldKind.Int16,
+  uint16: FieldKind.Uint16,
+  int32: FieldKind.Int32,
+  int64: FieldKind.Int64,
+  float64: FieldKind.Float64,
+  bool: FieldKind.Bool,
+  uuid: FieldKind.Uuid,
+  string: FieldKind.String,
+  bytes: FieldKind.Bytes,
+  records: FieldKind.Records,
+};
+
+const ENTITIES: Record<string, Entity> = {
+  topicName: Entity.TopicName,
+  groupId: Entity.GroupId,
+  transactionalId: Entity.TransactionalId,
+  brokerId: Entity.BrokerId,
+  producerId: Entity.ProducerId,
+};
+
+function roleOf(message: string, f: FieldSpec): Role {
+  if (f.name === "ErrorCode" && f.type === "int16") return Role.ErrorCode;
+  if (f.name === "TopicId" && f.type === "uuid") return Role.TopicId;
+  if (message === "ProduceRequest" && f.name === "Acks") return Role.Acks;
+  if (message === "ApiVersionsRequest" && f.name === "ClientSoftwareName") return Role.ClientSoftwareName;
+  if (message === "ApiVersionsRequest" && f.name === "ClientSoftwareVersion") return Role.ClientSoftwareVersion;
+  if (message === "RequestHeader" && f.name === "ClientId") return Role.ClientId;
+  return Role.None;
+}
+
+// Kafka's schema files start with a license in // comments, which JSON does not allow.
+export function readSchema(path: string): MessageSpec {
+  const text = readFileSync(path, "utf8")
+    .split("\n")
+    .filter((line) => !line.trimStart().startsWith("//"))
+    .join("\n");
+  try {
+    return JSON.parse(text) as MessageSpec;
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
+class Tables {
+  fields: number[][] = [];
+  // [first field row, field count, name]
+  structs: { first: number; count: number; name: string }[] = [];
+
+  // Lays out one struct's rows contiguously, then the structs its fields refer to.
+  addStruct(message: MessageSpec, name: string, fields: FieldSpec[]): number {
+    const index = this.structs.length;
+    const first = this.fields.length;
+    this.structs.push({ first, count: fields.length, name });
+    for (let i = 0; i < fields.length; i++) this.fields.push([]);
+    fields.forEach((f, i) => {
+      this.fields[first + i] = this.row(message, `${name}.${f.name}`, f);
+    });
+    return index;
+  }
+
+  private row(message: MessageSpec, where: string, f: FieldSpec): number[] {
+    const isArray = f.type.startsWith("[]");
+    const base = isArray ? f.type.slice(2) : f.type;
+    let kind = PRIMITIVES[base];
+    let struct = -1;
+    if (kind === undefined) {
+      kind = FieldKind.Struct;
+      const inline = f.fields;
+      const common = message.commonStructs?.find((s) => s.name === base);
+      if (inline !== undefined && common === undefined) {
+        struct = this.addStruct(message, `${message.name}.${base}`, inline);
+      } else if (common !== undefined && inline === undefined) {
+        struct = this.addStruct(message, `${message.name}.${base}`, common.fields);
+      } else {
+        throw new Error(`${where}: struct type "${base}" has ${inline ? "inline fields and " : "no inline fields and "}` +
+          `${common ? "a common struct" : "no common struct"}`);
+      }
+    } else if (f.fields !== undefined) {
+      throw new Error(`${where}: primitive type ${f.type} with nested fields`);
+    }
+    let entity = Entity.None;
+    if (f.entityType !== undefined) {
+      entity = ENTITIES[f.entityType];
+      if (entity === undefined) throw new Error(`${where}: unknown entityType "${f.entityType}"`);
+    }
+    let flexNever = 0;
+    if (f.flexibleVersions !== undefined) {
+      if (f.flexibleVersions !== "none") throw new Error(`${where}: only "none" is supported as a field's flexibleVersions`);
+      flexNever = FLEX_NEVER;
+    }
+    const v = parseVersions(f.versions, where);
+    const nullable = f.nullableVersions === undefined ? { min: NEVER, max: -1 } : parseVersions(f.nullableVersions, where);
+    const tagged = f.tag !== undefined;
+    if (tagged !== (f.taggedVersions !== undefined)) throw new Error(`${where}: tag and taggedVersions go together`);
+    const packed = kind | (isArray ? ARRAY : 0) | flexNever | (entity << ENTITY_SHIFT) | (roleOf(message.name, f) << ROLE_SHIFT);
+    const row = [
+      packed,
+      v.min,
+      v.max,
+      nullable.min,
+      nullable.max,
+      tagged ? f.tag! : -1,
+      tagged ? openEnded(f.taggedVersions, where, v.max) : NEVER,
+      struct,
+    ];
+    if (row.length !== FIELD_WIDTH) throw new Error("row width out of step with layout.ts");
+    return row;
+  }
+}
+
+interface Api {
+  key: number;
+  name: string;
+  valid: Range;
+  flexibleMin: number;
+  request: number;
+  response: number;
+}
+
+export function generate(schemaDir: string, sourceNote: string): string {
+  const files = readdirSync(schemaDir).filter((f) => f.endsWith(".json")).sort();
+  const tables = new Tables();
+  const apis = new Map<number, Api>();
+  let requestHeader = -1;
+  let responseHeader = -1;
+  for (const file of files) {
+    const spec = readSchema(join(schemaDir, file));
+    if (spec.type !== "request" && spec.type !== "response" && spec.type !== "header") continue;
+    const valid = parseVersions(spec.validVersions, file);
+    const flexibleMin = openEnded(spec.flexibleVersions, file);
+    const struct = tables.addStruct(spec, spec.name, spec.fields ?? []);
+    if (spec.type === "header") {
+      if (spec.name === "RequestHeader") requestHeader = struct;
+      else if (spec.name === "ResponseHeader") responseHeader = struct;
+      continue;
+    }
+    const key = spec.apiKey!;
+    const name = spec.name.replace(/(Request|Response)$/, "");
+    const api = apis.get(key) ?? { key, name, valid, flexibleMin, request: -1, response: -1 };
+    if (api.valid.min !== valid.min || api.valid.max !== valid.max || api.flexibleMin !== flexibleMin) {
+      throw new Error(`${file}: versions differ between request and response of API ${key}`);
+    }
+    if (spec.type === "request") api.request = struct;
+    else api.response = struct;
+    apis.set(key, api);
+  }
+  if (requestHeader < 0 || responseHeader < 0) throw new Error(`${schemaDir}: header schemas missing`);
+  const maxKey = Math.max(...apis.keys());
+  const apiRows: number[] = [];
+  const names: string[] = [];
+  for (let key = 0; key <= maxKey; key++) {
+    const api = apis.get(key);
+    if (api && (api.request < 0 || api.response < 0)) throw new Error(`API ${key} lacks a request or response`);
+    // [request struct, response struct, first valid, last valid, first flexible]
+    apiRows.push(...(api ? [api.request, api.response, api.valid.min, api.valid.max, api.flexibleMin] : [-1, -1, NEVER, -1, NEVER]));
+    names.push(api ? api.name : "");
+  }
+  const wrap = (values: (number | string)[], perLine: number): string => {
+    const lines: string[] = [];
+    for (let i = 0; i < values.length; i += perLine) lines.push("  " + values.slice(i, i + perLine).join(", ") + ",");
+    return lines.join("\n");
+  };
+  const out: string[] = [];
+  out.push(`// GENERATED by build/codegen/generate.ts from ${sourceNote}. Do not edit; run \`npm run codegen\`.`);
+  out.push(`// ${apis.size} APIs, ${tables.structs.length} structs, ${tables.fields.length} fields. Row layout: assembly/kafka/layout.ts.`);
+  out.push("");
+  out.push(`export const MAX_API_KEY: i16 = ${maxKey};`);
+  out.push(`export const REQUEST_HEADER_STRUCT: i32 = ${requestHeader};`);
+  out.push(`export const RESPONSE_HEADER_STRUCT: i32 = ${responseHeader};`);
+  out.push("");
+  out.push("// Per struct: first row in FIELDS, number of rows.");
+  out.push("// prettier-ignore");
+  out.push("export const STRUCTS: StaticArray<i16> = [");
+  for (const s of tables.structs) out.push(`  ${s.first}, ${s.count}, // ${s.name}`);
+  out.push("];");
+  out.push("");
+  out.push(`// ${FIELD_WIDTH} columns per field, see FieldCol.`);
+  out.push("// prettier-ignore");
+  out.push("export const FIELDS: StaticArray<i16> = [");
+  out.push(wrap(tables.fields.map((r) => r.join(", ")), 4));
+  out.push("];");
+  out.push("");
+  out.push("// Per API key: request struct, response struct, first and last valid version, first flexible version.");
+  out.push("// prettier-ignore");
+  out.push("export const APIS: StaticArray<i16> = [");
+  apiRows.forEach((_, i) => {
+    if (i % 5 === 0) out.push(`  ${apiRows.slice(i, i + 5).join(", ")}, // ${i / 5} ${names[i / 5]}`);
+  });
+  out.push("];");
+  out.push("");
+  out.push("// prettier-ignore");
+  out.push("export const API_NAMES: StaticArray<string> = [");
+  out.push(wrap(names.map((n) => JSON.stringify(n)), 6));
+  out.push("];");
+  out.push("");
+  return out.join("\n");
+}
+
+function main(): void {
+  const schemaDir = process.argv[2] ?? DEFAULT_SCHEMAS;
+  const outFile = process.argv[3] ?? DEFAULT_OUT;
+  const version = readFileSync(join(schemaDir, "..", "version"), "utf8").trim();
+  const text = generate(schemaDir, `Apache Kafka ${version} message schemas`);
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, text);
+  console.log(`wrote ${outFile}`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

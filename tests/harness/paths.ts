@@ -1,0 +1,22 @@
+// Where the project's own installs live (scripts/setup.sh puts them there).
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { existsSync, mkdtempSync, mkdirSync } from "node:fs";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const ENVOY_BIN = join(ROOT, ".tools/envoy/envoy/_bin/envoy");
+export const KAFKA_LIBS = join(ROOT, ".tools/kafka/libs");
+export const WASM = join(ROOT, "dist/kafka_proxy.wasm");
+
+export function requireInstalled(): void {
+  for (const p of [ENVOY_BIN, KAFKA_LIBS, WASM]) {
+    if (!existsSync(p)) throw new Error(`${p} is missing: run \`npm run setup && npm run build\` first`);
+  }
+}
+
+// Scratch space under the project's git-ignored .tmp/, kept after a failed run for its logs.
+export function scratchDir(prefix: string): string {
+  const base = join(ROOT, ".tmp");
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(join(base, `${prefix}-`));
+}

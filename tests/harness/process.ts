@@ -1,0 +1,95 @@
+// Child processes of the test bed: started with their output in a log file, stopped for sure.
+import { spawn, ChildProcess } from "node:child_process";
+import { openSync, readFileSync, closeSync } from "node:fs";
+import { createConnection, createServer } from "node:net";
+
+export class Service {
+  readonly proc: ChildProcess;
+  exited = false;
+  exitCode: number | null = null;
+
+  constructor(readonly name: string, readonly logFile: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv) {
+    const fd = openSync(logFile, "a");
+    this.proc = spawn(cmd, args, { stdio: ["ignore", fd, fd], env: { ...process.env, ...env }, detached: true });
+    closeSync(fd);
+    this.proc.on("exit", (code) => {
+      this.exited = true;
+      this.exitCode = code;
+    });
+  }
+
+  log(): string {
+    try {
+      return readFileSync(this.logFile, "utf8");
+    } catch {
+      return "";
+    }
+  }
+
+  // The last lines of the log, for error messages.
+  tail(lines = 40): string {
+    return this.log().split("\n").slice(-lines).join("\n");
+  }
+
+  async stop(timeoutMs = 15000): Promise<void> {
+    if (this.exited) return;
+    const done = new Promise<void>((res) => this.proc.once("exit", () => res()));
+    try {
+      process.kill(-this.proc.pid!, "SIGTERM");
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-this.proc.pid!, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    }, timeoutMs);
+    await done;
+    clearTimeout(timer);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((res) => setTimeout(res, ms));
+}
+
+// Polls `check` until it returns true; fails with the service's log tail when it exits or times out.
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, service?: Service): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (service?.exited) throw new Error(`${service.name} exited (${service.exitCode}) before ${what}:\n${service.tail()}`);
+    try {
+      if (await check()) return;
+    } catch {
+      /* not yet */
+    }
+    await sleep(200);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${service ? `:\n${service.tail()}` : ""}`);
+}
+
+// A loopback port nobody listens on right now.
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+export function portOpen(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = createConnection({ host: "127.0.0.1", port });
+    s.once("connect", () => {
+      s.destroy();
+      res(true);
+    });
+    s.once("error", () => res(false));
+  });
+}

@@ -1,0 +1,43 @@
+// The whole e2e test bed: Kafka behind Envoy with the filter, on free loopback ports. Logs are
+// kept in .tmp/ when a test fails and removed when it passes.
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { requireInstalled, scratchDir } from "./paths.ts";
+import { freePort } from "./process.ts";
+import { startKafka, KafkaBroker } from "./kafka.ts";
+import { startEnvoy, Envoy } from "./envoy.ts";
+
+export interface TestBed {
+  kafka: KafkaBroker;
+  envoy: Envoy;
+  // host:port clients bootstrap from (Envoy's listener).
+  bootstrap: string;
+  dir: string;
+  stop(keepLogs: boolean): Promise<void>;
+}
+
+export async function startTestBed(name: string, filterConfig: object | null = {}): Promise<TestBed> {
+  requireInstalled();
+  const dir = scratchDir(name);
+  const listenPort = await freePort();
+  const kafka = await startKafka(join(dir, "kafka"), listenPort);
+  let envoy: Envoy;
+  try {
+    envoy = await startEnvoy(dir, { listenPort, upstreamPort: kafka.proxiedPort, filterConfig });
+  } catch (e) {
+    await kafka.stop();
+    throw e;
+  }
+  return {
+    kafka,
+    envoy,
+    bootstrap: `127.0.0.1:${listenPort}`,
+    dir,
+    async stop(keepLogs: boolean) {
+      await envoy.stop();
+      await kafka.stop();
+      if (keepLogs) console.error(`test bed logs kept in ${dir}`);
+      else rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
