@@ -22,12 +22,12 @@ class KafkaProxyRoot extends RootContext {
     const parsed = parseConfig(text);
     if (parsed.error.length > 0) {
       // Returning false makes Envoy reject the filter: better no listener than an unchecked one.
-      log(LogLevelValues.error, "kafka_proxy: rejected configuration: " + parsed.error);
+      log(LogLevelValues.error, "rejected configuration: " + parsed.error);
       return false;
     }
     this.config = parsed.config!;
     if (this.counters === null) this.counters = new ProxyCounters();
-    log(LogLevelValues.info, "kafka_proxy: configured");
+    log(LogLevelValues.info, "configured");
     return true;
   }
 

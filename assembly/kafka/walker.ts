@@ -50,6 +50,14 @@ let error: i32 = 0;
 let version: i16 = 0;
 let flexible: bool = false;
 let visitor: Visitor = new Visitor();
+// How many tagged fields the walk is inside: a size prefix encloses whatever is read there.
+let taggedDepth: i32 = 0;
+
+// For visitors that edit: true while the reported field sits inside a tagged field, whose
+// size prefix an edit would have to follow.
+export function insideTaggedField(): bool {
+  return taggedDepth > 0;
+}
 
 // Walks a whole message body; a body that does not end exactly at `len` is an error.
 // Returns `len`, or a negative WalkError.
@@ -67,6 +75,7 @@ export function walkStruct(structIndex: i32, ver: i16, flex: bool, ptr: usize, l
   pos = ptr;
   end = ptr + <usize>len;
   error = 0;
+  taggedDepth = 0;
   version = ver;
   flexible = flex;
   visitor = v;
@@ -159,7 +168,9 @@ function readTaggedFields(first: i32, last: i32, depth: i32): void {
     }
     const outerEnd = end;
     end = fieldEnd;
+    taggedDepth++;
     readField(known, depth);
+    taggedDepth--;
     end = outerEnd;
     if (error == 0 && pos != fieldEnd) fail(WalkError.BadTaggedField);
   }

@@ -88,6 +88,7 @@ export class KafkaConnection extends NetworkContext {
       }
       const verdict = isRequest ? this.request(stream.framePtr(), n) : this.response(stream.framePtr(), n);
       if (verdict == Verdict.Reject) return this.fail(hostBuffer, size, isRequest, this.handler.reason);
+      (isRequest ? this.counters.requestsForwarded : this.counters.responsesForwarded).increment(1);
       stream.scanned += n;
     }
     if (this.forward == ForwardMode.AfterCheck) {
@@ -149,7 +150,7 @@ export class KafkaConnection extends NetworkContext {
 
   // Ends the connection without forwarding anything that was not checked.
   private fail(hostBuffer: u32, size: u32, isRequest: bool, reason: string): Action {
-    log(LogLevelValues.warn, "kafka_proxy: closing connection " + this.context_id.toString() + ": " +
+    log(LogLevelValues.warn, "closing connection " + this.context_id.toString() + ": " +
       (isRequest ? "request" : "response") + " stream: " + reason);
     this.counters.protocolCloses.increment(1);
     if (size > 0 && this.forward == ForwardMode.AfterCheck) proxy_set_buffer_bytes(hostBuffer, 0, size, 0, 0);

@@ -3,6 +3,9 @@ import { Counter, Gauge } from "@solo-io/proxy-runtime/assembly/index";
 
 export class ProxyCounters {
   activeConnections: Gauge = new Gauge("kafka_proxy.connections_active");
+  // Frames that passed every check and were forwarded.
+  requestsForwarded: Counter = new Counter("kafka_proxy.requests_forwarded");
+  responsesForwarded: Counter = new Counter("kafka_proxy.responses_forwarded");
   protocolCloses: Counter = new Counter("kafka_proxy.connections_closed_protocol_error");
   requestsMalformed: Counter = new Counter("kafka_proxy.requests_malformed");
   responsesMalformed: Counter = new Counter("kafka_proxy.responses_malformed");

@@ -1,6 +1,6 @@
 // Reassembles one direction of a Kafka connection into whole frames (int32 size + body),
 // whatever the TCP segmentation: a frame may arrive in many reads, a read may carry many frames.
-import { ByteBuffer } from "./byte_buffer";
+import { ByteBuffer } from "../kafka/byte_buffer";
 import { copyFromHost } from "./host_memory";
 
 export const enum FrameError {

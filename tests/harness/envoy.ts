@@ -105,7 +105,7 @@ export class Envoy {
 
 // Runs `envoy --mode validate` on a config file; returns the output when it fails.
 export function validateEnvoyConfig(file: string): { ok: boolean; output: string } {
-  const r = spawnSync(ENVOY_BIN, ["--mode", "validate", "-c", file, "-l", "warn"], { encoding: "utf8" });
+  const r = spawnSync(ENVOY_BIN, ["--mode", "validate", "-c", file, "-l", "error"], { encoding: "utf8" });
   return { ok: r.status === 0, output: `${r.stdout}\n${r.stderr}` };
 }
 

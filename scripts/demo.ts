@@ -1,0 +1,48 @@
+// The README's demo: a Kafka broker behind Envoy with the kafka_proxy filter, a small workload
+// from two client implementations, a frame the filter refuses, and the filter's stats.
+//   npm run demo
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { startTestBed } from "../tests/harness/testbed.ts";
+import { javaClient } from "../tests/harness/java_client.ts";
+import { exchange, requestFrame } from "../tests/harness/raw_client.ts";
+
+const step = (s: string) => console.log(`\n== ${s}`);
+
+step("starting Kafka (KRaft, one node) and Envoy with the kafka_proxy filter");
+const bed = await startTestBed("demo", { max_request_bytes: 1048576 * 4 });
+let failed = false;
+try {
+  console.log(`clients bootstrap from ${bed.bootstrap} (Envoy); broker's direct listener ${bed.kafka.direct}`);
+  const kafka = new Kafka({ clientId: "demo-kafkajs", brokers: [bed.bootstrap], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: "orders" }], waitForLeaders: true });
+
+  step("kafkajs (Produce v7, non-flexible) writes 3 orders through the filter");
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  await producer.send({ topic: "orders", messages: ["apple", "pear", "plum"].map((v, i) => ({ key: `o${i}`, value: v })) });
+  await producer.disconnect();
+
+  step("Apache Kafka's Java client (Produce v13 with topic ids, flexible) writes 2 more");
+  console.log((await javaClient(["produce", bed.bootstrap, "orders", "java", "10,20"])).trim());
+
+  step("the Java consumer group reads all 5 through the filter and commits");
+  const out = await javaClient(["consume", bed.bootstrap, "orders", "demo-group", "5"]);
+  console.log(out.trim());
+  await admin.disconnect();
+
+  step("a hand-made request for API key 999 is refused: connection closed, counted, logged");
+  const r = await exchange(bed.envoy.listenPort, [requestFrame(999, 0, 1, "mallory")]);
+  console.log(`proxy closed the connection: ${r.closedByPeer}, bytes answered: ${r.received.length}`);
+  const line = bed.envoy.service.log().split("\n").find((l) => l.includes("closing connection"));
+  console.log(`Envoy log: ${line?.replace(/^.*wasm log /, "")}`);
+
+  step("the filter's stats from Envoy's admin endpoint (/stats?filter=kafka_proxy)");
+  for (const [name, value] of await bed.envoy.stats("wasmcustom.kafka_proxy")) console.log(`${name}: ${value}`);
+} catch (e) {
+  failed = true;
+  throw e;
+} finally {
+  await bed.stop(failed);
+}

@@ -1,0 +1,93 @@
+// Apache Kafka's own Java client as the tests' flexible-version client (it speaks the newest
+// versions the broker advertises: Produce v13 with topic ids, Fetch v17+, Metadata v13, ...).
+// Run as a single-file program against the jars setup installs:
+//   java -cp '.tools/kafka/libs/*' tests/clients/JavaClient.java <command> <args...>
+// Commands (one result line per record or step on stdout, for the calling test to check):
+//   produce <bootstrap> <topic> <keyPrefix> <size,size,...>   values from payload(size, index)
+//   consume <bootstrap> <topic> <group> <count>               prints "record <key> <size> <sha256>"
+//   committed <bootstrap> <topic> <group>                     prints "committed <offset>"
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.*;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.*;
+import org.apache.kafka.clients.producer.*;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.*;
+
+public class JavaClient {
+  // The same deterministic payload the TypeScript tests build (tests/e2e/payload.ts).
+  static byte[] payload(int size, int index) {
+    byte[] b = new byte[size];
+    for (int j = 0; j < size; j++) b[j] = (byte) (index * 31 + j * 7 + (j >> 8));
+    return b;
+  }
+
+  static String sha256(byte[] b) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+  }
+
+  public static void main(String[] args) throws Exception {
+    switch (args[0]) {
+      case "produce" -> produce(args[1], args[2], args[3], args[4]);
+      case "consume" -> consume(args[1], args[2], args[3], Integer.parseInt(args[4]));
+      case "committed" -> committed(args[1], args[2], args[3]);
+      default -> throw new IllegalArgumentException("unknown command " + args[0]);
+    }
+  }
+
+  static void produce(String bootstrap, String topic, String keyPrefix, String sizes) throws Exception {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, "java-producer");
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 * 1024 * 1024);
+    p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 64L * 1024 * 1024);
+    try (Producer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
+      String[] list = sizes.split(",");
+      for (int i = 0; i < list.length; i++) {
+        int size = Integer.parseInt(list[i]);
+        RecordMetadata m = producer.send(new ProducerRecord<>(topic, keyPrefix + "-" + i, payload(size, i))).get();
+        System.out.println("produced " + keyPrefix + "-" + i + " " + m.offset());
+      }
+    }
+  }
+
+  static Properties consumerProps(String bootstrap, String group) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.CLIENT_ID_CONFIG, "java-consumer");
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    return p;
+  }
+
+  static void consume(String bootstrap, String topic, String group, int count) throws Exception {
+    try (Consumer<String, byte[]> c = new KafkaConsumer<>(consumerProps(bootstrap, group), new StringDeserializer(),
+        new ByteArrayDeserializer())) {
+      c.subscribe(List.of(topic));
+      int seen = 0;
+      long deadline = System.currentTimeMillis() + 60_000;
+      while (seen < count && System.currentTimeMillis() < deadline) {
+        for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
+          System.out.println("record " + r.key() + " " + r.value().length + " " + sha256(r.value()));
+          seen++;
+        }
+        c.commitSync();
+      }
+      System.out.println("consumed " + seen);
+    }
+  }
+
+  static void committed(String bootstrap, String topic, String group) throws Exception {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    try (Admin admin = Admin.create(p)) {
+      var offsets = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+      OffsetAndMetadata o = offsets.get(new TopicPartition(topic, 0));
+      System.out.println("committed " + (o == null ? -1 : o.offset()));
+    }
+  }
+}

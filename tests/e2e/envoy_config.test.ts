@@ -1,0 +1,48 @@
+// Every Envoy config in envoy-config/ passes the real Envoy's `--mode validate` (which also
+// loads the Wasm module and runs its configure step), and a bad filter configuration makes
+// Envoy refuse the filter with a message naming the bad key.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { validateEnvoyConfig } from "../harness/envoy.ts";
+import { ROOT, requireInstalled, scratchDir } from "../harness/paths.ts";
+
+const CONFIG_DIR = join(ROOT, "envoy-config");
+const files = readdirSync(CONFIG_DIR).filter((f) => f.endsWith(".yaml"));
+
+test("envoy-config/ holds the example configs", () => {
+  assert.ok(files.includes("kafka-proxy.yaml"));
+});
+
+for (const file of files) {
+  test(`envoy --mode validate accepts envoy-config/${file}`, () => {
+    requireInstalled();
+    process.chdir(ROOT);
+    const r = validateEnvoyConfig(join(CONFIG_DIR, file));
+    assert.ok(r.ok, r.output);
+  });
+}
+
+const BAD: [string, RegExp][] = [
+  [`{ "max_request_bytes": 100, "bogus": true }`, /unknown config key 'bogus'/],
+  [`{ "max_request_bytes": "big" }`, /config key 'max_request_bytes' must be a whole number of bytes/],
+  [`{ "forward": "sometimes" }`, /config key 'forward' must be "after_check" or "immediately"/],
+  [`{ "forward": `, /config is not valid JSON/],
+];
+
+for (const [json, message] of BAD) {
+  test(`Envoy refuses the filter with configuration ${json}`, () => {
+    requireInstalled();
+    process.chdir(ROOT);
+    const template = readFileSync(join(CONFIG_DIR, "kafka-proxy.yaml"), "utf8");
+    const bad = template.replace(/^(\s*)\{ "max_request_bytes".*$/m, (_, indent) => indent + json);
+    assert.notEqual(bad, template);
+    const file = join(scratchDir("bad-config"), "envoy.yaml");
+    writeFileSync(file, bad);
+    const r = validateEnvoyConfig(file);
+    assert.equal(r.ok, false);
+    assert.match(r.output, message);
+    assert.match(r.output, /Plugin kafka_proxy failed to load/);
+  });
+}
