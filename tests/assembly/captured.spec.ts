@@ -40,22 +40,37 @@ class Names extends Visitor {
   }
 }
 
-function label(i: i32): string {
-  const isRequest = FRAME_INFO[i * 3] == 1;
-  return apiName(FRAME_INFO[i * 3 + 1]) + " v" + FRAME_INFO[i * 3 + 2].toString() + (isRequest ? " request" : " response");
-}
+// Captured frame `i`, its header decoded (and checked against what the capture recorded).
+class Captured {
+  isRequest: bool;
+  apiKey: i16;
+  apiVersion: i16;
+  frame: ByteBuffer;
+  body: i32 = 0;
+  label: string = "";
 
-function bodyOffset(frame: ByteBuffer, isRequest: bool, apiKey: i16, apiVersion: i16): i32 {
-  if (isRequest) {
-    const h = new RequestHeader();
-    expect(parseRequestHeader(frame.ptr, frame.len, h)).toBe(0, "header of " + apiName(apiKey));
-    expect(h.apiKey).toBe(apiKey);
-    expect(h.apiVersion).toBe(apiVersion);
-    return h.bodyOffset;
+  constructor(i: i32) {
+    this.isRequest = FRAME_INFO[i * 3] == 1;
+    this.apiKey = FRAME_INFO[i * 3 + 1];
+    this.apiVersion = FRAME_INFO[i * 3 + 2];
+    this.frame = fromHex(FRAME_HEX[i]);
+    this.label = apiName(FRAME_INFO[i * 3 + 1]) + " v" + FRAME_INFO[i * 3 + 2].toString() + (FRAME_INFO[i * 3] == 1 ? " request" : " response");
+    if (this.isRequest) {
+      const h = new RequestHeader();
+      expect(parseRequestHeader(this.frame.ptr, this.frame.len, h)).toBe(0, "header of " + this.label);
+      expect(h.apiKey).toBe(this.apiKey);
+      expect(h.apiVersion).toBe(this.apiVersion);
+      this.body = h.bodyOffset;
+    } else {
+      const h = new ResponseHeader();
+      expect(parseResponseHeader(this.frame.ptr, this.frame.len, this.apiKey, this.apiVersion, h)).toBe(0, "header of " + this.label);
+      this.body = h.bodyOffset;
+    }
   }
-  const h = new ResponseHeader();
-  expect(parseResponseHeader(frame.ptr, frame.len, apiKey, apiVersion, h)).toBe(0, "header of " + apiName(apiKey));
-  return h.bodyOffset;
+
+  walkBody(buf: ByteBuffer, v: Visitor): i32 {
+    return walk(this.apiKey, this.apiVersion, this.isRequest, buf.ptr + <usize>this.body, buf.len - this.body, v);
+  }
 }
 
 describe("captured frames", () => {
@@ -65,13 +80,8 @@ describe("captured frames", () => {
 
   it("decode exactly, header and body, in every captured API version", () => {
     for (let i = 0; i < FRAME_COUNT; i++) {
-      const isRequest = FRAME_INFO[i * 3] == 1;
-      const apiKey = FRAME_INFO[i * 3 + 1];
-      const apiVersion = FRAME_INFO[i * 3 + 2];
-      const frame = fromHex(FRAME_HEX[i]);
-      const body = bodyOffset(frame, isRequest, apiKey, apiVersion);
-      const n = walk(apiKey, apiVersion, isRequest, frame.ptr + <usize>body, frame.len - body, new Visitor());
-      expect(n).toBe(frame.len - body, label(i));
+      const c = new Captured(i);
+      expect(c.walkBody(c.frame, new Visitor())).toBe(c.frame.len - c.body, c.label);
     }
   });
 
@@ -80,26 +90,22 @@ describe("captured frames", () => {
     const prefixed = new ByteBuffer();
     const restored = new ByteBuffer();
     for (let i = 0; i < FRAME_COUNT; i++) {
-      const isRequest = FRAME_INFO[i * 3] == 1;
-      const apiKey = FRAME_INFO[i * 3 + 1];
-      const apiVersion = FRAME_INFO[i * 3 + 2];
-      const frame = fromHex(FRAME_HEX[i]);
-      const body = bodyOffset(frame, isRequest, apiKey, apiVersion);
+      const c = new Captured(i);
       const before = new Names();
-      walk(apiKey, apiVersion, isRequest, frame.ptr + <usize>body, frame.len - body, before);
+      c.walkBody(c.frame, before);
 
-      const renamed = rewriteEntities(frame.ptr, frame.len, body, apiKey, apiVersion, isRequest, new AddPrefix(), prefixed);
-      expect(renamed).toBe(before.names.length, label(i));
+      const renamed = rewriteEntities(c.frame.ptr, c.frame.len, c.body, c.apiKey, c.apiVersion, c.isRequest, new AddPrefix(), prefixed);
+      expect(renamed).toBe(before.names.length, c.label);
       if (renamed > 0) renamedFrames++;
       // The renamed frame is a valid frame carrying the new names.
       const after = new Names();
-      const n = walk(apiKey, apiVersion, isRequest, prefixed.ptr + <usize>body, prefixed.len - body, after);
-      expect(n).toBe(prefixed.len - body, label(i) + " after renaming");
+      expect(c.walkBody(prefixed, after)).toBe(prefixed.len - c.body, c.label + " after renaming");
       expect(<i32>load<u32>(prefixed.ptr)).toBe(<i32>bswap<u32>(<u32>(prefixed.len - 4)), "size prefix");
+      expect(after.names.length).toBe(before.names.length);
       for (let j = 0; j < after.names.length; j++) expect(after.names[j]).toBe(PREFIX + before.names[j]);
 
-      rewriteEntities(prefixed.ptr, prefixed.len, body, apiKey, apiVersion, isRequest, new RemovePrefix(), restored);
-      expect(sameBytes(restored, frame)).toBe(true, label(i) + " restored");
+      rewriteEntities(prefixed.ptr, prefixed.len, c.body, c.apiKey, c.apiVersion, c.isRequest, new RemovePrefix(), restored);
+      expect(sameBytes(restored, c.frame)).toBe(true, c.label + " restored");
     }
     // Produce, Fetch, Metadata, CreateTopics, offsets and group APIs name topics or groups.
     expect(renamedFrames).toBeGreaterThanOrEqual(20);

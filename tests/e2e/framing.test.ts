@@ -1,9 +1,9 @@
 // Framing through real Envoy + filter + Kafka with hand-made bytes: frames split into single
 // bytes or coalesced into one write still reach the broker and come back in order; frames the
 // filter cannot check are never forwarded: it counts them, logs why and closes the connection.
-import { describe, test, before, after } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startTestBed, TestBed } from "../harness/testbed.ts";
+import { suiteTestBed } from "../harness/testbed.ts";
 import { exchange, frames, requestFrame } from "../harness/raw_client.ts";
 
 const API_VERSIONS = 18;
@@ -14,25 +14,9 @@ const MAX_REQUEST = 64 * 1024;
 const metadataAllTopics = () => Buffer.from([0xff, 0xff, 0xff, 0xff, 0]);
 
 describe("framing through Envoy + filter + Kafka", () => {
-  let bed: TestBed;
-  let failed = false;
-  const guard = (fn: () => Promise<void>) => async () => {
-    try {
-      await fn();
-    } catch (e) {
-      failed = true;
-      throw e;
-    }
-  };
-  const port = () => bed.envoy.listenPort;
-
-  before(async () => {
-    bed = await startTestBed("framing", { max_request_bytes: MAX_REQUEST });
-  });
-
-  after(async () => {
-    await bed?.stop(failed);
-  });
+  const suite = suiteTestBed("framing", { max_request_bytes: MAX_REQUEST });
+  const { guard } = suite;
+  const port = () => suite.bed.envoy.listenPort;
 
   test("a request split into 1-byte writes is reassembled and answered", guard(async () => {
     const req = requestFrame(API_VERSIONS, 0, 41, "split");
@@ -56,14 +40,14 @@ describe("framing through Envoy + filter + Kafka", () => {
   }));
 
   const refused = async (bytes: Buffer, counter: string, logText: RegExp) => {
-    const before = await bed.envoy.stat(counter);
-    const closesBefore = await bed.envoy.stat("connections_closed_protocol_error");
+    const before = await suite.bed.envoy.stat(counter);
+    const closesBefore = await suite.bed.envoy.stat("connections_closed_protocol_error");
     const r = await exchange(port(), [bytes], { timeoutMs: 8000 });
     assert.equal(r.closedByPeer, true, "connection closed by the proxy");
     assert.equal(r.received.length, 0, "nothing answered");
-    assert.equal(await bed.envoy.stat(counter), before + 1, counter);
-    assert.equal(await bed.envoy.stat("connections_closed_protocol_error"), closesBefore + 1);
-    assert.match(bed.envoy.service.log(), logText);
+    assert.equal(await suite.bed.envoy.stat(counter), before + 1, counter);
+    assert.equal(await suite.bed.envoy.stat("connections_closed_protocol_error"), closesBefore + 1);
+    assert.match(suite.bed.envoy.service.log(), logText);
   };
 
   test("a frame larger than max_request_bytes is refused", guard(async () => {

@@ -3,37 +3,24 @@
 // flexible ones) produce and consume 0 B to 1 MiB records through the filter, with consumer
 // groups committing offsets. Everything must come back byte-identical and the filter must have
 // checked every frame without a single protocol error.
-import { describe, test, before, after } from "node:test";
+import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
-import { startTestBed, TestBed } from "../harness/testbed.ts";
+import { suiteTestBed } from "../harness/testbed.ts";
 import { javaClient } from "../harness/java_client.ts";
 import { payload, sha256, SIZES } from "./payload.ts";
 
 describe("transparent framing through Envoy + filter + Kafka", () => {
-  let bed: TestBed;
+  const suite = suiteTestBed("passthrough");
+  const { guard } = suite;
   let kafka: Kafka;
-  let failed = false;
-  const guard = (fn: () => Promise<void>) => async () => {
-    try {
-      await fn();
-    } catch (e) {
-      failed = true;
-      throw e;
-    }
-  };
 
   before(async () => {
-    bed = await startTestBed("passthrough");
-    kafka = new Kafka({ clientId: "kafkajs-e2e", brokers: [bed.bootstrap], logLevel: logLevel.NOTHING });
+    kafka = new Kafka({ clientId: "kafkajs-e2e", brokers: [suite.bed.bootstrap], logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: "from-kafkajs" }, { topic: "from-java" }], waitForLeaders: true });
     await admin.disconnect();
-  });
-
-  after(async () => {
-    await bed?.stop(failed);
   });
 
   test("kafkajs produces 0 B..1 MiB; a Java consumer group reads them back identical and commits", guard(async () => {
@@ -44,15 +31,15 @@ describe("transparent framing through Envoy + filter + Kafka", () => {
     }
     await producer.disconnect();
 
-    const out = await javaClient(["consume", bed.bootstrap, "from-kafkajs", "java-group", String(SIZES.length)]);
+    const out = await javaClient(["consume", suite.bed.bootstrap, "from-kafkajs", "java-group", String(SIZES.length)]);
     const got = out.split("\n").filter((l) => l.startsWith("record "));
     assert.deepEqual(got, SIZES.map((s, i) => `record js-${i} ${s} ${sha256(payload(s, i))}`));
-    const committed = await javaClient(["committed", bed.bootstrap, "from-kafkajs", "java-group"]);
+    const committed = await javaClient(["committed", suite.bed.bootstrap, "from-kafkajs", "java-group"]);
     assert.match(committed, new RegExp(`^committed ${SIZES.length}$`, "m"));
   }));
 
   test("the Java client produces 0 B..1 MiB; a kafkajs consumer group reads them back identical and commits", guard(async () => {
-    const out = await javaClient(["produce", bed.bootstrap, "from-java", "java", SIZES.join(",")]);
+    const out = await javaClient(["produce", suite.bed.bootstrap, "from-java", "java", SIZES.join(",")]);
     assert.equal(out.split("\n").filter((l) => l.startsWith("produced ")).length, SIZES.length);
 
     const consumer = kafka.consumer({ groupId: "kafkajs-group", maxWaitTimeInMs: 200 });
@@ -78,7 +65,7 @@ describe("transparent framing through Envoy + filter + Kafka", () => {
   }));
 
   test("the broker itself holds exactly what was sent (read on its direct listener)", guard(async () => {
-    const direct = new Kafka({ clientId: "direct-check", brokers: [bed.kafka.direct], logLevel: logLevel.NOTHING });
+    const direct = new Kafka({ clientId: "direct-check", brokers: [suite.bed.kafka.direct], logLevel: logLevel.NOTHING });
     const admin = direct.admin();
     await admin.connect();
     for (const topic of ["from-kafkajs", "from-java"]) {
@@ -89,7 +76,7 @@ describe("transparent framing through Envoy + filter + Kafka", () => {
   }));
 
   test("the filter checked every frame and refused none", guard(async () => {
-    const stats = await bed.envoy.stats();
+    const stats = await suite.bed.envoy.stats();
     const get = (name: string) => stats.get(`wasmcustom.kafka_proxy.${name}`);
     for (const name of ["connections_closed_protocol_error", "requests_malformed", "responses_malformed",
       "requests_oversized", "responses_oversized", "requests_unsupported_version"]) {

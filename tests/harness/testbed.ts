@@ -1,6 +1,7 @@
 // The whole e2e test bed: Kafka behind Envoy with the filter, on free loopback ports. Logs are
 // kept in .tmp/ when a test fails and removed when it passes.
 import { rmSync } from "node:fs";
+import { before, after } from "node:test";
 import { join } from "node:path";
 import { requireInstalled, scratchDir } from "./paths.ts";
 import { freePort } from "./process.ts";
@@ -38,6 +39,33 @@ export async function startTestBed(name: string, filterConfig: object | null = {
       await kafka.stop();
       if (keepLogs) console.error(`test bed logs kept in ${dir}`);
       else rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// For a node:test suite: starts a test bed before its tests and stops it after them, keeping the
+// logs when a test wrapped in `guard` failed.
+export function suiteTestBed(name: string, filterConfig: object | null = {}) {
+  let bed: TestBed | undefined;
+  let failed = false;
+  before(async () => {
+    bed = await startTestBed(name, filterConfig);
+  });
+  after(async () => {
+    await bed?.stop(failed);
+  });
+  return {
+    get bed(): TestBed {
+      if (!bed) throw new Error("test bed not started");
+      return bed;
+    },
+    guard: (fn: () => Promise<void>) => async () => {
+      try {
+        await fn();
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
     },
   };
 }
