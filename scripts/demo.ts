@@ -5,6 +5,10 @@ import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { startTestBed } from "../tests/harness/testbed.ts";
 import { javaClient } from "../tests/harness/java_client.ts";
 import { exchange, requestFrame } from "../tests/harness/raw_client.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "../tests/harness/paths.ts";
+import { renderMetricsSvg } from "./plot_metrics.ts";
 
 const step = (s: string) => console.log(`\n== ${s}`);
 
@@ -38,8 +42,14 @@ try {
   const line = bed.envoy.service.log().split("\n").find((l) => l.includes("closing connection"));
   console.log(`Envoy log: ${line?.replace(/^.*wasm log /, "")}`);
 
-  step("the filter's stats from Envoy's admin endpoint (/stats?filter=kafka_proxy)");
-  for (const [name, value] of await bed.envoy.stats("wasmcustom.kafka_proxy")) console.log(`${name}: ${value}`);
+  step("the filter's metrics, as Prometheus scrapes them from Envoy (/stats/prometheus)");
+  await new Promise((r) => setTimeout(r, 1500)); // one stats flush, for the latency histograms
+  const prom = await bed.envoy.admin("/stats/prometheus");
+  const shown = prom.split("\n").filter((l) => /^kafka_proxy_(requests|responses|topic_|client_)/.test(l) && !/ 0$/.test(l));
+  console.log(shown.join("\n"));
+  const svg = join(ROOT, "docs/demo-metrics.svg");
+  writeFileSync(svg, renderMetricsSvg(prom, "kafka-proxy-wasm: metrics of one `npm run demo` run, from Envoy's /stats/prometheus"));
+  console.log(`\nplot of these metrics: ${svg}`);
 } catch (e) {
   failed = true;
   throw e;

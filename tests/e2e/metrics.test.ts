@@ -7,6 +7,9 @@ import { suiteTestBed } from "../harness/testbed.ts";
 import { javaClient } from "../harness/java_client.ts";
 import { exchange, frames, requestFrame } from "../harness/raw_client.ts";
 import { waitFor } from "../harness/process.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "../harness/paths.ts";
 
 const API_VERSIONS = 18;
 const METADATA = 3;
@@ -125,6 +128,17 @@ describe("metrics through Envoy + filter + Kafka", () => {
     assert.match(prom, /^kafka_proxy_client_requests\{kafka_client_id="raw-client"\} 3$/m);
     assert.match(prom, /^kafka_proxy_client_software_connections\{kafka_client_software="raw-test\/1.0"\} 1$/m);
     assert.match(prom, /^kafka_proxy_latency_us_bucket\{kafka_api="Fetch",le="[0-9.e+]+"\} \d+$/m);
+  }));
+
+  test("every metric and label the Grafana dashboard queries exists", guard(async () => {
+    const dashboard = readFileSync(join(ROOT, "docs/grafana/kafka-proxy-dashboard.json"), "utf8");
+    const prom = await suite.bed.envoy.admin("/stats/prometheus");
+    const metrics = new Set(dashboard.match(/kafka_proxy_[a-z_]+/g));
+    assert.ok(metrics.size >= 10);
+    for (const m of metrics) assert.match(prom, new RegExp(`^${m}(\\{|_bucket\\{| )`, "m"), m);
+    for (const label of new Set(dashboard.match(/kafka_(api|version|error_code|topic|client_id|client_software)\b/g))) {
+      assert.match(prom, new RegExp(`[{,]${label}="`), label);
+    }
   }));
 
   test("no parse failures, and connections are counted out when clients leave", guard(async () => {
