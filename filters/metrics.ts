@@ -25,6 +25,7 @@ class ApiVersionMetrics {
   requests: MetricId;
   requestBytes: MetricId;
   responseBytes: MetricId;
+  latencyMicros: MetricId;
   // Responses by error code, defined as codes appear.
   byError: Map<i16, MetricId> = new Map();
 
@@ -32,6 +33,7 @@ class ApiVersionMetrics {
     this.requests = defineCounter("kafka_proxy.requests" + stem);
     this.requestBytes = defineCounter("kafka_proxy.request_bytes" + stem);
     this.responseBytes = defineCounter("kafka_proxy.response_bytes" + stem);
+    this.latencyMicros = defineHistogram("kafka_proxy.latency_us" + stem);
   }
 
   responses(errorCode: i16): MetricId {
@@ -52,7 +54,6 @@ class TopicIdEntry {
 
 export class KafkaMetrics {
   private apis: Map<i32, ApiVersionMetrics> = new Map();
-  private latency: Map<i16, MetricId> = new Map();
   readonly topics: LabelTable;
   readonly clients: LabelTable;
   private software: LabelTable;
@@ -87,9 +88,8 @@ export class KafkaMetrics {
     add(m.responses(errorCode), 1);
     add(m.responseBytes, f.len);
     if (client !== null) add(client.ids[ClientStat.ResponseBytes], f.len);
-    if (!this.latency.has(f.apiKey)) this.latency.set(f.apiKey, defineHistogram("kafka_proxy.latency_us.api." + apiName(f.apiKey)));
     const now = get_current_time_nanoseconds();
-    if (now >= f.requestSentAtNanos) recordValue(this.latency.get(f.apiKey), (now - f.requestSentAtNanos) / 1000);
+    if (now >= f.requestSentAtNanos) recordValue(m.latencyMicros, (now - f.requestSentAtNanos) / 1000);
   }
 
   records(topic: LabelEntry, produce: bool, count: i64, bytes: i32): void {

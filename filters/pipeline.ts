@@ -30,17 +30,21 @@ export class Pipeline extends FrameHandler {
       this.reason = "request for unknown API key " + f.apiKey.toString() + " version " + f.apiVersion.toString();
       return Verdict.Reject;
     }
-    this.scan.start(f.apiKey, true);
-    const n = walk(f.apiKey, f.apiVersion, true, f.bodyPtr, f.bodyLength, this.scan);
-    if (n < 0) {
-      this.counters.requestsMalformed.increment(1);
-      this.reason = apiName(f.apiKey) + " v" + f.apiVersion.toString() + " request body does not decode (error " +
-        n.toString() + ")";
-      return Verdict.Reject;
-    }
+    if (!this.scanFrame(f, true)) return Verdict.Reject;
     // Produce with acks=0 is never answered: it must not wait in the correlation table.
     if (f.apiKey == PRODUCE && this.scan.acksValue == 0) f.expectsResponse = false;
     return this.countRequest(f);
+  }
+
+  // The one walk of the frame's body; false (counted, with the reason) when it does not decode.
+  private scanFrame(f: KafkaFrame, isRequest: bool): bool {
+    this.scan.start(f.apiKey, isRequest);
+    const n = walk(f.apiKey, f.apiVersion, isRequest, f.bodyPtr, f.bodyLength, this.scan);
+    if (n >= 0) return true;
+    this.counters.malformed(isRequest).increment(1);
+    this.reason = apiName(f.apiKey) + " v" + f.apiVersion.toString() + (isRequest ? " request" : " response") +
+      " body does not decode (error " + n.toString() + ")";
+    return false;
   }
 
   private countRequest(f: KafkaFrame): Verdict {
@@ -58,14 +62,7 @@ export class Pipeline extends FrameHandler {
   }
 
   response(f: KafkaFrame): Verdict {
-    this.scan.start(f.apiKey, false);
-    const n = walk(f.apiKey, f.apiVersion, false, f.bodyPtr, f.bodyLength, this.scan);
-    if (n < 0) {
-      this.counters.responsesMalformed.increment(1);
-      this.reason = apiName(f.apiKey) + " v" + f.apiVersion.toString() + " response body does not decode (error " +
-        n.toString() + ")";
-      return Verdict.Reject;
-    }
+    if (!this.scanFrame(f, false)) return Verdict.Reject;
     if (this.metrics !== null) this.metrics!.response(f, this.scan.firstError, this.client);
     return Verdict.Forward;
   }

@@ -46,3 +46,10 @@ for (const [json, message] of BAD) {
     assert.match(r.output, /Plugin kafka_proxy failed to load/);
   });
 }
+
+test("envoy-config/kafka-proxy.yaml carries the same stats tag rules the tests use", () => {
+  const yaml = readFileSync(join(CONFIG_DIR, "kafka-proxy.yaml"), "utf8");
+  const tags: { tag_name: string; regex: string }[] = JSON.parse(readFileSync(join(CONFIG_DIR, "kafka-stats-tags.json"), "utf8"));
+  assert.ok(tags.length >= 6);
+  for (const t of tags) assert.ok(yaml.includes(`- tag_name: ${t.tag_name}\n      regex: '${t.regex}'`), t.tag_name);
+});

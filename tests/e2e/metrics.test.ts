@@ -120,14 +120,14 @@ describe("metrics through Envoy + filter + Kafka", () => {
     let prom = "";
     await waitFor("latency histograms to be flushed", async () => {
       prom = await suite.bed.envoy.admin("/stats/prometheus");
-      return /kafka_proxy_latency_us_count\{kafka_api="Produce"\} [1-9]/.test(prom);
+      return /kafka_proxy_latency_us_count\{kafka_api="Produce",kafka_version="13"\} [1-9]/.test(prom);
     }, 15000);
     assert.match(prom, /^kafka_proxy_topic_produce_records\{kafka_topic="orders"\} 3$/m);
     assert.match(prom, /^kafka_proxy_topic_produce_records\{kafka_topic="other"\} 1$/m);
     assert.match(prom, /^kafka_proxy_responses\{kafka_api="Metadata",kafka_version="4",kafka_error_code="3"\} 1$/m);
     assert.match(prom, /^kafka_proxy_client_requests\{kafka_client_id="raw-client"\} 3$/m);
     assert.match(prom, /^kafka_proxy_client_software_connections\{kafka_client_software="raw-test\/1.0"\} 1$/m);
-    assert.match(prom, /^kafka_proxy_latency_us_bucket\{kafka_api="Fetch",le="[0-9.e+]+"\} \d+$/m);
+    assert.match(prom, /^kafka_proxy_latency_us_bucket\{kafka_api="Fetch",kafka_version="18",le="[0-9.e+]+"\} \d+$/m);
   }));
 
   test("every metric and label the Grafana dashboard queries exists", guard(async () => {
