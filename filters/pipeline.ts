@@ -24,8 +24,12 @@ export class Pipeline extends FrameHandler {
 
   request(f: KafkaFrame): Verdict {
     if (!isValidVersion(f.apiKey, f.apiVersion)) {
-      // KIP-511: clients open with their newest ApiVersions; the broker answers in v0.
-      if (f.apiKey == API_VERSIONS) return this.countRequest(f);
+      // KIP-511: clients open with their newest ApiVersions; the broker answers in v0. Its body
+      // is not walked, so nothing from the previous frame's scan may be counted for it.
+      if (f.apiKey == API_VERSIONS) {
+        this.scan.start(f.apiKey, true);
+        return this.countRequest(f);
+      }
       this.counters.requestsUnsupported.increment(1);
       this.reason = "request for unknown API key " + f.apiKey.toString() + " version " + f.apiVersion.toString();
       return Verdict.Reject;

@@ -185,19 +185,8 @@ function readField(row: i32, depth: i32): void {
     readValue(row, packed, kind, compact, nullable, depth);
     return;
   }
-  let count: i64;
-  if (compact) {
-    count = readUnsignedVarint() - 1;
-  } else {
-    if (!have(4)) return;
-    count = readInt32();
-  }
-  if (error != 0) return;
-  if (count < 0) {
-    if (count != -1) fail(WalkError.BadLength);
-    else if (!nullable) fail(WalkError.BadNull);
-    return;
-  }
+  const count = readLength(compact, false, nullable);
+  if (count < 0) return;
   // Every element takes at least one byte except structs whose fields are all absent, which
   // Kafka's schemas do not have; this bounds the loop by the frame size.
   if (<u64>count > <u64>(end - pos)) {
@@ -269,24 +258,41 @@ function readValue(row: i32, packed: i32, kind: i32, compact: bool, nullable: bo
   }
 }
 
+const LENGTH_ERROR: i64 = -2;
+
+// A length or count prefix: an unsigned varint of n + 1 in flexible (compact) encodings, else
+// int16 (strings) or int32. Returns n, -1 for an allowed null, or LENGTH_ERROR after failing
+// the walk (a null the schema does not allow, another negative value, too few bytes).
+function readLength(compact: bool, int16: bool, nullable: bool): i64 {
+  let n: i64;
+  if (compact) {
+    n = readUnsignedVarint() - 1;
+  } else if (int16) {
+    if (!have(2)) return LENGTH_ERROR;
+    n = readInt16();
+  } else {
+    if (!have(4)) return LENGTH_ERROR;
+    n = readInt32();
+  }
+  if (error != 0) return LENGTH_ERROR;
+  if (n < -1) {
+    fail(WalkError.BadLength);
+    return LENGTH_ERROR;
+  }
+  if (n == -1 && !nullable) {
+    fail(WalkError.BadNull);
+    return LENGTH_ERROR;
+  }
+  return n;
+}
+
 // Strings (int16 or compact length) and bytes/records (int32 or compact length).
 function readBytes(kind: i32, role: i32, entity: i32, compact: bool, nullable: bool): void {
   const lengthPtr = pos;
-  let len: i64;
-  if (compact) {
-    len = readUnsignedVarint() - 1;
-  } else if (kind == FieldKind.String) {
-    if (!have(2)) return;
-    len = readInt16();
-  } else {
-    if (!have(4)) return;
-    len = readInt32();
-  }
-  if (error != 0) return;
-  if (len < 0) {
-    if (len != -1) fail(WalkError.BadLength);
-    else if (!nullable) fail(WalkError.BadNull);
-    else report(kind, role, entity, lengthPtr, pos, -1, compact);
+  const len = readLength(compact, kind == FieldKind.String, nullable);
+  if (len == LENGTH_ERROR) return;
+  if (len == -1) {
+    report(kind, role, entity, lengthPtr, pos, -1, compact);
     return;
   }
   if (!have(<usize>len)) return;
