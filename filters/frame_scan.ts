@@ -5,6 +5,10 @@ import { Entity, Role } from "../assembly/kafka/layout";
 import { countRecords } from "../assembly/kafka/record_batches";
 import { LabelEntry } from "../assembly/proxy/label_table";
 import { KafkaMetrics } from "./metrics";
+import { FrameEdits } from "../assembly/kafka/frame_edits";
+import { Principal } from "../assembly/policy/principal";
+import { AuthzStage } from "./authz";
+import { TopicIds } from "./topic_ids";
 
 const PRODUCE: i16 = 0;
 const FETCH: i16 = 1;
@@ -12,8 +16,13 @@ const METADATA: i16 = 3;
 
 export class FrameScan extends Visitor {
   apiKey: i16 = 0;
+  apiVersion: i16 = 0;
   isRequest: bool = true;
   metrics: KafkaMetrics | null = null;
+  authz: AuthzStage | null = null;
+  principal: Principal | null = null;
+  // The frame's edits, when a stage that changes frames is on (wantsLayout).
+  readonly edits: FrameEdits = new FrameEdits();
   // Produce requests: the acks value.
   acksValue: i16 = -1;
   // Responses: the first non-zero error code in wire order, 0 if none.
@@ -30,8 +39,14 @@ export class FrameScan extends Visitor {
   private namePtr: usize = 0;
   private nameLen: i32 = -1;
 
-  start(apiKey: i16, isRequest: bool): void {
+  constructor(private topicIds: TopicIds) {
+    super();
+  }
+
+  start(apiKey: i16, apiVersion: i16, isRequest: bool, framePtr: usize): void {
     this.apiKey = apiKey;
+    this.apiVersion = apiVersion;
+    if (this.wantsLayout) this.edits.reset(framePtr);
     this.isRequest = isRequest;
     this.acksValue = -1;
     this.firstError = 0;
@@ -49,7 +64,34 @@ export class FrameScan extends Visitor {
     if (code != 0 && this.firstError == 0) this.firstError = code;
   }
 
+  int8(role: i32, value: i8): void {
+    if (role == Role.KeyType && this.authz !== null) this.authz!.requestKeyType(value, this.edits);
+  }
+
+  arrayStart(row: i32, countPtr: usize, countEnd: usize, count: i32, compact: bool): void {
+    if (this.isRequest && this.authz !== null) this.authz!.requestArray(this.edits.arrayDepth() == 0, count, this.apiVersion);
+    this.edits.arrayStart(row, countPtr, countEnd, count, compact);
+  }
+
+  elementStart(ptr: usize): void {
+    this.edits.elementStart(ptr);
+  }
+
+  elementEnd(ptr: usize): void {
+    this.edits.elementEnd(ptr);
+  }
+
+  fieldEnd(row: i32, ptr: usize): void {
+    if (!this.isRequest && this.authz !== null) this.authz!.responseFieldEnd(row, this.edits);
+    this.edits.fieldEnd(row, ptr);
+  }
+
   text(role: i32, ptr: usize, len: i32): void {
+    const p = this.principal;
+    if (p !== null && len >= 0) {
+      if (role == Role.SaslMechanism) p.saslMechanism(ptr, len);
+      else if (role == Role.SaslAuthBytes) p.saslToken(ptr, len);
+    }
     if (role == Role.ClientSoftwareName) {
       this.softwareNamePtr = ptr;
       this.softwareNameLen = len;
@@ -60,21 +102,27 @@ export class FrameScan extends Visitor {
   }
 
   entity(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
-    if (entity != Entity.TopicName || this.metrics === null) return;
+    const authz = this.authz;
+    if (authz !== null) {
+      if (this.isRequest) authz.requestEntity(entity, valuePtr, len, this.edits);
+      else authz.responseEntity(entity, valuePtr, len, this.edits);
+    }
+    if (entity != Entity.TopicName) return;
     this.namePtr = valuePtr;
     this.nameLen = len;
-    this.topic = len >= 0 && this.tracksRecords() ? this.metrics!.topics.lookup(valuePtr, len) : null;
+    const m = this.metrics;
+    if (m !== null) this.topic = len >= 0 && this.tracksRecords() ? m.topics.lookup(valuePtr, len) : null;
   }
 
   topicId(ptr: usize): void {
-    const m = this.metrics;
-    if (m === null) return;
     if (this.apiKey == METADATA && !this.isRequest) {
       // Metadata v10+ responses pair each topic's name (just seen) with its id.
-      if (this.nameLen > 0) m.learnTopicId(ptr, this.namePtr, this.nameLen);
-    } else if (this.tracksRecords()) {
-      this.topic = m.topicById(ptr);
+      if (this.nameLen > 0) this.topicIds.learn(ptr, this.namePtr, this.nameLen);
+      return;
     }
+    if (this.isRequest && this.authz !== null) this.authz!.requestTopicId(ptr, this.edits);
+    const m = this.metrics;
+    if (m !== null && this.tracksRecords()) this.topic = m.topicById(this.topicIds, ptr);
   }
 
   records(ptr: usize, len: i32): void {

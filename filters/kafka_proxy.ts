@@ -5,8 +5,9 @@ import { parseConfig, FilterConfig } from "../assembly/policy/config";
 import { KafkaConnection } from "../assembly/proxy/connection";
 import { ProxyCounters } from "../assembly/proxy/counters";
 import { readHostBuffer, BufferType } from "../assembly/proxy/host_memory";
-import { Pipeline } from "./pipeline";
+import { Pipeline, Shared } from "./pipeline";
 import { KafkaMetrics } from "./metrics";
+import { AuthzCounters } from "./authz";
 
 export * from "@solo-io/proxy-runtime/assembly/proxy";
 export * from "../assembly/proxy/network";
@@ -14,8 +15,7 @@ export { proxy_on_memory_allocate } from "../assembly/proxy/host_memory";
 
 class KafkaProxyRoot extends RootContext {
   config: FilterConfig = new FilterConfig();
-  counters: ProxyCounters | null = null;
-  metrics: KafkaMetrics | null = null;
+  shared: Shared | null = null;
 
   // Replaces proxy-runtime's onConfigure, which passes the size where the host expects a
   // pointer and traps on an empty configuration.
@@ -27,19 +27,27 @@ class KafkaProxyRoot extends RootContext {
       log(LogLevelValues.error, "rejected configuration: " + parsed.error);
       return false;
     }
-    this.config = parsed.config!;
-    if (this.counters === null) this.counters = new ProxyCounters();
+    const c = parsed.config!;
+    this.config = c;
     // Envoy hands back the same metric for a name defined again, so counts carry on across
-    // reconfiguration.
-    this.metrics = this.config.metrics ? new KafkaMetrics(this.config.maxTopicLabels, this.config.maxClientLabels) : null;
+    // reconfiguration; topic ids learned so far stay valid.
+    const previous = this.shared;
+    const shared = new Shared(previous !== null ? previous.counters : new ProxyCounters());
+    if (previous !== null) shared.topicIds = previous.topicIds;
+    shared.metrics = c.metrics ? new KafkaMetrics(c.maxTopicLabels, c.maxClientLabels) : null;
+    shared.acl = c.acl;
+    shared.principalSources = c.principalSources;
+    if (c.acl !== null) shared.authzCounters = new AuthzCounters();
+    this.shared = shared;
     log(LogLevelValues.info, "configured");
     return true;
   }
 
   createContext(contextId: u32): Context {
     const c = this.config;
-    return new KafkaConnection(contextId, this, new Pipeline(this.counters!, this.metrics), c.forward, c.maxRequestBytes,
-      c.maxResponseBytes, this.counters!);
+    const shared = this.shared!;
+    return new KafkaConnection(contextId, this, new Pipeline(shared), c.forward, c.maxRequestBytes, c.maxResponseBytes,
+      shared.counters);
   }
 }
 

@@ -7,6 +7,7 @@ import { LabelEntry, LabelTable } from "../assembly/proxy/label_table";
 import { MetricId, add, defineCounter, defineHistogram, recordValue } from "../assembly/proxy/metric";
 import { apiName } from "../assembly/kafka/apis";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
+import { TopicIds } from "./topic_ids";
 
 const enum TopicStat {
   ProduceRecords = 0,
@@ -44,20 +45,11 @@ class ApiVersionMetrics {
   }
 }
 
-// A topic id learned from a Metadata response, so that topic-id-only requests (Produce v13,
-// Fetch v13+) are counted under the topic's name. The name's label is taken only when records
-// are counted, so Metadata alone never uses up the label cap.
-class TopicIdEntry {
-  topic: LabelEntry | null = null;
-  constructor(public hi: u64, public lo: u64, public namePtr: usize, public nameLen: i32) {}
-}
-
 export class KafkaMetrics {
   private apis: Map<i32, ApiVersionMetrics> = new Map();
   readonly topics: LabelTable;
   readonly clients: LabelTable;
   private software: LabelTable;
-  private topicIds: Map<u64, TopicIdEntry> = new Map();
   private scratch: ByteBuffer = new ByteBuffer();
 
   constructor(maxTopics: i32, maxClients: i32) {
@@ -97,30 +89,12 @@ export class KafkaMetrics {
     add(topic.ids[produce ? TopicStat.ProduceBytes : TopicStat.FetchBytes], bytes);
   }
 
-  learnTopicId(idPtr: usize, namePtr: usize, nameLen: i32): void {
-    const hi = load<u64>(idPtr);
-    const lo = load<u64>(idPtr + 8);
-    if (hi == 0 && lo == 0) return;
-    const key = hi ^ (lo * 0x9e3779b97f4a7c15);
-    if (this.topicIds.has(key)) return;
-    const name = heap.alloc(<usize>max(nameLen, 1));
-    memory.copy(name, namePtr, <usize>nameLen);
-    this.topicIds.set(key, new TopicIdEntry(hi, lo, name, nameLen));
-  }
-
   // The topic a topic id was last seen with, or the overflow label when it was never seen.
-  topicById(idPtr: usize): LabelEntry {
-    const hi = load<u64>(idPtr);
-    const lo = load<u64>(idPtr + 8);
-    const key = hi ^ (lo * 0x9e3779b97f4a7c15);
-    if (this.topicIds.has(key)) {
-      const e = this.topicIds.get(key);
-      if (e.hi == hi && e.lo == lo) {
-        if (e.topic === null) e.topic = this.topics.lookup(e.namePtr, e.nameLen);
-        return e.topic!;
-      }
-    }
-    return this.topics.other();
+  topicById(ids: TopicIds, idPtr: usize): LabelEntry {
+    const e = ids.find(idPtr);
+    if (e === null) return this.topics.other();
+    if (e.label === null) e.label = this.topics.lookup(e.namePtr, e.nameLen);
+    return e.label!;
   }
 
   // ApiVersions v3+ names the client software; counted once per such request (per connection).

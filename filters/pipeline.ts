@@ -8,18 +8,57 @@ import { walk } from "../assembly/kafka/walker";
 import { apiName, isValidVersion } from "../assembly/kafka/apis";
 import { FrameScan } from "./frame_scan";
 import { KafkaMetrics } from "./metrics";
+import { TopicIds } from "./topic_ids";
+import { AuthzCounters, AuthzStage } from "./authz";
+import { Acl } from "../assembly/policy/acl";
+import { Principal } from "../assembly/policy/principal";
 
 const PRODUCE: i16 = 0;
 const API_VERSIONS: i16 = 18;
+const SASL_AUTHENTICATE: i16 = 36;
+
+// What the root hands every connection's pipeline.
+export class Shared {
+  counters: ProxyCounters;
+  metrics: KafkaMetrics | null = null;
+  topicIds: TopicIds = new TopicIds();
+  acl: Acl | null = null;
+  authzCounters: AuthzCounters | null = null;
+  principalSources: StaticArray<i32> = [];
+
+  constructor(counters: ProxyCounters) {
+    this.counters = counters;
+  }
+}
 
 export class Pipeline extends FrameHandler {
-  private scan: FrameScan = new FrameScan();
+  private scan: FrameScan;
+  private counters: ProxyCounters;
+  private metrics: KafkaMetrics | null;
+  private principal: Principal | null = null;
+  private authz: AuthzStage | null = null;
   // The client id label of the connection's latest request, for its responses' bytes.
   private client: LabelEntry | null = null;
 
-  constructor(private counters: ProxyCounters, private metrics: KafkaMetrics | null) {
+  constructor(shared: Shared) {
     super();
-    this.scan.metrics = metrics;
+    this.counters = shared.counters;
+    this.metrics = shared.metrics;
+    this.scan = new FrameScan(shared.topicIds);
+    this.scan.metrics = shared.metrics;
+    if (shared.acl !== null) {
+      const principal = new Principal(shared.principalSources);
+      this.principal = principal;
+      this.scan.principal = principal;
+      this.authz = new AuthzStage(shared.acl!, shared.authzCounters!, shared.topicIds);
+      this.scan.authz = this.authz;
+      // Stages that change frames need the walk's layout hooks.
+      this.scan.wantsLayout = true;
+    }
+  }
+
+  release(): void {
+    if (this.principal !== null) this.principal!.release();
   }
 
   request(f: KafkaFrame): Verdict {
@@ -27,22 +66,40 @@ export class Pipeline extends FrameHandler {
       // KIP-511: clients open with their newest ApiVersions; the broker answers in v0. Its body
       // is not walked, so nothing from the previous frame's scan may be counted for it.
       if (f.apiKey == API_VERSIONS) {
-        this.scan.start(f.apiKey, true);
-        return this.countRequest(f);
+        this.scan.start(f.apiKey, f.apiVersion, true, f.ptr);
+        this.countRequest(f);
+        return Verdict.Forward;
       }
       this.counters.requestsUnsupported.increment(1);
       this.reason = "request for unknown API key " + f.apiKey.toString() + " version " + f.apiVersion.toString();
       return Verdict.Reject;
     }
+    const authz = this.authz;
+    if (authz !== null) authz.beginRequest(f, this.principal!.name(f.ptr + <usize>f.clientIdOffset, f.clientIdLength));
     if (!this.scanFrame(f, true)) return Verdict.Reject;
     // Produce with acks=0 is never answered: it must not wait in the correlation table.
-    if (f.apiKey == PRODUCE && this.scan.acksValue == 0) f.expectsResponse = false;
-    return this.countRequest(f);
+    const acksZero = f.apiKey == PRODUCE && this.scan.acksValue == 0;
+    if (acksZero) f.expectsResponse = false;
+    this.countRequest(f);
+    if (authz === null) return Verdict.Forward;
+    const verdict = authz.finishRequest(f, acksZero, this.scan.edits);
+    if (verdict == Verdict.Reject) this.reason = "could not build the error response for a refused " + apiName(f.apiKey) + " request";
+    if (verdict != Verdict.Forward) return verdict;
+    return this.applyEdits(f);
+  }
+
+  // Forwards the frame, or its edited copy when a stage changed it.
+  private applyEdits(f: KafkaFrame): Verdict {
+    const edits = this.scan.edits;
+    if (!edits.changed) return Verdict.Forward;
+    if (edits.apply(f.ptr, f.len, f.rewritten)) return Verdict.Replace;
+    this.reason = "could not apply the edits to a " + apiName(f.apiKey) + " frame";
+    return Verdict.Reject;
   }
 
   // The one walk of the frame's body; false (counted, with the reason) when it does not decode.
   private scanFrame(f: KafkaFrame, isRequest: bool): bool {
-    this.scan.start(f.apiKey, isRequest);
+    this.scan.start(f.apiKey, f.apiVersion, isRequest, f.ptr);
     const n = walk(f.apiKey, f.apiVersion, isRequest, f.bodyPtr, f.bodyLength, this.scan);
     if (n >= 0) return true;
     this.counters.malformed(isRequest).increment(1);
@@ -51,7 +108,7 @@ export class Pipeline extends FrameHandler {
     return false;
   }
 
-  private countRequest(f: KafkaFrame): Verdict {
+  private countRequest(f: KafkaFrame): void {
     const m = this.metrics;
     if (m !== null) {
       const client = m.clients.lookup(f.ptr + <usize>f.clientIdOffset, f.clientIdLength);
@@ -62,12 +119,19 @@ export class Pipeline extends FrameHandler {
         m.clientSoftware(s.softwareNamePtr, s.softwareNameLen, s.softwareVersionPtr, s.softwareVersionLen);
       }
     }
-    return Verdict.Forward;
   }
 
   response(f: KafkaFrame): Verdict {
+    const authz = this.authz;
+    if (authz !== null) authz.beginResponse(f);
     if (!this.scanFrame(f, false)) return Verdict.Reject;
     if (this.metrics !== null) this.metrics!.response(f, this.scan.firstError, this.client);
-    return Verdict.Forward;
+    if (f.apiKey == SASL_AUTHENTICATE && this.principal !== null) this.principal!.saslResult(this.scan.firstError);
+    if (authz === null) return Verdict.Forward;
+    if (!authz.finishResponse()) {
+      this.reason = apiName(f.apiKey) + " response lacks the list to merge the refused entries into";
+      return Verdict.Reject;
+    }
+    return this.applyEdits(f);
   }
 }

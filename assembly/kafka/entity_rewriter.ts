@@ -3,14 +3,17 @@
 // renamed names, record sets included, is copied as one block.
 import { ByteBuffer } from "./byte_buffer";
 import { Entity } from "./layout";
+import { FrameEdits } from "./frame_edits";
 import { Visitor, insideTaggedField, walk } from "./walker";
-import { writeInt32, writeStringLength } from "./writer";
+import { writeStringLength } from "./writer";
 
 export const enum RewriteError {
   // A renamed entity inside a tagged field (no current schema has one).
   TaggedField = -100,
   // A new name longer than a string length prefix can carry.
   NameTooLong = -101,
+  // The edits could not be applied (a layout deeper than the editor tracks).
+  Unapplied = -102,
 }
 
 // Decides new names. `rename` writes the new name's bytes to `out` and returns true, or
@@ -19,34 +22,35 @@ export abstract class Renamer {
   abstract rename(entity: i32, ptr: usize, len: i32, out: ByteBuffer): bool;
 }
 
+// Kafka's limit for topic names is 249 bytes; group and transactional ids are only bounded by
+// the int16 length prefix.
+export function renameEntity(edits: FrameEdits, renamer: Renamer, entity: i32, lengthPtr: usize, valuePtr: usize,
+  len: i32, compact: bool, name: ByteBuffer): i32 {
+  if (len < 0) return 0;
+  if (entity != Entity.TopicName && entity != Entity.GroupId && entity != Entity.TransactionalId) return 0;
+  name.clear();
+  if (!renamer.rename(entity, valuePtr, len, name)) return 0;
+  if (insideTaggedField()) return RewriteError.TaggedField;
+  if (name.len > 0x7fff) return RewriteError.NameTooLong;
+  const mark = edits.bytes.len;
+  writeStringLength(edits.bytes, name.len, compact);
+  edits.bytes.append(name.ptr, name.len);
+  edits.replace(lengthPtr, valuePtr + <usize>len, mark);
+  return 1;
+}
+
 class Copier extends Visitor {
-  src: usize = 0;
-  // Source bytes before `copied` are already in `out`.
-  copied: usize = 0;
-  out: ByteBuffer = new ByteBuffer();
+  edits: FrameEdits = new FrameEdits();
   name: ByteBuffer = new ByteBuffer();
   renamer: Renamer | null = null;
   error: i32 = 0;
   renamed: i32 = 0;
 
   entity(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
-    if (len < 0 || this.error != 0) return;
-    if (entity != Entity.TopicName && entity != Entity.GroupId && entity != Entity.TransactionalId) return;
-    this.name.clear();
-    if (!this.renamer!.rename(entity, valuePtr, len, this.name)) return;
-    if (insideTaggedField()) {
-      this.error = RewriteError.TaggedField;
-      return;
-    }
-    if (this.name.len > 0x7fff) {
-      this.error = RewriteError.NameTooLong;
-      return;
-    }
-    this.out.append(this.copied, <i32>(lengthPtr - this.copied));
-    writeStringLength(this.out, this.name.len, compact);
-    this.out.append(this.name.ptr, this.name.len);
-    this.copied = valuePtr + <usize>len;
-    this.renamed++;
+    if (this.error != 0) return;
+    const r = renameEntity(this.edits, this.renamer!, entity, lengthPtr, valuePtr, len, compact, this.name);
+    if (r < 0) this.error = r;
+    else this.renamed += r;
   }
 }
 
@@ -56,20 +60,13 @@ const copier = new Copier();
 // Returns how many names changed, or a negative WalkError/RewriteError (then `out` is unusable).
 export function rewriteEntities(ptr: usize, len: i32, bodyOffset: i32, apiKey: i16, apiVersion: i16, isRequest: bool,
   renamer: Renamer, out: ByteBuffer): i32 {
-  copier.out = out;
   copier.renamer = renamer;
-  copier.copied = ptr;
   copier.error = 0;
   copier.renamed = 0;
-  out.clear();
+  copier.edits.reset(ptr);
   const n = walk(apiKey, apiVersion, isRequest, ptr + <usize>bodyOffset, len - bodyOffset, copier);
   if (n < 0) return n;
   if (copier.error != 0) return copier.error;
-  out.append(copier.copied, <i32>(ptr + <usize>len - copier.copied));
-  // The size prefix counts everything after itself.
-  const size = out.len - 4;
-  out.len = 0;
-  writeInt32(out, size);
-  out.len = size + 4;
+  if (!copier.edits.apply(ptr, len, out)) return RewriteError.Unapplied;
   return copier.renamed;
 }

@@ -53,6 +53,8 @@ export const enum Entity {
   TransactionalId = 3,
   BrokerId = 4,
   ProducerId = 5,
+  // FindCoordinator's keys: a group id or a transactional id, as its KeyType says (Role.KeyType).
+  CoordinatorKey = 6,
 }
 
 // Fields the walker reports by meaning rather than by entity.
@@ -64,4 +66,9 @@ export const enum Role {
   ClientSoftwareName = 4,
   ClientSoftwareVersion = 5,
   ClientId = 6,
+  // SaslHandshake's mechanism and SaslAuthenticate's token: where a SASL principal comes from.
+  SaslMechanism = 7,
+  SaslAuthBytes = 8,
+  // FindCoordinator's KeyType: 0 group, 1 transaction (int8, reported through Visitor.int8).
+  KeyType = 9,
 }

@@ -32,6 +32,8 @@ export class Visitor {
   // Strings with a role: client id, client software name and version.
   text(role: i32, ptr: usize, len: i32): void {}
   errorCode(code: i16): void {}
+  // int8 fields with a role (FindCoordinator's KeyType).
+  int8(role: i32, value: i8): void {}
   topicId(ptr: usize): void {}
   acks(value: i16): void {}
   // A record set (`len` -1 for null); its bytes are not touched.
@@ -39,6 +41,17 @@ export class Visitor {
   // Around every struct value, including each element of an array of structs.
   structStart(structIndex: i32, ptr: usize): void {}
   structEnd(structIndex: i32, ptr: usize): void {}
+  // The layout hooks below are called only when `wantsLayout` is set (editing, building error
+  // responses): they cost a virtual call per field, which the plain scan does not pay.
+  wantsLayout: bool = false;
+  // Around every field present in the version (row in FIELDS), tagged ones included.
+  fieldStart(row: i32, ptr: usize): void {}
+  fieldEnd(row: i32, ptr: usize): void {}
+  // An array's count prefix at [countPtr, countEnd) (`count` -1 for null), before its elements.
+  arrayStart(row: i32, countPtr: usize, countEnd: usize, count: i32, compact: bool): void {}
+  // Around each array element, scalar or struct.
+  elementStart(ptr: usize): void {}
+  elementEnd(ptr: usize): void {}
 }
 
 const MAX_DEPTH = 16;
@@ -177,6 +190,16 @@ function readTaggedFields(first: i32, last: i32, depth: i32): void {
 }
 
 function readField(row: i32, depth: i32): void {
+  if (!visitor.wantsLayout) {
+    readFieldValue(row, depth);
+    return;
+  }
+  visitor.fieldStart(row, pos);
+  readFieldValue(row, depth);
+  if (error == 0) visitor.fieldEnd(row, pos);
+}
+
+function readFieldValue(row: i32, depth: i32): void {
   const packed = <i32>col(row, FieldCol.Packed);
   const kind = packed & KIND_MASK;
   const compact = flexible && (packed & FLEX_NEVER) == 0;
@@ -185,7 +208,11 @@ function readField(row: i32, depth: i32): void {
     readValue(row, packed, kind, compact, nullable, depth);
     return;
   }
+  const countPtr = pos;
   const count = readLength(compact, false, nullable);
+  if (count == LENGTH_ERROR) return;
+  const layout = visitor.wantsLayout;
+  if (layout) visitor.arrayStart(row, countPtr, pos, <i32>count, compact);
   if (count < 0) return;
   // Every element takes at least one byte except structs whose fields are all absent, which
   // Kafka's schemas do not have; this bounds the loop by the frame size.
@@ -193,7 +220,11 @@ function readField(row: i32, depth: i32): void {
     fail(WalkError.BadLength);
     return;
   }
-  for (let i: i64 = 0; i < count && error == 0; i++) readValue(row, packed, kind, compact, false, depth);
+  for (let i: i64 = 0; i < count && error == 0; i++) {
+    if (layout) visitor.elementStart(pos);
+    readValue(row, packed, kind, compact, false, depth);
+    if (layout && error == 0) visitor.elementEnd(pos);
+  }
 }
 
 function readValue(row: i32, packed: i32, kind: i32, compact: bool, nullable: bool, depth: i32): void {
@@ -202,7 +233,9 @@ function readValue(row: i32, packed: i32, kind: i32, compact: bool, nullable: bo
   switch (kind) {
     case FieldKind.Int8:
     case FieldKind.Bool: {
-      if (have(1)) pos += 1;
+      if (!have(1)) return;
+      if (role != 0) visitor.int8(role, load<i8>(pos));
+      pos += 1;
       return;
     }
     case FieldKind.Int16:

@@ -2,6 +2,8 @@
 // filter, or Istio's `pluginConfig`). Unknown keys and wrong types are rejected with a message
 // naming the key, so a typo can never silently turn a check off.
 import { JsonKind, JsonValue, parseJson } from "./json";
+import { Acl, parseAcl } from "./acl";
+import { parsePrincipalSource, PrincipalSource } from "./principal";
 
 // Forwarding discipline for each direction.
 export const enum ForwardMode {
@@ -20,6 +22,30 @@ export class FilterConfig {
   metrics: bool = true;
   maxTopicLabels: i32 = 100;
   maxClientLabels: i32 = 100;
+  // Where principals come from, first match wins (principal.ts).
+  principalSources: StaticArray<i32> = [
+    PrincipalSource.MtlsUriSan, PrincipalSource.MtlsSubject, PrincipalSource.Sasl, PrincipalSource.ClientId,
+  ];
+  // The authorization stage; null when the configuration has no `acls`.
+  acl: Acl | null = null;
+}
+
+function principalSources(v: JsonValue, r: ConfigResult): StaticArray<i32> {
+  const bad = "config key 'principal_sources' must be a non-empty array of \"mtls_uri_san\", \"mtls_subject\", \"sasl\", \"client_id\"";
+  if (v.kind != JsonKind.Array || v.items.length == 0) {
+    r.error = bad;
+    return [];
+  }
+  const out = new StaticArray<i32>(v.items.length);
+  for (let i = 0; i < v.items.length; i++) {
+    const source = v.items[i].kind == JsonKind.String ? parsePrincipalSource(v.items[i].str) : -1;
+    if (source < 0) {
+      r.error = bad;
+      return [];
+    }
+    out[i] = source;
+  }
+  return out;
 }
 
 export class ConfigResult {
@@ -75,7 +101,18 @@ export function parseConfig(text: string): ConfigResult {
       if (v.kind == JsonKind.String && v.str == "after_check") c.forward = ForwardMode.AfterCheck;
       else if (v.kind == JsonKind.String && v.str == "immediately") c.forward = ForwardMode.Immediately;
       else r.error = "config key 'forward' must be \"after_check\" or \"immediately\"";
+    } else if (key == "principal_sources") {
+      c.principalSources = principalSources(v, r);
+    } else if (key == "acls") {
+      const acl = parseAcl(v);
+      if (acl.error.length > 0) r.error = acl.error;
+      c.acl = acl.acl;
     } else r.error = "unknown config key '" + key + "'";
+  }
+  // Editing frames needs them whole before they leave: a policy that changes traffic cannot run
+  // in observe-only mode.
+  if (r.error.length == 0 && c.acl !== null && c.forward != ForwardMode.AfterCheck) {
+    r.error = "config key 'forward' must be \"after_check\" when 'acls' is set";
   }
   if (r.error.length == 0) r.config = c;
   return r;

@@ -42,3 +42,7 @@ export declare function proxy_close_stream(stream: u32): u32;
 // @ts-ignore: decorator
 @external("env", "proxy_continue_stream")
 export declare function proxy_continue_stream(stream: u32): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_get_property")
+export declare function proxy_get_property(path: usize, pathSize: u32, returnData: usize, returnSize: usize): u32;

@@ -18,6 +18,10 @@ import { FrameHandler, KafkaFrame, Verdict } from "./kafka_frame";
 import { ForwardMode } from "../policy/config";
 import { decodeRequestHeader, decodeResponseHeader } from "./headers";
 import { ProxyCounters } from "./counters";
+import { ByteBuffer } from "../kafka/byte_buffer";
+import { writeInt16, writeInt32 } from "../kafka/writer";
+
+const API_VERSIONS: i16 = 18;
 
 export class KafkaConnection extends NetworkContext {
   private requests: FrameStream;
@@ -25,6 +29,8 @@ export class KafkaConnection extends NetworkContext {
   private inFlight: CorrelationQueue = new CorrelationQueue();
   private requestFrame: KafkaFrame = new KafkaFrame();
   private responseFrame: KafkaFrame = new KafkaFrame();
+  // The checked bytes of one data callback, when a stage changed a frame.
+  private out: ByteBuffer = new ByteBuffer();
   private closing: bool = false;
   private finished: bool = false;
 
@@ -62,6 +68,13 @@ export class KafkaConnection extends NetworkContext {
     this.counters.activeConnections.increment(-1);
     this.requests.reset();
     this.responses.reset();
+    this.out.release();
+    this.inFlight.release();
+    this.handler.release();
+    this.requestFrame.rewritten.release();
+    this.requestFrame.note.release();
+    this.responseFrame.rewritten.release();
+    this.responseFrame.note.release();
   }
 
   private data(stream: FrameStream, hostBuffer: u32, size: u32, isRequest: bool): Action {
@@ -74,6 +87,10 @@ export class KafkaConnection extends NetworkContext {
     if (!stream.pull(hostBuffer, size)) {
       return this.fail(hostBuffer, size, isRequest, "the host refused to hand over the data");
     }
+    // Frames before `stream.scanned` are checked; once a stage changed one, everything checked
+    // goes through `out` instead of straight from the reassembly buffer.
+    const out = this.out;
+    let edited = false;
     while (true) {
       const n = stream.next();
       if (n == FrameError.Incomplete) break;
@@ -86,22 +103,51 @@ export class KafkaConnection extends NetworkContext {
         return this.fail(hostBuffer, size, isRequest, "frame of " + stream.badSize.toString() +
           " bytes is larger than the configured maximum of " + stream.maxFrameBytes.toString());
       }
+      const frame = isRequest ? this.requestFrame : this.responseFrame;
       const verdict = isRequest ? this.request(stream.framePtr(), n) : this.response(stream.framePtr(), n);
       if (verdict == Verdict.Reject) return this.fail(hostBuffer, size, isRequest, this.handler.reason);
-      (isRequest ? this.counters.requestsForwarded : this.counters.responsesForwarded).increment(1);
+      if (verdict != Verdict.Forward) {
+        if (this.forward != ForwardMode.AfterCheck) {
+          return this.fail(hostBuffer, size, isRequest, "a stage changed a frame that was already forwarded");
+        }
+        if (!edited) {
+          out.clear();
+          out.append(stream.buf.ptr, stream.scanned);
+          edited = true;
+        }
+        if (verdict == Verdict.Replace) out.append(frame.rewritten.ptr, frame.rewritten.len);
+        else if (verdict == Verdict.Answer) this.appendStandIn(out, frame);
+      } else if (edited) {
+        out.append(stream.framePtr(), n);
+      }
+      if (verdict != Verdict.Drop) {
+        (isRequest ? this.counters.requestsForwarded : this.counters.responsesForwarded).increment(1);
+      }
       stream.scanned += n;
     }
     if (this.forward == ForwardMode.AfterCheck) {
-      // Untouched when Envoy's buffer already is exactly the checked frames.
-      if (heldBefore != 0 || stream.scanned != stream.buf.len) {
+      if (edited) {
+        proxy_set_buffer_bytes(hostBuffer, 0, size, out.ptr, <u32>out.len);
+      } else if (heldBefore != 0 || stream.scanned != stream.buf.len) {
+        // Untouched when Envoy's buffer already is exactly the checked frames.
         proxy_set_buffer_bytes(hostBuffer, 0, size, stream.buf.ptr, <u32>stream.scanned);
       }
-      stream.compact();
-    } else {
-      // Already on its way: only the unfinished frame is kept, to check it when it completes.
-      stream.compact();
     }
+    // What is left is the unfinished frame, kept to check it when it completes.
+    stream.compact();
     return Action.Continue;
+  }
+
+  // A request the filter answers itself still goes to the broker as an ApiVersions v0 request
+  // with its correlation id: the broker's reply keeps the responses in order and gives the
+  // filter an upstream data callback to send the answer in (Envoy offers no other way to write
+  // to the client).
+  private appendStandIn(out: ByteBuffer, f: KafkaFrame): void {
+    writeInt32(out, 10);
+    writeInt16(out, API_VERSIONS);
+    writeInt16(out, 0);
+    writeInt32(out, f.correlationId);
+    writeInt16(out, -1);
   }
 
   private request(ptr: usize, len: i32): Verdict {
@@ -109,6 +155,7 @@ export class KafkaConnection extends NetworkContext {
     f.ptr = ptr;
     f.len = len;
     f.expectsResponse = true;
+    f.note.clear();
     const err = decodeRequestHeader(f);
     if (err != 0) {
       this.counters.malformed(true).increment(1);
@@ -116,8 +163,12 @@ export class KafkaConnection extends NetworkContext {
       return Verdict.Reject;
     }
     const verdict = this.handler.request(f);
-    if (verdict == Verdict.Forward && f.expectsResponse) {
-      this.inFlight.push(f.correlationId, f.apiKey, f.responseVersion, get_current_time_nanoseconds());
+    if (verdict == Verdict.Answer) {
+      const entry = this.inFlight.push(f.correlationId, API_VERSIONS, 0, get_current_time_nanoseconds());
+      entry.answer.append(f.rewritten.ptr, f.rewritten.len);
+    } else if ((verdict == Verdict.Forward || verdict == Verdict.Replace) && f.expectsResponse) {
+      const entry = this.inFlight.push(f.correlationId, f.apiKey, f.responseVersion, get_current_time_nanoseconds());
+      if (f.note.len > 0) entry.note.append(f.note.ptr, f.note.len);
     }
     return verdict;
   }
@@ -144,6 +195,15 @@ export class KafkaConnection extends NetworkContext {
           pending.correlationId.toString();
       return Verdict.Reject;
     }
+    if (pending.answer.len > 0) {
+      // The broker's reply to a stand-in: the client gets the filter's answer instead.
+      f.rewritten.clear();
+      f.rewritten.append(pending.answer.ptr, pending.answer.len);
+      this.inFlight.pop();
+      return Verdict.Replace;
+    }
+    f.note.clear();
+    if (pending.note.len > 0) f.note.append(pending.note.ptr, pending.note.len);
     this.inFlight.pop();
     return this.handler.response(f);
   }

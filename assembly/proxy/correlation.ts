@@ -5,11 +5,18 @@
 // response, and anything else means the stream is out of step. Requests that get no response
 // (Produce with acks=0) are never entered. The ring grows to the client's pipelining depth once
 // and is reused after that.
+import { ByteBuffer } from "../kafka/byte_buffer";
+
 export class InFlight {
   correlationId: i32 = 0;
   apiKey: i16 = 0;
   apiVersion: i16 = 0;
   sentAtNanos: u64 = 0;
+  // Requests the filter answered itself: the answer, sent in place of the broker's response to
+  // the stand-in request. Empty otherwise.
+  readonly answer: ByteBuffer = new ByteBuffer();
+  // The stage's note for the response (KafkaFrame.note).
+  readonly note: ByteBuffer = new ByteBuffer();
 }
 
 export class CorrelationQueue {
@@ -21,14 +28,27 @@ export class CorrelationQueue {
     return this.count;
   }
 
-  push(correlationId: i32, apiKey: i16, apiVersion: i16, sentAtNanos: u64): void {
+  // Returns the new entry, its answer and note empty.
+  push(correlationId: i32, apiKey: i16, apiVersion: i16, sentAtNanos: u64): InFlight {
     if (this.count == this.ring.length) this.grow();
     const slot = this.ring[(this.head + this.count) % this.ring.length];
     slot.correlationId = correlationId;
     slot.apiKey = apiKey;
     slot.apiVersion = apiVersion;
     slot.sentAtNanos = sentAtNanos;
+    slot.answer.clear();
+    slot.note.clear();
     this.count++;
+    return slot;
+  }
+
+  // Frees the entries' buffers (the connection is gone).
+  release(): void {
+    for (let i = 0; i < this.ring.length; i++) {
+      this.ring[i].answer.release();
+      this.ring[i].note.release();
+    }
+    this.count = 0;
   }
 
   // The oldest request, or null when none is waiting. Valid until the next push.

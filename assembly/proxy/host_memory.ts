@@ -7,7 +7,7 @@
 // the runtime releases through its `free`.
 
 import { malloc, free } from "@solo-io/proxy-runtime/assembly/malloc";
-import { proxy_get_buffer_bytes, Status } from "./abi";
+import { proxy_get_buffer_bytes, proxy_get_property, Status } from "./abi";
 export { BufferType } from "./abi";
 
 let armedPtr: usize = 0;
@@ -53,4 +53,18 @@ export function readHostBuffer(buffer: u32, size: u32): ArrayBuffer {
   const out = new ArrayBuffer(<i32>size);
   const got = copyFromHost(buffer, 0, size, changetype<usize>(out));
   return got == <i32>size ? out : new ArrayBuffer(0);
+}
+
+// A connection property (path segments joined by NUL, as the ABI wants), or null when the host
+// has none (e.g. no client certificate). proxy-runtime's get_property aborts on NotFound.
+export function readProperty(path: string): string | null {
+  const p = String.UTF8.encode(path.replaceAll(".", "\0"));
+  const status = proxy_get_property(changetype<usize>(p), <u32>p.byteLength, outPtr, outSize);
+  if (status != Status.Ok) return null;
+  const size = <u32>load<usize>(outSize);
+  const at = load<usize>(outPtr);
+  if (size == 0) return "";
+  const value = String.UTF8.decodeUnsafe(at, size);
+  free(at);
+  return value;
 }

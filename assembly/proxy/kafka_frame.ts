@@ -1,5 +1,7 @@
 // What the network layer knows about the frame it hands to the filter stages: where it is and
 // what its header said. One instance per direction and connection, refilled for every frame.
+import { ByteBuffer } from "../kafka/byte_buffer";
+
 export class KafkaFrame {
   ptr: usize = 0;
   // Whole frame, size prefix included.
@@ -18,6 +20,12 @@ export class KafkaFrame {
   expectsResponse: bool = true;
   // Responses only: when the matching request left the proxy.
   requestSentAtNanos: u64 = 0;
+  // What a stage puts in the frame's place (Verdict.Replace), or the answer to the request
+  // (Verdict.Answer): a whole frame, size prefix included. Reused for every frame.
+  readonly rewritten: ByteBuffer = new ByteBuffer();
+  // Requests: what a stage wants back with the request's response (empty for none), e.g. the
+  // error entries to merge into it. Responses: that note, as the request left it.
+  readonly note: ByteBuffer = new ByteBuffer();
 
   get bodyPtr(): usize {
     return this.ptr + <usize>this.bodyOffset;
@@ -32,6 +40,12 @@ export const enum Verdict {
   Forward,
   // The frame breaks the protocol or the policy's fail-closed rule: close the connection.
   Reject,
+  // Forward `rewritten` instead of the frame.
+  Replace,
+  // Requests only: do not forward it; the client gets `rewritten` as its response, in order.
+  Answer,
+  // Requests only: do not forward it and expect no response (a refused Produce with acks=0).
+  Drop,
 }
 
 // The filter's side of the boundary: told about every whole frame, in order.
@@ -40,4 +54,6 @@ export abstract class FrameHandler {
   abstract response(frame: KafkaFrame): Verdict;
   // Why the last Reject happened, for the log line.
   reason: string = "";
+  // The connection is gone: free what the handler holds outside the GC heap.
+  release(): void {}
 }

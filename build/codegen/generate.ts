@@ -11,8 +11,9 @@ import { readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  ARRAY, ENTITY_SHIFT, Entity, FIELD_WIDTH, FLEX_NEVER, FieldKind, NEVER, ROLE_SHIFT, Role,
+  ARRAY, ENTITY_SHIFT, Entity, FIELD_WIDTH, FLEX_NEVER, FieldKind, KIND_MASK, NEVER, ROLE_SHIFT, Role,
 } from "../../assembly/kafka/layout.ts";
+import { numericDefaults, responseSources } from "./response_sources.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const DEFAULT_SCHEMAS = join(ROOT, ".tools/kafka/schemas");
@@ -27,6 +28,7 @@ interface FieldSpec {
   tag?: number;
   flexibleVersions?: string;
   entityType?: string;
+  default?: string | number | boolean;
   fields?: FieldSpec[];
 }
 
@@ -90,12 +92,16 @@ const ENTITIES: Record<string, Entity> = {
 };
 
 function roleOf(message: string, f: FieldSpec): Role {
-  if (f.name === "ErrorCode" && f.type === "int16") return Role.ErrorCode;
+  // "ErrorCode", and the per-partition "PartitionErrorCode" of AddPartitionsToTxn and the like.
+  if (f.name.endsWith("ErrorCode") && f.type === "int16") return Role.ErrorCode;
   if (f.name === "TopicId" && f.type === "uuid") return Role.TopicId;
   if (message === "ProduceRequest" && f.name === "Acks") return Role.Acks;
   if (message === "ApiVersionsRequest" && f.name === "ClientSoftwareName") return Role.ClientSoftwareName;
   if (message === "ApiVersionsRequest" && f.name === "ClientSoftwareVersion") return Role.ClientSoftwareVersion;
   if (message === "RequestHeader" && f.name === "ClientId") return Role.ClientId;
+  if (message === "SaslHandshakeRequest" && f.name === "Mechanism") return Role.SaslMechanism;
+  if (message === "SaslAuthenticateRequest" && f.name === "AuthBytes") return Role.SaslAuthBytes;
+  if (message === "FindCoordinatorRequest" && f.name === "KeyType") return Role.KeyType;
   return Role.None;
 }
 
@@ -112,8 +118,19 @@ export function readSchema(path: string): MessageSpec {
   }
 }
 
-class Tables {
+// What the generator remembers of each row beyond the row itself (for response_sources.ts).
+export interface RowMeta {
+  name: string;
+  spec: FieldSpec;
+  isArray: boolean;
+  kind: FieldKind;
+  // The struct a struct field or array of structs refers to, else -1.
+  struct: number;
+}
+
+export class Tables {
   fields: number[][] = [];
+  meta: RowMeta[] = [];
   // [first field row, field count, name]
   structs: { first: number; count: number; name: string }[] = [];
 
@@ -125,6 +142,9 @@ class Tables {
     for (let i = 0; i < fields.length; i++) this.fields.push([]);
     fields.forEach((f, i) => {
       this.fields[first + i] = this.row(message, `${name}.${f.name}`, f);
+      const isArray = f.type.startsWith("[]");
+      const kind = this.fields[first + i][0] & KIND_MASK;
+      this.meta[first + i] = { name: f.name, spec: f, isArray, kind, struct: this.fields[first + i][7] };
     });
     return index;
   }
@@ -150,7 +170,10 @@ class Tables {
       throw new Error(`${where}: primitive type ${f.type} with nested fields`);
     }
     let entity = Entity.None;
-    if (f.entityType !== undefined) {
+    // Kafka leaves FindCoordinator's keys unannotated, since their meaning depends on KeyType.
+    if (/^FindCoordinator(Request|Response)$/.test(message.name) && (f.name === "Key" || f.name === "CoordinatorKeys")) {
+      entity = Entity.CoordinatorKey;
+    } else if (f.entityType !== undefined) {
       entity = ENTITIES[f.entityType];
       if (entity === undefined) throw new Error(`${where}: unknown entityType "${f.entityType}"`);
     }
@@ -257,6 +280,20 @@ export function generate(schemaDir: string, sourceNote: string): string {
   apiRows.forEach((_, i) => {
     if (i % 5 === 0) out.push(`  ${apiRows.slice(i, i + 5).join(", ")}, // ${i / 5} ${names[i / 5]}`);
   });
+  out.push("];");
+  out.push("");
+  const sources = responseSources(tables, [...apis.values()]);
+  out.push("// Per field row: the request row a response field copies when the filter answers itself,");
+  out.push("// -2 for the request array element it stands for, -1 for the default (response_sources.ts).");
+  out.push("// prettier-ignore");
+  out.push("export const SOURCES: StaticArray<i16> = [");
+  out.push(wrap(sources, 24));
+  out.push("];");
+  out.push("");
+  out.push("// Non-zero numeric defaults: field row, value.");
+  out.push("// prettier-ignore");
+  out.push("export const DEFAULTS: StaticArray<i64> = [");
+  out.push(wrap(numericDefaults(tables).map(([r, v]) => `${r}, ${v}`), 8));
   out.push("];");
   out.push("");
   out.push("// prettier-ignore");

@@ -1,14 +1,12 @@
 // The codec against frames captured from real kafkajs and Java-client traffic
 // (tests/tools/capture.ts): every frame decodes exactly, and renaming its entities and
 // renaming them back reproduces it byte for byte.
-import { FRAME_COUNT, FRAME_HEX, FRAME_INFO } from "./fixtures/captured_frames";
-import { parseRequestHeader, parseResponseHeader, RequestHeader, ResponseHeader } from "../../assembly/kafka/header";
-import { walk, Visitor } from "../../assembly/kafka/walker";
+import { FRAME_COUNT } from "./fixtures/captured_frames";
+import { Visitor } from "../../assembly/kafka/walker";
 import { rewriteEntities, Renamer } from "../../assembly/kafka/entity_rewriter";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
-import { apiName } from "../../assembly/kafka/apis";
-import { Entity } from "../../assembly/kafka/layout";
-import { fromHex, sameBytes, text } from "./helpers";
+import { Captured, Names } from "./captured";
+import { sameBytes, text } from "./helpers";
 
 const PREFIX = "tenant-a.";
 
@@ -27,49 +25,6 @@ class RemovePrefix extends Renamer {
     if (len < n || text(ptr, n) != PREFIX) return false;
     out.append(ptr + <usize>n, len - n);
     return true;
-  }
-}
-
-// Collects the string entities of a walk, to compare before and after renaming.
-class Names extends Visitor {
-  names: string[] = [];
-  entity(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
-    if (len >= 0 && (entity == Entity.TopicName || entity == Entity.GroupId || entity == Entity.TransactionalId)) {
-      this.names.push(text(valuePtr, len));
-    }
-  }
-}
-
-// Captured frame `i`, its header decoded (and checked against what the capture recorded).
-class Captured {
-  isRequest: bool;
-  apiKey: i16;
-  apiVersion: i16;
-  frame: ByteBuffer;
-  body: i32 = 0;
-  label: string = "";
-
-  constructor(i: i32) {
-    this.isRequest = FRAME_INFO[i * 3] == 1;
-    this.apiKey = FRAME_INFO[i * 3 + 1];
-    this.apiVersion = FRAME_INFO[i * 3 + 2];
-    this.frame = fromHex(FRAME_HEX[i]);
-    this.label = apiName(FRAME_INFO[i * 3 + 1]) + " v" + FRAME_INFO[i * 3 + 2].toString() + (FRAME_INFO[i * 3] == 1 ? " request" : " response");
-    if (this.isRequest) {
-      const h = new RequestHeader();
-      expect(parseRequestHeader(this.frame.ptr, this.frame.len, h)).toBe(0, "header of " + this.label);
-      expect(h.apiKey).toBe(this.apiKey);
-      expect(h.apiVersion).toBe(this.apiVersion);
-      this.body = h.bodyOffset;
-    } else {
-      const h = new ResponseHeader();
-      expect(parseResponseHeader(this.frame.ptr, this.frame.len, this.apiKey, this.apiVersion, h)).toBe(0, "header of " + this.label);
-      this.body = h.bodyOffset;
-    }
-  }
-
-  walkBody(buf: ByteBuffer, v: Visitor): i32 {
-    return walk(this.apiKey, this.apiVersion, this.isRequest, buf.ptr + <usize>this.body, buf.len - this.body, v);
   }
 }
 

@@ -1,0 +1,224 @@
+// Edits to one frame, collected during a walk in wire order and applied in a single copy:
+// replaced byte ranges (renamed names), dropped array elements (denied or hidden topics) and
+// elements appended at an array's end (merged error entries). Array counts and the frame size
+// are re-encoded as needed; every byte outside an edit is copied as is, record sets included.
+//
+// The owner feeds it the walk's layout hooks (arrayStart, elementStart/End, arrayEnd) and
+// decides the edits; nothing here allocates once the buffers have grown to the working size.
+import { ByteBuffer } from "./byte_buffer";
+import { writeInt32, writeUnsignedVarint } from "./writer";
+
+const EDIT_WIDTH = 4; // start, end (offsets in the frame), replacement offset and length in `bytes`
+const NO_OP: i32 = -1;
+const MAX_OPEN = 64;
+
+class Open {
+  isArray: bool = false;
+  row: i32 = 0;
+  start: usize = 0;
+  // Arrays: the count's slot in the edit table, its value, encoding, and the changes to it.
+  slot: i32 = 0;
+  count: i32 = 0;
+  compact: bool = false;
+  dropped: i32 = 0;
+  appendedCount: i32 = 0;
+  appendedAt: i32 = 0;
+  appendedLen: i32 = 0;
+  // Elements: edits recorded before the element (a dropped element discards its own).
+  mark: i32 = 0;
+  drop: bool = false;
+}
+
+export class FrameEdits {
+  // The bytes edits put in place of what they replace.
+  readonly bytes: ByteBuffer = new ByteBuffer();
+  private table: ByteBuffer = new ByteBuffer();
+  private open: StaticArray<Open> = new StaticArray<Open>(MAX_OPEN);
+  private depth: i32 = 0;
+  private base: usize = 0;
+  // Set when the layout was deeper than MAX_OPEN (never for Kafka's schemas) or an edit was
+  // out of order: apply() then refuses.
+  broken: bool = false;
+
+  constructor() {
+    for (let i = 0; i < MAX_OPEN; i++) unchecked(this.open[i] = new Open());
+  }
+
+  reset(framePtr: usize): void {
+    this.base = framePtr;
+    this.bytes.clear();
+    this.table.clear();
+    this.depth = 0;
+    this.broken = false;
+  }
+
+  get count(): i32 {
+    return this.table.len / (EDIT_WIDTH * 4);
+  }
+
+  // True once anything would change the frame.
+  get changed(): bool {
+    const n = this.count;
+    for (let i = 0; i < n; i++) if (this.field(i, 3) != NO_OP) return true;
+    return false;
+  }
+
+  arrayStart(row: i32, countPtr: usize, countEnd: usize, count: i32, compact: bool): void {
+    const o = this.push(true, countPtr);
+    if (o === null) return;
+    o.row = row;
+    o.slot = this.count;
+    o.count = count;
+    o.compact = compact;
+    o.dropped = 0;
+    o.appendedCount = 0;
+    // The count's slot stays a no-op unless elements are dropped or appended.
+    this.add(countPtr, countEnd, 0, NO_OP);
+  }
+
+  elementStart(ptr: usize): void {
+    const o = this.push(false, ptr);
+    if (o === null) return;
+    o.mark = this.count;
+    o.drop = false;
+  }
+
+  // Drops the innermost element being walked (false when the walk is not inside an array).
+  dropElement(): bool {
+    for (let i = this.depth - 1; i >= 0; i--) {
+      const o = unchecked(this.open[i]);
+      if (!o.isArray) {
+        o.drop = true;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // The innermost open array field's row, or -1.
+  innermostArrayRow(): i32 {
+    for (let i = this.depth - 1; i >= 0; i--) {
+      const o = unchecked(this.open[i]);
+      if (o.isArray) return o.row;
+    }
+    return -1;
+  }
+
+  // Where the innermost element being walked starts (0 outside arrays).
+  innermostElementStart(): usize {
+    for (let i = this.depth - 1; i >= 0; i--) {
+      const o = unchecked(this.open[i]);
+      if (!o.isArray) return o.start;
+    }
+    return 0;
+  }
+
+  // How many arrays enclose the walk's position.
+  arrayDepth(): i32 {
+    let n = 0;
+    for (let i = 0; i < this.depth; i++) if (unchecked(this.open[i]).isArray) n++;
+    return n;
+  }
+
+  elementEnd(ptr: usize): void {
+    if (this.depth == 0) return;
+    const o = unchecked(this.open[--this.depth]);
+    if (o.isArray) {
+      this.broken = true;
+      return;
+    }
+    if (!o.drop) return;
+    this.table.len = o.mark * EDIT_WIDTH * 4;
+    this.add(o.start, ptr, 0, 0);
+    if (this.depth > 0) unchecked(this.open[this.depth - 1]).dropped++;
+  }
+
+  // Appends `count` encoded elements (`len` bytes at `src`) to the innermost open array; they
+  // go in when the array ends.
+  appendElements(src: usize, len: i32, count: i32): void {
+    if (this.depth == 0 || !unchecked(this.open[this.depth - 1]).isArray) {
+      this.broken = true;
+      return;
+    }
+    const o = unchecked(this.open[this.depth - 1]);
+    o.appendedAt = this.bytes.len;
+    o.appendedLen = len;
+    o.appendedCount = count;
+    this.bytes.append(src, len);
+  }
+
+  // Called at the end of every field; closes the array it ends, if it is one.
+  fieldEnd(row: i32, ptr: usize): void {
+    if (this.depth == 0) return;
+    const o = unchecked(this.open[this.depth - 1]);
+    if (!o.isArray || o.row != row) return;
+    this.depth--;
+    if (o.appendedCount > 0) this.add(ptr, ptr, o.appendedAt, o.appendedLen);
+    if (o.dropped == 0 && o.appendedCount == 0) return;
+    const n = o.count - o.dropped + o.appendedCount;
+    const at = this.bytes.len;
+    if (o.compact) writeUnsignedVarint(this.bytes, <u32>(n + 1));
+    else writeInt32(this.bytes, n);
+    this.setField(o.slot, 2, at);
+    this.setField(o.slot, 3, this.bytes.len - at);
+  }
+
+  // Replaces [start, end) with the bytes appended to `bytes` since `mark` (= bytes.len before).
+  replace(start: usize, end: usize, mark: i32): void {
+    this.add(start, end, mark, this.bytes.len - mark);
+  }
+
+  // Writes the edited frame to `out`: `len` bytes at `ptr`, size prefix first. Returns false
+  // when the edits cannot be applied (then `out` is unusable).
+  apply(ptr: usize, len: i32, out: ByteBuffer): bool {
+    if (this.broken || this.depth != 0 || ptr != this.base) return false;
+    out.clear();
+    let copied: i32 = 0;
+    const n = this.count;
+    for (let i = 0; i < n; i++) {
+      const replLen = this.field(i, 3);
+      if (replLen == NO_OP) continue;
+      const start = this.field(i, 0);
+      const end = this.field(i, 1);
+      if (start < copied || end < start || end > len) return false;
+      out.append(ptr + <usize>copied, start - copied);
+      out.append(this.bytes.ptr + <usize>this.field(i, 2), replLen);
+      copied = end;
+    }
+    out.append(ptr + <usize>copied, len - copied);
+    // The size prefix counts everything after itself.
+    const size = out.len - 4;
+    out.len = 0;
+    writeInt32(out, size);
+    out.len = size + 4;
+    return true;
+  }
+
+  private push(isArray: bool, start: usize): Open | null {
+    if (this.depth == MAX_OPEN) {
+      this.broken = true;
+      return null;
+    }
+    const o = unchecked(this.open[this.depth++]);
+    o.isArray = isArray;
+    o.start = start;
+    return o;
+  }
+
+  private add(start: usize, end: usize, at: i32, len: i32): void {
+    const p = this.table.reserve(EDIT_WIDTH * 4);
+    store<i32>(p, <i32>(start - this.base));
+    store<i32>(p, <i32>(end - this.base), 4);
+    store<i32>(p, at, 8);
+    store<i32>(p, len, 12);
+    this.table.len += EDIT_WIDTH * 4;
+  }
+
+  @inline private field(i: i32, c: i32): i32 {
+    return load<i32>(this.table.ptr + <usize>((i * EDIT_WIDTH + c) * 4));
+  }
+
+  @inline private setField(i: i32, c: i32, v: i32): void {
+    store<i32>(this.table.ptr + <usize>((i * EDIT_WIDTH + c) * 4), v);
+  }
+}

@@ -1,0 +1,119 @@
+// Who is on a connection, as Kafka would name them ("User:<name>"), from the sources the
+// configuration lists, first match wins: the mTLS peer certificate's URI SAN (the SPIFFE id
+// Istio issues) or subject, the SASL username the broker accepted, or the request's client id.
+import { readProperty } from "../proxy/host_memory";
+import { ByteBuffer } from "../kafka/byte_buffer";
+
+export const enum PrincipalSource {
+  MtlsUriSan,
+  MtlsSubject,
+  Sasl,
+  ClientId,
+}
+
+export const ANONYMOUS = "User:ANONYMOUS";
+
+export function parsePrincipalSource(name: string): i32 {
+  if (name == "mtls_uri_san") return PrincipalSource.MtlsUriSan;
+  if (name == "mtls_subject") return PrincipalSource.MtlsSubject;
+  if (name == "sasl") return PrincipalSource.Sasl;
+  if (name == "client_id") return PrincipalSource.ClientId;
+  return -1;
+}
+
+// SASL PLAIN: "authzid NUL authcid NUL password"; the principal is the authcid.
+function plainUser(ptr: usize, len: i32): string | null {
+  let first = -1;
+  for (let i = 0; i < len; i++) {
+    if (load<u8>(ptr + <usize>i) != 0) continue;
+    if (first < 0) {
+      first = i;
+      continue;
+    }
+    return String.UTF8.decodeUnsafe(ptr + <usize>(first + 1), <usize>(i - first - 1));
+  }
+  return null;
+}
+
+// SASL SCRAM client-first-message: "<gs2 header>,n=<user>,r=<nonce>" with ',' and '=' in the
+// name escaped as =2C and =3D (RFC 5802).
+function scramUser(ptr: usize, len: i32): string | null {
+  const text = String.UTF8.decodeUnsafe(ptr, <usize>len);
+  const at = text.indexOf(",n=");
+  if (at < 0) return null;
+  let end = text.indexOf(",", at + 3);
+  if (end < 0) end = text.length;
+  return text.substring(at + 3, end).replaceAll("=2C", ",").replaceAll("=3D", "=");
+}
+
+export class Principal {
+  private tlsRead: bool = false;
+  private uriSan: string | null = null;
+  private subject: string | null = null;
+  private mechanism: string = "";
+  // The user of the SaslAuthenticate request in flight, adopted when the broker accepts it.
+  private pendingSasl: string | null = null;
+  private saslUser: string | null = null;
+  // The last principal named from a client id, reused while the client id stays the same.
+  private lastClientId: ByteBuffer = new ByteBuffer();
+  private lastFromClientId: string = "";
+
+  constructor(private sources: StaticArray<i32>) {}
+
+  release(): void {
+    this.lastClientId.release();
+  }
+
+  saslMechanism(ptr: usize, len: i32): void {
+    this.mechanism = String.UTF8.decodeUnsafe(ptr, <usize>len);
+  }
+
+  saslToken(ptr: usize, len: i32): void {
+    if (this.mechanism == "PLAIN") this.pendingSasl = plainUser(ptr, len);
+    else if (this.mechanism.startsWith("SCRAM-")) {
+      // Only the client-first message names the user; later tokens keep it.
+      const user = scramUser(ptr, len);
+      if (user !== null) this.pendingSasl = user;
+    }
+  }
+
+  // The broker's SaslAuthenticate answer: the pending user counts only once accepted.
+  saslResult(errorCode: i16): void {
+    if (errorCode == 0 && this.pendingSasl !== null) this.saslUser = this.pendingSasl;
+  }
+
+  // The principal for a request whose header carries `clientId` (null when it has none).
+  name(clientIdPtr: usize, clientIdLen: i32): string {
+    for (let i = 0; i < this.sources.length; i++) {
+      const source = unchecked(this.sources[i]);
+      if (source == PrincipalSource.MtlsUriSan || source == PrincipalSource.MtlsSubject) {
+        this.readTls();
+        const v = source == PrincipalSource.MtlsUriSan ? this.uriSan : this.subject;
+        if (v !== null && v.length > 0) return "User:" + v;
+      } else if (source == PrincipalSource.Sasl) {
+        if (this.saslUser !== null) return "User:" + this.saslUser!;
+      } else if (clientIdLen > 0) {
+        return this.fromClientId(clientIdPtr, clientIdLen);
+      }
+    }
+    return ANONYMOUS;
+  }
+
+  private fromClientId(ptr: usize, len: i32): string {
+    const last = this.lastClientId;
+    if (last.len != len || memory.compare(last.ptr, ptr, <usize>len) != 0) {
+      last.clear();
+      last.append(ptr, len);
+      this.lastFromClientId = "User:" + String.UTF8.decodeUnsafe(ptr, <usize>len);
+    }
+    return this.lastFromClientId;
+  }
+
+  // The TLS handshake is over before the first byte of Kafka data, so one read per connection.
+  private readTls(): void {
+    if (this.tlsRead) return;
+    this.tlsRead = true;
+    this.uriSan = readProperty("connection.uri_san_peer_certificate");
+    this.subject = readProperty("connection.subject_peer_certificate");
+  }
+}
