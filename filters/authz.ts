@@ -45,8 +45,10 @@ const NOTE_MERGE: i32 = 1;
 const NOTE_HIDE: i32 = 2;
 
 export class AuthzCounters {
+  // Requests refused as a whole (answered by the filter, or dropped when acks=0).
   denied: Counter = new Counter("kafka_proxy.authz.requests_denied");
-  partial: Counter = new Counter("kafka_proxy.authz.requests_partially_denied");
+  // Entries (topics) refused inside a request whose other entries went to the broker.
+  entries: Counter = new Counter("kafka_proxy.authz.entries_denied");
   dropped: Counter = new Counter("kafka_proxy.authz.produce_acks0_dropped");
   hidden: Counter = new Counter("kafka_proxy.authz.entries_hidden");
 }
@@ -160,7 +162,8 @@ export class AuthzStage {
 
   requestTopicId(idPtr: usize, edits: FrameEdits): void {
     const op = entityOperation(this.apiKey, Entity.TopicName);
-    if (op == Operation.None) return;
+    // The zero id means "by name" (Metadata v10+ requests carry both).
+    if (op == Operation.None || (load<u64>(idPtr) == 0 && load<u64>(idPtr + 8) == 0)) return;
     const e = this.topicIds.find(idPtr);
     // An id this worker never saw in a Metadata response cannot be checked: the client is told
     // it is unknown, which makes it refresh its metadata.
@@ -210,7 +213,7 @@ export class AuthzStage {
       return Verdict.Answer;
     }
     if (this.filter.size > 0) {
-      this.counters.partial.increment(1);
+      this.counters.entries.increment(this.filter.size);
       if (acksZero) this.counters.dropped.increment(1);
       else if (!this.mergeNote(f)) return Verdict.Reject;
     } else if (this.allTopics) {
