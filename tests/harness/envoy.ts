@@ -12,6 +12,24 @@ export interface EnvoyOptions {
   // The filter's JSON configuration; null runs plain tcp_proxy without the filter.
   filterConfig: object | null;
   wasmPath?: string;
+  // Terminate TLS on the listener and require a client certificate signed by `ca`.
+  mtls?: { cert: string; key: string; ca: string };
+}
+
+// Envoy's downstream mTLS: the filter reads the peer certificate's URI SAN / subject from the
+// connection's properties.
+export function mtlsTransportSocket(tls: { cert: string; key: string; ca: string }): object {
+  return {
+    name: "envoy.transport_sockets.tls",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+      require_client_certificate: true,
+      common_tls_context: {
+        tls_certificates: [{ certificate_chain: { filename: tls.cert }, private_key: { filename: tls.key } }],
+        validation_context: { trusted_ca: { filename: tls.ca } },
+      },
+    },
+  };
 }
 
 // The network filter chain both the tests and envoy-config/ use: Wasm filter, then tcp_proxy.
@@ -61,7 +79,7 @@ export function envoyConfig(opts: EnvoyOptions, adminPort: number): object {
       listeners: [{
         name: "kafka",
         address: { socket_address: { address: "127.0.0.1", port_value: opts.listenPort } },
-        filter_chains: [{ filters }],
+        filter_chains: [opts.mtls ? { filters, transport_socket: mtlsTransportSocket(opts.mtls) } : { filters }],
       }],
       clusters: [{
         name: "kafka_broker",

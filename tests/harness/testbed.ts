@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { requireInstalled, scratchDir } from "./paths.ts";
 import { freePort } from "./process.ts";
 import { startKafka, KafkaBroker } from "./kafka.ts";
-import { startEnvoy, Envoy } from "./envoy.ts";
+import { startEnvoy, Envoy, EnvoyOptions } from "./envoy.ts";
 
 export interface TestBed {
   kafka: KafkaBroker;
@@ -17,14 +17,17 @@ export interface TestBed {
   stop(keepLogs: boolean): Promise<void>;
 }
 
-export async function startTestBed(name: string, filterConfig: object | null = {}): Promise<TestBed> {
+// `envoyOptions` may add TLS (given the scratch dir, to put certificates in).
+export async function startTestBed(name: string, filterConfig: object | null = {},
+  envoyOptions: (dir: string) => Partial<EnvoyOptions> = () => ({})): Promise<TestBed> {
   requireInstalled();
   const dir = scratchDir(name);
+  const extra = envoyOptions(dir);
   const listenPort = await freePort();
   const kafka = await startKafka(join(dir, "kafka"), listenPort);
   let envoy: Envoy;
   try {
-    envoy = await startEnvoy(dir, { listenPort, upstreamPort: kafka.proxiedPort, filterConfig });
+    envoy = await startEnvoy(dir, { ...extra, listenPort, upstreamPort: kafka.proxiedPort, filterConfig });
   } catch (e) {
     await kafka.stop();
     throw e;
@@ -45,11 +48,12 @@ export async function startTestBed(name: string, filterConfig: object | null = {
 
 // For a node:test suite: starts a test bed before its tests and stops it after them, keeping the
 // logs when a test wrapped in `guard` failed.
-export function suiteTestBed(name: string, filterConfig: object | null = {}) {
+export function suiteTestBed(name: string, filterConfig: object | null = {},
+  envoyOptions: (dir: string) => Partial<EnvoyOptions> = () => ({})) {
   let bed: TestBed | undefined;
   let failed = false;
   before(async () => {
-    bed = await startTestBed(name, filterConfig);
+    bed = await startTestBed(name, filterConfig, envoyOptions);
   });
   after(async () => {
     await bed?.stop(failed);
