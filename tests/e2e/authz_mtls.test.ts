@@ -19,9 +19,11 @@ describe("authorization by mTLS peer identity (SPIFFE URI SAN)", () => {
       super_users: ["User:admin"],
       rules: [{ principal: `User:${WRITER}`, permission: "allow", resource: "topic", name: "orders", operations: ["write"] }],
     },
-  }, (dir) => {
-    certs = makeCerts(dir);
-    return { mtls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca } };
+  }, {
+    envoy: (dir) => {
+      certs = makeCerts(dir);
+      return { mtls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca } };
+    },
   });
   const { guard } = suite;
   const tlsClient = (pair: CertPair) => new Kafka({

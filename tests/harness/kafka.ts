@@ -36,7 +36,14 @@ logger.state.level = WARN
 `;
 
 // `advertisedProxyPort`: where clients reach the PROXIED listener (Envoy's listener port).
-export async function startKafka(dir: string, advertisedProxyPort: number): Promise<KafkaBroker> {
+export interface KafkaOptions {
+  // Broker properties added to (or replacing) the defaults, e.g. SASL on the PROXIED listener.
+  props?: Record<string, string>;
+  // SCRAM credentials created at format time, as StorageTool's --add-scram takes them.
+  scram?: string[];
+}
+
+export async function startKafka(dir: string, advertisedProxyPort: number, options: KafkaOptions = {}): Promise<KafkaBroker> {
   mkdirSync(dir, { recursive: true });
   const [proxiedPort, directPort, controllerPort] = [await freePort(), await freePort(), await freePort()];
   const props = {
@@ -62,13 +69,15 @@ export async function startKafka(dir: string, advertisedProxyPort: number): Prom
     "message.max.bytes": String(4 * 1024 * 1024),
     "socket.request.max.bytes": String(16 * 1024 * 1024),
   };
+  Object.assign(props, options.props ?? {});
   const propsFile = join(dir, "server.properties");
   writeFileSync(propsFile, Object.entries(props).map(([k, v]) => `${k}=${v}`).join("\n") + "\n");
   const log4jFile = join(dir, "log4j2.properties");
   writeFileSync(log4jFile, LOG4J);
   const clusterId = randomBytes(16).toString("base64url");
   const java = ["-Xms256m", "-Xmx768m", "-XX:+UseG1GC", `-Dlog4j2.configurationFile=${log4jFile}`, "-cp", `${KAFKA_LIBS}/*`];
-  const format = spawnSync("java", [...java, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", propsFile], {
+  const format = spawnSync("java", [...java, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", propsFile,
+    ...(options.scram ?? []).flatMap((c) => ["--add-scram", c])], {
     encoding: "utf8",
   });
   if (format.status !== 0) throw new Error(`kafka storage format failed:\n${format.stdout}\n${format.stderr}`);

@@ -5,7 +5,7 @@ import { before, after } from "node:test";
 import { join } from "node:path";
 import { requireInstalled, scratchDir } from "./paths.ts";
 import { freePort } from "./process.ts";
-import { startKafka, KafkaBroker } from "./kafka.ts";
+import { startKafka, KafkaBroker, KafkaOptions } from "./kafka.ts";
 import { startEnvoy, Envoy, EnvoyOptions } from "./envoy.ts";
 
 export interface TestBed {
@@ -17,14 +17,18 @@ export interface TestBed {
   stop(keepLogs: boolean): Promise<void>;
 }
 
-// `envoyOptions` may add TLS (given the scratch dir, to put certificates in).
-export async function startTestBed(name: string, filterConfig: object | null = {},
-  envoyOptions: (dir: string) => Partial<EnvoyOptions> = () => ({})): Promise<TestBed> {
+export interface TestBedOptions {
+  // Extra Envoy options such as TLS, given the scratch dir to put certificates in.
+  envoy?: (dir: string) => Partial<EnvoyOptions>;
+  kafka?: KafkaOptions;
+}
+
+export async function startTestBed(name: string, filterConfig: object | null = {}, options: TestBedOptions = {}): Promise<TestBed> {
   requireInstalled();
   const dir = scratchDir(name);
-  const extra = envoyOptions(dir);
+  const extra = options.envoy ? options.envoy(dir) : {};
   const listenPort = await freePort();
-  const kafka = await startKafka(join(dir, "kafka"), listenPort);
+  const kafka = await startKafka(join(dir, "kafka"), listenPort, options.kafka);
   let envoy: Envoy;
   try {
     envoy = await startEnvoy(dir, { ...extra, listenPort, upstreamPort: kafka.proxiedPort, filterConfig });
@@ -48,12 +52,11 @@ export async function startTestBed(name: string, filterConfig: object | null = {
 
 // For a node:test suite: starts a test bed before its tests and stops it after them, keeping the
 // logs when a test wrapped in `guard` failed.
-export function suiteTestBed(name: string, filterConfig: object | null = {},
-  envoyOptions: (dir: string) => Partial<EnvoyOptions> = () => ({})) {
+export function suiteTestBed(name: string, filterConfig: object | null = {}, options: TestBedOptions = {}) {
   let bed: TestBed | undefined;
   let failed = false;
   before(async () => {
-    bed = await startTestBed(name, filterConfig, envoyOptions);
+    bed = await startTestBed(name, filterConfig, options);
   });
   after(async () => {
     await bed?.stop(failed);
