@@ -3,7 +3,7 @@
 // naming the key, so a typo can never silently turn a check off.
 import { JsonKind, JsonValue, parseJson } from "./json";
 import { Acl, parseAcl } from "./acl";
-import { parsePrincipalSource, PrincipalSource } from "./principal";
+import { parsePrincipalSource, PrincipalSource } from "./principal_source";
 
 // Forwarding discipline for each direction.
 export const enum ForwardMode {

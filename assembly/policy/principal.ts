@@ -3,23 +3,7 @@
 // Istio issues) or subject, the SASL username the broker accepted, or the request's client id.
 import { readProperty } from "../proxy/host_memory";
 import { ByteBuffer } from "../kafka/byte_buffer";
-
-export const enum PrincipalSource {
-  MtlsUriSan,
-  MtlsSubject,
-  Sasl,
-  ClientId,
-}
-
-export const ANONYMOUS = "User:ANONYMOUS";
-
-export function parsePrincipalSource(name: string): i32 {
-  if (name == "mtls_uri_san") return PrincipalSource.MtlsUriSan;
-  if (name == "mtls_subject") return PrincipalSource.MtlsSubject;
-  if (name == "sasl") return PrincipalSource.Sasl;
-  if (name == "client_id") return PrincipalSource.ClientId;
-  return -1;
-}
+import { ANONYMOUS, PrincipalSource } from "./principal_source";
 
 // SASL PLAIN: "authzid NUL authcid NUL password"; the principal is the authcid.
 function plainUser(ptr: usize, len: i32): string | null {

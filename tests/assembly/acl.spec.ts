@@ -1,0 +1,77 @@
+// Kafka's ACL semantics in the filter's policy model: implied operations, deny wins, literal,
+// prefixed and wildcard names, super users, default deny, and configuration errors that name
+// the key.
+import { Acl, Operation, ResourceType, parseAcl } from "../../assembly/policy/acl";
+import { parseJson } from "../../assembly/policy/json";
+import { parseConfig } from "../../assembly/policy/config";
+
+function acl(json: string): Acl {
+  const parsed = parseAcl(parseJson(json).value!);
+  expect(parsed.error).toBe("");
+  return parsed.acl!;
+}
+
+function may(a: Acl, principal: string, resource: i32, name: string, op: i32): bool {
+  const bytes = String.UTF8.encode(name);
+  return a.authorize(principal, resource, changetype<usize>(bytes), bytes.byteLength, op);
+}
+
+const RULES = `{"super_users": ["User:root"], "rules": [
+  {"principal": "User:app", "permission": "allow", "resource": "topic", "name": "orders", "operations": ["read", "write"]},
+  {"principal": "User:app", "permission": "allow", "resource": "topic", "pattern": "prefixed", "name": "logs.", "operations": ["alter_configs"]},
+  {"principal": "*", "permission": "allow", "resource": "group", "name": "*", "operations": ["read"]},
+  {"principal": "User:app", "permission": "deny", "resource": "group", "pattern": "prefixed", "name": "admin-", "operations": ["read"]},
+  {"principal": "User:ops", "permission": "allow", "resource": "cluster", "operations": ["all"]}
+]}`;
+
+describe("ACLs", () => {
+  it("allow what a rule grants and nothing else (default deny)", () => {
+    const a = acl(RULES);
+    expect(may(a, "User:app", ResourceType.Topic, "orders", Operation.Write)).toBe(true);
+    expect(may(a, "User:app", ResourceType.Topic, "orders", Operation.Delete)).toBe(false);
+    expect(may(a, "User:app", ResourceType.Topic, "payments", Operation.Write)).toBe(false);
+    expect(may(a, "User:other", ResourceType.Topic, "orders", Operation.Read)).toBe(false);
+  });
+
+  it("imply DESCRIBE from READ/WRITE and DESCRIBE_CONFIGS from ALTER_CONFIGS, not the other way", () => {
+    const a = acl(RULES);
+    expect(may(a, "User:app", ResourceType.Topic, "orders", Operation.Describe)).toBe(true);
+    expect(may(a, "User:app", ResourceType.Topic, "logs.web", Operation.DescribeConfigs)).toBe(true);
+    expect(may(a, "User:app", ResourceType.Topic, "logs.web", Operation.Describe)).toBe(false);
+  });
+
+  it("match prefixed names by prefix only and literal names exactly", () => {
+    const a = acl(RULES);
+    expect(may(a, "User:app", ResourceType.Topic, "logs.", Operation.AlterConfigs)).toBe(true);
+    expect(may(a, "User:app", ResourceType.Topic, "logs", Operation.AlterConfigs)).toBe(false);
+    expect(may(a, "User:app", ResourceType.Topic, "orders-v2", Operation.Write)).toBe(false);
+  });
+
+  it("let a matching deny win over a wildcard allow", () => {
+    const a = acl(RULES);
+    expect(may(a, "User:app", ResourceType.Group, "workers", Operation.Read)).toBe(true);
+    expect(may(a, "User:app", ResourceType.Group, "admin-tools", Operation.Read)).toBe(false);
+    expect(may(a, "User:else", ResourceType.Group, "admin-tools", Operation.Read)).toBe(true);
+  });
+
+  it("give super users and ALL grants every operation", () => {
+    const a = acl(RULES);
+    expect(may(a, "User:root", ResourceType.TransactionalId, "tx", Operation.Write)).toBe(true);
+    expect(may(a, "User:ops", ResourceType.Cluster, "kafka-cluster", Operation.Alter)).toBe(true);
+    expect(may(a, "User:app", ResourceType.Cluster, "kafka-cluster", Operation.Describe)).toBe(false);
+  });
+
+  it("refuse bad rules with a message naming the key, so the filter does not start", () => {
+    expect(parseConfig(`{"acls": {"rules": [{"principal": "*", "resource": "topic", "name": "t", "operations": ["reed"]}]}}`).error)
+      .toBe("config key 'acls.rules[0].operations[0]': unknown operation 'reed'");
+    expect(parseConfig(`{"acls": {"rules": [{"principal": "*", "resource": "topic", "name": "t", "pattern": "glob", "operations": ["read"]}]}}`).error)
+      .toBe("config key 'acls.rules[0].pattern' must be \"literal\" or \"prefixed\"");
+    expect(parseConfig(`{"acls": {"rules": [{"principal": "bob", "resource": "topic", "name": "t", "operations": ["read"]}]}}`).error)
+      .toBe("config key 'acls.rules[0].principal' must be \"*\" or \"User:<name>\"");
+    expect(parseConfig(`{"acls": {"rules": [{"principal": "*", "resource": "topic", "operations": ["read"]}]}}`).error)
+      .toBe("config key 'acls.rules[0].name' is required");
+    expect(parseConfig(`{"acls": {}, "forward": "immediately"}`).error)
+      .toBe("config key 'forward' must be \"after_check\" when 'acls' is set");
+    expect(parseConfig(`{"principal_sources": ["ldap"]}`).error.startsWith("config key 'principal_sources'")).toBe(true);
+  });
+});
