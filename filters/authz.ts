@@ -108,6 +108,11 @@ export class AuthzStage {
     return this.allowed(ResourceType.Cluster, changetype<usize>(this.clusterName), this.clusterName.byteLength, op);
   }
 
+  // True when the last request had entries refused (and went on without them).
+  get refusedEntries(): bool {
+    return this.filter.size > 0;
+  }
+
   beginRequest(f: KafkaFrame, principal: string): void {
     this.principal = principal;
     this.apiKey = f.apiKey;

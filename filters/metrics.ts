@@ -50,6 +50,9 @@ export class KafkaMetrics {
   readonly topics: LabelTable;
   readonly clients: LabelTable;
   private software: LabelTable;
+  // Per principal (when the authorization stage names one): requests, and requests refused in
+  // whole or in part.
+  readonly principals: LabelTable;
   private scratch: ByteBuffer = new ByteBuffer();
 
   constructor(maxTopics: i32, maxClients: i32) {
@@ -57,6 +60,7 @@ export class KafkaMetrics {
       "topic", maxTopics);
     this.clients = new LabelTable(["client_requests", "client_request_bytes", "client_response_bytes"], "client", maxClients);
     this.software = new LabelTable(["client_software_connections"], "software", maxClients);
+    this.principals = new LabelTable(["principal_requests", "principal_denied"], "principal", maxClients);
   }
 
   private api(apiKey: i16, version: i16): ApiVersionMetrics {
@@ -95,6 +99,12 @@ export class KafkaMetrics {
     if (e === null) return this.topics.other();
     if (e.label === null) e.label = this.topics.lookup(e.namePtr, e.nameLen);
     return e.label!;
+  }
+
+  // A request from `principal`, refused in whole or in part when `denied`.
+  principalRequest(principal: LabelEntry, denied: bool): void {
+    add(principal.ids[0], 1);
+    if (denied) add(principal.ids[1], 1);
   }
 
   // ApiVersions v3+ names the client software; counted once per such request (per connection).

@@ -39,6 +39,9 @@ export class Pipeline extends FrameHandler {
   private authz: AuthzStage | null = null;
   // The client id label of the connection's latest request, for its responses' bytes.
   private client: LabelEntry | null = null;
+  // The metrics label of the connection's principal, looked up again only when it changes.
+  private principalLabel: LabelEntry | null = null;
+  private labelledPrincipal: string = "";
 
   constructor(shared: Shared) {
     super();
@@ -83,9 +86,22 @@ export class Pipeline extends FrameHandler {
     this.countRequest(f);
     if (authz === null) return Verdict.Forward;
     const verdict = authz.finishRequest(f, acksZero, this.scan.edits);
+    this.countPrincipal(authz.principal, verdict != Verdict.Forward || authz.refusedEntries);
     if (verdict == Verdict.Reject) this.reason = "could not build the error response for a refused " + apiName(f.apiKey) + " request";
     if (verdict != Verdict.Forward) return verdict;
     return this.applyEdits(f);
+  }
+
+  private countPrincipal(principal: string, denied: bool): void {
+    const m = this.metrics;
+    if (m === null) return;
+    // Principals are cached strings, so identity tells whether it changed.
+    if (this.principalLabel === null || changetype<usize>(principal) != changetype<usize>(this.labelledPrincipal)) {
+      const bytes = String.UTF8.encode(principal);
+      this.principalLabel = m.principals.lookup(changetype<usize>(bytes), bytes.byteLength);
+      this.labelledPrincipal = principal;
+    }
+    m.principalRequest(this.principalLabel!, denied);
   }
 
   // Forwards the frame, or its edited copy when a stage changed it.

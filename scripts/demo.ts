@@ -1,5 +1,6 @@
 // The README's demo: a Kafka broker behind Envoy with the kafka_proxy filter, a small workload
-// from two client implementations, a frame the filter refuses, and the filter's stats.
+// from two client implementations, a producer the ACLs refuse, a frame the filter refuses, and
+// the filter's stats.
 //   npm run demo
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { startTestBed } from "../tests/harness/testbed.ts";
@@ -13,12 +14,30 @@ import { renderMetricsSvg } from "./plot_metrics.ts";
 const step = (s: string) => console.log(`\n== ${s}`);
 
 step("starting Kafka (KRaft, one node) and Envoy with the kafka_proxy filter");
-const bed = await startTestBed("demo", { max_request_bytes: 1048576 * 4 });
+// Principals from client ids keep the demo free of certificates (the tests also cover mTLS and SASL).
+const allow = (principal: string, resource: string, name: string, operations: string[]) =>
+  ({ principal, permission: "allow", resource, name, operations });
+const POLICY = {
+  max_request_bytes: 1048576 * 4,
+  principal_sources: ["client_id"],
+  acls: {
+    super_users: ["User:demo-admin"],
+    rules: [
+      allow("User:demo-kafkajs", "topic", "orders", ["write"]),
+      allow("User:java-producer", "topic", "orders", ["write"]),
+      allow("User:java-consumer", "topic", "orders", ["read"]),
+      allow("User:java-consumer", "group", "demo-group", ["read"]),
+      allow("*", "topic", "orders", ["describe"]),
+    ],
+  },
+};
+console.log(`filter configuration:\n${JSON.stringify(POLICY, null, 1)}`);
+const bed = await startTestBed("demo", POLICY);
 let failed = false;
 try {
   console.log(`clients bootstrap from ${bed.bootstrap} (Envoy); broker's direct listener ${bed.kafka.direct}`);
   const kafka = new Kafka({ clientId: "demo-kafkajs", brokers: [bed.bootstrap], logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
+  const admin = new Kafka({ clientId: "demo-admin", brokers: [bed.bootstrap], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: "orders" }], waitForLeaders: true });
 
@@ -36,6 +55,24 @@ try {
   console.log(out.trim());
   await admin.disconnect();
 
+  step("client 'intruder' (no WRITE grant) tries to add an order: refused with Kafka's own error");
+  const intruder = new Kafka({ clientId: "intruder", brokers: [bed.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } })
+    .producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });
+  await intruder.connect();
+  try {
+    await intruder.send({ topic: "orders", messages: [{ value: "forged" }] });
+    throw new Error("the intruder's write went through");
+  } catch (e: any) {
+    console.log(`intruder got: ${e.name}: ${e.message}`);
+  } finally {
+    await intruder.disconnect();
+  }
+  const direct = new Kafka({ clientId: "demo-admin", brokers: [bed.kafka.direct], logLevel: logLevel.NOTHING }).admin();
+  await direct.connect();
+  const high = (await direct.fetchTopicOffsets("orders")).map((o) => o.high).join(",");
+  await direct.disconnect();
+  console.log(`broker's own listener: orders holds ${high} records (the 5 allowed ones)`);
+
   step("a hand-made request for API key 999 is refused: connection closed, counted, logged");
   const r = await exchange(bed.envoy.listenPort, [requestFrame(999, 0, 1, "mallory")]);
   console.log(`proxy closed the connection: ${r.closedByPeer}, bytes answered: ${r.received.length}`);
@@ -45,7 +82,7 @@ try {
   step("the filter's metrics, as Prometheus scrapes them from Envoy (/stats/prometheus)");
   await new Promise((r) => setTimeout(r, 1500)); // one stats flush, for the latency histograms
   const prom = await bed.envoy.admin("/stats/prometheus");
-  const shown = prom.split("\n").filter((l) => /^kafka_proxy_(requests|responses|topic_|client_)/.test(l) && !/ 0$/.test(l));
+  const shown = prom.split("\n").filter((l) => /^kafka_proxy_(requests|responses|topic_|client_|authz_)/.test(l) && !/ 0$/.test(l));
   console.log(shown.join("\n"));
   const svg = join(ROOT, "docs/demo-metrics.svg");
   writeFileSync(svg, renderMetricsSvg(prom, "kafka-proxy-wasm: metrics of one `npm run demo` run, from Envoy's /stats/prometheus"));

@@ -30,8 +30,13 @@ function scramUser(ptr: usize, len: i32): string | null {
   return text.substring(at + 3, end).replaceAll("=2C", ",").replaceAll("=3D", "=");
 }
 
+function userOf(value: string | null): string | null {
+  return value !== null && value.length > 0 ? "User:" + value : null;
+}
+
 export class Principal {
   private tlsRead: bool = false;
+  // "User:<value>", made once: callers may compare principals by identity.
   private uriSan: string | null = null;
   private subject: string | null = null;
   private mechanism: string = "";
@@ -63,7 +68,7 @@ export class Principal {
 
   // The broker's SaslAuthenticate answer: the pending user counts only once accepted.
   saslResult(errorCode: i16): void {
-    if (errorCode == 0 && this.pendingSasl !== null) this.saslUser = this.pendingSasl;
+    if (errorCode == 0 && this.pendingSasl !== null) this.saslUser = "User:" + this.pendingSasl!;
   }
 
   // The principal for a request whose header carries `clientId` (null when it has none).
@@ -73,9 +78,9 @@ export class Principal {
       if (source == PrincipalSource.MtlsUriSan || source == PrincipalSource.MtlsSubject) {
         this.readTls();
         const v = source == PrincipalSource.MtlsUriSan ? this.uriSan : this.subject;
-        if (v !== null && v.length > 0) return "User:" + v;
+        if (v !== null) return v;
       } else if (source == PrincipalSource.Sasl) {
-        if (this.saslUser !== null) return "User:" + this.saslUser!;
+        if (this.saslUser !== null) return this.saslUser!;
       } else if (clientIdLen > 0) {
         return this.fromClientId(clientIdPtr, clientIdLen);
       }
@@ -97,7 +102,7 @@ export class Principal {
   private readTls(): void {
     if (this.tlsRead) return;
     this.tlsRead = true;
-    this.uriSan = readProperty("connection.uri_san_peer_certificate");
-    this.subject = readProperty("connection.subject_peer_certificate");
+    this.uriSan = userOf(readProperty("connection.uri_san_peer_certificate"));
+    this.subject = userOf(readProperty("connection.subject_peer_certificate"));
   }
 }

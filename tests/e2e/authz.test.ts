@@ -162,4 +162,12 @@ describe("authorization through Envoy + filter + Kafka", () => {
     const out = await javaClient(["consume", suite.bed.bootstrap, "orders", "good-group", "5"]);
     assert.equal(out.trim().split("\n").filter((l) => l.startsWith("record ")).length, 5);
   }));
+
+  test("requests and refusals are counted per principal, as a Prometheus label", guard(async () => {
+    assert.ok((await stat("principal_requests.principal.User_producer")) > 0);
+    assert.ok((await stat("principal_denied.principal.User_producer")) >= 3);
+    assert.equal(await stat("principal_denied.principal.User_admin"), 0);
+    const prom = await suite.bed.envoy.admin("/stats/prometheus");
+    assert.match(prom, /^kafka_proxy_principal_denied\{kafka_principal="User_producer"\} [1-9]\d*$/m);
+  }));
 });
