@@ -11,7 +11,7 @@
 //   describe.
 import { Counter } from "@solo-io/proxy-runtime/assembly/index";
 import { Acl, Operation, ResourceType } from "../assembly/policy/acl";
-import { clusterOperation, entityOperation } from "../assembly/policy/operations";
+import { clusterOperation, configOperation, entityOperation } from "../assembly/policy/operations";
 import { Entity } from "../assembly/kafka/layout";
 import { FrameEdits } from "../assembly/kafka/frame_edits";
 import { buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
@@ -39,6 +39,10 @@ const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 const UNKNOWN_TOPIC_ID: i16 = 100;
 
 const CLUSTER_NAME = "kafka-cluster";
+// ResourceType values of the config APIs; the others (brokers, loggers, client metrics) are the
+// cluster's.
+const CONFIG_TOPIC: i8 = 2;
+const CONFIG_GROUP: i8 = 32;
 
 // What a request leaves for its response (KafkaFrame.note).
 const NOTE_MERGE: i32 = 1;
@@ -88,6 +92,8 @@ export class AuthzStage {
   private keyPtr: usize = 0;
   private keyLen: i32 = -1;
   private allTopics: bool = false;
+  // The config APIs name the resource type before each resource name.
+  private resourceType: i8 = 0;
   // Responses: what the request's note asked for.
   private mergeRow: i32 = -1;
   private mergeCount: i32 = 0;
@@ -133,6 +139,10 @@ export class AuthzStage {
     if (this.apiKey == METADATA && topLevel && (count < 0 || (count == 0 && version == 0))) this.allTopics = true;
   }
 
+  requestResourceType(value: i8): void {
+    this.resourceType = value;
+  }
+
   requestKeyType(value: i8, edits: FrameEdits): void {
     this.keyType = value;
     if (this.keyLen >= 0) this.coordinatorKey(this.keyPtr, this.keyLen, edits);
@@ -154,6 +164,14 @@ export class AuthzStage {
       } else {
         this.coordinatorKey(ptr, len, edits);
       }
+      return;
+    }
+    if (entity == Entity.ConfigResourceName) {
+      const t = this.resourceType;
+      const resource = t == CONFIG_TOPIC ? ResourceType.Topic : t == CONFIG_GROUP ? ResourceType.Group : ResourceType.Cluster;
+      const allowed = resource == ResourceType.Cluster ? this.clusterAllows(configOperation(this.apiKey))
+        : this.allowed(resource, ptr, len, configOperation(this.apiKey));
+      if (!allowed) this.refuse(codeFor(resource), edits);
       return;
     }
     const op = entityOperation(this.apiKey, entity);

@@ -65,7 +65,10 @@ export class FrameScan extends Visitor {
   }
 
   int8(role: i32, value: i8): void {
-    if (role == Role.KeyType && this.authz !== null) this.authz!.requestKeyType(value, this.edits);
+    const authz = this.authz;
+    if (authz === null || !this.isRequest) return;
+    if (role == Role.KeyType) authz.requestKeyType(value, this.edits);
+    else if (role == Role.ResourceType) authz.requestResourceType(value);
   }
 
   arrayStart(row: i32, countPtr: usize, countEnd: usize, count: i32, compact: bool): void {

@@ -55,6 +55,9 @@ export const enum Entity {
   ProducerId = 5,
   // FindCoordinator's keys: a group id or a transactional id, as its KeyType says (Role.KeyType).
   CoordinatorKey = 6,
+  // DescribeConfigs/AlterConfigs/IncrementalAlterConfigs resource names: a topic, a group or a
+  // broker, as the ResourceType before it says (Role.ResourceType).
+  ConfigResourceName = 7,
 }
 
 // Fields the walker reports by meaning rather than by entity.
@@ -71,4 +74,7 @@ export const enum Role {
   SaslAuthBytes = 8,
   // FindCoordinator's KeyType: 0 group, 1 transaction (int8, reported through Visitor.int8).
   KeyType = 9,
+  // The config APIs' ResourceType (int8): 2 topic, 4 broker, 8 broker logger, 16 client
+  // metrics, 32 group.
+  ResourceType = 10,
 }

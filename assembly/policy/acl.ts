@@ -113,6 +113,17 @@ function stringList(v: JsonValue, key: string, p: AclParse): string[] {
   return out;
 }
 
+// Kafka spells operations in upper case (READ, ALTER_CONFIGS); both spellings are accepted.
+// (String#toLowerCase would pull Unicode case tables into the module.)
+function asciiLower(s: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out += String.fromCharCode(c >= 65 && c <= 90 ? c + 32 : c);
+  }
+  return out;
+}
+
 function validPrincipal(s: string): bool {
   return s == "*" || (s.startsWith("User:") && s.length > 5);
 }
@@ -153,7 +164,7 @@ function parseRule(v: JsonValue, where: string, p: AclParse): Rule | null {
     } else if (key == "operations") {
       const names = stringList(item, at, p);
       for (let j = 0; j < names.length; j++) {
-        const op = OPERATION_NAMES.indexOf(names[j].toLowerCase());
+        const op = OPERATION_NAMES.indexOf(asciiLower(names[j]));
         if (op <= 0) {
           p.error = "config key '" + at + "[" + j.toString() + "]': unknown operation '" + names[j] + "'";
           break;

@@ -39,8 +39,9 @@ const TABLE: StaticArray<i32> = [
   29, 0, 0, 0, Operation.Describe, // DescribeAcls
   30, 0, 0, 0, Operation.Alter, // CreateAcls
   31, 0, 0, 0, Operation.Alter, // DeleteAcls
-  32, 0, 0, 0, Operation.DescribeConfigs, // DescribeConfigs
-  33, 0, 0, 0, Operation.AlterConfigs, // AlterConfigs
+  // The config APIs check their resources (topic, group, or the cluster for brokers), see authz.ts.
+  32, 0, 0, 0, 0, // DescribeConfigs
+  33, 0, 0, 0, 0, // AlterConfigs
   34, 0, 0, 0, Operation.Alter, // AlterReplicaLogDirs
   35, 0, 0, 0, Operation.Describe, // DescribeLogDirs
   36, 0, 0, 0, 0, // SaslAuthenticate
@@ -51,7 +52,7 @@ const TABLE: StaticArray<i32> = [
   41, 0, 0, 0, Operation.Describe, // DescribeDelegationToken
   42, 0, Operation.Delete, 0, 0, // DeleteGroups
   43, 0, 0, 0, Operation.Alter, // ElectLeaders
-  44, 0, 0, 0, Operation.AlterConfigs, // IncrementalAlterConfigs
+  44, 0, 0, 0, 0, // IncrementalAlterConfigs
   45, 0, 0, 0, Operation.Alter, // AlterPartitionReassignments
   46, 0, 0, 0, Operation.Describe, // ListPartitionReassignments
   47, Operation.Read, Operation.Delete, 0, 0, // OffsetDelete
@@ -104,6 +105,13 @@ export function entityOperation(apiKey: i16, entity: i32): i32 {
   if (entity == Entity.TopicName) return unchecked(TABLE[row + 1]);
   if (entity == Entity.GroupId) return unchecked(TABLE[row + 2]);
   if (entity == Entity.TransactionalId) return unchecked(TABLE[row + 3]);
+  return Operation.None;
+}
+
+// The operation a config API needs on each resource it names.
+export function configOperation(apiKey: i16): i32 {
+  if (apiKey == 32) return Operation.DescribeConfigs;
+  if (apiKey == 33 || apiKey == 44) return Operation.AlterConfigs;
   return Operation.None;
 }
 

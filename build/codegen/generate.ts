@@ -91,6 +91,9 @@ const ENTITIES: Record<string, Entity> = {
   producerId: Entity.ProducerId,
 };
 
+// The config APIs, whose resource names are topics, groups or brokers by their ResourceType.
+const CONFIG_MESSAGES = /^(DescribeConfigs|AlterConfigs|IncrementalAlterConfigs)(Request|Response)$/;
+
 function roleOf(message: string, f: FieldSpec): Role {
   // "ErrorCode", and the per-partition "PartitionErrorCode" of AddPartitionsToTxn and the like.
   if (f.name.endsWith("ErrorCode") && f.type === "int16") return Role.ErrorCode;
@@ -102,6 +105,7 @@ function roleOf(message: string, f: FieldSpec): Role {
   if (message === "SaslHandshakeRequest" && f.name === "Mechanism") return Role.SaslMechanism;
   if (message === "SaslAuthenticateRequest" && f.name === "AuthBytes") return Role.SaslAuthBytes;
   if (message === "FindCoordinatorRequest" && f.name === "KeyType") return Role.KeyType;
+  if (CONFIG_MESSAGES.test(message) && f.name === "ResourceType") return Role.ResourceType;
   return Role.None;
 }
 
@@ -173,6 +177,8 @@ export class Tables {
     // Kafka leaves FindCoordinator's keys unannotated, since their meaning depends on KeyType.
     if (/^FindCoordinator(Request|Response)$/.test(message.name) && (f.name === "Key" || f.name === "CoordinatorKeys")) {
       entity = Entity.CoordinatorKey;
+    } else if (CONFIG_MESSAGES.test(message.name) && f.name === "ResourceName") {
+      entity = Entity.ConfigResourceName;
     } else if (f.entityType !== undefined) {
       entity = ENTITIES[f.entityType];
       if (entity === undefined) throw new Error(`${where}: unknown entityType "${f.entityType}"`);

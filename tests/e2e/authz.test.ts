@@ -5,7 +5,9 @@
 // Principals come from the client id here; authz_mtls.test.ts covers certificates.
 import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
-import { Kafka, logLevel, Partitioners } from "kafkajs";
+import kafkajs, { Kafka, logLevel, Partitioners } from "kafkajs";
+
+const { ConfigResourceTypes } = kafkajs;
 import { suiteTestBed } from "../harness/testbed.ts";
 import { javaClient } from "../harness/java_client.ts";
 import { exchange, frames, requestFrame } from "../harness/raw_client.ts";
@@ -169,5 +171,25 @@ describe("authorization through Envoy + filter + Kafka", () => {
     assert.equal(await stat("principal_denied.principal.User_admin"), 0);
     const prom = await suite.bed.envoy.admin("/stats/prometheus");
     assert.match(prom, /^kafka_proxy_principal_denied\{kafka_principal="User_producer"\} [1-9]\d*$/m);
+  }));
+
+  test("topic configs need DESCRIBE_CONFIGS on the topic: refused entries get 29, granted ones the broker's answer", guard(async () => {
+    const producer = client("producer").admin();
+    await producer.connect();
+    try {
+      await assert.rejects(producer.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: "orders" }], includeSynonyms: false }),
+        (e: any) => /TOPIC_AUTHORIZATION_FAILED/.test(String(e.type ?? "") + e.message));
+    } finally {
+      await producer.disconnect();
+    }
+    const admin = client("admin").admin();
+    await admin.connect();
+    try {
+      const r = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: "orders" }], includeSynonyms: false });
+      assert.equal(r.resources[0].errorCode, 0);
+      assert.ok(r.resources[0].configEntries.some((c) => c.configName === "retention.ms"));
+    } finally {
+      await admin.disconnect();
+    }
   }));
 });
