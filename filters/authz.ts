@@ -22,11 +22,11 @@ import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { writeInt32 } from "../assembly/kafka/writer";
 import { responseHeaderVersion } from "../assembly/kafka/header";
 import { TopicIds } from "./topic_ids";
+import { RewriteStage } from "./rewrite";
 
 const PRODUCE: i16 = 0;
 const FETCH: i16 = 1;
 const METADATA: i16 = 3;
-const FIND_COORDINATOR: i16 = 10;
 const LIST_GROUPS: i16 = 16;
 const CREATE_TOPICS: i16 = 19;
 const LIST_TRANSACTIONS: i16 = 66;
@@ -39,10 +39,7 @@ const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 const UNKNOWN_TOPIC_ID: i16 = 100;
 
 const CLUSTER_NAME = "kafka-cluster";
-// ResourceType values of the config APIs; the others (brokers, loggers, client metrics) are the
-// cluster's.
-const CONFIG_TOPIC: i8 = 2;
-const CONFIG_GROUP: i8 = 32;
+
 
 // What a request leaves for its response (KafkaFrame.note).
 const NOTE_MERGE: i32 = 1;
@@ -87,13 +84,7 @@ export class AuthzStage {
   private entryCode: i16 = 0;
   private filter: EntryFilter = new EntryFilter();
   private bodyPtr: usize = 0;
-  // FindCoordinator v1-3 name the key before its type.
-  private keyType: i8 = -1;
-  private keyPtr: usize = 0;
-  private keyLen: i32 = -1;
   private allTopics: bool = false;
-  // The config APIs name the resource type before each resource name.
-  private resourceType: i8 = 0;
   // Responses: what the request's note asked for.
   private mergeRow: i32 = -1;
   private mergeCount: i32 = 0;
@@ -103,6 +94,10 @@ export class AuthzStage {
   private scratch: ByteBuffer = new ByteBuffer();
   private tree: MessageTree = new MessageTree();
   private clusterName: ArrayBuffer = String.UTF8.encode(CLUSTER_NAME);
+
+  // ACLs name topics as clients know them; topic ids resolve to the broker's names, which the
+  // rewriting stage (when on) maps back.
+  rewrite: RewriteStage | null = null;
 
   constructor(private acl: Acl, private counters: AuthzCounters, private topicIds: TopicIds) {}
 
@@ -126,8 +121,6 @@ export class AuthzStage {
     this.wholeCode = 0;
     this.entryCode = 0;
     this.filter.reset(-1);
-    this.keyType = f.apiVersion == 0 ? 0 : -1;
-    this.keyLen = -1;
     this.allTopics = false;
     const op = clusterOperation(f.apiKey);
     if (op != Operation.None && !this.clusterAllows(op)) this.refuseWhole(CLUSTER_AUTHORIZATION_FAILED);
@@ -139,15 +132,6 @@ export class AuthzStage {
     if (this.apiKey == METADATA && topLevel && (count < 0 || (count == 0 && version == 0))) this.allTopics = true;
   }
 
-  requestResourceType(value: i8): void {
-    this.resourceType = value;
-  }
-
-  requestKeyType(value: i8, edits: FrameEdits): void {
-    this.keyType = value;
-    if (this.keyLen >= 0) this.coordinatorKey(this.keyPtr, this.keyLen, edits);
-  }
-
   requestEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
     if (len < 0) return;
     if (entity == Entity.BrokerId) {
@@ -157,21 +141,9 @@ export class AuthzStage {
       }
       return;
     }
-    if (entity == Entity.CoordinatorKey) {
-      if (this.keyType < 0) {
-        this.keyPtr = ptr;
-        this.keyLen = len;
-      } else {
-        this.coordinatorKey(ptr, len, edits);
-      }
-      return;
-    }
     if (entity == Entity.ConfigResourceName) {
-      const t = this.resourceType;
-      const resource = t == CONFIG_TOPIC ? ResourceType.Topic : t == CONFIG_GROUP ? ResourceType.Group : ResourceType.Cluster;
-      const allowed = resource == ResourceType.Cluster ? this.clusterAllows(configOperation(this.apiKey))
-        : this.allowed(resource, ptr, len, configOperation(this.apiKey));
-      if (!allowed) this.refuse(codeFor(resource), edits);
+      // A broker's (or logger's, client metrics') configs: the cluster's.
+      if (!this.clusterAllows(configOperation(this.apiKey))) this.refuse(CLUSTER_AUTHORIZATION_FAILED, edits);
       return;
     }
     const op = entityOperation(this.apiKey, entity);
@@ -189,15 +161,23 @@ export class AuthzStage {
     if (op == Operation.None || (load<u64>(idPtr) == 0 && load<u64>(idPtr + 8) == 0)) return;
     const e = this.topicIds.find(idPtr);
     // An id this worker never saw in a Metadata response cannot be checked: the client is told
-    // it is unknown, which makes it refresh its metadata.
-    if (e === null) this.refuse(UNKNOWN_TOPIC_ID, edits);
-    else if (!this.allowed(ResourceType.Topic, e.namePtr, e.nameLen, op)) this.refuse(TOPIC_AUTHORIZATION_FAILED, edits);
-  }
-
-  private coordinatorKey(ptr: usize, len: i32, edits: FrameEdits): void {
-    const resource = this.keyType == 1 ? ResourceType.TransactionalId : ResourceType.Group;
-    if (!this.allowed(resource, ptr, len, Operation.Describe)) this.refuse(codeFor(resource), edits);
-    this.keyLen = -1;
+    // it is unknown, which makes it refresh its metadata. The same goes for another tenant's.
+    if (e === null) {
+      this.refuse(UNKNOWN_TOPIC_ID, edits);
+      return;
+    }
+    let ptr = e.namePtr;
+    let len = e.nameLen;
+    const rewrite = this.rewrite;
+    if (rewrite !== null) {
+      if (!rewrite.clientTopic(ptr, len)) {
+        this.refuse(UNKNOWN_TOPIC_ID, edits);
+        return;
+      }
+      ptr = rewrite.name.ptr;
+      len = rewrite.name.len;
+    }
+    if (!this.allowed(ResourceType.Topic, ptr, len, op)) this.refuse(TOPIC_AUTHORIZATION_FAILED, edits);
   }
 
   // Refuses the innermost entry when it is an entry of the request's top-level list (and the

@@ -8,11 +8,16 @@ import { KafkaMetrics } from "./metrics";
 import { FrameEdits } from "../assembly/kafka/frame_edits";
 import { Principal } from "../assembly/policy/principal";
 import { AuthzStage } from "./authz";
+import { RewriteStage } from "./rewrite";
 import { TopicIds } from "./topic_ids";
 
 const PRODUCE: i16 = 0;
 const FETCH: i16 = 1;
 const METADATA: i16 = 3;
+const FIND_COORDINATOR: i16 = 10;
+// The config APIs' ResourceType values for topics and groups (others are the cluster's).
+const CONFIG_TOPIC: i8 = 2;
+const CONFIG_GROUP: i8 = 32;
 
 export class FrameScan extends Visitor {
   apiKey: i16 = 0;
@@ -20,6 +25,7 @@ export class FrameScan extends Visitor {
   isRequest: bool = true;
   metrics: KafkaMetrics | null = null;
   authz: AuthzStage | null = null;
+  rewrite: RewriteStage | null = null;
   principal: Principal | null = null;
   // The frame's edits, when a stage that changes frames is on (wantsLayout).
   readonly edits: FrameEdits = new FrameEdits();
@@ -38,6 +44,15 @@ export class FrameScan extends Visitor {
   // Metadata responses: the topic name just seen, paired with the id that follows it.
   private namePtr: usize = 0;
   private nameLen: i32 = -1;
+  // FindCoordinator's key type (v0: always a group), and a v1-3 key held until its type,
+  // which follows it on the wire.
+  private keyType: i8 = -1;
+  private heldKeyLengthPtr: usize = 0;
+  private heldKeyPtr: usize = 0;
+  private heldKeyLen: i32 = -2;
+  private heldKeyCompact: bool = false;
+  // The config APIs' type of the resource whose name follows.
+  private resourceType: i8 = 0;
 
   constructor(private topicIds: TopicIds) {
     super();
@@ -54,6 +69,9 @@ export class FrameScan extends Visitor {
     this.softwareVersionLen = -1;
     this.topic = null;
     this.nameLen = -1;
+    this.keyType = apiKey == FIND_COORDINATOR && apiVersion == 0 ? 0 : -1;
+    this.heldKeyLen = -2;
+    this.resourceType = 0;
   }
 
   acks(value: i16): void {
@@ -65,10 +83,19 @@ export class FrameScan extends Visitor {
   }
 
   int8(role: i32, value: i8): void {
-    const authz = this.authz;
-    if (authz === null || !this.isRequest) return;
-    if (role == Role.KeyType) authz.requestKeyType(value, this.edits);
-    else if (role == Role.ResourceType) authz.requestResourceType(value);
+    if (role == Role.ResourceType) {
+      this.resourceType = value;
+    } else if (role == Role.KeyType) {
+      this.keyType = value;
+      if (this.heldKeyLen != -2) {
+        this.named(this.keyEntity(), this.heldKeyLengthPtr, this.heldKeyPtr, this.heldKeyLen, this.heldKeyCompact);
+        this.heldKeyLen = -2;
+      }
+    }
+  }
+
+  private keyEntity(): i32 {
+    return this.keyType == 1 ? Entity.TransactionalId : Entity.GroupId;
   }
 
   arrayStart(row: i32, countPtr: usize, countEnd: usize, count: i32, compact: bool): void {
@@ -104,17 +131,60 @@ export class FrameScan extends Visitor {
     }
   }
 
+  // Resolves the entities whose kind another field gives (FindCoordinator keys, config
+  // resource names), then hands every name to the stages.
   entity(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
+    if (entity == Entity.CoordinatorKey) {
+      // Responses do not repeat the key type; a tenant's groups and ids share one prefix.
+      if (this.isRequest && this.keyType < 0) {
+        this.heldKeyLengthPtr = lengthPtr;
+        this.heldKeyPtr = valuePtr;
+        this.heldKeyLen = len;
+        this.heldKeyCompact = compact;
+        return;
+      }
+      entity = this.isRequest ? this.keyEntity() : Entity.GroupId;
+    } else if (entity == Entity.ConfigResourceName) {
+      const t = this.resourceType;
+      if (t == CONFIG_TOPIC) entity = Entity.TopicName;
+      else if (t == CONFIG_GROUP) entity = Entity.GroupId;
+    }
+    this.named(entity, lengthPtr, valuePtr, len, compact);
+  }
+
+  // Stages see names in order: rewrite (client <-> broker names), authorization on the client's
+  // names, metrics on the broker's.
+  private named(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
+    let clientPtr = valuePtr;
+    let clientLen = len;
+    let brokerPtr = valuePtr;
+    let brokerLen = len;
+    const rewrite = this.rewrite;
+    if (rewrite !== null) {
+      if (this.isRequest) {
+        if (rewrite.request(entity, lengthPtr, valuePtr, len, compact, this.edits)) {
+          brokerPtr = rewrite.name.ptr;
+          brokerLen = rewrite.name.len;
+        }
+      } else {
+        const r = rewrite.response(entity, lengthPtr, valuePtr, len, compact, this.edits);
+        if (r < 0) return;
+        if (r > 0) {
+          clientPtr = rewrite.name.ptr;
+          clientLen = rewrite.name.len;
+        }
+      }
+    }
     const authz = this.authz;
     if (authz !== null) {
-      if (this.isRequest) authz.requestEntity(entity, valuePtr, len, this.edits);
-      else authz.responseEntity(entity, valuePtr, len, this.edits);
+      if (this.isRequest) authz.requestEntity(entity, clientPtr, clientLen, this.edits);
+      else authz.responseEntity(entity, clientPtr, clientLen, this.edits);
     }
     if (entity != Entity.TopicName) return;
-    this.namePtr = valuePtr;
-    this.nameLen = len;
+    this.namePtr = brokerPtr;
+    this.nameLen = brokerLen;
     const m = this.metrics;
-    if (m !== null) this.topic = len >= 0 && this.tracksRecords() ? m.topics.lookup(valuePtr, len) : null;
+    if (m !== null) this.topic = brokerLen >= 0 && this.tracksRecords() ? m.topics.lookup(brokerPtr, brokerLen) : null;
   }
 
   topicId(ptr: usize): void {

@@ -8,6 +8,7 @@ import { readHostBuffer, BufferType } from "../assembly/proxy/host_memory";
 import { Pipeline, Shared } from "./pipeline";
 import { KafkaMetrics } from "./metrics";
 import { AuthzCounters } from "./authz";
+import { RewriteCounters } from "./rewrite";
 
 export * from "@solo-io/proxy-runtime/assembly/proxy";
 export * from "../assembly/proxy/network";
@@ -38,6 +39,8 @@ class KafkaProxyRoot extends RootContext {
     shared.acl = c.acl;
     shared.principalSources = c.principalSources;
     if (c.acl !== null) shared.authzCounters = new AuthzCounters();
+    shared.rewrite = c.rewrite;
+    if (c.rewrite !== null) shared.rewriteCounters = new RewriteCounters();
     this.shared = shared;
     log(LogLevelValues.info, "configured");
     return true;

@@ -12,6 +12,8 @@ import { TopicIds } from "./topic_ids";
 import { AuthzCounters, AuthzStage } from "./authz";
 import { Acl } from "../assembly/policy/acl";
 import { Principal } from "../assembly/policy/principal";
+import { RewriteRules } from "../assembly/policy/rewrite_rules";
+import { RewriteCounters, RewriteStage } from "./rewrite";
 
 const PRODUCE: i16 = 0;
 const API_VERSIONS: i16 = 18;
@@ -24,6 +26,8 @@ export class Shared {
   topicIds: TopicIds = new TopicIds();
   acl: Acl | null = null;
   authzCounters: AuthzCounters | null = null;
+  rewrite: RewriteRules | null = null;
+  rewriteCounters: RewriteCounters | null = null;
   principalSources: StaticArray<i32> = [];
 
   constructor(counters: ProxyCounters) {
@@ -37,6 +41,7 @@ export class Pipeline extends FrameHandler {
   private metrics: KafkaMetrics | null;
   private principal: Principal | null = null;
   private authz: AuthzStage | null = null;
+  private rewrite: RewriteStage | null = null;
   // The client id label of the connection's latest request, for its responses' bytes.
   private client: LabelEntry | null = null;
   // The metrics label of the connection's principal, looked up again only when it changes.
@@ -49,14 +54,25 @@ export class Pipeline extends FrameHandler {
     this.metrics = shared.metrics;
     this.scan = new FrameScan(shared.topicIds);
     this.scan.metrics = shared.metrics;
+    if (shared.acl !== null || shared.rewrite !== null) this.policyStages(shared);
+  }
+
+  // The stages that need a principal and change frames.
+  private policyStages(shared: Shared): void {
+    const principal = new Principal(shared.principalSources);
+    this.principal = principal;
+    this.scan.principal = principal;
+    // Stages that change frames need the walk's layout hooks.
+    this.scan.wantsLayout = true;
+    if (shared.rewrite !== null) {
+      this.rewrite = new RewriteStage(shared.rewrite!, shared.rewriteCounters!);
+      this.scan.rewrite = this.rewrite;
+    }
     if (shared.acl !== null) {
-      const principal = new Principal(shared.principalSources);
-      this.principal = principal;
-      this.scan.principal = principal;
-      this.authz = new AuthzStage(shared.acl!, shared.authzCounters!, shared.topicIds);
-      this.scan.authz = this.authz;
-      // Stages that change frames need the walk's layout hooks.
-      this.scan.wantsLayout = true;
+      const authz = new AuthzStage(shared.acl!, shared.authzCounters!, shared.topicIds);
+      authz.rewrite = this.rewrite;
+      this.authz = authz;
+      this.scan.authz = authz;
     }
   }
 
@@ -78,16 +94,24 @@ export class Pipeline extends FrameHandler {
       return Verdict.Reject;
     }
     const authz = this.authz;
-    if (authz !== null) authz.beginRequest(f, this.principal!.name(f.ptr + <usize>f.clientIdOffset, f.clientIdLength));
+    const rewrite = this.rewrite;
+    const principal = this.principal !== null ? this.principal!.name(f.ptr + <usize>f.clientIdOffset, f.clientIdLength) : "";
+    if (authz !== null) authz.beginRequest(f, principal);
+    if (rewrite !== null) rewrite.beginRequest(principal);
     if (!this.scanFrame(f, true)) return Verdict.Reject;
     // Produce with acks=0 is never answered: it must not wait in the correlation table.
     const acksZero = f.apiKey == PRODUCE && this.scan.acksValue == 0;
     if (acksZero) f.expectsResponse = false;
     this.countRequest(f);
-    if (authz === null) return Verdict.Forward;
-    const verdict = authz.finishRequest(f, acksZero, this.scan.edits);
-    this.countPrincipal(authz.principal, verdict != Verdict.Forward || authz.refusedEntries);
-    if (verdict == Verdict.Reject) this.reason = "could not build the error response for a refused " + apiName(f.apiKey) + " request";
+    if (this.principal === null) return Verdict.Forward;
+    // Authorization first: a refused request is answered, whatever its names would become.
+    let verdict = Verdict.Forward;
+    if (authz !== null) {
+      verdict = authz.finishRequest(f, acksZero, this.scan.edits);
+      this.countPrincipal(principal, verdict != Verdict.Forward || authz.refusedEntries);
+    }
+    if (verdict == Verdict.Forward && rewrite !== null) verdict = rewrite.finishRequest(f);
+    if (verdict == Verdict.Reject) this.reason = "could not answer or rewrite a " + apiName(f.apiKey) + " request";
     if (verdict != Verdict.Forward) return verdict;
     return this.applyEdits(f);
   }
@@ -139,15 +163,21 @@ export class Pipeline extends FrameHandler {
 
   response(f: KafkaFrame): Verdict {
     const authz = this.authz;
+    const rewrite = this.rewrite;
     if (authz !== null) authz.beginResponse(f);
+    if (rewrite !== null) rewrite.beginResponse();
     if (!this.scanFrame(f, false)) return Verdict.Reject;
     if (this.metrics !== null) this.metrics!.response(f, this.scan.firstError, this.client);
     if (f.apiKey == SASL_AUTHENTICATE && this.principal !== null) this.principal!.saslResult(this.scan.firstError);
-    if (authz === null) return Verdict.Forward;
-    if (!authz.finishResponse()) {
+    if (authz !== null && !authz.finishResponse()) {
       this.reason = apiName(f.apiKey) + " response lacks the list to merge the refused entries into";
       return Verdict.Reject;
     }
+    if (rewrite !== null && !rewrite.finishResponse()) {
+      this.reason = apiName(f.apiKey) + " response names something outside the tenant where it cannot be hidden";
+      return Verdict.Reject;
+    }
+    if (this.principal === null) return Verdict.Forward;
     return this.applyEdits(f);
   }
 }

@@ -3,6 +3,7 @@
 // naming the key, so a typo can never silently turn a check off.
 import { JsonKind, JsonValue, parseJson } from "./json";
 import { Acl, parseAcl } from "./acl";
+import { RewriteRules, parseRewrite } from "./rewrite_rules";
 import { parsePrincipalSource, PrincipalSource } from "./principal_source";
 
 // Forwarding discipline for each direction.
@@ -28,6 +29,8 @@ export class FilterConfig {
   ];
   // The authorization stage; null when the configuration has no `acls`.
   acl: Acl | null = null;
+  // The rewriting stage; null when the configuration has no `rewrite`.
+  rewrite: RewriteRules | null = null;
 }
 
 function principalSources(v: JsonValue, r: ConfigResult): StaticArray<i32> {
@@ -107,12 +110,16 @@ export function parseConfig(text: string): ConfigResult {
       const acl = parseAcl(v);
       if (acl.error.length > 0) r.error = acl.error;
       c.acl = acl.acl;
+    } else if (key == "rewrite") {
+      const rw = parseRewrite(v);
+      if (rw.error.length > 0) r.error = rw.error;
+      c.rewrite = rw.rules;
     } else r.error = "unknown config key '" + key + "'";
   }
   // Editing frames needs them whole before they leave: a policy that changes traffic cannot run
   // in observe-only mode.
-  if (r.error.length == 0 && c.acl !== null && c.forward != ForwardMode.AfterCheck) {
-    r.error = "config key 'forward' must be \"after_check\" when 'acls' is set";
+  if (r.error.length == 0 && (c.acl !== null || c.rewrite !== null) && c.forward != ForwardMode.AfterCheck) {
+    r.error = "config key 'forward' must be \"after_check\" when 'acls' or 'rewrite' is set";
   }
   if (r.error.length == 0) r.config = c;
   return r;

@@ -39,9 +39,9 @@ const TABLE: StaticArray<i32> = [
   29, 0, 0, 0, Operation.Describe, // DescribeAcls
   30, 0, 0, 0, Operation.Alter, // CreateAcls
   31, 0, 0, 0, Operation.Alter, // DeleteAcls
-  // The config APIs check their resources (topic, group, or the cluster for brokers), see authz.ts.
-  32, 0, 0, 0, 0, // DescribeConfigs
-  33, 0, 0, 0, 0, // AlterConfigs
+  // The config APIs' resources: topics and groups here, brokers on the cluster (authz.ts).
+  32, Operation.DescribeConfigs, Operation.DescribeConfigs, 0, 0, // DescribeConfigs
+  33, Operation.AlterConfigs, Operation.AlterConfigs, 0, 0, // AlterConfigs
   34, 0, 0, 0, Operation.Alter, // AlterReplicaLogDirs
   35, 0, 0, 0, Operation.Describe, // DescribeLogDirs
   36, 0, 0, 0, 0, // SaslAuthenticate
@@ -52,7 +52,7 @@ const TABLE: StaticArray<i32> = [
   41, 0, 0, 0, Operation.Describe, // DescribeDelegationToken
   42, 0, Operation.Delete, 0, 0, // DeleteGroups
   43, 0, 0, 0, Operation.Alter, // ElectLeaders
-  44, 0, 0, 0, 0, // IncrementalAlterConfigs
+  44, Operation.AlterConfigs, Operation.AlterConfigs, 0, 0, // IncrementalAlterConfigs
   45, 0, 0, 0, Operation.Alter, // AlterPartitionReassignments
   46, 0, 0, 0, Operation.Describe, // ListPartitionReassignments
   47, Operation.Read, Operation.Delete, 0, 0, // OffsetDelete

@@ -39,10 +39,16 @@ public class JavaClient {
     }
   }
 
+  // The client id (the principal when a test takes principals from client ids): CLIENT_ID in the
+  // environment, else the role's default.
+  static String clientId(String fallback) {
+    return System.getenv().getOrDefault("CLIENT_ID", fallback);
+  }
+
   static void produce(String bootstrap, String topic, String keyPrefix, String sizes) throws Exception {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ProducerConfig.CLIENT_ID_CONFIG, "java-producer");
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId("java-producer"));
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 * 1024 * 1024);
     p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 64L * 1024 * 1024);
@@ -59,7 +65,7 @@ public class JavaClient {
   static Properties consumerProps(String bootstrap, String group) {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ConsumerConfig.CLIENT_ID_CONFIG, "java-consumer");
+    p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId("java-consumer"));
     p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");

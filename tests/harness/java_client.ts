@@ -17,10 +17,12 @@ function compile(): void {
 }
 
 // Resolves with stdout; rejects with both streams when the client fails.
-export function javaClient(args: string[], timeoutMs = 120000): Promise<string> {
+// `clientId` overrides the client's default client id.
+export function javaClient(args: string[], timeoutMs = 120000, clientId?: string): Promise<string> {
   compile();
   return new Promise((res, rej) => {
-    const p = spawn("java", ["-Xmx512m", "-cp", `${CLASSES}:${KAFKA_LIBS}/*`, "JavaClient", ...args], { timeout: timeoutMs });
+    const env = clientId === undefined ? process.env : { ...process.env, CLIENT_ID: clientId };
+    const p = spawn("java", ["-Xmx512m", "-cp", `${CLASSES}:${KAFKA_LIBS}/*`, "JavaClient", ...args], { timeout: timeoutMs, env });
     let out = "";
     let err = "";
     p.stdout.on("data", (d) => (out += d));

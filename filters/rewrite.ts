@@ -1,0 +1,183 @@
+// The rewriting stage: names in requests become the broker's names (explicit topic renames,
+// then the tenant prefix), and names in responses go back to the client's. Only length-prefixed
+// names change (FrameEdits re-encodes their prefixes, the array counts and the frame size);
+// record sets and everything else are copied as they are. Topic ids are the broker's and stay.
+//
+// A tenant only ever sees names under its prefix: a response name without it (another tenant's
+// topic, an internal topic) is dropped from its list, and if it stands outside any list the
+// response is refused rather than shown.
+import { Counter } from "@solo-io/proxy-runtime/assembly/index";
+import { RenameRule, RewriteRules } from "../assembly/policy/rewrite_rules";
+import { ByteBuffer } from "../assembly/kafka/byte_buffer";
+import { Entity } from "../assembly/kafka/layout";
+import { FrameEdits } from "../assembly/kafka/frame_edits";
+import { insideTaggedField } from "../assembly/kafka/walker";
+import { writeStringLength } from "../assembly/kafka/writer";
+import { buildErrorResponse } from "../assembly/kafka/error_response";
+import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
+
+// Kafka's limit on topic name length, and its error for a name past it.
+const MAX_TOPIC_LENGTH = 249;
+const INVALID_TOPIC_EXCEPTION: i16 = 17;
+
+export class RewriteCounters {
+  renamed: Counter = new Counter("kafka_proxy.rewrite.names_renamed");
+  restored: Counter = new Counter("kafka_proxy.rewrite.names_restored");
+  hidden: Counter = new Counter("kafka_proxy.rewrite.names_hidden");
+  tooLong: Counter = new Counter("kafka_proxy.rewrite.names_too_long");
+}
+
+@inline function same(a: ArrayBuffer, ptr: usize, len: i32): bool {
+  return a.byteLength == len && memory.compare(changetype<usize>(a), ptr, <usize>len) == 0;
+}
+
+export class RewriteStage {
+  // The last name computed (broker's for requests, client's for responses).
+  readonly name: ByteBuffer = new ByteBuffer();
+  private prefix: ArrayBuffer | null = null;
+  private renames: RenameRule[] = [];
+  private principal: string = "";
+  private tooLong: bool = false;
+  private misplaced: bool = false;
+  private failedEdit: bool = false;
+
+  constructor(private rules: RewriteRules, private counters: RewriteCounters) {}
+
+  // Picks the rules of the request's principal (looked up again only when it changes).
+  beginRequest(principal: string): void {
+    this.tooLong = false;
+    this.failedEdit = false;
+    if (changetype<usize>(principal) == changetype<usize>(this.principal)) return;
+    this.principal = principal;
+    this.prefix = this.rules.tenantOf(principal);
+    this.renames = this.rules.renamesOf(principal);
+  }
+
+  // Renames a request's name; true when it changed (the broker's name is then in `name`).
+  request(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool, edits: FrameEdits): bool {
+    if (!this.toBroker(entity, valuePtr, len)) return false;
+    const name = this.name;
+    if (entity == Entity.TopicName && name.len > MAX_TOPIC_LENGTH) {
+      this.tooLong = true;
+      return false;
+    }
+    if (insideTaggedField()) {
+      this.failedEdit = true;
+      return false;
+    }
+    const mark = edits.bytes.len;
+    writeStringLength(edits.bytes, name.len, compact);
+    edits.bytes.append(name.ptr, name.len);
+    edits.replace(lengthPtr, valuePtr + <usize>len, mark);
+    this.counters.renamed.increment(1);
+    return true;
+  }
+
+  // After the walk: a name that would break Kafka's limits is answered with Kafka's error.
+  finishRequest(f: KafkaFrame): Verdict {
+    if (this.failedEdit) return Verdict.Reject;
+    if (!this.tooLong) return Verdict.Forward;
+    this.counters.tooLong.increment(1);
+    if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, INVALID_TOPIC_EXCEPTION, null,
+      f.rewritten)) return Verdict.Reject;
+    return Verdict.Answer;
+  }
+
+  beginResponse(): void {
+    this.misplaced = false;
+    this.failedEdit = false;
+  }
+
+  // Gives a response's name back its client form. Returns 1 when renamed (client name in
+  // `name`), 0 when unchanged, -1 when the name is not the tenant's and was dropped.
+  response(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool, edits: FrameEdits): i32 {
+    const visible = this.toClient(entity, valuePtr, len);
+    if (visible < 0) {
+      this.counters.hidden.increment(1);
+      if (!edits.dropElement()) this.misplaced = true;
+      return -1;
+    }
+    if (visible == 0) return 0;
+    if (insideTaggedField()) {
+      this.failedEdit = true;
+      return 0;
+    }
+    const name = this.name;
+    const mark = edits.bytes.len;
+    writeStringLength(edits.bytes, name.len, compact);
+    edits.bytes.append(name.ptr, name.len);
+    edits.replace(lengthPtr, valuePtr + <usize>len, mark);
+    this.counters.restored.increment(1);
+    return 1;
+  }
+
+  // False when a foreign name stood where it could not be dropped: the response is refused.
+  finishResponse(): bool {
+    return !this.misplaced && !this.failedEdit;
+  }
+
+  // The client's name for a broker topic name (into `name`); false when the principal's
+  // tenant does not own it. For topic ids, which name broker topics.
+  clientTopic(ptr: usize, len: i32): bool {
+    const r = this.toClient(Entity.TopicName, ptr, len);
+    if (r == 0) {
+      this.name.clear();
+      this.name.append(ptr, len);
+    }
+    return r >= 0;
+  }
+
+  // The broker's name into `name`; false when it is the same.
+  private toBroker(entity: i32, ptr: usize, len: i32): bool {
+    if (len < 0 || (entity != Entity.TopicName && entity != Entity.GroupId && entity != Entity.TransactionalId)) return false;
+    const name = this.name;
+    name.clear();
+    let srcPtr = ptr;
+    let srcLen = len;
+    if (entity == Entity.TopicName) {
+      for (let i = 0; i < this.renames.length; i++) {
+        const r = unchecked(this.renames[i]);
+        if (same(r.from, ptr, len)) {
+          srcPtr = changetype<usize>(r.to);
+          srcLen = r.to.byteLength;
+          break;
+        }
+      }
+    }
+    const prefix = this.prefix;
+    if (prefix === null && srcPtr == ptr) return false;
+    if (prefix !== null) name.append(changetype<usize>(prefix), prefix.byteLength);
+    name.append(srcPtr, srcLen);
+    return true;
+  }
+
+  // 1 with the client's name in `name`, 0 when the name is the same for the client, -1 when
+  // the tenant does not own it.
+  private toClient(entity: i32, ptr: usize, len: i32): i32 {
+    if (len < 0 || (entity != Entity.TopicName && entity != Entity.GroupId && entity != Entity.TransactionalId)) return 0;
+    let srcPtr = ptr;
+    let srcLen = len;
+    const prefix = this.prefix;
+    if (prefix !== null) {
+      const n = prefix.byteLength;
+      if (len < n || memory.compare(changetype<usize>(prefix), ptr, <usize>n) != 0) return -1;
+      srcPtr += <usize>n;
+      srcLen -= n;
+    }
+    if (entity == Entity.TopicName) {
+      for (let i = 0; i < this.renames.length; i++) {
+        const r = unchecked(this.renames[i]);
+        if (same(r.to, srcPtr, srcLen)) {
+          srcPtr = changetype<usize>(r.from);
+          srcLen = r.from.byteLength;
+          break;
+        }
+      }
+    }
+    if (srcPtr == ptr) return 0;
+    const name = this.name;
+    name.clear();
+    name.append(srcPtr, srcLen);
+    return 1;
+  }
+}
