@@ -28,8 +28,11 @@ const POLICY = {
       allow("User:java-consumer", "topic", "orders", ["read"]),
       allow("User:java-consumer", "group", "demo-group", ["read"]),
       allow("*", "topic", "orders", ["describe"]),
+      allow("User:team-blue", "topic", "orders", ["write", "read"]),
     ],
   },
+  // Team blue is a tenant: its `orders` is the broker's `blue.orders`.
+  rewrite: { tenants: [{ principal: "User:team-blue", prefix: "blue." }] },
 };
 console.log(`filter configuration:\n${JSON.stringify(POLICY, null, 1)}`);
 const bed = await startTestBed("demo", POLICY);
@@ -73,6 +76,24 @@ try {
   await direct.disconnect();
   console.log(`broker's own listener: orders holds ${high} records (the 5 allowed ones)`);
 
+  step("tenant 'team-blue' writes its own `orders`: the broker stores it as `blue.orders`");
+  const adminDirect = new Kafka({ clientId: "demo-admin", brokers: [bed.kafka.direct], logLevel: logLevel.NOTHING }).admin();
+  await adminDirect.connect();
+  await adminDirect.createTopics({ topics: [{ topic: "blue.orders" }], waitForLeaders: true });
+  const blue = new Kafka({ clientId: "team-blue", brokers: [bed.bootstrap], logLevel: logLevel.NOTHING });
+  const blueProducer = blue.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await blueProducer.connect();
+  const [sent] = await blueProducer.send({ topic: "orders", messages: [{ value: "blue order" }] });
+  await blueProducer.disconnect();
+  console.log(`team-blue was told: topic ${sent.topicName}, offset ${sent.baseOffset}`);
+  const blueAdmin = blue.admin();
+  await blueAdmin.connect();
+  console.log(`team-blue's topic list: ${JSON.stringify(await blueAdmin.listTopics())}`);
+  await blueAdmin.disconnect();
+  const blueHigh = (await adminDirect.fetchTopicOffsets("blue.orders")).map((o) => o.high).join(",");
+  console.log(`broker's own listener: topics ${JSON.stringify((await adminDirect.listTopics()).filter((t) => !t.startsWith("__")).sort())}, blue.orders holds ${blueHigh}`);
+  await adminDirect.disconnect();
+
   step("a hand-made request for API key 999 is refused: connection closed, counted, logged");
   const r = await exchange(bed.envoy.listenPort, [requestFrame(999, 0, 1, "mallory")]);
   console.log(`proxy closed the connection: ${r.closedByPeer}, bytes answered: ${r.received.length}`);
@@ -82,7 +103,7 @@ try {
   step("the filter's metrics, as Prometheus scrapes them from Envoy (/stats/prometheus)");
   await new Promise((r) => setTimeout(r, 1500)); // one stats flush, for the latency histograms
   const prom = await bed.envoy.admin("/stats/prometheus");
-  const shown = prom.split("\n").filter((l) => /^kafka_proxy_(requests|responses|topic_|client_|authz_)/.test(l) && !/ 0$/.test(l));
+  const shown = prom.split("\n").filter((l) => /^kafka_proxy_(requests|responses|topic_|client_|authz_|rewrite_|principal_)/.test(l) && !/ 0$/.test(l));
   console.log(shown.join("\n"));
   const svg = join(ROOT, "docs/demo-metrics.svg");
   writeFileSync(svg, renderMetricsSvg(prom, "kafka-proxy-wasm: metrics of one `npm run demo` run, from Envoy's /stats/prometheus"));

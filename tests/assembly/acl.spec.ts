@@ -74,4 +74,15 @@ describe("ACLs", () => {
       .toBe("config key 'forward' must be \"after_check\" when 'acls' or 'rewrite' is set");
     expect(parseConfig(`{"principal_sources": ["ldap"]}`).error.startsWith("config key 'principal_sources'")).toBe(true);
   });
+
+  it("refuse bad rewrite rules with a message naming the key", () => {
+    expect(parseConfig(`{"rewrite": {"tenants": [{"principal": "User:a", "prefix": "bad prefix"}]}}`).error)
+      .toBe("config key 'rewrite.tenants[0].prefix' must use only [A-Za-z0-9._-]");
+    expect(parseConfig(`{"rewrite": {"tenants": [{"principal": "*", "prefix": "t."}]}}`).error)
+      .toBe("config key 'rewrite.tenants[0].principal' must be \"User:<name>\"");
+    expect(parseConfig(`{"rewrite": {"renames": [{"principal": "*", "resource": "group", "from": "a", "to": "b"}]}}`).error)
+      .toBe("config key 'rewrite.renames[0].resource' must be \"topic\" (only topics are renamed)");
+    expect(parseConfig(`{"rewrite": {"tenant": []}}`).error).toBe("unknown config key 'rewrite.tenant'");
+    expect(parseConfig(`{"rewrite": {"renames": [{"principal": "User:c", "from": "orders", "to": "orders-v2"}]}}`).error).toBe("");
+  });
 });

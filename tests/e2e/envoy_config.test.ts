@@ -43,6 +43,8 @@ const BAD: [string, RegExp][] = [
     /config key 'acls.rules\[0\].operations\[0\]': unknown operation 'reed'/],
   [`{ "acls": { "rules": [{ "principal": "*", "resource": "topic", "name": "t*", "pattern": "glob", "operations": ["read"] }] } }`,
     /config key 'acls.rules\[0\].pattern' must be "literal" or "prefixed"/],
+  [`{ "rewrite": { "tenants": [{ "principal": "User:a", "prefix": "a/" }] } }`,
+    /config key 'rewrite.tenants\[0\].prefix' must use only/],
 ];
 
 for (const [json, message] of BAD) {
