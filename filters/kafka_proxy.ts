@@ -42,6 +42,7 @@ class KafkaProxyRoot extends RootContext {
     shared.rewrite = c.rewrite;
     if (c.rewrite !== null) shared.rewriteCounters = new RewriteCounters();
     this.shared = shared;
+    shared.counters.sampleMemory();
     log(LogLevelValues.info, "configured");
     return true;
   }

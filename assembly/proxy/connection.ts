@@ -47,6 +47,7 @@ export class KafkaConnection extends NetworkContext {
     this.requests = new FrameStream(maxRequestBytes);
     this.responses = new FrameStream(maxResponseBytes);
     counters.activeConnections.increment(1);
+    counters.sampleMemory();
   }
 
   downstreamData(size: u32, endOfStream: bool): Action {
@@ -66,6 +67,7 @@ export class KafkaConnection extends NetworkContext {
     if (this.finished) return;
     this.finished = true;
     this.counters.activeConnections.increment(-1);
+    this.counters.sampleMemory();
     this.requests.reset();
     this.responses.reset();
     this.out.release();

@@ -3,6 +3,9 @@ import { Counter, Gauge } from "@solo-io/proxy-runtime/assembly/index";
 
 export class ProxyCounters {
   activeConnections: Gauge = new Gauge("kafka_proxy.connections_active");
+  // The module's linear memory (it only grows), set as connections come and go: the benchmark
+  // and soak runs read it to see that memory stays flat.
+  wasmMemory: Gauge = new Gauge("kafka_proxy.wasm_memory_bytes");
   // Frames that passed every check and were forwarded.
   requestsForwarded: Counter = new Counter("kafka_proxy.requests_forwarded");
   responsesForwarded: Counter = new Counter("kafka_proxy.responses_forwarded");
@@ -12,6 +15,10 @@ export class ProxyCounters {
   requestsUnsupported: Counter = new Counter("kafka_proxy.requests_unsupported_version");
   requestsOversized: Counter = new Counter("kafka_proxy.requests_oversized");
   responsesOversized: Counter = new Counter("kafka_proxy.responses_oversized");
+
+  sampleMemory(): void {
+    this.wasmMemory.record(this.wasmMemory.metric_id, <u64>memory.size() << 16);
+  }
 
   malformed(isRequest: bool): Counter {
     return isRequest ? this.requestsMalformed : this.responsesMalformed;
