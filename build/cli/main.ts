@@ -1,0 +1,149 @@
+// kafka-proxy-wasm: build the module, render Envoy and Istio configs from one policy file, and
+// push the module as OCI images istio-agent can pull.
+//   npx kafka-proxy-wasm <command> [options]      (--help on any command)
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { loadPolicy, PolicyError } from "./policy.ts";
+import { envoyConfig, ROOT, toYaml, wasmPlugin } from "./render.ts";
+import { Format, parseImage, pushModule } from "./oci.ts";
+
+interface Command {
+  usage: string;
+  help: string;
+  run(args: Args): Promise<void> | void;
+}
+
+class UsageError extends Error {}
+
+// --flag value pairs and bare --switches.
+class Args {
+  private values = new Map<string, string | true>();
+  constructor(argv: string[], private allowed: string[]) {
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i];
+      if (!a.startsWith("--")) throw new UsageError(`unexpected argument "${a}"`);
+      const name = a.slice(2);
+      if (!allowed.includes(name)) throw new UsageError(`unknown option --${name}`);
+      const next = argv[i + 1];
+      if (next !== undefined && !next.startsWith("--")) {
+        this.values.set(name, next);
+        i++;
+      } else {
+        this.values.set(name, true);
+      }
+    }
+  }
+  get(name: string): string | undefined {
+    const v = this.values.get(name);
+    if (v === true) throw new UsageError(`--${name} needs a value`);
+    return v;
+  }
+  need(name: string): string {
+    const v = this.get(name);
+    if (v === undefined) throw new UsageError(`--${name} is required`);
+    return v;
+  }
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+}
+
+function output(args: Args, text: string): void {
+  const out = args.get("out");
+  if (out === undefined) process.stdout.write(text);
+  else {
+    writeFileSync(out, text);
+    console.error(`wrote ${out}`);
+  }
+}
+
+const COMMANDS: Record<string, Command> = {
+  build: {
+    usage: "build",
+    help: "Compiles the filter (AssemblyScript) to dist/kafka_proxy.wasm.",
+    run() {
+      const r = spawnSync("npx", ["asc", "--config", "asconfig.json", "--target", "release"], { cwd: ROOT, stdio: "inherit" });
+      if (r.status !== 0) throw new Error("the AssemblyScript build failed");
+      console.error(`built ${join(ROOT, "dist/kafka_proxy.wasm")}`);
+    },
+  },
+  "render-envoy": {
+    usage: "render-envoy --policy <file> [--out <file>]",
+    help: "Renders an Envoy static config (YAML): the kafka_proxy filter with the policy's `filter` configuration in front of its upstream.",
+    run(args) {
+      const p = loadPolicy(args.need("policy"));
+      output(args, toYaml(`Rendered by kafka-proxy-wasm from ${args.need("policy")}; check with: envoy --mode validate -c <this file>`, envoyConfig(p)));
+    },
+  },
+  "render-istio": {
+    usage: "render-istio --policy <file> [--sha256 <manifest digest>] [--out <file>]",
+    help: "Renders an Istio WasmPlugin (type NETWORK) pulling the policy's image, with the filter configuration as pluginConfig. " +
+      "--sha256 pins the image manifest digest that `push` prints.",
+    run(args) {
+      const p = loadPolicy(args.need("policy"));
+      const digest = args.get("sha256")?.replace(/^sha256:/, "");
+      if (digest !== undefined && !/^[a-f0-9]{64}$/.test(digest)) throw new UsageError("--sha256 must be 64 hex digits");
+      output(args, toYaml(`Rendered by kafka-proxy-wasm from ${args.need("policy")}`, wasmPlugin(p, digest)));
+    },
+  },
+  push: {
+    usage: "push --image <host:port/repo:tag> [--format compat|artifact] [--wasm <file>] [--insecure]",
+    help: "Pushes the module to an OCI registry: `compat` (a tar.gz layer holding plugin.wasm) or `artifact` " +
+      "(the Wasm artifact media types). Prints the manifest digest for WasmPlugin.sha256. Loopback registries use plain HTTP.",
+    async run(args) {
+      const format = (args.get("format") ?? "compat") as Format;
+      if (format !== "compat" && format !== "artifact") throw new UsageError("--format must be compat or artifact");
+      const wasmFile = args.get("wasm") ?? join(ROOT, "dist/kafka_proxy.wasm");
+      let wasm: Buffer;
+      try {
+        wasm = readFileSync(wasmFile);
+      } catch {
+        throw new UsageError(`cannot read the module ${wasmFile} (run the build command first)`);
+      }
+      const digest = await pushModule(parseImage(args.need("image"), args.has("insecure")), wasm, format);
+      console.log(digest);
+    },
+  },
+};
+
+const OPTIONS: Record<string, string[]> = {
+  build: ["help"],
+  "render-envoy": ["policy", "out", "help"],
+  "render-istio": ["policy", "sha256", "out", "help"],
+  push: ["image", "format", "wasm", "insecure", "help"],
+};
+
+function usage(): string {
+  return ["usage: kafka-proxy-wasm <command> [options]", "", "commands:",
+    ...Object.values(COMMANDS).map((c) => `  ${c.usage}\n      ${c.help}`), "", "--help after a command shows its help."].join("\n") + "\n";
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`kafka-proxy-wasm: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const args = new Args(rest, OPTIONS[name]);
+    if (args.has("help")) {
+      process.stdout.write(`usage: kafka-proxy-wasm ${cmd.usage}\n\n${cmd.help}\n`);
+      return 0;
+    }
+    await cmd.run(args);
+    return 0;
+  } catch (e) {
+    const usageHint = e instanceof UsageError ? `\nusage: kafka-proxy-wasm ${cmd.usage}` : "";
+    const kind = e instanceof PolicyError || e instanceof UsageError ? "" : "error: ";
+    process.stderr.write(`kafka-proxy-wasm ${name}: ${kind}${(e as Error).message}${usageHint}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,97 @@
+// What the CLI renders from a policy: an Envoy static config (the filter in front of one
+// upstream, Prometheus tag rules included) and an Istio WasmPlugin of type NETWORK.
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import type { Policy } from "./policy.ts";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+const address = (e: { address: string; port: number }) => ({ socket_address: { address: e.address, port_value: e.port } });
+
+export function envoyConfig(p: Policy): object {
+  const chain: Record<string, unknown> = {
+    filters: [
+      {
+        name: "envoy.filters.network.wasm",
+        typed_config: {
+          "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
+          config: {
+            name: "kafka_proxy",
+            root_id: "kafka_proxy",
+            configuration: { "@type": "type.googleapis.com/google.protobuf.StringValue", value: JSON.stringify(p.filter) },
+            vm_config: { runtime: "envoy.wasm.runtime.v8", code: { local: { filename: p.envoy.wasm } } },
+          },
+        },
+      },
+      {
+        name: "envoy.filters.network.tcp_proxy",
+        typed_config: {
+          "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+          stat_prefix: p.name,
+          cluster: "kafka_broker",
+        },
+      },
+    ],
+  };
+  if (p.envoy.tls) {
+    chain.transport_socket = {
+      name: "envoy.transport_sockets.tls",
+      typed_config: {
+        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+        require_client_certificate: true,
+        common_tls_context: {
+          tls_certificates: [{ certificate_chain: { filename: p.envoy.tls.cert }, private_key: { filename: p.envoy.tls.key } }],
+          validation_context: { trusted_ca: { filename: p.envoy.tls.ca } },
+        },
+      },
+    };
+  }
+  const upstreamIsIp = /^[\d.]+$/.test(p.envoy.upstream.address);
+  return {
+    stats_config: { stats_tags: JSON.parse(readFileSync(join(ROOT, "envoy-config/kafka-stats-tags.json"), "utf8")) },
+    admin: { address: address(p.envoy.admin) },
+    static_resources: {
+      listeners: [{ name: p.name, address: address(p.envoy.listen), filter_chains: [chain] }],
+      clusters: [{
+        name: "kafka_broker",
+        connect_timeout: "5s",
+        type: upstreamIsIp ? "STATIC" : "STRICT_DNS",
+        load_assignment: {
+          cluster_name: "kafka_broker",
+          endpoints: [{ lb_endpoints: [{ endpoint: { address: address(p.envoy.upstream) } }] }],
+        },
+      }],
+    },
+  };
+}
+
+// `sha256` is the image manifest's digest (hex), which istio-agent checks the pulled image
+// against; without it the plugin is pinned by tag only.
+export function wasmPlugin(p: Policy, sha256?: string): object {
+  const spec: Record<string, unknown> = {
+    selector: { matchLabels: p.istio.selector },
+    url: `oci://${p.istio.image}`,
+  };
+  if (sha256) spec.sha256 = sha256;
+  Object.assign(spec, {
+    imagePullPolicy: "IfNotPresent",
+    pluginName: "kafka_proxy",
+    type: "NETWORK",
+    phase: "AUTHZ",
+    failStrategy: p.istio.failStrategy,
+    pluginConfig: p.filter,
+    match: [{ mode: "SERVER", ports: p.istio.ports.map((number) => ({ number })) }],
+  });
+  return {
+    apiVersion: "extensions.istio.io/v1alpha1",
+    kind: "WasmPlugin",
+    metadata: { name: p.name, namespace: p.istio.namespace },
+    spec,
+  };
+}
+
+export function toYaml(header: string, doc: object): string {
+  return header.split("\n").map((l) => `# ${l}`.trimEnd()).join("\n") + "\n" + stringify(doc, { lineWidth: 0 });
+}

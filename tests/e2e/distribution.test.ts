@@ -1,0 +1,184 @@
+// Distribution through the CLI (`npx kafka-proxy-wasm`): one policy file renders an Envoy config
+// the real Envoy accepts and an Istio WasmPlugin that validates against Istio's own CRD schema;
+// the module is pushed to a real registry (Debian's docker-registry) in both formats
+// istio-agent pulls, pulled back with skopeo byte for byte, and the pulled module runs in Envoy
+// in front of Kafka.
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { gunzipSync } from "node:zlib";
+import { createHash } from "node:crypto";
+import { parse } from "yaml";
+import Ajv from "ajv";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { ROOT, WASM, requireInstalled, scratchDir } from "../harness/paths.ts";
+import { validateEnvoyConfig } from "../harness/envoy.ts";
+import { startRegistry, skopeo, Registry } from "../harness/registry.ts";
+import { startTestBed } from "../harness/testbed.ts";
+
+const POLICY = join(ROOT, "examples/policy.json");
+
+function cli(args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, "bin/kafka-proxy-wasm.js"), ...args], { cwd: ROOT, encoding: "utf8" });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+// Istio's CRD schema for WasmPlugin (openAPIV3Schema), plus its one CEL rule (url schemes),
+// which a JSON-schema validator cannot run.
+function crdValidator(): (doc: any) => string[] {
+  const crd = parse(readFileSync(join(ROOT, "tests/data/istio-wasmplugin-crd.yaml"), "utf8").replace(/^#.*\n/, ""));
+  const version = crd.spec.versions.find((v: any) => v.name === "v1alpha1");
+  const ajv = new Ajv.default({ strict: false, allErrors: true });
+  const validate = ajv.compile(version.schema.openAPIV3Schema);
+  return (doc) => {
+    const errors = validate(doc) ? [] : validate.errors!.map((e) => `${e.instancePath} ${e.message}`);
+    if (doc.apiVersion !== `${crd.spec.group}/v1alpha1` || doc.kind !== crd.spec.names.kind) errors.push("apiVersion/kind");
+    const scheme = /^([a-z]+):\/\//.exec(doc.spec?.url ?? "")?.[1] ?? "";
+    if (!["", "http", "https", "oci", "file"].includes(scheme)) errors.push("url must have schema one of [http, https, file, oci]");
+    return errors;
+  };
+}
+
+// The tar entry named plugin.wasm in a gzip'd tar layer.
+function pluginFromLayer(tgz: Buffer): Buffer {
+  const tar = gunzipSync(tgz);
+  for (let at = 0; at + 512 <= tar.length;) {
+    const name = tar.toString("latin1", at, at + 100).replace(/\0.*$/s, "");
+    const size = parseInt(tar.toString("latin1", at + 124, at + 136).replace(/\0.*$/s, "").trim() || "0", 8);
+    if (name === "") break;
+    if (name.split("/").pop() === "plugin.wasm") return tar.subarray(at + 512, at + 512 + size);
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  throw new Error("no plugin.wasm in the layer");
+}
+
+describe("distribution: CLI, Envoy and Istio configs, OCI images in a real registry", () => {
+  let registry: Registry | undefined;
+  let dir = "";
+  const digests: Record<string, string> = {};
+
+  before(async () => {
+    requireInstalled();
+    dir = scratchDir("distribution");
+    registry = await startRegistry(join(dir, "registry"));
+  });
+  after(async () => {
+    await registry?.stop();
+  });
+
+  test("every command has --help; bad input names the key or the file", () => {
+    assert.equal(cli(["--help"]).status, 0);
+    for (const command of ["build", "render-envoy", "render-istio", "push"]) {
+      const r = cli([command, "--help"]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^usage: kafka-proxy-wasm ${command}`));
+    }
+    const bad = join(dir, "bad-policy.json");
+    writeFileSync(bad, JSON.stringify({ filter: {}, istio: { imgae: "x/y:1" } }));
+    let r = cli(["render-istio", "--policy", bad]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /bad-policy.json: unknown key 'istio.imgae'/);
+    r = cli(["render-envoy", "--policy", join(dir, "missing.json")]);
+    assert.match(r.stderr, /missing.json: cannot read/);
+    r = cli(["push", "--image", `${registry!.host}/x:1`, "--format", "zip"]);
+    assert.match(r.stderr, /--format must be compat or artifact/);
+  });
+
+  test("the rendered Envoy config passes envoy --mode validate, which also runs the filter's configure", () => {
+    const out = join(dir, "envoy.yaml");
+    const r = cli(["render-envoy", "--policy", POLICY, "--out", out]);
+    assert.equal(r.status, 0, r.stderr);
+    const v = validateEnvoyConfig(out);
+    assert.ok(v.ok, v.output);
+    // A filter configuration the module refuses makes the rendered config fail validation.
+    const policy = JSON.parse(readFileSync(POLICY, "utf8"));
+    policy.filter.acls.rules[0].operations = ["wrte"];
+    const badPolicy = join(dir, "policy-bad-op.json");
+    writeFileSync(badPolicy, JSON.stringify(policy));
+    cli(["render-envoy", "--policy", badPolicy, "--out", join(dir, "envoy-bad.yaml")]);
+    const bad = validateEnvoyConfig(join(dir, "envoy-bad.yaml"));
+    assert.equal(bad.ok, false);
+    assert.match(bad.output, /unknown operation 'wrte'/);
+  });
+
+  test("the rendered WasmPlugin and istio/'s example validate against Istio's CRD schema", () => {
+    const validate = crdValidator();
+    const r = cli(["render-istio", "--policy", POLICY]);
+    assert.equal(r.status, 0, r.stderr);
+    const plugin = parse(r.stdout);
+    assert.deepEqual(validate(plugin), []);
+    assert.equal(plugin.spec.type, "NETWORK");
+    assert.deepEqual(plugin.spec.pluginConfig, JSON.parse(readFileSync(POLICY, "utf8")).filter);
+    // The committed example is what the CLI renders from examples/policy.json.
+    const example = readFileSync(join(ROOT, "istio/kafka-proxy-wasmplugin.yaml"), "utf8");
+    assert.deepEqual(parse(example), plugin);
+    for (const file of readdirSync(join(ROOT, "istio")).filter((f) => f.endsWith(".yaml"))) {
+      assert.deepEqual(validate(parse(readFileSync(join(ROOT, "istio", file), "utf8"))), [], file);
+    }
+    // The validator does reject what Istio would.
+    assert.notDeepEqual(validate({ ...plugin, spec: { ...plugin.spec, type: "TCP" } }), []);
+    assert.notDeepEqual(validate({ ...plugin, spec: { ...plugin.spec, url: "ftp://x/y" } }), []);
+  });
+
+  for (const format of ["compat", "artifact"]) {
+    test(`push (${format}) to a real registry; skopeo pulls back the same module; the digest pins it`, () => {
+      const image = `${registry!.host}/kafka-proxy-wasm:${format}`;
+      const r = cli(["push", "--image", image, "--format", format]);
+      assert.equal(r.status, 0, r.stderr);
+      const digest = r.stdout.trim();
+      assert.match(digest, /^sha256:[a-f0-9]{64}$/);
+      digests[format] = digest;
+      // The registry serves the manifest whose digest push printed (what WasmPlugin.sha256 pins).
+      const raw = skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${image}`]);
+      assert.equal(`sha256:${createHash("sha256").update(raw).digest("hex")}`, digest);
+      const pulled = join(dir, `pulled-${format}`);
+      skopeo(["copy", "--src-tls-verify=false", `docker://${image}`, `dir:${pulled}`]);
+      const manifest = JSON.parse(readFileSync(join(pulled, "manifest.json"), "utf8"));
+      const blob = (d: string) => readFileSync(join(pulled, d.replace(/^sha256:/, "")));
+      let module: Buffer;
+      if (format === "compat") {
+        const layer = manifest.layers[manifest.layers.length - 1];
+        assert.equal(layer.mediaType, "application/vnd.oci.image.layer.v1.tar+gzip");
+        module = pluginFromLayer(blob(layer.digest));
+      } else {
+        assert.equal(manifest.layers.length, 2);
+        const content = manifest.layers.find((l: any) => l.mediaType === "application/vnd.module.wasm.content.layer.v1+wasm");
+        assert.ok(manifest.layers.some((l: any) => l.mediaType === "application/vnd.module.wasm.config.v1+json"));
+        module = blob(content.digest);
+      }
+      assert.ok(module.equals(readFileSync(WASM)), "pulled module is byte-identical");
+      mkdirSync(join(dir, "modules"), { recursive: true });
+      writeFileSync(join(dir, "modules", `${format}.wasm`), module);
+      // The WasmPlugin pinned to this push still validates.
+      const plugin = parse(cli(["render-istio", "--policy", POLICY, "--sha256", digest]).stdout);
+      assert.equal(plugin.spec.sha256, digest.slice(7));
+      assert.deepEqual(crdValidator()(plugin), []);
+    });
+  }
+
+  test("the module pulled from the registry runs in Envoy in front of Kafka", async () => {
+    assert.ok(digests.compat, "the compat push ran");
+    const bed = await startTestBed("distribution-run", {}, { envoy: () => ({ wasmPath: join(dir, "modules", "compat.wasm") }) });
+    let failed = true;
+    try {
+      const kafka = new Kafka({ clientId: "pulled", brokers: [bed.bootstrap], logLevel: logLevel.NOTHING });
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: "pulled" }], waitForLeaders: true });
+      await admin.disconnect();
+      const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+      await producer.connect();
+      await producer.send({ topic: "pulled", messages: [{ value: "from the registry" }] });
+      await producer.disconnect();
+      assert.equal(await bed.envoy.stat("requests.api.Produce.v.7"), 1);
+      // ...and it was the pulled file Envoy loaded.
+      const config = readdirSync(bed.dir).find((f) => f.startsWith("envoy-") && f.endsWith(".json"))!;
+      assert.ok(readFileSync(join(bed.dir, config), "utf8").includes(join(dir, "modules", "compat.wasm")));
+      failed = false;
+    } finally {
+      await bed.stop(failed);
+    }
+  });
+});
