@@ -35,13 +35,15 @@ export function parseProducerSummary(out: string): ProducerResult {
   return { records: +m[1], recordsPerSec: +m[2], mbPerSec: +m[3], avgMs: +m[4], p50Ms: +m[5], p99Ms: +m[6] };
 }
 
-// `throughput` -1 is unthrottled; otherwise records/s, for latency at a fixed rate.
+// `throughput` -1 is unthrottled (batching for throughput); otherwise records/s, sent without
+// lingering so that the latency is the path's, not the batcher's.
 export async function producerPerf(bootstrap: string, topic: string, records: number, size: number, throughput: number,
   clientId: string): Promise<ProducerResult> {
+  const linger = throughput < 0 ? "linger.ms=5" : "linger.ms=0";
   const out = await java("org.apache.kafka.tools.ProducerPerformance", [
     "--topic", topic, "--num-records", String(records), "--record-size", String(size), "--throughput", String(throughput),
     "--bootstrap-server", bootstrap,
-    "--producer-props", "acks=1", "linger.ms=5", "batch.size=65536", `client.id=${clientId}`, "compression.type=none",
+    "--producer-props", "acks=1", linger, "batch.size=65536", `client.id=${clientId}`, "compression.type=none",
   ], 600000);
   return parseProducerSummary(out);
 }

@@ -1,0 +1,208 @@
+// Fuzzing the filter through the test host: real captured frames (both clients, 22 API
+// versions), mutated (bytes, size prefixes, versions, API keys, truncation, duplication,
+// injected names), pipelined and split at random TCP boundaries, under three policies.
+// Oracles, for every case:
+// - the module never traps and never asks Envoy for what it cannot do;
+// - under the observe-free policy (metrics only), what reaches the broker is exactly the whole
+//   frames of the input up to the first one the filter refused, unchanged, and the connection is
+//   closed iff a frame was refused; responses likewise towards the client;
+// - under the ACL policy nothing naming the refused topic ever reaches the broker;
+// - under every policy the forwarded bytes are whole frames.
+import { FRAME_COUNT, FRAME_HEX, FRAME_INFO } from "../assembly/fixtures/captured_frames.ts";
+import { ProxyWasmHost, Trap } from "./proxy_wasm_host.ts";
+
+export const POLICIES: Record<string, object> = {
+  metrics: {},
+  acls: {
+    principal_sources: ["client_id"],
+    acls: {
+      rules: [
+        { principal: "*", permission: "allow", resource: "topic", name: "*", operations: ["all"] },
+        { principal: "*", permission: "deny", resource: "topic", name: "secret", operations: ["all"] },
+        { principal: "*", permission: "allow", resource: "group", name: "*", operations: ["all"] },
+        { principal: "*", permission: "allow", resource: "transactional_id", name: "*", operations: ["all"] },
+        { principal: "*", permission: "allow", resource: "cluster", operations: ["all"] },
+      ],
+    },
+  },
+  rewrite: { principal_sources: ["client_id"], rewrite: { tenants: [{ principal: "User:js-app", prefix: "t." }] } },
+};
+
+interface Captured {
+  isRequest: boolean;
+  apiKey: number;
+  version: number;
+  bytes: Buffer;
+}
+
+export const CAPTURED: Captured[] = Array.from({ length: FRAME_COUNT as number }, (_, i) => ({
+  isRequest: FRAME_INFO[i * 3] === 1,
+  apiKey: FRAME_INFO[i * 3 + 1] as number,
+  version: FRAME_INFO[i * 3 + 2] as number,
+  bytes: Buffer.from(FRAME_HEX[i] as string, "hex"),
+}));
+
+// xorshift32: deterministic per seed, so every failure replays.
+export class Rng {
+  constructor(private s: number) {
+    if (this.s === 0) this.s = 0x9e3779b9;
+  }
+  next(): number {
+    let x = this.s;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.s = x >>> 0;
+    return this.s;
+  }
+  below(n: number): number {
+    return this.next() % n;
+  }
+  chance(p: number): boolean {
+    return this.next() / 0x100000000 < p;
+  }
+}
+
+function mutate(frame: Buffer, r: Rng): Buffer {
+  const b = Buffer.from(frame);
+  switch (r.below(9)) {
+    case 0: // flip bytes anywhere
+      for (let i = 1 + r.below(3); i > 0; i--) b[r.below(b.length)] ^= 1 << r.below(8);
+      return b;
+    case 1: // size prefix off by a little, or absurd
+      b.writeInt32BE(r.chance(0.5) ? b.readInt32BE(0) + r.below(9) - 4 : (r.next() | 0), 0);
+      return b;
+    case 2: // another version of the same API, maybe one that does not exist
+      if (b.length >= 8) b.writeInt16BE(r.below(24) - 2, 6);
+      return b;
+    case 3: // another API key
+      if (b.length >= 6) b.writeInt16BE(r.below(100) - 3, 4);
+      return b;
+    case 4: // cut short, size prefix kept (the next frame's bytes complete it)
+      return b.subarray(0, 4 + r.below(Math.max(1, b.length - 4)));
+    case 5: // cut short with a matching size prefix
+      {
+        const cut = Buffer.from(b.subarray(0, 8 + r.below(Math.max(1, b.length - 8))));
+        cut.writeInt32BE(cut.length - 4, 0);
+        return cut;
+      }
+    case 6: // bytes inserted into the body, size prefix adjusted
+      {
+        const at = 8 + r.below(Math.max(1, b.length - 8));
+        const junk = Buffer.from(Array.from({ length: 1 + r.below(8) }, () => r.below(256)));
+        const out = Buffer.concat([b.subarray(0, at), junk, b.subarray(at)]);
+        out.writeInt32BE(out.length - 4, 0);
+        return out;
+      }
+    case 7: // a topic the ACL policy refuses, same length as the captured "orders"
+      return Buffer.from(b.toString("latin1").replaceAll("orders", "secret"), "latin1");
+    default: // a count or length field (any 4-byte window) set to something large or negative
+      if (b.length > 16) b.writeInt32BE(r.chance(0.5) ? -2 - r.below(100) : r.below(1 << 20), 12 + r.below(b.length - 16));
+      return b;
+  }
+}
+
+// Whole frames at the start of a stream (by their size prefixes), and where they end.
+export function frameBoundaries(s: Buffer): number[] {
+  const ends: number[] = [];
+  let at = 0;
+  while (at + 4 <= s.length) {
+    const size = s.readInt32BE(at);
+    if (size < 0 || at + 4 + size > s.length) break;
+    at += 4 + size;
+    ends.push(at);
+  }
+  return ends;
+}
+
+function split(stream: Buffer, r: Rng): Buffer[] {
+  const chunks: Buffer[] = [];
+  let at = 0;
+  const n = 1 + r.below(6);
+  for (let i = 0; i < n && at < stream.length; i++) {
+    const len = i === n - 1 ? stream.length - at : 1 + r.below(Math.max(1, stream.length - at));
+    chunks.push(stream.subarray(at, at + len));
+    at += len;
+  }
+  if (at < stream.length) chunks.push(stream.subarray(at));
+  return chunks;
+}
+
+export interface CaseResult {
+  ok: boolean;
+  problem?: string;
+  input?: Buffer;
+}
+
+const requests = CAPTURED.filter((c) => c.isRequest);
+const responses = CAPTURED.filter((c) => !c.isRequest);
+
+// One fuzz case on a fresh connection: `seed` decides everything.
+export function runCase(host: ProxyWasmHost, policy: string, seed: number): CaseResult {
+  const r = new Rng(seed);
+  const frames: Buffer[] = [];
+  for (let i = 1 + r.below(4); i > 0; i--) {
+    const f = requests[r.below(requests.length)].bytes;
+    frames.push(r.chance(0.7) ? mutate(f, r) : f);
+  }
+  const input = Buffer.concat(frames);
+  return checkRequests(host, policy, input, split(input, r));
+}
+
+export function checkRequests(host: ProxyWasmHost, policy: string, input: Buffer, chunks: Buffer[]): CaseResult {
+  const c = host.connect();
+  try {
+    for (const chunk of chunks) host.downstream(c, chunk);
+  } catch (e) {
+    if (e instanceof Trap) return { ok: false, problem: e.message, input };
+    throw e;
+  } finally {
+    host.close(c);
+  }
+  if (c.hostErrors.length > 0) return { ok: false, problem: c.hostErrors.join("; "), input };
+  const sent = Buffer.concat(c.toUpstream);
+  const sentEnds = frameBoundaries(sent);
+  if ((sentEnds.at(-1) ?? 0) !== sent.length) return { ok: false, problem: "forwarded bytes are not whole frames", input };
+  if (policy === "acls" && sent.includes("secret")) return { ok: false, problem: "a refused topic reached the broker", input };
+  if (policy === "metrics") {
+    const ends = frameBoundaries(input);
+    if (!input.subarray(0, sent.length).equals(sent)) return { ok: false, problem: "forwarded bytes differ from the input", input };
+    if (sent.length > 0 && !ends.includes(sent.length)) return { ok: false, problem: "forwarded a partial frame", input };
+    // Not closed: every whole frame went on. Closed: a frame was refused right after what went on.
+    const allWhole = ends.at(-1) ?? 0;
+    if (!c.closed && sent.length !== allWhole) return { ok: false, problem: "a whole frame was held back without closing", input };
+  }
+  return { ok: true };
+}
+
+// Responses: one captured request goes up, then its captured response (its correlation id made
+// to match), mutated and split, comes back. Policies that edit responses (hidden or merged
+// entries, answers) are held to whole frames; the metrics policy to the exact bytes.
+export function runResponseCase(host: ProxyWasmHost, policy: string, seed: number): CaseResult {
+  const r = new Rng(seed);
+  const resp = responses[r.below(responses.length)];
+  const req = requests.find((q) => q.apiKey === resp.apiKey && q.version === resp.version);
+  if (!req) return { ok: true };
+  const c = host.connect();
+  const answer = Buffer.from(resp.bytes);
+  answer.writeInt32BE(req.bytes.readInt32BE(8), 4);
+  const mutated = r.chance(0.8) ? mutate(answer, r) : answer;
+  try {
+    host.downstream(c, req.bytes);
+    for (const chunk of split(mutated, r)) host.upstream(c, chunk);
+  } catch (e) {
+    if (e instanceof Trap) return { ok: false, problem: e.message, input: Buffer.concat([req.bytes, mutated]) };
+    throw e;
+  } finally {
+    host.close(c);
+  }
+  const back = Buffer.concat(c.toDownstream);
+  const input = Buffer.concat([req.bytes, mutated]);
+  if ((frameBoundaries(back).at(-1) ?? 0) !== back.length) return { ok: false, problem: "forwarded response bytes are not whole frames", input };
+  if (policy !== "metrics") return { ok: true };
+  const ends = frameBoundaries(mutated);
+  if (!mutated.subarray(0, back.length).equals(back) || (back.length > 0 && !ends.includes(back.length))) {
+    return { ok: false, problem: "a response was forwarded altered or in part", input };
+  }
+  return { ok: true };
+}

@@ -1,0 +1,243 @@
+// A Proxy-Wasm host in TypeScript (Node's WebAssembly, i.e. V8 as in Envoy) for driving the
+// module without Envoy: fast enough for fuzzing, and faithful to the Envoy behaviours the filter
+// depends on (tests/unit/host_vs_envoy.test.ts checks it against the real Envoy):
+// - a data callback sees everything Envoy holds for that direction; after Continue it all goes
+//   on, after Pause it stays and the next callback sees it again with the new bytes;
+// - proxy_set_buffer_bytes only prepends (start 0, replacing `size` bytes) or appends (start >=
+//   length); a start inside the buffer is BAD_ARGUMENT;
+// - a paused upstream direction is never resumed (recorded as a host error);
+// - proxy_close_stream ends the connection: nothing more is delivered.
+import { readFileSync } from "node:fs";
+
+const enum Status {
+  Ok = 0,
+  NotFound = 1,
+  BadArgument = 2,
+}
+
+const DOWNSTREAM = 2;
+const UPSTREAM = 3;
+const PLUGIN_CONFIGURATION = 7;
+const ROOT_ID = 1;
+
+export class Trap extends Error {}
+
+export interface Connection {
+  id: number;
+  // What Envoy holds for each direction (not yet forwarded).
+  held: { [DOWNSTREAM]: Buffer; [UPSTREAM]: Buffer };
+  toUpstream: Buffer[];
+  toDownstream: Buffer[];
+  closed: boolean;
+  // The host has torn the context down (Envoy always does, also after the filter closed).
+  deleted: boolean;
+  hostErrors: string[];
+}
+
+export interface Metric {
+  name: string;
+  type: number;
+  value: bigint;
+}
+
+export class ProxyWasmHost {
+  readonly logs: { level: number; message: string }[] = [];
+  readonly metrics = new Map<number, Metric>();
+  properties = new Map<string, Buffer>();
+  private instance!: WebAssembly.Instance;
+  private config = Buffer.alloc(0);
+  private nextId = ROOT_ID + 1;
+  private current: Connection | null = null;
+  private currentBuffer = 0;
+  private clock = 1_000_000_000n;
+
+  static async load(wasmFile: string, rootId = "kafka_proxy"): Promise<ProxyWasmHost> {
+    const host = new ProxyWasmHost();
+    const module = new WebAssembly.Module(readFileSync(wasmFile));
+    host.instance = new WebAssembly.Instance(module, host.imports(module));
+    // proxy-runtime picks the root context by the plugin's root id, as Envoy reports it.
+    host.properties.set("plugin_root_id", Buffer.from(rootId));
+    host.call("proxy_on_context_create", ROOT_ID, 0);
+    host.call("proxy_on_vm_start", ROOT_ID, 0);
+    return host;
+  }
+
+  private get memory(): Buffer {
+    const m = this.instance.exports.memory as WebAssembly.Memory;
+    return Buffer.from(m.buffer);
+  }
+
+  private call(name: string, ...args: number[]): number {
+    const fn = this.instance.exports[name] as ((...a: number[]) => number) | undefined;
+    if (!fn) throw new Error(`the module does not export ${name}`);
+    try {
+      return fn(...args) ?? 0;
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) throw new Trap(`${name} trapped: ${e.message}`);
+      throw e;
+    }
+  }
+
+  // Returns whether the module accepted the configuration.
+  configure(config: object | string): boolean {
+    this.config = Buffer.from(typeof config === "string" ? config : JSON.stringify(config));
+    return this.call("proxy_on_configure", ROOT_ID, this.config.length) !== 0;
+  }
+
+  connect(): Connection {
+    const c: Connection = {
+      id: this.nextId++, held: { [DOWNSTREAM]: Buffer.alloc(0), [UPSTREAM]: Buffer.alloc(0) },
+      toUpstream: [], toDownstream: [], closed: false, deleted: false, hostErrors: [],
+    };
+    this.call("proxy_on_context_create", c.id, ROOT_ID);
+    this.call("proxy_on_new_connection", c.id);
+    return c;
+  }
+
+  // Bytes from the client; returns what Envoy would forward to the broker by this call.
+  downstream(c: Connection, bytes: Buffer, endOfStream = false): void {
+    this.deliver(c, DOWNSTREAM, bytes, endOfStream);
+  }
+
+  // Bytes from the broker.
+  upstream(c: Connection, bytes: Buffer, endOfStream = false): void {
+    this.deliver(c, UPSTREAM, bytes, endOfStream);
+  }
+
+  // The connection ends (client gone, or after the filter closed it): Envoy's close callbacks.
+  close(c: Connection): void {
+    if (c.deleted) return;
+    c.closed = true;
+    c.deleted = true;
+    this.call("proxy_on_downstream_connection_close", c.id, 0);
+    this.call("proxy_on_done", c.id);
+    this.call("proxy_on_delete", c.id);
+  }
+
+  metric(name: string): bigint | undefined {
+    for (const m of this.metrics.values()) if (m.name === name) return m.value;
+    return undefined;
+  }
+
+  private deliver(c: Connection, buffer: typeof DOWNSTREAM | typeof UPSTREAM, bytes: Buffer, endOfStream: boolean): void {
+    if (c.closed) return;
+    c.held[buffer] = Buffer.concat([c.held[buffer], bytes]);
+    this.current = c;
+    this.currentBuffer = buffer;
+    let action: number;
+    try {
+      action = this.call(buffer === DOWNSTREAM ? "proxy_on_downstream_data" : "proxy_on_upstream_data", c.id, c.held[buffer].length,
+        endOfStream ? 1 : 0);
+    } finally {
+      this.current = null;
+    }
+    if (c.closed) return;
+    if (action === 0) {
+      if (c.held[buffer].length > 0) (buffer === DOWNSTREAM ? c.toUpstream : c.toDownstream).push(c.held[buffer]);
+      c.held[buffer] = Buffer.alloc(0);
+    } else if (buffer === UPSTREAM) {
+      c.hostErrors.push("paused the upstream direction, which Envoy never resumes");
+    }
+  }
+
+  private string(ptr: number, len: number): string {
+    return this.memory.toString("utf8", ptr, ptr + len);
+  }
+
+  // Copies `data` into module memory the way Envoy does: through proxy_on_memory_allocate.
+  private give(data: Buffer, retPtr: number, retSize: number): void {
+    const ptr = data.length === 0 ? 0 : this.call("proxy_on_memory_allocate", data.length);
+    const mem = this.memory;
+    data.copy(mem, ptr);
+    mem.writeUInt32LE(ptr, retPtr);
+    mem.writeUInt32LE(data.length, retSize);
+  }
+
+  private bufferOf(type: number): Buffer | null {
+    if (type === PLUGIN_CONFIGURATION) return this.config;
+    if (this.current !== null && type === this.currentBuffer) return this.current.held[type as 2 | 3];
+    return null;
+  }
+
+  private imports(module: WebAssembly.Module): WebAssembly.Imports {
+    const env: Record<string, (...a: any[]) => any> = {
+      // Like Envoy at its default level: info and above, the latest 1000 kept.
+      proxy_log: (level: number, ptr: number, len: number) => {
+        if (level < 2) return Status.Ok;
+        this.logs.push({ level, message: this.string(ptr, len) });
+        if (this.logs.length > 1000) this.logs.splice(0, this.logs.length - 1000);
+        return Status.Ok;
+      },
+      proxy_get_buffer_bytes: (type: number, start: number, max: number, retPtr: number, retSize: number) => {
+        const b = this.bufferOf(type);
+        if (b === null) return Status.NotFound;
+        this.give(b.subarray(start, start + max), retPtr, retSize);
+        return Status.Ok;
+      },
+      proxy_set_buffer_bytes: (type: number, start: number, size: number, ptr: number, len: number) => {
+        const c = this.current;
+        if (c === null || type !== this.currentBuffer) return Status.NotFound;
+        const held = c.held[type as 2 | 3];
+        const data = Buffer.from(this.memory.subarray(ptr, ptr + len));
+        if (start === 0) c.held[type as 2 | 3] = Buffer.concat([data, held.subarray(Math.min(size, held.length))]);
+        else if (start >= held.length) c.held[type as 2 | 3] = Buffer.concat([held, data]);
+        else return Status.BadArgument;
+        return Status.Ok;
+      },
+      proxy_get_buffer_status: () => Status.NotFound,
+      proxy_get_property: (ptr: number, len: number, retPtr: number, retSize: number) => {
+        const value = this.properties.get(this.string(ptr, len).split("\0").join("."));
+        if (value === undefined) return Status.NotFound;
+        this.give(value, retPtr, retSize);
+        return Status.Ok;
+      },
+      proxy_set_effective_context: () => Status.Ok,
+      proxy_close_stream: () => {
+        if (this.current !== null) this.current.closed = true;
+        return Status.Ok;
+      },
+      proxy_continue_stream: () => Status.Ok,
+      proxy_define_metric: (type: number, ptr: number, len: number, retId: number) => {
+        const name = this.string(ptr, len);
+        let id = [...this.metrics.entries()].find(([, m]) => m.name === name)?.[0];
+        if (id === undefined) {
+          id = this.metrics.size;
+          this.metrics.set(id, { name, type, value: 0n });
+        }
+        this.memory.writeUInt32LE(id, retId);
+        return Status.Ok;
+      },
+      proxy_increment_metric: (id: number, delta: bigint) => {
+        const m = this.metrics.get(id);
+        if (!m) return Status.NotFound;
+        m.value += BigInt(delta);
+        return Status.Ok;
+      },
+      proxy_record_metric: (id: number, value: bigint) => {
+        const m = this.metrics.get(id);
+        if (!m) return Status.NotFound;
+        m.value = BigInt(value);
+        return Status.Ok;
+      },
+      proxy_get_current_time_nanoseconds: (retPtr: number) => {
+        this.clock += 1000n;
+        this.memory.writeBigUInt64LE(this.clock, retPtr);
+        return Status.Ok;
+      },
+    };
+    const imports: Record<string, Record<string, (...a: any[]) => any>> = {};
+    for (const i of WebAssembly.Module.imports(module)) {
+      imports[i.module] ??= {};
+      if (i.module === "wasi_snapshot_preview1" && i.name === "proc_exit") {
+        imports[i.module][i.name] = (code: number) => {
+          throw new Trap(`proc_exit(${code})`);
+        };
+      } else {
+        imports[i.module][i.name] = env[i.name] ?? (() => {
+          throw new Error(`host function ${i.module}.${i.name} is not implemented by the test host`);
+        });
+      }
+    }
+    return imports;
+  }
+}
