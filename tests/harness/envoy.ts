@@ -12,6 +12,8 @@ export interface EnvoyOptions {
   // The filter's JSON configuration; null runs plain tcp_proxy without the filter.
   filterConfig: object | null;
   wasmPath?: string;
+  // Envoy's reaction to a module that crashed (PluginConfig.failure_policy), when set.
+  failurePolicy?: "FAIL_CLOSED" | "FAIL_OPEN" | "FAIL_RELOAD";
   // Terminate TLS on the listener and require a client certificate signed by `ca`.
   mtls?: { cert: string; key: string; ca: string };
 }
@@ -33,7 +35,7 @@ export function mtlsTransportSocket(tls: { cert: string; key: string; ca: string
 }
 
 // The network filter chain both the tests and envoy-config/ use: Wasm filter, then tcp_proxy.
-export function wasmFilter(filterConfig: object, wasmPath: string): object {
+export function wasmFilter(filterConfig: object, wasmPath: string, failurePolicy?: string): object {
   return {
     name: "envoy.filters.network.wasm",
     typed_config: {
@@ -49,6 +51,7 @@ export function wasmFilter(filterConfig: object, wasmPath: string): object {
           runtime: "envoy.wasm.runtime.v8",
           code: { local: { filename: wasmPath } },
         },
+        ...(failurePolicy ? { failure_policy: failurePolicy } : {}),
       },
     },
   };
@@ -61,7 +64,7 @@ export const STATS_TAGS: { tag_name: string; regex: string }[] = JSON.parse(
 
 export function envoyConfig(opts: EnvoyOptions, adminPort: number): object {
   const filters: object[] = [];
-  if (opts.filterConfig !== null) filters.push(wasmFilter(opts.filterConfig, opts.wasmPath ?? WASM));
+  if (opts.filterConfig !== null) filters.push(wasmFilter(opts.filterConfig, opts.wasmPath ?? WASM, opts.failurePolicy));
   filters.push({
     name: "envoy.filters.network.tcp_proxy",
     typed_config: {
