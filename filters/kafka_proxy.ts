@@ -1,6 +1,7 @@
 // Entry point of the kafka-proxy-wasm module: one Envoy network filter whose stages (see
 // pipeline.ts) are chosen by the JSON configuration.
 import { RootContext, Context, registerRootContext, log, LogLevelValues } from "@solo-io/proxy-runtime/assembly/index";
+import { set_tick_period_milliseconds } from "@solo-io/proxy-runtime/assembly/runtime";
 import { parseConfig, FilterConfig } from "../assembly/policy/config";
 import { KafkaConnection } from "../assembly/proxy/connection";
 import { ProxyCounters } from "../assembly/proxy/counters";
@@ -13,6 +14,8 @@ import { RewriteCounters } from "./rewrite";
 export * from "@solo-io/proxy-runtime/assembly/proxy";
 export * from "../assembly/proxy/network";
 export { proxy_on_memory_allocate } from "../assembly/proxy/host_memory";
+
+const MEMORY_SAMPLE_MS: u32 = 5000;
 
 class KafkaProxyRoot extends RootContext {
   config: FilterConfig = new FilterConfig();
@@ -43,11 +46,22 @@ class KafkaProxyRoot extends RootContext {
     if (c.rewrite !== null) shared.rewriteCounters = new RewriteCounters();
     this.shared = shared;
     shared.counters.sampleMemory();
+    // Long-lived connections would leave the memory gauge stale: sample it every few seconds.
+    set_tick_period_milliseconds(MEMORY_SAMPLE_MS);
     log(LogLevelValues.info, "configured");
     return true;
   }
 
+  // Only a worker's VM carries connections; Envoy's main-thread VM must not overwrite the gauge
+  // with its own (small) memory.
+  onTick(): void {
+    if (this.shared !== null && this.hasConnections) this.shared!.counters.sampleMemory();
+  }
+
+  private hasConnections: bool = false;
+
   createContext(contextId: u32): Context {
+    this.hasConnections = true;
     const c = this.config;
     const shared = this.shared!;
     return new KafkaConnection(contextId, this, new Pipeline(shared), c.forward, c.maxRequestBytes, c.maxResponseBytes,

@@ -3,8 +3,9 @@ import { Counter, Gauge } from "@solo-io/proxy-runtime/assembly/index";
 
 export class ProxyCounters {
   activeConnections: Gauge = new Gauge("kafka_proxy.connections_active");
-  // The module's linear memory (it only grows), set as connections come and go: the benchmark
-  // and soak runs read it to see that memory stays flat.
+  // The module's linear memory (it only grows), set as connections come and go and every few
+  // seconds (filters/kafka_proxy.ts): the benchmark and soak runs read it to see that memory
+  // stays flat. With several Envoy workers it shows the latest sample of any worker's VM.
   wasmMemory: Gauge = new Gauge("kafka_proxy.wasm_memory_bytes");
   // Frames that passed every check and were forwarded.
   requestsForwarded: Counter = new Counter("kafka_proxy.requests_forwarded");

@@ -50,6 +50,8 @@ export class ProxyWasmHost {
   private current: Connection | null = null;
   private currentBuffer = 0;
   private clock = 1_000_000_000n;
+  // What the module asked for with proxy_set_tick_period_milliseconds (0: no ticks).
+  tickPeriodMs = 0;
 
   static async load(wasmFile: string, rootId = "kafka_proxy"): Promise<ProxyWasmHost> {
     const host = new ProxyWasmHost();
@@ -82,6 +84,10 @@ export class ProxyWasmHost {
   configure(config: object | string): boolean {
     this.config = Buffer.from(typeof config === "string" ? config : JSON.stringify(config));
     return this.call("proxy_on_configure", ROOT_ID, this.config.length) !== 0;
+  }
+
+  tick(): void {
+    this.call("proxy_on_tick", ROOT_ID);
   }
 
   connect(): Connection {
@@ -197,6 +203,10 @@ export class ProxyWasmHost {
         return Status.Ok;
       },
       proxy_continue_stream: () => Status.Ok,
+      proxy_set_tick_period_milliseconds: (ms: number) => {
+        this.tickPeriodMs = ms;
+        return Status.Ok;
+      },
       proxy_define_metric: (type: number, ptr: number, len: number, retId: number) => {
         const name = this.string(ptr, len);
         let id = [...this.metrics.entries()].find(([, m]) => m.name === name)?.[0];
