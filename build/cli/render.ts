@@ -10,21 +10,43 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 const address = (e: { address: string; port: number }) => ({ socket_address: { address: e.address, port_value: e.port } });
 
+// The kafka_proxy Wasm network filter (also what the test harness puts in its Envoy configs).
+export function wasmFilter(filterConfig: object, wasmPath: string, failurePolicy?: string): object {
+  return {
+    name: "envoy.filters.network.wasm",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
+      config: {
+        name: "kafka_proxy",
+        root_id: "kafka_proxy",
+        configuration: { "@type": "type.googleapis.com/google.protobuf.StringValue", value: JSON.stringify(filterConfig) },
+        vm_config: { runtime: "envoy.wasm.runtime.v8", code: { local: { filename: wasmPath } } },
+        ...(failurePolicy ? { failure_policy: failurePolicy } : {}),
+      },
+    },
+  };
+}
+
+// Downstream mTLS: the filter reads the peer certificate's URI SAN / subject from the
+// connection's properties.
+export function mtlsTransportSocket(tls: { cert: string; key: string; ca: string }): object {
+  return {
+    name: "envoy.transport_sockets.tls",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+      require_client_certificate: true,
+      common_tls_context: {
+        tls_certificates: [{ certificate_chain: { filename: tls.cert }, private_key: { filename: tls.key } }],
+        validation_context: { trusted_ca: { filename: tls.ca } },
+      },
+    },
+  };
+}
+
 export function envoyConfig(p: Policy): object {
   const chain: Record<string, unknown> = {
     filters: [
-      {
-        name: "envoy.filters.network.wasm",
-        typed_config: {
-          "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
-          config: {
-            name: "kafka_proxy",
-            root_id: "kafka_proxy",
-            configuration: { "@type": "type.googleapis.com/google.protobuf.StringValue", value: JSON.stringify(p.filter) },
-            vm_config: { runtime: "envoy.wasm.runtime.v8", code: { local: { filename: p.envoy.wasm } } },
-          },
-        },
-      },
+      wasmFilter(p.filter, p.envoy.wasm),
       {
         name: "envoy.filters.network.tcp_proxy",
         typed_config: {
@@ -35,19 +57,7 @@ export function envoyConfig(p: Policy): object {
       },
     ],
   };
-  if (p.envoy.tls) {
-    chain.transport_socket = {
-      name: "envoy.transport_sockets.tls",
-      typed_config: {
-        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
-        require_client_certificate: true,
-        common_tls_context: {
-          tls_certificates: [{ certificate_chain: { filename: p.envoy.tls.cert }, private_key: { filename: p.envoy.tls.key } }],
-          validation_context: { trusted_ca: { filename: p.envoy.tls.ca } },
-        },
-      },
-    };
-  }
+  if (p.envoy.tls) chain.transport_socket = mtlsTransportSocket(p.envoy.tls);
   const upstreamIsIp = /^[\d.]+$/.test(p.envoy.upstream.address);
   return {
     stats_config: { stats_tags: JSON.parse(readFileSync(join(ROOT, "envoy-config/kafka-stats-tags.json"), "utf8")) },

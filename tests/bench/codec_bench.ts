@@ -8,6 +8,7 @@ import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { Entity } from "../../assembly/kafka/layout";
 import { Acl, Operation, ResourceType, parseAcl } from "../../assembly/policy/acl";
 import { parseJson } from "../../assembly/policy/json";
+import { fromHex } from "../assembly/helpers";
 
 const frames: ByteBuffer[] = [];
 const bodies: i32[] = [];
@@ -39,19 +40,10 @@ class Authorize extends Visitor {
   }
 }
 
-function decode(hex: string): ByteBuffer {
-  const out = new ByteBuffer();
-  const n = hex.length / 2;
-  const p = out.reserve(n);
-  for (let i = 0; i < n; i++) store<u8>(p + <usize>i, <u8>I32.parseInt(hex.substr(i * 2, 2), 16));
-  out.len = n;
-  return out;
-}
-
 export function frameCount(): i32 {
   if (frames.length > 0) return frames.length;
   for (let i = 0; i < FRAME_COUNT; i++) {
-    const f = decode(FRAME_HEX[i]);
+    const f = fromHex(FRAME_HEX[i]);
     let body = 0;
     if (FRAME_INFO[i * 3] == 1) {
       const h = new RequestHeader();

@@ -11,6 +11,7 @@ const { ConfigResourceTypes } = kafkajs;
 import { suiteTestBed } from "../harness/testbed.ts";
 import { javaClient } from "../harness/java_client.ts";
 import { exchange, frames, requestFrame } from "../harness/raw_client.ts";
+import { brokerOffset as viewOffset } from "../harness/broker_view.ts";
 
 const allow = (principal: string, resource: string, name: string, operations: string[], pattern = "literal") =>
   ({ principal, permission: "allow", resource, name, operations, pattern });
@@ -40,17 +41,7 @@ describe("authorization through Envoy + filter + Kafka", () => {
   const stat = (name: string) => suite.bed.envoy.stat(name);
   const client = (clientId: string, direct = false) =>
     new Kafka({ clientId, brokers: [direct ? suite.bed.kafka.direct : suite.bed.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
-  // Records in partition 0 of a topic, read on the broker's direct listener (no filter).
-  const brokerOffset = async (topic: string): Promise<number> => {
-    const admin = client("admin", true).admin();
-    await admin.connect();
-    try {
-      const offsets = await admin.fetchTopicOffsets(topic);
-      return Number(offsets.find((o) => o.partition === 0)!.high);
-    } finally {
-      await admin.disconnect();
-    }
-  };
+  const brokerOffset = (topic: string) => viewOffset(suite.bed.kafka, topic);
 
   before(async () => {
     const admin = client("admin").admin();

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { suiteTestBed } from "../harness/testbed.ts";
+import { brokerOffset as viewOffset, createTopics } from "../harness/broker_view.ts";
 import { makeCerts, CertPair, TestCerts } from "../harness/certs.ts";
 
 const WRITER = "spiffe://cluster.local/ns/shop/sa/orders-writer";
@@ -33,22 +34,10 @@ describe("authorization by mTLS peer identity (SPIFFE URI SAN)", () => {
     logLevel: logLevel.NOTHING,
     retry: { retries: 0 },
   });
-  const brokerOffset = async (topic: string) => {
-    const admin = new Kafka({ clientId: "admin", brokers: [suite.bed.kafka.direct], logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    try {
-      return Number((await admin.fetchTopicOffsets(topic)).find((o) => o.partition === 0)!.high);
-    } finally {
-      await admin.disconnect();
-    }
-  };
+  const brokerOffset = (topic: string) => viewOffset(suite.bed.kafka, topic);
 
-  before(async () => {
-    const admin = new Kafka({ clientId: "admin", brokers: [suite.bed.kafka.direct], logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: "orders" }], waitForLeaders: true });
-    await admin.disconnect();
-  });
+
+  before(() => createTopics(suite.bed.kafka, ["orders"]));
 
   test("the workload whose certificate names the allowed SPIFFE id writes", guard(async () => {
     const producer = tlsClient(certs!.client("writer", WRITER)).producer({ createPartitioner: Partitioners.DefaultPartitioner });

@@ -5,6 +5,7 @@ import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
 import { Kafka, logLevel, Partitioners, SASLOptions } from "kafkajs";
 import { suiteTestBed } from "../harness/testbed.ts";
+import { brokerOffset as viewOffset, createTopics } from "../harness/broker_view.ts";
 
 const PLAIN_JAAS = 'org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-pw" user_mallory="mallory-pw";';
 const SCRAM_JAAS = "org.apache.kafka.common.security.scram.ScramLoginModule required;";
@@ -33,15 +34,8 @@ describe("authorization by SASL username (PLAIN, SCRAM-SHA-256)", () => {
   const saslClient = (sasl: SASLOptions) => new Kafka({
     clientId: "same-client-id", brokers: [suite.bed.bootstrap], sasl, logLevel: logLevel.NOTHING, retry: { retries: 0 },
   });
-  const brokerOffset = async (topic: string) => {
-    const admin = new Kafka({ clientId: "check", brokers: [suite.bed.kafka.direct], logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    try {
-      return Number((await admin.fetchTopicOffsets(topic)).find((o) => o.partition === 0)!.high);
-    } finally {
-      await admin.disconnect();
-    }
-  };
+  const brokerOffset = (topic: string) => viewOffset(suite.bed.kafka, topic);
+
   const send = async (sasl: SASLOptions, value: string) => {
     const producer = saslClient(sasl).producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });
     await producer.connect();
@@ -52,12 +46,7 @@ describe("authorization by SASL username (PLAIN, SCRAM-SHA-256)", () => {
     }
   };
 
-  before(async () => {
-    const admin = new Kafka({ clientId: "setup", brokers: [suite.bed.kafka.direct], logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: "orders" }], waitForLeaders: true });
-    await admin.disconnect();
-  });
+  before(() => createTopics(suite.bed.kafka, ["orders"]));
 
   test("a PLAIN user with a WRITE grant produces", guard(async () => {
     await send({ mechanism: "plain", username: "alice", password: "alice-pw" }, "from alice");

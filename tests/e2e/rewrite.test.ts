@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { suiteTestBed } from "../harness/testbed.ts";
 import { javaClient } from "../harness/java_client.ts";
+import { brokerGroups, brokerOffset as viewOffset, createTopics } from "../harness/broker_view.ts";
 
 export const REWRITE_CONFIG = {
   principal_sources: ["client_id"],
@@ -25,16 +26,7 @@ describe("topic rewriting through Envoy + filter + Kafka", () => {
   const { guard } = suite;
   const stat = (name: string) => suite.bed.envoy.stat(name);
   const viaProxy = (clientId: string) => new Kafka({ clientId, brokers: [suite.bed.bootstrap], logLevel: logLevel.NOTHING });
-  const direct = () => new Kafka({ clientId: "broker-view", brokers: [suite.bed.kafka.direct], logLevel: logLevel.NOTHING });
-  const brokerOffset = async (topic: string): Promise<number> => {
-    const admin = direct().admin();
-    await admin.connect();
-    try {
-      return Number((await admin.fetchTopicOffsets(topic)).find((o) => o.partition === 0)!.high);
-    } finally {
-      await admin.disconnect();
-    }
-  };
+  const brokerOffset = (topic: string) => viewOffset(suite.bed.kafka, topic);
   const kafkajsRead = async (clientId: string, groupId: string, topic: string, count: number): Promise<string[]> => {
     const consumer = viaProxy(clientId).consumer({ groupId });
     const seen: string[] = [];
@@ -59,15 +51,7 @@ describe("topic rewriting through Envoy + filter + Kafka", () => {
     return seen;
   };
 
-  before(async () => {
-    const admin = direct().admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: ["tenantA.orders", "tenantB.orders", "tenantA.orders-v2", "shared-untenanted"].map((topic) => ({ topic })),
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
-  });
+  before(() => createTopics(suite.bed.kafka, ["tenantA.orders", "tenantB.orders", "tenantA.orders-v2", "shared-untenanted"]));
 
   test("two tenants write `orders`; the broker holds tenantA.orders and tenantB.orders", guard(async () => {
     const producer = viaProxy("tenant-a").producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -86,10 +70,7 @@ describe("topic rewriting through Envoy + filter + Kafka", () => {
     const out = await javaClient(["consume", suite.bed.bootstrap, "orders", "readers", "3"], 120000, "tenant-b");
     const keys = out.split("\n").filter((l) => l.startsWith("record ")).map((l) => l.split(" ")[1]).sort();
     assert.deepEqual(keys, ["b-0", "b-1", "b-2"]);
-    const admin = direct().admin();
-    await admin.connect();
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).sort();
-    await admin.disconnect();
+    const groups = (await brokerGroups(suite.bed.kafka)).sort();
     assert.ok(groups.includes("tenantA.readers") && groups.includes("tenantB.readers"), groups.join(","));
     assert.ok(!groups.includes("readers"));
   }));

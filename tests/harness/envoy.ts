@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { ENVOY_BIN, ROOT, WASM } from "./paths.ts";
+import { mtlsTransportSocket, wasmFilter } from "../../build/cli/render.ts";
 import { Service, freePort, waitFor } from "./process.ts";
 
 export interface EnvoyOptions {
@@ -16,45 +17,6 @@ export interface EnvoyOptions {
   failurePolicy?: "FAIL_CLOSED" | "FAIL_OPEN" | "FAIL_RELOAD";
   // Terminate TLS on the listener and require a client certificate signed by `ca`.
   mtls?: { cert: string; key: string; ca: string };
-}
-
-// Envoy's downstream mTLS: the filter reads the peer certificate's URI SAN / subject from the
-// connection's properties.
-export function mtlsTransportSocket(tls: { cert: string; key: string; ca: string }): object {
-  return {
-    name: "envoy.transport_sockets.tls",
-    typed_config: {
-      "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
-      require_client_certificate: true,
-      common_tls_context: {
-        tls_certificates: [{ certificate_chain: { filename: tls.cert }, private_key: { filename: tls.key } }],
-        validation_context: { trusted_ca: { filename: tls.ca } },
-      },
-    },
-  };
-}
-
-// The network filter chain both the tests and envoy-config/ use: Wasm filter, then tcp_proxy.
-export function wasmFilter(filterConfig: object, wasmPath: string, failurePolicy?: string): object {
-  return {
-    name: "envoy.filters.network.wasm",
-    typed_config: {
-      "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
-      config: {
-        name: "kafka_proxy",
-        root_id: "kafka_proxy",
-        configuration: {
-          "@type": "type.googleapis.com/google.protobuf.StringValue",
-          value: JSON.stringify(filterConfig),
-        },
-        vm_config: {
-          runtime: "envoy.wasm.runtime.v8",
-          code: { local: { filename: wasmPath } },
-        },
-        ...(failurePolicy ? { failure_policy: failurePolicy } : {}),
-      },
-    },
-  };
 }
 
 // Envoy's tag extraction rules that turn the filter's stat names into Prometheus labels; the

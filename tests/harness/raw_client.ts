@@ -56,15 +56,22 @@ export function requestFrame(apiKey: number, apiVersion: number, correlationId: 
   return frame;
 }
 
-// Splits a response stream into frames.
-export function frames(data: Buffer): Buffer[] {
-  const out: Buffer[] = [];
+// Where the whole frames at the start of a stream end (by their size prefixes; a negative
+// size or a frame running past the data stops it).
+export function frameBoundaries(data: Buffer): number[] {
+  const ends: number[] = [];
   let at = 0;
   while (at + 4 <= data.length) {
     const size = data.readInt32BE(at);
-    if (at + 4 + size > data.length) break;
-    out.push(data.subarray(at, at + 4 + size));
+    if (size < 0 || at + 4 + size > data.length) break;
     at += 4 + size;
+    ends.push(at);
   }
-  return out;
+  return ends;
+}
+
+// Splits a stream into its whole frames.
+export function frames(data: Buffer): Buffer[] {
+  let start = 0;
+  return frameBoundaries(data).map((end) => data.subarray(start, (start = end)));
 }

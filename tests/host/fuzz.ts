@@ -10,6 +10,7 @@
 // - under every policy the forwarded bytes are whole frames.
 import { FRAME_COUNT, FRAME_HEX, FRAME_INFO } from "../assembly/fixtures/captured_frames.ts";
 import { ProxyWasmHost, Trap } from "./proxy_wasm_host.ts";
+import { frameBoundaries } from "../harness/raw_client.ts";
 
 export const POLICIES: Record<string, object> = {
   metrics: {},
@@ -100,19 +101,6 @@ function mutate(frame: Buffer, r: Rng): Buffer {
       if (b.length > 16) b.writeInt32BE(r.chance(0.5) ? -2 - r.below(100) : r.below(1 << 20), 12 + r.below(b.length - 16));
       return b;
   }
-}
-
-// Whole frames at the start of a stream (by their size prefixes), and where they end.
-export function frameBoundaries(s: Buffer): number[] {
-  const ends: number[] = [];
-  let at = 0;
-  while (at + 4 <= s.length) {
-    const size = s.readInt32BE(at);
-    if (size < 0 || at + 4 + size > s.length) break;
-    at += 4 + size;
-    ends.push(at);
-  }
-  return ends;
 }
 
 function split(stream: Buffer, r: Rng): Buffer[] {

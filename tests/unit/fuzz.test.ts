@@ -6,7 +6,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, WASM } from "../harness/paths.ts";
 import { fuzz } from "../host/fuzz_main.ts";
-import { POLICIES, checkRequests, frameBoundaries } from "../host/fuzz.ts";
+import { POLICIES, checkRequests } from "../host/fuzz.ts";
+import { frameBoundaries } from "../harness/raw_client.ts";
 import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
 
 const FIXTURES = join(ROOT, "tests/unit/fixtures/fuzz");
