@@ -24,7 +24,6 @@ import { responseHeaderVersion } from "../assembly/kafka/header";
 import { TopicIds } from "./topic_ids";
 import { RewriteStage } from "./rewrite";
 
-const PRODUCE: i16 = 0;
 const FETCH: i16 = 1;
 const METADATA: i16 = 3;
 const LIST_GROUPS: i16 = 16;
