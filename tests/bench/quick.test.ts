@@ -19,6 +19,7 @@ test("npm run bench -- --quick measures every scenario and writes JSON, markdown
   for (const run of result.runs) {
     assert.ok(run.recordsPerSec > 0 && run.mbPerSec > 0, `${run.scenario} ${run.size} B moved records`);
     assert.ok(run.latencyP99Ms >= 0 && run.consumerMbPerSec > 0 && run.kafkajsRecordsPerSec > 0, JSON.stringify(run));
+    assert.ok(run.rttP99Us >= run.rttP50Us && run.rttP50Us > 0, JSON.stringify(run));
   }
   assert.ok(result.micro.parseNsPerFrame > 0 && result.moduleBytes > 0);
   assert.ok(result.wasmMemory.before > 0 && result.wasmMemory.after >= result.wasmMemory.before);

@@ -12,7 +12,7 @@ import { startKafka } from "../harness/kafka.ts";
 import { startEnvoy, Envoy } from "../harness/envoy.ts";
 import { CLIENT_ID, SCENARIOS, Scenario } from "./scenarios.ts";
 import { consumerPerf, producerPerf } from "./perf_tools.ts";
-import { kafkajsProduce } from "./kafkajs_load.ts";
+import { kafkajsProduce, kafkajsRoundTrips } from "./kafkajs_load.ts";
 import { microbench, MicroResult } from "./microbench.ts";
 import { markdown, svg } from "./report.ts";
 
@@ -30,6 +30,10 @@ export interface Run {
   envoyCpuSecondsPerGB?: number;
   consumerMbPerSec?: number;
   kafkajsRecordsPerSec?: number;
+  // One Produce at a time (kafkajsRoundTrips): p50/p99 in microseconds, and p99 minus tcp_proxy's.
+  rttP50Us?: number;
+  rttP99Us?: number;
+  rttP99AddedUs?: number;
 }
 
 export interface BenchResult {
@@ -52,6 +56,7 @@ const SIZES = [100, 1024];
 const RECORDS: Record<number, number> = quick ? { 100: 50000, 1024: 20000 } : { 100: 1000000, 1024: 300000 };
 const LATENCY_SECONDS = quick ? 3 : 20;
 const KAFKAJS_RECORDS = quick ? 5000 : 50000;
+const ROUND_TRIPS = quick ? 200 : 5000;
 // Unthrottled runs per scenario and size; the median is reported (loopback on a shared machine
 // is noisy).
 const REPEATS = quick ? 1 : 3;
@@ -108,11 +113,12 @@ async function main(): Promise<void> {
           const lat = await producerPerf(bootstrap, `${topic}-lat`, rate * LATENCY_SECONDS, size, rate, CLIENT_ID);
           const c = await consumerPerf(bootstrap, topic, RECORDS[size], `bench-${i}-${size}`, CLIENT_ID, dir);
           const js = await kafkajsProduce(bootstrap, `${topic}-js`, KAFKAJS_RECORDS, size, CLIENT_ID);
+          const rtt = await kafkajsRoundTrips(bootstrap, `${topic}-js`, ROUND_TRIPS, size, CLIENT_ID);
           const run: Run = {
             scenario: s.name, size, records: p.records, recordsPerSec: p.recordsPerSec, mbPerSec: p.mbPerSec,
             latencyRate: rate, latencyP50Ms: lat.p50Ms, latencyP99Ms: lat.p99Ms,
             envoyCpuSecondsPerGB: envoy !== null ? cpu / ((p.records * size) / 1e9) : undefined,
-            consumerMbPerSec: c.mbPerSec, kafkajsRecordsPerSec: js.recordsPerSec,
+            consumerMbPerSec: c.mbPerSec, kafkajsRecordsPerSec: js.recordsPerSec, rttP50Us: rtt.p50Us, rttP99Us: rtt.p99Us,
           };
           runs.push(run);
           console.log(`${s.name} ${size} B: ${Math.round(p.recordsPerSec)} records/s, p99 ${lat.p99Ms} ms at ${rate}/s`);
@@ -132,6 +138,7 @@ async function main(): Promise<void> {
       const base = byKey("tcp_proxy", size)!;
       r.vsTcpProxy = r.recordsPerSec / base.recordsPerSec;
       r.p99AddedMs = r.latencyP99Ms! - base.latencyP99Ms!;
+      r.rttP99AddedUs = r.rttP99Us! - base.rttP99Us!;
       ordered.push(r);
     }
   }

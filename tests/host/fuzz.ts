@@ -1,6 +1,6 @@
 // Fuzzing the filter through the test host: real captured frames (both clients, 22 API
 // versions), mutated (bytes, size prefixes, versions, API keys, truncation, duplication,
-// injected names), pipelined and split at random TCP boundaries, under three policies.
+// injected names), pipelined and split at random TCP boundaries, under four policies.
 // Oracles, for every case:
 // - the module never traps and never asks Envoy for what it cannot do;
 // - under the observe-free policy (metrics only), what reaches the broker is exactly the whole
@@ -28,6 +28,8 @@ export const POLICIES: Record<string, object> = {
   },
   rewrite: { principal_sources: ["client_id"], rewrite: { tenants: [{ principal: "User:js-app", prefix: "t." }] } },
 };
+// Every stage at once: entries dropped and names renamed in the same frames.
+POLICIES.combined = { ...POLICIES.acls, rewrite: (POLICIES.rewrite as { rewrite: object }).rewrite };
 
 interface Captured {
   isRequest: boolean;
@@ -151,7 +153,9 @@ export function checkRequests(host: ProxyWasmHost, policy: string, input: Buffer
   const sent = Buffer.concat(c.toUpstream);
   const sentEnds = frameBoundaries(sent);
   if ((sentEnds.at(-1) ?? 0) !== sent.length) return { ok: false, problem: "forwarded bytes are not whole frames", input };
-  if (policy === "acls" && sent.includes("secret")) return { ok: false, problem: "a refused topic reached the broker", input };
+  if ((policy === "acls" || policy === "combined") && sent.includes("secret")) {
+    return { ok: false, problem: "a refused topic reached the broker", input };
+  }
   if (policy === "metrics") {
     const ends = frameBoundaries(input);
     if (!input.subarray(0, sent.length).equals(sent)) return { ok: false, problem: "forwarded bytes differ from the input", input };

@@ -8,7 +8,15 @@ import { ROOT, WASM } from "../harness/paths.ts";
 import { ProxyWasmHost } from "./proxy_wasm_host.ts";
 import { POLICIES, runCase, runResponseCase } from "./fuzz.ts";
 
-export async function fuzz(cases: number, firstSeed: number, save: boolean): Promise<{ cases: number; failures: string[]; seconds: number }> {
+export interface FuzzResult {
+  cases: number;
+  failures: string[];
+  seconds: number;
+  // Requests and entries the ACL policies refused: the "never forwarded" oracle had work to do.
+  refusals: number;
+}
+
+export async function fuzz(cases: number, firstSeed: number, save: boolean): Promise<FuzzResult> {
   const hosts = new Map<string, ProxyWasmHost>();
   for (const [name, config] of Object.entries(POLICIES)) {
     const host = await ProxyWasmHost.load(WASM);
@@ -34,7 +42,12 @@ export async function fuzz(cases: number, firstSeed: number, save: boolean): Pro
       hosts.get(policy)!.configure(POLICIES[policy]);
     }
   }
-  return { cases, failures, seconds: (Date.now() - start) / 1000 };
+  let refusals = 0;
+  for (const name of ["acls", "combined"]) {
+    const h = hosts.get(name)!;
+    refusals += Number((h.metric("kafka_proxy.authz.requests_denied") ?? 0n) + (h.metric("kafka_proxy.authz.entries_denied") ?? 0n));
+  }
+  return { cases, failures, seconds: (Date.now() - start) / 1000, refusals };
 }
 
 if (process.argv[1]?.endsWith("fuzz_main.ts")) {
@@ -44,7 +57,8 @@ if (process.argv[1]?.endsWith("fuzz_main.ts")) {
   };
   const cases = arg("--cases") ?? (process.argv.includes("--long") ? 1_000_000 : 20_000);
   const r = await fuzz(cases, arg("--seed") ?? 1, true);
-  console.log(`${r.cases} cases in ${r.seconds.toFixed(1)} s (${Math.round(r.cases / r.seconds)}/s), ${r.failures.length} failures`);
+  console.log(`${r.cases} cases in ${r.seconds.toFixed(1)} s (${Math.round(r.cases / r.seconds)}/s), ${r.failures.length} failures, ` +
+    `${r.refusals} ACL refusals`);
   for (const f of r.failures.slice(0, 20)) console.log(`  ${f}`);
   process.exitCode = r.failures.length > 0 ? 1 : 0;
 }
