@@ -2,7 +2,7 @@
 // one machine: the broker directly, Envoy tcp_proxy alone, and Envoy with the filter's stages
 // (scenarios.ts). One KRaft broker; each Envoy (--concurrency 1) listens on the port the broker
 // advertises, one scenario at a time. Writes JSON, a markdown table and an SVG chart.
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
@@ -72,7 +72,10 @@ async function main(): Promise<void> {
   requireInstalled();
   const dir = scratchDir("bench");
   const listenPort = await freePort();
-  const kafka = await startKafka(join(dir, "kafka"), listenPort);
+  // Each scenario writes gigabytes in the full run: small segments, deleted past 256 MiB.
+  const kafka = await startKafka(join(dir, "kafka"), listenPort, {
+    props: { "log.segment.bytes": String(64 * 1048576), "log.retention.bytes": String(256 * 1048576), "log.retention.check.interval.ms": "5000" },
+  });
   const runs: Run[] = [];
   const wasmMemory = { before: 0, afterFirst: 0, after: 0, records: 0 };
   try {
@@ -130,6 +133,8 @@ async function main(): Promise<void> {
   } finally {
     await kafka.stop();
   }
+  // The broker's data is only scratch (logs of a failed run stay for a look).
+  rmSync(dir, { recursive: true, force: true });
   const byKey = (name: string, size: number) => runs.find((r) => r.scenario === name && r.size === size);
   const ordered: Run[] = [];
   for (const s of SCENARIOS) {

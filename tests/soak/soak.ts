@@ -1,7 +1,9 @@
 // `npm run soak [-- --long] [-- --seconds N] [-- --connections N]`: N producer connections and a
 // consumer group keep Envoy + filter (metrics, ACLs and rewriting on) busy against Kafka while
 // the module's linear memory (the filter's kafka_proxy.wasm_memory_bytes gauge) and Envoy's RSS
-// are sampled. --long runs 30 minutes. Prints the samples and the growth after warm-up.
+// are sampled. --long runs 30 minutes with each producer pausing between sends (--pause-ms) so
+// the machine stays usable. The broker keeps at most a few hundred MB (retention), so a long run
+// does not fill the disk. Prints the samples and the growth after warm-up.
 import { readFileSync } from "node:fs";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { startTestBed, TestBed } from "../harness/testbed.ts";
@@ -37,8 +39,15 @@ function rss(bed: TestBed): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
-export async function soak(seconds: number, connections: number): Promise<SoakResult> {
-  const bed = await startTestBed("soak", SOAK_POLICY);
+// Bounded logs: small segments, deleted past 128 MiB per partition, checked every 5 s.
+const BOUNDED_LOGS = {
+  "log.segment.bytes": String(32 * 1048576),
+  "log.retention.bytes": String(128 * 1048576),
+  "log.retention.check.interval.ms": "5000",
+};
+
+export async function soak(seconds: number, connections: number, pauseMs = 0): Promise<SoakResult> {
+  const bed = await startTestBed("soak", SOAK_POLICY, { kafka: { props: BOUNDED_LOGS } });
   let failed = true;
   try {
     const direct = new Kafka({ clientId: "setup", brokers: [bed.kafka.direct], logLevel: logLevel.NOTHING }).admin();
@@ -47,6 +56,7 @@ export async function soak(seconds: number, connections: number): Promise<SoakRe
     await direct.disconnect();
     let records = 0;
     let stop = false;
+    let failure: unknown = null;
     const value = Buffer.alloc(512, 0x6b);
     const producers = Array.from({ length: connections }, async (_, i) => {
       // Half the connections are a rewritten tenant; all pass the ACLs.
@@ -54,11 +64,19 @@ export async function soak(seconds: number, connections: number): Promise<SoakRe
       const p = new Kafka({ clientId, brokers: [bed.bootstrap], logLevel: logLevel.NOTHING })
         .producer({ createPartitioner: Partitioners.DefaultPartitioner });
       await p.connect();
-      while (!stop) {
-        await p.send({ topic: "soak", messages: Array.from({ length: 50 }, (_, k) => ({ key: `k${k}`, value })) });
-        records += 50;
+      try {
+        while (!stop) {
+          await p.send({ topic: "soak", messages: Array.from({ length: 50 }, (_, k) => ({ key: `k${k}`, value })) });
+          records += 50;
+          if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+        }
+      } catch (e) {
+        // A failed producer ends the run (reported below) instead of crashing the process.
+        failure ??= e;
+        stop = true;
+      } finally {
+        await p.disconnect();
       }
-      await p.disconnect();
     });
     const consumer = new Kafka({ clientId: "soak-reader", brokers: [bed.bootstrap], logLevel: logLevel.NOTHING }).consumer({ groupId: "soak" });
     await consumer.connect();
@@ -67,7 +85,7 @@ export async function soak(seconds: number, connections: number): Promise<SoakRe
     const samples: Sample[] = [];
     const start = Date.now();
     const every = Math.max(1, Math.floor(seconds / 20));
-    while ((Date.now() - start) / 1000 < seconds) {
+    while (!stop && (Date.now() - start) / 1000 < seconds) {
       await new Promise((r) => setTimeout(r, every * 1000));
       samples.push({
         seconds: Math.round((Date.now() - start) / 1000),
@@ -79,6 +97,7 @@ export async function soak(seconds: number, connections: number): Promise<SoakRe
     stop = true;
     await Promise.all(producers);
     await consumer.disconnect();
+    if (failure !== null) throw new Error(`a producer failed after ${samples.at(-1)?.seconds ?? 0} s: ${(failure as Error).message}`);
     const warm = samples[Math.floor(samples.length / 4)];
     const last = samples[samples.length - 1];
     failed = false;
@@ -93,8 +112,9 @@ if (process.argv[1]?.endsWith("soak.ts")) {
     const i = process.argv.indexOf(name);
     return i > 0 ? Number(process.argv[i + 1]) : undefined;
   };
-  const seconds = arg("--seconds") ?? (process.argv.includes("--long") ? 1800 : 60);
-  const r = await soak(seconds, arg("--connections") ?? 8);
+  const long = process.argv.includes("--long");
+  const seconds = arg("--seconds") ?? (long ? 1800 : 60);
+  const r = await soak(seconds, arg("--connections") ?? 8, arg("--pause-ms") ?? (long ? 20 : 0));
   for (const s of r.samples) {
     console.log(`${String(s.seconds).padStart(5)} s  wasm ${s.wasmBytes} B  envoy rss ${(s.envoyRssBytes / 1048576).toFixed(1)} MiB  ${s.records} records`);
   }
