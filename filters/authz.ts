@@ -23,12 +23,7 @@ import { writeInt32 } from "../assembly/kafka/writer";
 import { responseHeaderVersion } from "../assembly/kafka/header";
 import { TopicIds } from "./topic_ids";
 import { RewriteStage } from "./rewrite";
-
-const FETCH: i16 = 1;
-const METADATA: i16 = 3;
-const LIST_GROUPS: i16 = 16;
-const CREATE_TOPICS: i16 = 19;
-const LIST_TRANSACTIONS: i16 = 66;
+import { ApiKey } from "../assembly/kafka/api_keys";
 
 // Kafka error codes.
 const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
@@ -38,7 +33,6 @@ const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 const UNKNOWN_TOPIC_ID: i16 = 100;
 
 const CLUSTER_NAME = "kafka-cluster";
-
 
 // What a request leaves for its response (KafkaFrame.note).
 const NOTE_MERGE: i32 = 1;
@@ -128,14 +122,14 @@ export class AuthzStage {
   // A top-level array of the request: an all-topics Metadata request has a null (v1+) or empty
   // (v0) topic list.
   requestArray(topLevel: bool, count: i32, version: i16): void {
-    if (this.apiKey == METADATA && topLevel && (count < 0 || (count == 0 && version == 0))) this.allTopics = true;
+    if (this.apiKey == ApiKey.Metadata && topLevel && (count < 0 || (count == 0 && version == 0))) this.allTopics = true;
   }
 
   requestEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
     if (len < 0) return;
     if (entity == Entity.BrokerId) {
       // A Fetch from a replica (replica id >= 0) is broker traffic.
-      if (this.apiKey == FETCH && len == 4 && <i32>bswap<u32>(load<u32>(ptr)) >= 0 && !this.clusterAllows(Operation.ClusterAction)) {
+      if (this.apiKey == ApiKey.Fetch && len == 4 && <i32>bswap<u32>(load<u32>(ptr)) >= 0 && !this.clusterAllows(Operation.ClusterAction)) {
         this.refuseWhole(CLUSTER_AUTHORIZATION_FAILED);
       }
       return;
@@ -150,7 +144,7 @@ export class AuthzStage {
     const resource = resourceOf(entity);
     if (this.allowed(resource, ptr, len, op)) return;
     // Kafka lets CREATE on the cluster create any topic.
-    if (this.apiKey == CREATE_TOPICS && this.clusterAllows(Operation.Create)) return;
+    if (this.apiKey == ApiKey.CreateTopics && this.clusterAllows(Operation.Create)) return;
     this.refuse(codeFor(resource), edits);
   }
 
@@ -268,9 +262,9 @@ export class AuthzStage {
       this.mergeLen = note.len - 12;
     } else if (kind == NOTE_HIDE) {
       this.hideEntity = Entity.TopicName;
-    } else if (f.apiKey == LIST_GROUPS && !this.clusterAllows(Operation.Describe)) {
+    } else if (f.apiKey == ApiKey.ListGroups && !this.clusterAllows(Operation.Describe)) {
       this.hideEntity = Entity.GroupId;
-    } else if (f.apiKey == LIST_TRANSACTIONS) {
+    } else if (f.apiKey == ApiKey.ListTransactions) {
       this.hideEntity = Entity.TransactionalId;
     }
   }

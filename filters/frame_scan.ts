@@ -10,11 +10,8 @@ import { Principal } from "../assembly/policy/principal";
 import { AuthzStage } from "./authz";
 import { RewriteStage } from "./rewrite";
 import { TopicIds } from "./topic_ids";
+import { ApiKey } from "../assembly/kafka/api_keys";
 
-const PRODUCE: i16 = 0;
-const FETCH: i16 = 1;
-const METADATA: i16 = 3;
-const FIND_COORDINATOR: i16 = 10;
 // The config APIs' ResourceType values for topics and groups (others are the cluster's).
 const CONFIG_TOPIC: i8 = 2;
 const CONFIG_GROUP: i8 = 32;
@@ -69,7 +66,7 @@ export class FrameScan extends Visitor {
     this.softwareVersionLen = -1;
     this.topic = null;
     this.nameLen = -1;
-    this.keyType = apiKey == FIND_COORDINATOR && apiVersion == 0 ? 0 : -1;
+    this.keyType = apiKey == ApiKey.FindCoordinator && apiVersion == 0 ? 0 : -1;
     this.heldKeyLen = -2;
     this.resourceType = 0;
   }
@@ -188,7 +185,7 @@ export class FrameScan extends Visitor {
   }
 
   topicId(ptr: usize): void {
-    if (this.apiKey == METADATA && !this.isRequest) {
+    if (this.apiKey == ApiKey.Metadata && !this.isRequest) {
       // Metadata v10+ responses pair each topic's name (just seen) with its id.
       if (this.nameLen > 0) this.topicIds.learn(ptr, this.namePtr, this.nameLen);
       return;
@@ -204,6 +201,6 @@ export class FrameScan extends Visitor {
   }
 
   private tracksRecords(): bool {
-    return (this.apiKey == PRODUCE && this.isRequest) || (this.apiKey == FETCH && !this.isRequest);
+    return (this.apiKey == ApiKey.Produce && this.isRequest) || (this.apiKey == ApiKey.Fetch && !this.isRequest);
   }
 }

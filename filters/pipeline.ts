@@ -14,10 +14,7 @@ import { Acl } from "../assembly/policy/acl";
 import { Principal } from "../assembly/policy/principal";
 import { RewriteRules } from "../assembly/policy/rewrite_rules";
 import { RewriteCounters, RewriteStage } from "./rewrite";
-
-const PRODUCE: i16 = 0;
-const API_VERSIONS: i16 = 18;
-const SASL_AUTHENTICATE: i16 = 36;
+import { ApiKey } from "../assembly/kafka/api_keys";
 
 // What the root hands every connection's pipeline.
 export class Shared {
@@ -84,7 +81,7 @@ export class Pipeline extends FrameHandler {
     if (!isValidVersion(f.apiKey, f.apiVersion)) {
       // KIP-511: clients open with their newest ApiVersions; the broker answers in v0. Its body
       // is not walked, so nothing from the previous frame's scan may be counted for it.
-      if (f.apiKey == API_VERSIONS) {
+      if (f.apiKey == ApiKey.ApiVersions) {
         this.scan.start(f.apiKey, f.apiVersion, true, f.ptr);
         this.countRequest(f);
         return Verdict.Forward;
@@ -100,7 +97,7 @@ export class Pipeline extends FrameHandler {
     if (rewrite !== null) rewrite.beginRequest(principal);
     if (!this.scanFrame(f, true)) return Verdict.Reject;
     // Produce with acks=0 is never answered: it must not wait in the correlation table.
-    const acksZero = f.apiKey == PRODUCE && this.scan.acksValue == 0;
+    const acksZero = f.apiKey == ApiKey.Produce && this.scan.acksValue == 0;
     if (acksZero) f.expectsResponse = false;
     this.countRequest(f);
     if (this.principal === null) return Verdict.Forward;
@@ -155,7 +152,7 @@ export class Pipeline extends FrameHandler {
       this.client = client;
       m.request(f, client);
       const s = this.scan;
-      if (f.apiKey == API_VERSIONS && s.softwareNameLen >= 0) {
+      if (f.apiKey == ApiKey.ApiVersions && s.softwareNameLen >= 0) {
         m.clientSoftware(s.softwareNamePtr, s.softwareNameLen, s.softwareVersionPtr, s.softwareVersionLen);
       }
     }
@@ -168,7 +165,7 @@ export class Pipeline extends FrameHandler {
     if (rewrite !== null) rewrite.beginResponse();
     if (!this.scanFrame(f, false)) return Verdict.Reject;
     if (this.metrics !== null) this.metrics!.response(f, this.scan.firstError, this.client);
-    if (f.apiKey == SASL_AUTHENTICATE && this.principal !== null) this.principal!.saslResult(this.scan.firstError);
+    if (f.apiKey == ApiKey.SaslAuthenticate && this.principal !== null) this.principal!.saslResult(this.scan.firstError);
     if (authz !== null && !authz.finishResponse()) {
       this.reason = apiName(f.apiKey) + " response lacks the list to merge the refused entries into";
       return Verdict.Reject;

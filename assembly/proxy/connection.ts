@@ -20,8 +20,7 @@ import { decodeRequestHeader, decodeResponseHeader } from "./headers";
 import { ProxyCounters } from "./counters";
 import { ByteBuffer } from "../kafka/byte_buffer";
 import { writeInt16, writeInt32 } from "../kafka/writer";
-
-const API_VERSIONS: i16 = 18;
+import { ApiKey } from "../kafka/api_keys";
 
 export class KafkaConnection extends NetworkContext {
   private requests: FrameStream;
@@ -146,7 +145,7 @@ export class KafkaConnection extends NetworkContext {
   // to the client).
   private appendStandIn(out: ByteBuffer, f: KafkaFrame): void {
     writeInt32(out, 10);
-    writeInt16(out, API_VERSIONS);
+    writeInt16(out, <i16>ApiKey.ApiVersions);
     writeInt16(out, 0);
     writeInt32(out, f.correlationId);
     writeInt16(out, -1);
@@ -166,7 +165,7 @@ export class KafkaConnection extends NetworkContext {
     }
     const verdict = this.handler.request(f);
     if (verdict == Verdict.Answer) {
-      const entry = this.inFlight.push(f.correlationId, API_VERSIONS, 0, get_current_time_nanoseconds());
+      const entry = this.inFlight.push(f.correlationId, <i16>ApiKey.ApiVersions, 0, get_current_time_nanoseconds());
       entry.answer.append(f.rewritten.ptr, f.rewritten.len);
     } else if ((verdict == Verdict.Forward || verdict == Verdict.Replace) && f.expectsResponse) {
       const entry = this.inFlight.push(f.correlationId, f.apiKey, f.responseVersion, get_current_time_nanoseconds());

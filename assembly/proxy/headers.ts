@@ -3,8 +3,7 @@
 import { KafkaFrame } from "./kafka_frame";
 import { parseRequestHeader, parseResponseHeader, RequestHeader, ResponseHeader } from "../kafka/header";
 import { isValidVersion } from "../kafka/apis";
-
-const API_VERSIONS: i16 = 18;
+import { ApiKey } from "../kafka/api_keys";
 
 const request = new RequestHeader();
 const response = new ResponseHeader();
@@ -21,7 +20,7 @@ export function decodeRequestHeader(f: KafkaFrame): i32 {
   f.bodyOffset = request.bodyOffset;
   // KIP-511: a broker answers an ApiVersions request of a version it does not know with a
   // version 0 response (listing what it supports), so that is how the answer is decoded.
-  f.responseVersion = f.apiKey == API_VERSIONS && !isValidVersion(f.apiKey, f.apiVersion) ? 0 : f.apiVersion;
+  f.responseVersion = f.apiKey == ApiKey.ApiVersions && !isValidVersion(f.apiKey, f.apiVersion) ? 0 : f.apiVersion;
   return 0;
 }
 

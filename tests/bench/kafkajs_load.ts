@@ -1,11 +1,16 @@
 // A Node.js client's view of the same path: kafkajs producing batches as fast as it can.
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 
-export async function kafkajsProduce(bootstrap: string, topic: string, records: number, size: number, clientId: string):
-  Promise<{ recordsPerSec: number; mbPerSec: number }> {
+async function connectedProducer(bootstrap: string, clientId: string) {
   const producer = new Kafka({ clientId, brokers: [bootstrap], logLevel: logLevel.NOTHING })
     .producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
+  return producer;
+}
+
+export async function kafkajsProduce(bootstrap: string, topic: string, records: number, size: number, clientId: string):
+  Promise<{ recordsPerSec: number; mbPerSec: number }> {
+  const producer = await connectedProducer(bootstrap, clientId);
   const value = Buffer.alloc(size, 0x61);
   const batch = 500;
   const messages = Array.from({ length: batch }, () => ({ value }));
@@ -25,9 +30,7 @@ export async function kafkajsProduce(bootstrap: string, topic: string, records: 
 // so differences between scenarios are the proxy's).
 export async function kafkajsRoundTrips(bootstrap: string, topic: string, sends: number, size: number, clientId: string):
   Promise<{ p50Us: number; p99Us: number }> {
-  const producer = new Kafka({ clientId, brokers: [bootstrap], logLevel: logLevel.NOTHING })
-    .producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
+  const producer = await connectedProducer(bootstrap, clientId);
   const value = Buffer.alloc(size, 0x72);
   const times: number[] = [];
   try {
