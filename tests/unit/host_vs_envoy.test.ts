@@ -54,6 +54,8 @@ const FRAMING: Stream[] = [
   ["an unknown API key", () => [requestFrame(999, 0, 1, "cross")]],
   ["a negative frame size", () => [Buffer.from("ffffff00000000", "hex")]],
   ["a body that does not decode", () => [truncated()]],
+  // The filter closes in the callback that holds both: Envoy forwards neither.
+  ["a good request and a malformed one in the same write", () => [Buffer.concat([apiVersions(), truncated()])]],
   ["a good request, then an unknown version", () => [apiVersions(), requestFrame(3, 99, 2, "cross")]],
   ["an oversized frame", () => [Buffer.from("7fffff00", "hex")]],
 ];
