@@ -43,6 +43,11 @@ export class RewriteStage {
 
   constructor(private rules: RewriteRules, private counters: RewriteCounters) {}
 
+  // Frees the connection's buffer (off the GC heap).
+  release(): void {
+    this.name.release();
+  }
+
   // Picks the rules of the request's principal (looked up again only when it changes).
   beginRequest(principal: string): void {
     this.tooLong = false;
