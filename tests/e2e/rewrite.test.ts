@@ -1,13 +1,14 @@
 // Topic rewriting through real Envoy + filter + Kafka with kafkajs and the Java client (topic
-// ids, flexible versions): two tenants both use `orders` and each only ever sees its own data,
-// groups and topics; the broker holds the prefixed names; a canary client is moved to
-// `orders-v2` while the others keep `orders`. Principals come from client ids here.
+// ids, flexible versions): two tenants both create and use `orders` and each only ever sees its
+// own data, groups, transactions and topics; the broker holds the prefixed names; a canary
+// client is moved to `orders-v2` while the others keep `orders`. Principals come from client ids
+// here.
 import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
-import { Kafka, logLevel, Partitioners } from "kafkajs";
+import kafkajs, { Kafka, logLevel, Partitioners } from "kafkajs";
 import { suiteTestBed } from "../harness/testbed.ts";
 import { javaClient } from "../harness/java_client.ts";
-import { brokerGroups, brokerOffset as viewOffset, createTopics } from "../harness/broker_view.ts";
+import { brokerGroups, brokerOffset as viewOffset, brokerTopics, createTopics } from "../harness/broker_view.ts";
 
 export const REWRITE_CONFIG = {
   principal_sources: ["client_id"],
@@ -51,9 +52,38 @@ describe("topic rewriting through Envoy + filter + Kafka", () => {
     return seen;
   };
 
-  before(() => createTopics(suite.bed.kafka, ["tenantA.orders", "tenantB.orders", "tenantA.orders-v2", "shared-untenanted"]));
+  // The operator prepares the canary's new topic and one outside every tenant.
+  before(() => createTopics(suite.bed.kafka, ["tenantA.orders-v2", "shared-untenanted"]));
 
-  test("two tenants write `orders`; the broker holds tenantA.orders and tenantB.orders", guard(async () => {
+  test("two tenants create `orders` and `payments`; the broker holds them under each tenant's prefix", guard(async () => {
+    for (const clientId of ["tenant-a", "tenant-b"]) {
+      const admin = viaProxy(clientId).admin();
+      await admin.connect();
+      try {
+        assert.equal(await admin.createTopics({ topics: [{ topic: "orders" }, { topic: "payments" }], waitForLeaders: true }), true);
+      } finally {
+        await admin.disconnect();
+      }
+    }
+    const topics = await brokerTopics(suite.bed.kafka);
+    for (const t of ["tenantA.orders", "tenantB.orders", "tenantA.payments", "tenantB.payments"]) assert.ok(topics.includes(t), t);
+    assert.ok(!topics.includes("orders") && !topics.includes("payments"), topics.join(","));
+    // Config resources (not entity-annotated in Kafka's schemas) are renamed too.
+    const admin = viaProxy("tenant-a").admin();
+    await admin.connect();
+    try {
+      const { resources } = await admin.describeConfigs({
+        resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: "orders" }], includeSynonyms: false,
+      });
+      assert.equal(resources[0].resourceName, "orders");
+      assert.equal(resources[0].errorCode, 0);
+      assert.ok(resources[0].configEntries.some((e) => e.configName === "cleanup.policy"));
+    } finally {
+      await admin.disconnect();
+    }
+  }));
+
+  test("two tenants write `orders`; the broker holds each one's records apart", guard(async () => {
     const producer = viaProxy("tenant-a").producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     await producer.send({ topic: "orders", messages: [{ value: "a1" }, { value: "a2" }] });
@@ -79,7 +109,7 @@ describe("topic rewriting through Envoy + filter + Kafka", () => {
     const admin = viaProxy("tenant-b").admin();
     await admin.connect();
     try {
-      assert.deepEqual((await admin.listTopics()).sort(), ["orders"]);
+      assert.deepEqual((await admin.listTopics()).sort(), ["orders", "payments"]);
       const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
       assert.deepEqual(groups, ["readers"]);
     } finally {
@@ -100,6 +130,32 @@ describe("topic rewriting through Envoy + filter + Kafka", () => {
     assert.equal(await brokerOffset("tenantA.orders-v2"), 1);
     assert.equal(await brokerOffset("tenantA.orders"), 2);
     assert.deepEqual(await kafkajsRead("canary-a", "canary-readers", "orders", 1), ["canary"]);
+  }));
+
+  test("both tenants use transactional id tx-pay; the broker holds tenantA.tx-pay and tenantB.tx-pay", guard(async () => {
+    // kafkajs finds its transaction coordinator with FindCoordinator v2 (key before key type) and
+    // commits consumer offsets inside the transaction; the Java client uses the batched v6.
+    const producer = viaProxy("tenant-a").producer({ transactionalId: "tx-pay", maxInFlightRequests: 1, idempotent: true });
+    await producer.connect();
+    const tx = await producer.transaction();
+    await tx.send({ topic: "payments", messages: [{ value: "pa1" }, { value: "pa2" }] });
+    await tx.sendOffsets({ consumerGroupId: "pay-readers", topics: [{ topic: "orders", partitions: [{ partition: 0, offset: "2" }] }] });
+    await tx.commit();
+    await producer.disconnect();
+    const out = await javaClient(["txproduce", suite.bed.bootstrap, "payments", "tx-pay", "pb", "5,6,7"], 120000, "tenant-b");
+    assert.match(out, /committed transaction tx-pay/);
+
+    const txns = (await javaClient(["transactions", suite.bed.kafka.direct])).split("\n").filter((l) => l.startsWith("transaction "));
+    const ids = txns.map((l) => l.split(" ")[1]).sort();
+    assert.ok(ids.includes("tenantA.tx-pay") && ids.includes("tenantB.tx-pay") && !ids.includes("tx-pay"), ids.join(","));
+    // The offsets committed in the transaction belong to tenant-a's group, on tenant-a's topic.
+    const committed = await javaClient(["committed", suite.bed.kafka.direct, "tenantA.orders", "tenantA.pay-readers"]);
+    assert.match(committed, /committed 2/);
+    // Each reads its own committed records (kafkajs reads committed only).
+    assert.deepEqual((await kafkajsRead("tenant-a", "pay-check", "payments", 2)).sort(), ["pa1", "pa2"]);
+    const read = await javaClient(["consume", suite.bed.bootstrap, "payments", "pay-check", "3"], 120000, "tenant-b");
+    const keys = read.split("\n").filter((l) => l.startsWith("record ")).map((l) => l.split(" ")[1]).sort();
+    assert.deepEqual(keys, ["pb-0", "pb-1", "pb-2"]);
   }));
 
   test("a name too long once prefixed is refused with INVALID_TOPIC_EXCEPTION, not truncated", guard(async () => {
