@@ -4,7 +4,7 @@
 // names outside the tenant never reach the client, and record sets are never touched.
 import { FRAME_COUNT } from "./fixtures/captured_frames";
 import { Captured } from "./captured";
-import { sameBytes, text } from "./helpers";
+import { FrameBuilder, sameBytes, text } from "./helpers";
 import { Visitor, walk } from "../../assembly/kafka/walker";
 import { Entity } from "../../assembly/kafka/layout";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
@@ -150,12 +150,16 @@ class Exchange {
 
   // `response` answering the request of `req`, as the client gets it.
   response(req: Captured, response: ByteBuffer, out: ByteBuffer): Verdict {
+    return this.responseTo(req.apiKey, req.apiVersion, response, out);
+  }
+
+  responseTo(apiKey: i16, apiVersion: i16, response: ByteBuffer, out: ByteBuffer): Verdict {
     const f = this.responseFrame;
     f.ptr = response.ptr;
     f.len = response.len;
-    f.apiKey = req.apiKey;
-    f.apiVersion = req.apiVersion;
-    expect(decodeResponseHeader(f)).toBe(0, req.label);
+    f.apiKey = apiKey;
+    f.apiVersion = apiVersion;
+    expect(decodeResponseHeader(f)).toBe(0);
     const verdict = this.pipeline.response(f);
     out.clear();
     if (verdict == Verdict.Forward) out.append(response.ptr, response.len);
@@ -164,10 +168,50 @@ class Exchange {
   }
 }
 
+// Runs the captured Metadata exchanges, the broker answering in its names: the pipeline learns
+// the topic ids of the tenant's topics, which requests by id (Produce v13, Fetch v13+) need.
+function learnTopicIds(shared: Shared): void {
+  const requestOut = new ByteBuffer();
+  const out = new ByteBuffer();
+  for (let i = 0; i + 1 < FRAME_COUNT; i += 2) {
+    const req = new Captured(i);
+    if (req.apiKey != 3) continue;
+    const exchange = new Exchange(shared);
+    exchange.request(req, requestOut);
+    exchange.response(req, asBroker(new Captured(i + 1)), out);
+  }
+}
+
+function isById(c: Captured): bool {
+  return (c.apiKey == 0 && c.apiVersion >= 13) || (c.apiKey == 1 && c.apiVersion >= 13);
+}
+
+// A Metadata v12 response (flexible, names and ids) listing `names`, topic i with id i+1 in
+// every int32 of its uuid.
+function metadataV12(names: string[]): ByteBuffer {
+  const b = new FrameBuilder().i32(7).uvarint(0).i32(0).uvarint(1).uvarint(0).i32(1).uvarint(names.length + 1);
+  for (let i = 0; i < names.length; i++) {
+    b.i16(0).cstr(names[i]).i32(i + 1).i32(i + 1).i32(i + 1).i32(i + 1).i8(0).uvarint(1).i32(0).uvarint(0);
+  }
+  return b.uvarint(0).finish();
+}
+
+function idOf(n: i32): usize {
+  const id = new ArrayBuffer(16);
+  for (let j = 0; j < 4; j++) store<u32>(changetype<usize>(id) + <usize>(j * 4), bswap<u32>(<u32>n));
+  return changetype<usize>(id);
+}
+
+function learnedName(shared: Shared, id: usize): string {
+  const e = shared.topicIds.find(id);
+  return e === null ? "(none)" : text(e.namePtr, e.nameLen);
+}
+
 describe("topic rewriting on captured frames", () => {
   it("gives every request name its broker form, in every captured API version, records untouched", () => {
     let renamedFrames = 0;
     let renamedNames = 0;
+    learnTopicIds(tenant);
     const renamedBefore = count(counters.renamed);
     const out = new ByteBuffer();
     for (let i = 0; i < FRAME_COUNT; i++) {
@@ -236,6 +280,52 @@ describe("topic rewriting on captured frames", () => {
     // The captured responses name topics, groups and coordinator keys only inside lists, so
     // hiding always works there.
     expect(refused).toBe(0);
+  });
+
+  it("answers requests by topic ids outside the tenant with UNKNOWN_TOPIC_ID", () => {
+    const fresh = sharedFor(rewriteConfig(PREFIX, CLIENTS));
+    const refusedBefore = count(counters.foreignIds);
+    const requestOut = new ByteBuffer();
+    const out = new ByteBuffer();
+    let byId = 0;
+    // Ids never seen, then ids learned under names outside the tenant (the captured Metadata
+    // responses name unprefixed topics), are both refused.
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < FRAME_COUNT; i++) {
+        const c = new Captured(i);
+        if (!c.isRequest || !isById(c)) continue;
+        expect(new Exchange(fresh).request(c, out)).toBe(Verdict.Answer, c.label);
+        expect(contents(c, out, false).errors.includes(100)).toBe(true, c.label + " error code");
+        byId++;
+      }
+      for (let i = 0; i + 1 < FRAME_COUNT; i += 2) {
+        const req = new Captured(i);
+        if (req.apiKey != 3) continue;
+        const exchange = new Exchange(fresh);
+        exchange.request(req, requestOut);
+        exchange.response(req, new Captured(i + 1).frame, out);
+      }
+    }
+    expect(byId).toBeGreaterThanOrEqual(4);
+    expect(count(counters.foreignIds) - refusedBefore).toBe(<u64>byId);
+  });
+
+  it("learns a hidden topic's id under its own name, never the tenant topic's before it", () => {
+    const fresh = sharedFor(rewriteConfig(PREFIX, CLIENTS));
+    const exchange = new Exchange(fresh);
+    const requestOut = new ByteBuffer();
+    const out = new ByteBuffer();
+    exchange.request(new Captured(0), requestOut);
+    const broker = metadataV12([PREFIX + "mine", "someone-elses"]);
+    expect(exchange.responseTo(3, 12, broker, out)).toBe(Verdict.Replace);
+    // Body after the size, correlation id and empty tag buffer of the flexible header.
+    const body = 9;
+    const shown = new Contents();
+    expect(walk(3, 12, false, out.ptr + <usize>body, out.len - body, shown)).toBe(out.len - body);
+    expect(shown.names.length).toBe(1);
+    expect(shown.names[0]).toBe("mine");
+    expect(learnedName(fresh, idOf(1))).toBe(PREFIX + "mine");
+    expect(learnedName(fresh, idOf(2))).toBe("someone-elses");
   });
 
   it("leaves principals without rules alone", () => {
