@@ -188,8 +188,10 @@ export class FrameScan extends Visitor {
   }
 
   topicId(ptr: usize): void {
-    if (this.apiKey == ApiKey.Metadata && !this.isRequest) {
-      // Metadata v10+ responses pair each topic's name (just seen) with its id.
+    const k = this.apiKey;
+    if (!this.isRequest && (k == ApiKey.Metadata || k == ApiKey.CreateTopics || k == ApiKey.DescribeTopicPartitions)) {
+      // These responses (Metadata v10+, CreateTopics v7+) pair each topic's name (just seen)
+      // with its id; Kafka's admin client describes topics with DescribeTopicPartitions.
       if (this.nameLen > 0) this.topicIds.learn(ptr, this.namePtr, this.nameLen);
       return;
     }

@@ -10,6 +10,7 @@
 //   txproduce <bootstrap> <topic> <transactionalId> <keyPrefix> <size,size,...>   produce, in one
 //                                                              committed transaction
 //   transactions <bootstrap>                                  prints "transaction <id> <state>"
+//   topicid <bootstrap> <topic>                               prints "topicid <32 hex digits>"
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.*;
@@ -37,6 +38,7 @@ public class JavaClient {
       case "produce" -> produce(args[1], args[2], args[3], args[4], null);
       case "txproduce" -> produce(args[1], args[2], args[4], args[5], args[3]);
       case "transactions" -> transactions(args[1]);
+      case "topicid" -> topicId(args[1], args[2]);
       case "consume" -> consume(args[1], args[2], args[3], Integer.parseInt(args[4]));
       case "committed" -> committed(args[1], args[2], args[3]);
       case "logsize" -> logSize(args[1], args[2]);
@@ -77,6 +79,17 @@ public class JavaClient {
     }
   }
 
+  static void topicId(String bootstrap, String topic) throws Exception {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId("java-admin"));
+    try (Admin admin = Admin.create(p)) {
+      var id = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).topicId();
+      System.out.println("topicid " + HexFormat.of().toHexDigits(id.getMostSignificantBits())
+          + HexFormat.of().toHexDigits(id.getLeastSignificantBits()));
+    }
+  }
+
   static void transactions(String bootstrap) throws Exception {
     Properties p = new Properties();
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -94,6 +107,8 @@ public class JavaClient {
     p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    // "consumer" for KIP-848's group protocol (ConsumerGroupHeartbeat, assignments by topic id).
+    p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, System.getenv().getOrDefault("GROUP_PROTOCOL", "classic"));
     return p;
   }
 
