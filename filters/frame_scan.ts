@@ -156,6 +156,9 @@ export class FrameScan extends Visitor {
     let clientLen = len;
     let brokerPtr = valuePtr;
     let brokerLen = len;
+    // A name the tenant must not see is already dropped for the client; the id that follows
+    // it is still the broker's topic's (below).
+    let hidden = false;
     const rewrite = this.rewrite;
     if (rewrite !== null) {
       if (this.isRequest) {
@@ -165,7 +168,7 @@ export class FrameScan extends Visitor {
         }
       } else {
         const r = rewrite.response(entity, lengthPtr, valuePtr, len, compact, this.edits);
-        if (r < 0) return;
+        hidden = r < 0;
         if (r > 0) {
           clientPtr = rewrite.name.ptr;
           clientLen = rewrite.name.len;
@@ -173,7 +176,7 @@ export class FrameScan extends Visitor {
       }
     }
     const authz = this.authz;
-    if (authz !== null) {
+    if (authz !== null && !hidden) {
       if (this.isRequest) authz.requestEntity(entity, clientPtr, clientLen, this.edits);
       else authz.responseEntity(entity, clientPtr, clientLen, this.edits);
     }
@@ -185,12 +188,15 @@ export class FrameScan extends Visitor {
   }
 
   topicId(ptr: usize): void {
-    if (this.apiKey == ApiKey.Metadata && !this.isRequest) {
-      // Metadata v10+ responses pair each topic's name (just seen) with its id.
+    const k = this.apiKey;
+    if (!this.isRequest && (k == ApiKey.Metadata || k == ApiKey.CreateTopics || k == ApiKey.DescribeTopicPartitions)) {
+      // These responses (Metadata v10+, CreateTopics v7+) pair each topic's name (just seen)
+      // with its id; Kafka's admin client describes topics with DescribeTopicPartitions.
       if (this.nameLen > 0) this.topicIds.learn(ptr, this.namePtr, this.nameLen);
       return;
     }
     if (this.isRequest && this.authz !== null) this.authz!.requestTopicId(ptr, this.edits);
+    else if (this.isRequest && this.rewrite !== null && this.apiKey != ApiKey.Metadata) this.rewrite!.requestTopicId(ptr);
     const m = this.metrics;
     if (m !== null && this.tracksRecords()) this.topic = m.topicById(this.topicIds, ptr);
   }

@@ -62,7 +62,7 @@ export class Pipeline extends FrameHandler {
     // Stages that change frames need the walk's layout hooks.
     this.scan.wantsLayout = true;
     if (shared.rewrite !== null) {
-      this.rewrite = new RewriteStage(shared.rewrite!, shared.rewriteCounters!);
+      this.rewrite = new RewriteStage(shared.rewrite!, shared.rewriteCounters!, shared.topicIds);
       this.scan.rewrite = this.rewrite;
     }
     if (shared.acl !== null) {

@@ -5,7 +5,8 @@
 //
 // A tenant only ever sees names under its prefix: a response name without it (another tenant's
 // topic, an internal topic) is dropped from its list, and if it stands outside any list the
-// response is refused rather than shown.
+// response is refused rather than shown. Requests naming topics by id must name the tenant's
+// own topics, as this worker learned them from Metadata responses.
 import { Counter } from "@solo-io/proxy-runtime/assembly/index";
 import { RenameRule, RewriteRules } from "../assembly/policy/rewrite_rules";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
@@ -15,16 +16,20 @@ import { insideTaggedField } from "../assembly/kafka/walker";
 import { writeStringLength } from "../assembly/kafka/writer";
 import { buildErrorResponse } from "../assembly/kafka/error_response";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
+import { TopicIds } from "./topic_ids";
 
 // Kafka's limit on topic name length, and its error for a name past it.
 const MAX_TOPIC_LENGTH = 249;
 const INVALID_TOPIC_EXCEPTION: i16 = 17;
+// Kafka's answer for a topic id it does not know: the client refreshes its metadata.
+const UNKNOWN_TOPIC_ID: i16 = 100;
 
 export class RewriteCounters {
   renamed: Counter = new Counter("kafka_proxy.rewrite.names_renamed");
   restored: Counter = new Counter("kafka_proxy.rewrite.names_restored");
   hidden: Counter = new Counter("kafka_proxy.rewrite.names_hidden");
   tooLong: Counter = new Counter("kafka_proxy.rewrite.names_too_long");
+  foreignIds: Counter = new Counter("kafka_proxy.rewrite.topic_ids_refused");
 }
 
 @inline function same(a: ArrayBuffer, ptr: usize, len: i32): bool {
@@ -38,10 +43,11 @@ export class RewriteStage {
   private renames: RenameRule[] = [];
   private principal: string = "";
   private tooLong: bool = false;
+  private foreignId: bool = false;
   private misplaced: bool = false;
   private failedEdit: bool = false;
 
-  constructor(private rules: RewriteRules, private counters: RewriteCounters) {}
+  constructor(private rules: RewriteRules, private counters: RewriteCounters, private topicIds: TopicIds) {}
 
   // Frees the connection's buffer (off the GC heap).
   release(): void {
@@ -51,6 +57,7 @@ export class RewriteStage {
   // Picks the rules of the request's principal (looked up again only when it changes).
   beginRequest(principal: string): void {
     this.tooLong = false;
+    this.foreignId = false;
     this.failedEdit = false;
     if (changetype<usize>(principal) == changetype<usize>(this.principal)) return;
     this.principal = principal;
@@ -66,25 +73,38 @@ export class RewriteStage {
       this.tooLong = true;
       return false;
     }
-    if (insideTaggedField()) {
-      this.failedEdit = true;
-      return false;
-    }
-    const mark = edits.bytes.len;
-    writeStringLength(edits.bytes, name.len, compact);
-    edits.bytes.append(name.ptr, name.len);
-    edits.replace(lengthPtr, valuePtr + <usize>len, mark);
+    if (!this.replace(lengthPtr, valuePtr, len, compact, edits)) return false;
     this.counters.renamed.increment(1);
     return true;
   }
 
-  // After the walk: a name that would break Kafka's limits is answered with Kafka's error.
+  // A request's topic id (not Metadata's: asking by id is how a client learns a name, and the
+  // response hides what is not the tenant's). The broker would serve any topic by id, and names
+  // that would show whose topic it is never travel with it, so a tenant's ids must be known to
+  // name its own topics; an id outside the tenant (or never seen) answers the whole request.
+  requestTopicId(idPtr: usize): void {
+    if (this.prefix === null || (load<u64>(idPtr) == 0 && load<u64>(idPtr + 8) == 0)) return;
+    const e = this.topicIds.find(idPtr);
+    if (e === null || this.toClient(Entity.TopicName, e.namePtr, e.nameLen) < 0) this.foreignId = true;
+  }
+
+  // After the walk: a name that would break Kafka's limits, or a topic id outside the tenant,
+  // is answered with Kafka's error.
   finishRequest(f: KafkaFrame): Verdict {
     if (this.failedEdit) return Verdict.Reject;
-    if (!this.tooLong) return Verdict.Forward;
-    this.counters.tooLong.increment(1);
-    if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, INVALID_TOPIC_EXCEPTION, null,
-      f.rewritten)) return Verdict.Reject;
+    let code: i16 = 0;
+    if (this.tooLong) {
+      this.counters.tooLong.increment(1);
+      code = INVALID_TOPIC_EXCEPTION;
+    } else if (this.foreignId) {
+      this.counters.foreignIds.increment(1);
+      code = UNKNOWN_TOPIC_ID;
+    } else {
+      return Verdict.Forward;
+    }
+    if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, code, null, f.rewritten)) {
+      return Verdict.Reject;
+    }
     return Verdict.Answer;
   }
 
@@ -102,18 +122,25 @@ export class RewriteStage {
       if (!edits.dropElement()) this.misplaced = true;
       return -1;
     }
-    if (visible == 0) return 0;
+    if (visible == 0 || !this.replace(lengthPtr, valuePtr, len, compact, edits)) return 0;
+    this.counters.restored.increment(1);
+    return 1;
+  }
+
+  // Puts `name` in place of the string at [lengthPtr, valuePtr + len), length prefix re-encoded.
+  // No schema has a name inside a tagged field, whose size prefix would change too: such a
+  // frame is refused.
+  private replace(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool, edits: FrameEdits): bool {
     if (insideTaggedField()) {
       this.failedEdit = true;
-      return 0;
+      return false;
     }
     const name = this.name;
     const mark = edits.bytes.len;
     writeStringLength(edits.bytes, name.len, compact);
     edits.bytes.append(name.ptr, name.len);
     edits.replace(lengthPtr, valuePtr + <usize>len, mark);
-    this.counters.restored.increment(1);
-    return 1;
+    return true;
   }
 
   // False when a foreign name stood where it could not be dropped: the response is refused.

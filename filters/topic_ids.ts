@@ -1,6 +1,6 @@
-// Topic ids learned from Metadata responses (v10+ pair each topic's name with its id), so that
-// requests naming topics only by id (Produce v13, Fetch v13+) can be authorized, counted and
-// rewritten by name. One table per Wasm VM (Envoy worker), shared by its connections: a client
+// Topic ids learned from Metadata responses (v10+ pair each topic's name with its id; so do
+// CreateTopics v7+ and DescribeTopicPartitions responses), so that requests naming topics only
+// by id (Produce v13, Fetch v13+) can be authorized, counted and rewritten by name. One table per Wasm VM (Envoy worker), shared by its connections: a client
 // fetches metadata before it uses an id, through the same worker when it is one connection.
 import { LabelEntry } from "../assembly/proxy/label_table";
 

@@ -10,4 +10,5 @@ export const enum ApiKey {
   CreateTopics = 19,
   SaslAuthenticate = 36,
   ListTransactions = 66,
+  DescribeTopicPartitions = 75,
 }

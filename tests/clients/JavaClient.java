@@ -7,6 +7,10 @@
 //   consume <bootstrap> <topic> <group> <count>               prints "record <key> <size> <sha256>"
 //   committed <bootstrap> <topic> <group>                     prints "committed <offset>"
 //   logsize <bootstrap> <topic>                               prints "logsize <bytes of partition 0>"
+//   txproduce <bootstrap> <topic> <transactionalId> <keyPrefix> <size,size,...>   produce, in one
+//                                                              committed transaction
+//   transactions <bootstrap>                                  prints "transaction <id> <state>"
+//   topicid <bootstrap> <topic>                               prints "topicid <32 hex digits>"
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.*;
@@ -31,7 +35,10 @@ public class JavaClient {
 
   public static void main(String[] args) throws Exception {
     switch (args[0]) {
-      case "produce" -> produce(args[1], args[2], args[3], args[4]);
+      case "produce" -> produce(args[1], args[2], args[3], args[4], null);
+      case "txproduce" -> produce(args[1], args[2], args[4], args[5], args[3]);
+      case "transactions" -> transactions(args[1]);
+      case "topicid" -> topicId(args[1], args[2]);
       case "consume" -> consume(args[1], args[2], args[3], Integer.parseInt(args[4]));
       case "committed" -> committed(args[1], args[2], args[3]);
       case "logsize" -> logSize(args[1], args[2]);
@@ -45,19 +52,50 @@ public class JavaClient {
     return System.getenv().getOrDefault("CLIENT_ID", fallback);
   }
 
-  static void produce(String bootstrap, String topic, String keyPrefix, String sizes) throws Exception {
+  static void produce(String bootstrap, String topic, String keyPrefix, String sizes, String transactionalId)
+      throws Exception {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId("java-producer"));
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 * 1024 * 1024);
     p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 64L * 1024 * 1024);
+    if (transactionalId != null) p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
     try (Producer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
+      if (transactionalId != null) {
+        producer.initTransactions();
+        producer.beginTransaction();
+      }
       String[] list = sizes.split(",");
       for (int i = 0; i < list.length; i++) {
         int size = Integer.parseInt(list[i]);
         RecordMetadata m = producer.send(new ProducerRecord<>(topic, keyPrefix + "-" + i, payload(size, i))).get();
         System.out.println("produced " + keyPrefix + "-" + i + " " + m.offset());
+      }
+      if (transactionalId != null) {
+        producer.commitTransaction();
+        System.out.println("committed transaction " + transactionalId);
+      }
+    }
+  }
+
+  static void topicId(String bootstrap, String topic) throws Exception {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId("java-admin"));
+    try (Admin admin = Admin.create(p)) {
+      var id = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).topicId();
+      System.out.println("topicid " + HexFormat.of().toHexDigits(id.getMostSignificantBits())
+          + HexFormat.of().toHexDigits(id.getLeastSignificantBits()));
+    }
+  }
+
+  static void transactions(String bootstrap) throws Exception {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    try (Admin admin = Admin.create(p)) {
+      for (var t : admin.listTransactions().all().get()) {
+        System.out.println("transaction " + t.transactionalId() + " " + t.state());
       }
     }
   }
@@ -69,6 +107,8 @@ public class JavaClient {
     p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    // "consumer" for KIP-848's group protocol (ConsumerGroupHeartbeat, assignments by topic id).
+    p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, System.getenv().getOrDefault("GROUP_PROTOCOL", "classic"));
     return p;
   }
 

@@ -1,13 +1,15 @@
 // Topic rewriting through real Envoy + filter + Kafka with kafkajs and the Java client (topic
-// ids, flexible versions): two tenants both use `orders` and each only ever sees its own data,
-// groups and topics; the broker holds the prefixed names; a canary client is moved to
-// `orders-v2` while the others keep `orders`. Principals come from client ids here.
+// ids, flexible versions): two tenants both create and use `orders` and each only ever sees its
+// own data, groups, transactions and topics; the broker holds the prefixed names; a canary
+// client is moved to `orders-v2` while the others keep `orders`. Principals come from client ids
+// here.
 import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
-import { Kafka, logLevel, Partitioners } from "kafkajs";
+import kafkajs, { Kafka, logLevel, Partitioners } from "kafkajs";
 import { suiteTestBed } from "../harness/testbed.ts";
 import { javaClient } from "../harness/java_client.ts";
-import { brokerGroups, brokerOffset as viewOffset, createTopics } from "../harness/broker_view.ts";
+import { exchange, frames, requestFrame } from "../harness/raw_client.ts";
+import { brokerGroups, brokerOffset as viewOffset, brokerTopics, createTopics } from "../harness/broker_view.ts";
 
 export const REWRITE_CONFIG = {
   principal_sources: ["client_id"],
@@ -51,9 +53,38 @@ describe("topic rewriting through Envoy + filter + Kafka", () => {
     return seen;
   };
 
-  before(() => createTopics(suite.bed.kafka, ["tenantA.orders", "tenantB.orders", "tenantA.orders-v2", "shared-untenanted"]));
+  // The operator prepares the canary's new topic and one outside every tenant.
+  before(() => createTopics(suite.bed.kafka, ["tenantA.orders-v2", "shared-untenanted"]));
 
-  test("two tenants write `orders`; the broker holds tenantA.orders and tenantB.orders", guard(async () => {
+  test("two tenants create `orders` and `payments`; the broker holds them under each tenant's prefix", guard(async () => {
+    for (const clientId of ["tenant-a", "tenant-b"]) {
+      const admin = viaProxy(clientId).admin();
+      await admin.connect();
+      try {
+        assert.equal(await admin.createTopics({ topics: [{ topic: "orders" }, { topic: "payments" }], waitForLeaders: true }), true);
+      } finally {
+        await admin.disconnect();
+      }
+    }
+    const topics = await brokerTopics(suite.bed.kafka);
+    for (const t of ["tenantA.orders", "tenantB.orders", "tenantA.payments", "tenantB.payments"]) assert.ok(topics.includes(t), t);
+    assert.ok(!topics.includes("orders") && !topics.includes("payments"), topics.join(","));
+    // Config resources (not entity-annotated in Kafka's schemas) are renamed too.
+    const admin = viaProxy("tenant-a").admin();
+    await admin.connect();
+    try {
+      const { resources } = await admin.describeConfigs({
+        resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: "orders" }], includeSynonyms: false,
+      });
+      assert.equal(resources[0].resourceName, "orders");
+      assert.equal(resources[0].errorCode, 0);
+      assert.ok(resources[0].configEntries.some((e) => e.configName === "cleanup.policy"));
+    } finally {
+      await admin.disconnect();
+    }
+  }));
+
+  test("two tenants write `orders`; the broker holds each one's records apart", guard(async () => {
     const producer = viaProxy("tenant-a").producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     await producer.send({ topic: "orders", messages: [{ value: "a1" }, { value: "a2" }] });
@@ -75,13 +106,53 @@ describe("topic rewriting through Envoy + filter + Kafka", () => {
     assert.ok(!groups.includes("readers"));
   }));
 
+  test("a KIP-848 consumer (heartbeats and assignments by topic id) reads its tenant's records in its own group", guard(async () => {
+    const out = await javaClient(["consume", suite.bed.bootstrap, "orders", "next-gen", "3"], 120000, "tenant-b",
+      { GROUP_PROTOCOL: "consumer" });
+    const keys = out.split("\n").filter((l) => l.startsWith("record ")).map((l) => l.split(" ")[1]).sort();
+    assert.deepEqual(keys, ["b-0", "b-1", "b-2"]);
+    assert.ok((await brokerGroups(suite.bed.kafka)).includes("tenantB.next-gen"));
+  }));
+
+  test("a topic id reaches only its tenant's topic: another tenant fetching by it gets UNKNOWN_TOPIC_ID", guard(async () => {
+    // Ids are the broker's: the same through the proxy (which learns it from this Metadata) and on the broker.
+    const idOf = (out: string) => /topicid ([0-9a-f]{32})/.exec(out)![1];
+    const id = idOf(await javaClient(["topicid", suite.bed.bootstrap, "orders"], 120000, "tenant-a"));
+    assert.equal(idOf(await javaClient(["topicid", suite.bed.kafka.direct, "tenantA.orders"])), id);
+    const before = await stat("rewrite.topic_ids_refused");
+    assert.equal(before, 0, "the clients' own requests by id were all let through");
+    // Fetch v13 (flexible, topics by id) of partition 0 from offset 0, hand-made.
+    const body = Buffer.concat([
+      Buffer.from("ffffffff" + "00000000" + "00000001" + "00100000" + "00" + "00000000" + "ffffffff", "hex"),
+      Buffer.from([2]), Buffer.from(id, "hex"),
+      Buffer.from([2]), Buffer.from("00000000" + "ffffffff" + "0000000000000000" + "ffffffff" + "ffffffffffffffff" + "00100000", "hex"),
+      Buffer.from([0, 0]), Buffer.from([1, 1, 0]),
+    ]);
+    const fetchAs = async (clientId: string) => {
+      const { received } = await exchange(suite.bed.envoy.listenPort, [requestFrame(1, 13, 41, clientId, body, true)], { timeoutMs: 1500 });
+      const [response] = frames(received);
+      // size, correlation id, header tags, throttle time, error code, session id, one topic
+      // (its id), one partition: index, then its error code.
+      assert.equal(response.readInt32BE(4), 41);
+      assert.equal(response.subarray(20, 36).toString("hex"), id);
+      return { error: response.readInt16BE(13), partitionError: response.readInt16BE(41), bytes: response };
+    };
+    const own = await fetchAs("tenant-a");
+    assert.deepEqual([own.error, own.partitionError], [0, 0]);
+    assert.ok(own.bytes.includes("a1") && own.bytes.includes("a2"));
+    const other = await fetchAs("tenant-b");
+    assert.deepEqual([other.error, other.partitionError], [100, 100], "UNKNOWN_TOPIC_ID");
+    assert.ok(!other.bytes.includes("a1"));
+    assert.equal(await stat("rewrite.topic_ids_refused"), before + 1);
+  }));
+
   test("a tenant's topic list shows its own topics without the prefix, and nothing else", guard(async () => {
     const admin = viaProxy("tenant-b").admin();
     await admin.connect();
     try {
-      assert.deepEqual((await admin.listTopics()).sort(), ["orders"]);
+      assert.deepEqual((await admin.listTopics()).sort(), ["orders", "payments"]);
       const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
-      assert.deepEqual(groups, ["readers"]);
+      assert.deepEqual(groups.sort(), ["next-gen", "readers"]);
     } finally {
       await admin.disconnect();
     }
@@ -100,6 +171,32 @@ describe("topic rewriting through Envoy + filter + Kafka", () => {
     assert.equal(await brokerOffset("tenantA.orders-v2"), 1);
     assert.equal(await brokerOffset("tenantA.orders"), 2);
     assert.deepEqual(await kafkajsRead("canary-a", "canary-readers", "orders", 1), ["canary"]);
+  }));
+
+  test("both tenants use transactional id tx-pay; the broker holds tenantA.tx-pay and tenantB.tx-pay", guard(async () => {
+    // kafkajs finds its transaction coordinator with FindCoordinator v2 (key before key type) and
+    // commits consumer offsets inside the transaction; the Java client uses the batched v6.
+    const producer = viaProxy("tenant-a").producer({ transactionalId: "tx-pay", maxInFlightRequests: 1, idempotent: true });
+    await producer.connect();
+    const tx = await producer.transaction();
+    await tx.send({ topic: "payments", messages: [{ value: "pa1" }, { value: "pa2" }] });
+    await tx.sendOffsets({ consumerGroupId: "pay-readers", topics: [{ topic: "orders", partitions: [{ partition: 0, offset: "2" }] }] });
+    await tx.commit();
+    await producer.disconnect();
+    const out = await javaClient(["txproduce", suite.bed.bootstrap, "payments", "tx-pay", "pb", "5,6,7"], 120000, "tenant-b");
+    assert.match(out, /committed transaction tx-pay/);
+
+    const txns = (await javaClient(["transactions", suite.bed.kafka.direct])).split("\n").filter((l) => l.startsWith("transaction "));
+    const ids = txns.map((l) => l.split(" ")[1]).sort();
+    assert.ok(ids.includes("tenantA.tx-pay") && ids.includes("tenantB.tx-pay") && !ids.includes("tx-pay"), ids.join(","));
+    // The offsets committed in the transaction belong to tenant-a's group, on tenant-a's topic.
+    const committed = await javaClient(["committed", suite.bed.kafka.direct, "tenantA.orders", "tenantA.pay-readers"]);
+    assert.match(committed, /committed 2/);
+    // Each reads its own committed records (kafkajs reads committed only).
+    assert.deepEqual((await kafkajsRead("tenant-a", "pay-check", "payments", 2)).sort(), ["pa1", "pa2"]);
+    const read = await javaClient(["consume", suite.bed.bootstrap, "payments", "pay-check", "3"], 120000, "tenant-b");
+    const keys = read.split("\n").filter((l) => l.startsWith("record ")).map((l) => l.split(" ")[1]).sort();
+    assert.deepEqual(keys, ["pb-0", "pb-1", "pb-2"]);
   }));
 
   test("a name too long once prefixed is refused with INVALID_TOPIC_EXCEPTION, not truncated", guard(async () => {

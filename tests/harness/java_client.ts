@@ -17,11 +17,12 @@ function compile(): void {
 }
 
 // Resolves with stdout; rejects with both streams when the client fails.
-// `clientId` overrides the client's default client id.
-export function javaClient(args: string[], timeoutMs = 120000, clientId?: string): Promise<string> {
+// `clientId` overrides the client's default client id; `extraEnv` adds settings the client reads
+// from its environment (GROUP_PROTOCOL).
+export function javaClient(args: string[], timeoutMs = 120000, clientId?: string, extraEnv: Record<string, string> = {}): Promise<string> {
   compile();
   return new Promise((res, rej) => {
-    const env = clientId === undefined ? process.env : { ...process.env, CLIENT_ID: clientId };
+    const env = { ...process.env, ...(clientId === undefined ? {} : { CLIENT_ID: clientId }), ...extraEnv };
     const p = spawn("java", ["-Xmx512m", "-cp", `${CLASSES}:${KAFKA_LIBS}/*`, "JavaClient", ...args], { timeout: timeoutMs, env });
     let out = "";
     let err = "";

@@ -1,0 +1,369 @@
+// The rewriting stage on captured kafkajs and Java-client frames, driven through the filter's
+// own Pipeline as a connection would: every request name becomes the broker's (tenant prefix,
+// canary rename), the broker's answers come back byte for byte as the client first saw them,
+// names outside the tenant never reach the client, and record sets are never touched.
+import { FRAME_COUNT } from "./fixtures/captured_frames";
+import { Captured } from "./captured";
+import { FrameBuilder, sameBytes, text } from "./helpers";
+import { Visitor, walk } from "../../assembly/kafka/walker";
+import { Entity } from "../../assembly/kafka/layout";
+import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
+import { FrameEdits } from "../../assembly/kafka/frame_edits";
+import { writeStringLength } from "../../assembly/kafka/writer";
+import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/header";
+import { parseConfig } from "../../assembly/policy/config";
+import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
+import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/headers";
+import { ProxyCounters } from "../../assembly/proxy/counters";
+import { Pipeline, Shared } from "../../filters/pipeline";
+import { RewriteCounters } from "../../filters/rewrite";
+import { Counter } from "@solo-io/proxy-runtime/assembly/index";
+import { proxy_get_metric } from "@solo-io/proxy-runtime/assembly/imports";
+
+const PREFIX = "tenantA.";
+// The captured clients (their client ids are the principals) and the topic they used.
+const CLIENTS = ["User:kafkajs-capture", "User:java-producer", "User:java-consumer"];
+const TOPIC = "capture";
+const CANARY_TOPIC = "capture-v2";
+
+function rewriteConfig(prefix: string, clients: string[]): string {
+  let tenants = "";
+  for (let i = 0; i < clients.length; i++) {
+    tenants += (i > 0 ? ", " : "") + `{"principal": "${clients[i]}", "prefix": "${prefix}"}`;
+  }
+  return `{"principal_sources": ["client_id"], "rewrite": {"tenants": [${tenants}], ` +
+    `"renames": [{"principal": "*", "resource": "topic", "from": "${TOPIC}", "to": "${CANARY_TOPIC}"}]}}`;
+}
+
+const proxyCounters = new ProxyCounters();
+const counters = new RewriteCounters();
+const tenant = sharedFor(rewriteConfig(PREFIX, CLIENTS));
+
+function sharedFor(json: string): Shared {
+  const parsed = parseConfig(json);
+  expect(parsed.error).toBe("");
+  const shared = new Shared(proxyCounters);
+  shared.rewrite = parsed.config!.rewrite;
+  shared.rewriteCounters = counters;
+  shared.principalSources = parsed.config!.principalSources;
+  return shared;
+}
+
+function count(c: Counter): u64 {
+  const out = new ArrayBuffer(8);
+  expect(proxy_get_metric(c.metric_id, changetype<usize>(out))).toBe(0);
+  return load<u64>(changetype<usize>(out));
+}
+
+@inline function isName(entity: i32): bool {
+  return entity == Entity.TopicName || entity == Entity.GroupId || entity == Entity.TransactionalId ||
+    entity == Entity.CoordinatorKey;
+}
+
+// The names a broker sees for what a tenant's client names (the spec's own statement of the rules).
+function brokerName(entity: i32, name: string): string {
+  return PREFIX + (entity == Entity.TopicName && name == TOPIC ? CANARY_TOPIC : name);
+}
+
+// What a frame holds that the stage must respect: its names in wire order, its record sets'
+// bytes and its error codes.
+class Contents extends Visitor {
+  names: string[] = [];
+  kinds: i32[] = [];
+  recordBytes: ByteBuffer = new ByteBuffer();
+  errors: i16[] = [];
+
+  entity(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
+    if (len < 0 || !isName(entity)) return;
+    this.names.push(text(valuePtr, len));
+    this.kinds.push(entity);
+  }
+
+  records(ptr: usize, len: i32): void {
+    if (len > 0) this.recordBytes.append(ptr, len);
+  }
+
+  errorCode(code: i16): void {
+    this.errors.push(code);
+  }
+}
+
+function contents(c: Captured, buf: ByteBuffer, isRequest: bool): Contents {
+  const seen = new Contents();
+  let body = c.body;
+  if (!isRequest) {
+    const h = new ResponseHeader();
+    expect(parseResponseHeader(buf.ptr, buf.len, c.apiKey, c.apiVersion, h)).toBe(0, c.label);
+    body = h.bodyOffset;
+  }
+  expect(walk(c.apiKey, c.apiVersion, isRequest, buf.ptr + <usize>body, buf.len - body, seen)).toBe(buf.len - body, c.label);
+  expect(<i32>bswap<u32>(load<u32>(buf.ptr))).toBe(buf.len - 4, c.label + " size prefix");
+  return seen;
+}
+
+// Plays the broker: the captured response as the broker answers a tenant, every name in its
+// broker form.
+class BrokerNames extends Visitor {
+  edits: FrameEdits = new FrameEdits();
+
+  entity(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
+    if (len < 0 || !isName(entity)) return;
+    const name = String.UTF8.encode(brokerName(entity, text(valuePtr, len)));
+    const mark = this.edits.bytes.len;
+    writeStringLength(this.edits.bytes, name.byteLength, compact);
+    this.edits.bytes.append(changetype<usize>(name), name.byteLength);
+    this.edits.replace(lengthPtr, valuePtr + <usize>len, mark);
+  }
+}
+
+function asBroker(c: Captured): ByteBuffer {
+  const v = new BrokerNames();
+  v.edits.reset(c.frame.ptr);
+  expect(c.walkBody(c.frame, v)).toBe(c.frame.len - c.body, c.label);
+  const out = new ByteBuffer();
+  expect(v.edits.apply(c.frame.ptr, c.frame.len, out)).toBe(true, c.label);
+  return out;
+}
+
+// One connection's view of a captured exchange: the request, then a response to it.
+class Exchange {
+  pipeline: Pipeline;
+  requestFrame: KafkaFrame = new KafkaFrame();
+  responseFrame: KafkaFrame = new KafkaFrame();
+
+  constructor(shared: Shared) {
+    this.pipeline = new Pipeline(shared);
+  }
+
+  // The request as the broker gets it (or the filter's answer, for Verdict.Answer).
+  request(c: Captured, out: ByteBuffer): Verdict {
+    const f = this.requestFrame;
+    f.ptr = c.frame.ptr;
+    f.len = c.frame.len;
+    expect(decodeRequestHeader(f)).toBe(0, c.label);
+    const verdict = this.pipeline.request(f);
+    out.clear();
+    if (verdict == Verdict.Forward) out.append(c.frame.ptr, c.frame.len);
+    else out.append(f.rewritten.ptr, f.rewritten.len);
+    return verdict;
+  }
+
+  // `response` answering the request of `req`, as the client gets it.
+  response(req: Captured, response: ByteBuffer, out: ByteBuffer): Verdict {
+    return this.responseTo(req.apiKey, req.apiVersion, response, out);
+  }
+
+  responseTo(apiKey: i16, apiVersion: i16, response: ByteBuffer, out: ByteBuffer): Verdict {
+    const f = this.responseFrame;
+    f.ptr = response.ptr;
+    f.len = response.len;
+    f.apiKey = apiKey;
+    f.apiVersion = apiVersion;
+    expect(decodeResponseHeader(f)).toBe(0);
+    const verdict = this.pipeline.response(f);
+    out.clear();
+    if (verdict == Verdict.Forward) out.append(response.ptr, response.len);
+    else if (verdict == Verdict.Replace) out.append(f.rewritten.ptr, f.rewritten.len);
+    return verdict;
+  }
+}
+
+// Runs the captured Metadata exchanges, the broker answering in its names: the pipeline learns
+// the topic ids of the tenant's topics, which requests by id (Produce v13, Fetch v13+) need.
+function learnTopicIds(shared: Shared): void {
+  const requestOut = new ByteBuffer();
+  const out = new ByteBuffer();
+  for (let i = 0; i + 1 < FRAME_COUNT; i += 2) {
+    const req = new Captured(i);
+    if (req.apiKey != 3) continue;
+    const exchange = new Exchange(shared);
+    exchange.request(req, requestOut);
+    exchange.response(req, asBroker(new Captured(i + 1)), out);
+  }
+}
+
+function isById(c: Captured): bool {
+  return (c.apiKey == 0 && c.apiVersion >= 13) || (c.apiKey == 1 && c.apiVersion >= 13);
+}
+
+// A Metadata v12 response (flexible, names and ids) listing `names`, topic i with id i+1 in
+// every int32 of its uuid.
+function metadataV12(names: string[]): ByteBuffer {
+  const b = new FrameBuilder().i32(7).uvarint(0).i32(0).uvarint(1).uvarint(0).i32(1).uvarint(names.length + 1);
+  for (let i = 0; i < names.length; i++) {
+    b.i16(0).cstr(names[i]).i32(i + 1).i32(i + 1).i32(i + 1).i32(i + 1).i8(0).uvarint(1).i32(0).uvarint(0);
+  }
+  return b.uvarint(0).finish();
+}
+
+function idOf(n: i32): usize {
+  const id = new ArrayBuffer(16);
+  for (let j = 0; j < 4; j++) store<u32>(changetype<usize>(id) + <usize>(j * 4), bswap<u32>(<u32>n));
+  return changetype<usize>(id);
+}
+
+function learnedName(shared: Shared, id: usize): string {
+  const e = shared.topicIds.find(id);
+  return e === null ? "(none)" : text(e.namePtr, e.nameLen);
+}
+
+describe("topic rewriting on captured frames", () => {
+  it("gives every request name its broker form, in every captured API version, records untouched", () => {
+    let renamedFrames = 0;
+    let renamedNames = 0;
+    learnTopicIds(tenant);
+    const renamedBefore = count(counters.renamed);
+    const out = new ByteBuffer();
+    for (let i = 0; i < FRAME_COUNT; i++) {
+      const c = new Captured(i);
+      if (!c.isRequest) continue;
+      const before = contents(c, c.frame, true);
+      const verdict = new Exchange(tenant).request(c, out);
+      expect(verdict).toBe(before.names.length > 0 ? Verdict.Replace : Verdict.Forward, c.label);
+      const after = contents(c, out, true);
+      expect(after.names.length).toBe(before.names.length, c.label);
+      for (let j = 0; j < after.names.length; j++) {
+        expect(after.names[j]).toBe(brokerName(before.kinds[j], before.names[j]), c.label);
+      }
+      expect(sameBytes(after.recordBytes, before.recordBytes)).toBe(true, c.label + " record sets");
+      if (before.names.length > 0) renamedFrames++;
+      renamedNames += before.names.length;
+    }
+    // Produce, Fetch, Metadata, offsets, FindCoordinator and the group APIs name topics or groups.
+    expect(renamedFrames).toBeGreaterThanOrEqual(18);
+    expect(count(counters.renamed) - renamedBefore).toBe(<u64>renamedNames);
+  });
+
+  it("gives the client back, byte for byte, the responses it would get without the proxy", () => {
+    let restoredFrames = 0;
+    const requestOut = new ByteBuffer();
+    const out = new ByteBuffer();
+    for (let i = 0; i + 1 < FRAME_COUNT; i += 2) {
+      const req = new Captured(i);
+      const res = new Captured(i + 1);
+      expect(req.isRequest && !res.isRequest && req.apiKey == res.apiKey && req.apiVersion == res.apiVersion).toBe(true);
+      const exchange = new Exchange(tenant);
+      exchange.request(req, requestOut);
+      const broker = asBroker(res);
+      const verdict = exchange.response(req, broker, out);
+      expect(verdict == Verdict.Forward || verdict == Verdict.Replace).toBe(true, res.label);
+      expect(sameBytes(out, res.frame)).toBe(true, res.label + " restored");
+      if (verdict == Verdict.Replace) restoredFrames++;
+    }
+    expect(restoredFrames).toBeGreaterThanOrEqual(12);
+  });
+
+  it("never shows a tenant a name outside its prefix: hidden from lists, or the response refused", () => {
+    let hiddenFrames = 0;
+    let refused = 0;
+    const hiddenBefore = count(counters.hidden);
+    const requestOut = new ByteBuffer();
+    const out = new ByteBuffer();
+    for (let i = 0; i + 1 < FRAME_COUNT; i += 2) {
+      const req = new Captured(i);
+      const res = new Captured(i + 1);
+      const exchange = new Exchange(tenant);
+      exchange.request(req, requestOut);
+      // The captured response names unprefixed topics and groups: none belongs to the tenant.
+      const foreign = contents(res, res.frame, false).names.length;
+      const verdict = exchange.response(req, res.frame, out);
+      if (verdict == Verdict.Reject) {
+        refused++;
+        continue;
+      }
+      const shown = contents(res, out, false);
+      expect(shown.names.length).toBe(0, res.label + " shows " + (shown.names.length > 0 ? shown.names[0] : ""));
+      if (foreign > 0) hiddenFrames++;
+    }
+    expect(hiddenFrames).toBeGreaterThanOrEqual(10);
+    expect(count(counters.hidden) - hiddenBefore).toBeGreaterThanOrEqual(<u64>hiddenFrames);
+    // The captured responses name topics, groups and coordinator keys only inside lists, so
+    // hiding always works there.
+    expect(refused).toBe(0);
+  });
+
+  it("answers requests by topic ids outside the tenant with UNKNOWN_TOPIC_ID", () => {
+    const fresh = sharedFor(rewriteConfig(PREFIX, CLIENTS));
+    const refusedBefore = count(counters.foreignIds);
+    const requestOut = new ByteBuffer();
+    const out = new ByteBuffer();
+    let byId = 0;
+    // Ids never seen, then ids learned under names outside the tenant (the captured Metadata
+    // responses name unprefixed topics), are both refused.
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < FRAME_COUNT; i++) {
+        const c = new Captured(i);
+        if (!c.isRequest || !isById(c)) continue;
+        expect(new Exchange(fresh).request(c, out)).toBe(Verdict.Answer, c.label);
+        expect(contents(c, out, false).errors.includes(100)).toBe(true, c.label + " error code");
+        byId++;
+      }
+      for (let i = 0; i + 1 < FRAME_COUNT; i += 2) {
+        const req = new Captured(i);
+        if (req.apiKey != 3) continue;
+        const exchange = new Exchange(fresh);
+        exchange.request(req, requestOut);
+        exchange.response(req, new Captured(i + 1).frame, out);
+      }
+    }
+    expect(byId).toBeGreaterThanOrEqual(4);
+    expect(count(counters.foreignIds) - refusedBefore).toBe(<u64>byId);
+  });
+
+  it("learns a hidden topic's id under its own name, never the tenant topic's before it", () => {
+    const fresh = sharedFor(rewriteConfig(PREFIX, CLIENTS));
+    const exchange = new Exchange(fresh);
+    const requestOut = new ByteBuffer();
+    const out = new ByteBuffer();
+    exchange.request(new Captured(0), requestOut);
+    const broker = metadataV12([PREFIX + "mine", "someone-elses"]);
+    expect(exchange.responseTo(3, 12, broker, out)).toBe(Verdict.Replace);
+    // Body after the size, correlation id and empty tag buffer of the flexible header.
+    const body = 9;
+    const shown = new Contents();
+    expect(walk(3, 12, false, out.ptr + <usize>body, out.len - body, shown)).toBe(out.len - body);
+    expect(shown.names.length).toBe(1);
+    expect(shown.names[0]).toBe("mine");
+    expect(learnedName(fresh, idOf(1))).toBe(PREFIX + "mine");
+    expect(learnedName(fresh, idOf(2))).toBe("someone-elses");
+  });
+
+  it("leaves principals without rules alone", () => {
+    const other = sharedFor(`{"principal_sources": ["client_id"], ` +
+      `"rewrite": {"tenants": [{"principal": "User:someone-else", "prefix": "${PREFIX}"}]}}`);
+    const out = new ByteBuffer();
+    for (let i = 0; i + 1 < FRAME_COUNT; i += 2) {
+      const req = new Captured(i);
+      const res = new Captured(i + 1);
+      const exchange = new Exchange(other);
+      expect(exchange.request(req, out)).toBe(Verdict.Forward, req.label);
+      expect(exchange.response(req, res.frame, out)).toBe(Verdict.Forward, res.label);
+    }
+  });
+
+  it("answers a topic name too long once prefixed with INVALID_TOPIC_EXCEPTION instead of forwarding it", () => {
+    // 243 + "capture-v2" is past Kafka's 249 characters.
+    const long = sharedFor(rewriteConfig("p".repeat(243), CLIENTS));
+    const tooLongBefore = count(counters.tooLong);
+    const out = new ByteBuffer();
+    let answered = 0;
+    for (let i = 0; i < FRAME_COUNT; i++) {
+      const c = new Captured(i);
+      if (!c.isRequest) continue;
+      const before = contents(c, c.frame, true);
+      let topics = 0;
+      for (let j = 0; j < before.kinds.length; j++) if (before.kinds[j] == Entity.TopicName) topics++;
+      const verdict = new Exchange(long).request(c, out);
+      // Frames naming topics by id only (Produce v13, Fetch v18) have nothing to lengthen.
+      if (topics == 0) continue;
+      expect(verdict).toBe(Verdict.Answer, c.label);
+      // The answer speaks of the names the client used.
+      const answer = contents(c, out, false);
+      expect(answer.errors.includes(17)).toBe(true, c.label + " error code");
+      for (let j = 0; j < answer.names.length; j++) expect(before.names.includes(answer.names[j])).toBe(true, c.label);
+      answered++;
+    }
+    expect(answered).toBeGreaterThanOrEqual(8);
+    expect(count(counters.tooLong) - tooLongBefore).toBe(<u64>answered);
+  });
+});
