@@ -93,8 +93,21 @@ describe("distribution: CLI, Envoy and Istio configs, OCI images in a real regis
     assert.equal(r.status, 0, r.stderr);
     const v = validateEnvoyConfig(out);
     assert.ok(v.ok, v.output);
-    // A filter configuration the module refuses makes the rendered config fail validation.
+    // The policy's failure policy is the Wasm filter's; Envoy takes the other values too.
+    const wasmConfig = (file: string) =>
+      parse(readFileSync(file, "utf8")).static_resources.listeners[0].filter_chains[0].filters[0].typed_config.config;
+    assert.equal(wasmConfig(out).failure_policy, "FAIL_CLOSED");
     const policy = JSON.parse(readFileSync(POLICY, "utf8"));
+    const openPolicy = join(dir, "policy-fail-open.json");
+    writeFileSync(openPolicy, JSON.stringify({ ...policy, envoy: { ...policy.envoy, failurePolicy: "FAIL_OPEN" } }));
+    const openOut = join(dir, "envoy-fail-open.yaml");
+    assert.equal(cli(["render-envoy", "--policy", openPolicy, "--out", openOut]).status, 0);
+    assert.equal(wasmConfig(openOut).failure_policy, "FAIL_OPEN");
+    const open = validateEnvoyConfig(openOut);
+    assert.ok(open.ok, open.output);
+    writeFileSync(openPolicy, JSON.stringify({ ...policy, envoy: { ...policy.envoy, failurePolicy: "OPEN" } }));
+    assert.match(cli(["render-envoy", "--policy", openPolicy]).stderr, /policy-fail-open.json: 'envoy.failurePolicy' must be/);
+    // A filter configuration the module refuses makes the rendered config fail validation.
     policy.filter.acls.rules[0].operations = ["wrte"];
     const badPolicy = join(dir, "policy-bad-op.json");
     writeFileSync(badPolicy, JSON.stringify(policy));
