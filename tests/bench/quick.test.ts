@@ -62,6 +62,7 @@ test("npm run bench -- --quick measures every scenario and writes JSON, markdown
   assert.ok(result.micro.parseNsPerFrame > 0 && result.moduleBytes > 0);
   assert.ok(result.wasmMemory.before > 0 && result.wasmMemory.after >= result.wasmMemory.before);
   assert.ok(result.envoyRss.before > 0 && result.envoyRss.after > 0);
+  assert.ok(result.load.start >= 0 && result.load.end >= 0);
   const md = readFileSync(join(out, "latest.md"), "utf8");
   for (const s of SCENARIOS) assert.match(md, new RegExp(`\\| ${s.name.replace("+", "\\+")} \\| 1024 B \\| \\d+ \\|`));
   assert.match(md, /- module <= \d+ bytes: \d+ \((met|not met)\)/);

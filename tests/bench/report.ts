@@ -47,7 +47,8 @@ function row(s: Run): string {
 
 export function markdown(r: BenchResult): string {
   const lines: string[] = [];
-  lines.push(`Measured ${r.date} on ${r.machine} (${r.mode} mode, \`${r.command}\`).`, "");
+  lines.push(`Measured ${r.date} on ${r.machine} (${r.mode} mode, \`${r.command}\`; load average ` +
+    `${r.load.start.toFixed(1)} at the start, ${r.load.end.toFixed(1)} at the end).`, "");
   lines.push("| scenario | size | records/s | MB/s | vs tcp_proxy | p50 / p99 ms at fixed rate | one-at-a-time p50 / p99 µs | " +
     "p99 added µs | Envoy CPU s/GB | CPU vs tcp_proxy | consumer MB/s | kafkajs records/s |");
   lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");

@@ -3,7 +3,7 @@
 // (scenarios.ts). One KRaft broker; each Envoy (--concurrency 1) listens on the port the broker
 // advertises, one scenario at a time. Writes JSON, a markdown table and an SVG chart.
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { ROOT, WASM, requireInstalled, scratchDir } from "../harness/paths.ts";
@@ -43,6 +43,9 @@ export interface BenchResult {
   mode: "quick" | "full";
   command: string;
   machine: string;
+  // The 1-minute load average when the run started and ended: other users' work on the shared
+  // machine, which the numbers carry.
+  load: { start: number; end: number };
   moduleBytes: number;
   // The module's memory (filter+metrics, 100 B) in a fresh Envoy, after one pass of every kind
   // of load, and after `records` more (flat once the buffers reached their working size means
@@ -84,6 +87,7 @@ function rssBytes(envoy: Envoy): number {
 
 async function main(): Promise<void> {
   requireInstalled();
+  const loadAtStart = loadavg()[0];
   const dir = scratchDir("bench");
   const listenPort = await freePort();
   // Each scenario writes gigabytes in the full run: small segments, deleted past 256 MiB.
@@ -201,6 +205,7 @@ async function main(): Promise<void> {
     mode: quick ? "quick" : "full",
     command: quick ? "npm run bench -- --quick" : "npm run bench",
     machine: `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, shared`,
+    load: { start: loadAtStart, end: loadavg()[0] },
     moduleBytes: statSync(WASM).size,
     wasmMemory,
     envoyRss,
