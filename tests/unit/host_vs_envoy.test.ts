@@ -14,7 +14,7 @@ import { freePort, sleep } from "../harness/process.ts";
 import { startKafka, KafkaBroker } from "../harness/kafka.ts";
 import { startEnvoy, Envoy } from "../harness/envoy.ts";
 import { startRecordingRelay, RecordingRelay, RelayedConnection } from "../harness/recording_relay.ts";
-import { requestFrame } from "../harness/raw_client.ts";
+import { frameBoundaries, requestFrame } from "../harness/raw_client.ts";
 import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
 import { POLICIES } from "../host/fuzz.ts";
 
@@ -78,8 +78,8 @@ interface Recorded {
   relayed: RelayedConnection;
 }
 
-// Sends the chunks one at a time, each only once the previous one's effects have settled (no
-// byte moving on either side for a while), so that the host can be fed the broker's answers at
+// Sends the chunks one at a time, each only once the previous one's effects have settled (the
+// broker answered every request it got, and no byte moved on either side for a while), so that the host can be fed the broker's answers at
 // the same points of the stream as Envoy saw them.
 async function stepwise(envoy: Envoy, relay: RecordingRelay, chunks: Buffer[]): Promise<Recorded> {
   const known = relay.connections.length;
@@ -114,7 +114,9 @@ async function stepwise(envoy: Envoy, relay: RecordingRelay, chunks: Buffer[]): 
         moved = brokerBytes();
         lastActivity = Date.now();
       }
-      if (Date.now() - lastActivity >= 200) break;
+      // Kafka answers every request here (no acks=0 Produce), stand-ins for the filter's answers included.
+      const unanswered = frameBoundaries(Buffer.concat(relayed.toBroker)).length - frameBoundaries(Buffer.concat(relayed.fromBroker)).length;
+      if (unanswered === 0 && Date.now() - lastActivity >= 200) break;
     }
     const fromBroker = Buffer.concat(relayed.fromBroker);
     steps.push({ chunk, broker: fromBroker.subarray(seenFromBroker) });
