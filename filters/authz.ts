@@ -94,6 +94,13 @@ export class AuthzStage {
 
   constructor(private acl: Acl, private counters: AuthzCounters, private topicIds: TopicIds) {}
 
+  // Frees the connection's buffers (off the GC heap).
+  release(): void {
+    this.filter.release();
+    this.scratch.release();
+    this.tree.release();
+  }
+
   private allowed(resource: i32, ptr: usize, len: i32, op: i32): bool {
     return this.acl.authorize(this.principal, resource, ptr, len, op);
   }

@@ -56,6 +56,11 @@ export class RewriteStage {
 
   constructor(private rules: RewriteRules, private counters: RewriteCounters, private topicIds: TopicIds) {}
 
+  // Frees the connection's buffer (off the GC heap).
+  release(): void {
+    this.name.release();
+  }
+
   // Picks the rules of the request's principal (looked up again only when it changes).
   beginRequest(principal: string): void {
     this.tooLong = 0;

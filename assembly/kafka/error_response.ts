@@ -35,6 +35,10 @@ export class EntryFilter {
     this.offsets.clear();
   }
 
+  release(): void {
+    this.offsets.release();
+  }
+
   add(offset: i32): void {
     store<i32>(this.offsets.reserve(4), offset);
     this.offsets.len += 4;

@@ -44,6 +44,12 @@ export class FrameEdits {
     for (let i = 0; i < MAX_OPEN; i++) unchecked(this.open[i] = new Open());
   }
 
+  // Frees the buffers (off the GC heap) when their connection ends.
+  release(): void {
+    this.bytes.release();
+    this.table.release();
+  }
+
   reset(framePtr: usize): void {
     this.base = framePtr;
     this.bytes.clear();

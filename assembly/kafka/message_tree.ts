@@ -19,6 +19,11 @@ export class MessageTree extends Visitor {
     this.wantsLayout = true;
   }
 
+  // Frees the nodes (off the GC heap) when their connection ends.
+  release(): void {
+    this.nodes.release();
+  }
+
   // Walks a message body into the tree; returns the walk's result (negative on error).
   build(apiKey: i16, version: i16, isRequest: bool, ptr: usize, len: i32): i32 {
     this.nodes.clear();

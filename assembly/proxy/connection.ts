@@ -92,6 +92,8 @@ export class KafkaConnection extends NetworkContext {
     // goes through `out` instead of straight from the reassembly buffer.
     const out = this.out;
     let edited = false;
+    // Counted once the callback ends well: a refusal later in it drops these frames too.
+    let passed = 0;
     while (true) {
       const n = stream.next();
       if (n == FrameError.Incomplete) break;
@@ -121,11 +123,10 @@ export class KafkaConnection extends NetworkContext {
       } else if (edited) {
         out.append(stream.framePtr(), n);
       }
-      if (verdict != Verdict.Drop) {
-        (isRequest ? this.counters.requestsForwarded : this.counters.responsesForwarded).increment(1);
-      }
+      if (verdict != Verdict.Drop) passed++;
       stream.scanned += n;
     }
+    if (passed > 0) (isRequest ? this.counters.requestsForwarded : this.counters.responsesForwarded).increment(passed);
     if (this.forward == ForwardMode.AfterCheck) {
       if (edited) {
         proxy_set_buffer_bytes(hostBuffer, 0, size, out.ptr, <u32>out.len);

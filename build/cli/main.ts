@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { loadPolicy, PolicyError } from "./policy.ts";
 import { envoyConfig, ROOT, toYaml, wasmPlugin } from "./render.ts";
-import { Format, parseImage, pushModule } from "./oci.ts";
+import { Format, FORMATS, parseImage, pushModule } from "./oci.ts";
 
 interface Command {
   usage: string;
@@ -88,12 +88,13 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   push: {
-    usage: "push --image <host:port/repo:tag> [--format compat|artifact] [--wasm <file>] [--insecure]",
-    help: "Pushes the module to an OCI registry: `compat` (a tar.gz layer holding plugin.wasm) or `artifact` " +
-      "(the Wasm artifact media types). Prints the manifest digest for WasmPlugin.sha256. Loopback registries use plain HTTP.",
+    usage: "push --image <host:port/repo:tag> [--format compat|docker|artifact] [--wasm <file>] [--insecure]",
+    help: "Pushes the module to an OCI registry: `compat` (an OCI image, a tar.gz layer holding plugin.wasm), `docker` " +
+      "(the same layer in a Docker v2 manifest) or `artifact` (the Wasm artifact media types). " +
+      "Prints the manifest digest for WasmPlugin.sha256. Loopback registries use plain HTTP.",
     async run(args) {
       const format = (args.get("format") ?? "compat") as Format;
-      if (format !== "compat" && format !== "artifact") throw new UsageError("--format must be compat or artifact");
+      if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
       const wasmFile = args.get("wasm") ?? join(ROOT, "dist/kafka_proxy.wasm");
       let wasm: Buffer;
       try {

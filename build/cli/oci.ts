@@ -1,6 +1,8 @@
-// Pushes the module to an OCI registry in the two layouts istio-agent pulls
+// Pushes the module to an OCI registry in the layouts istio-agent pulls
 // (../shared/reference/wasm-oci-image-spec.md):
 // - "compat": an OCI image whose last (only) layer is a tar.gz holding `plugin.wasm`;
+// - "docker": the same layer in a Docker v2 manifest (what `docker build` of a FROM scratch
+//   image with `COPY plugin.wasm ./` and `docker push` make; istio-agent tries this one first);
 // - "artifact": the Wasm artifact, exactly two layers: the raw module
 //   (application/vnd.module.wasm.content.layer.v1+wasm) and its runtime config JSON.
 // Speaks the registry's HTTP API v2 directly (blob uploads, manifest PUT); no docker needed.
@@ -11,6 +13,9 @@ export const MEDIA = {
   manifest: "application/vnd.oci.image.manifest.v1+json",
   imageConfig: "application/vnd.oci.image.config.v1+json",
   tarGzipLayer: "application/vnd.oci.image.layer.v1.tar+gzip",
+  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
+  dockerConfig: "application/vnd.docker.container.image.v1+json",
+  dockerLayer: "application/vnd.docker.image.rootfs.diff.tar.gzip",
   wasmContent: "application/vnd.module.wasm.content.layer.v1+wasm",
   wasmConfig: "application/vnd.module.wasm.config.v1+json",
 };
@@ -72,23 +77,25 @@ async function pushBlob(img: ImageRef, blob: Buffer): Promise<{ digest: string; 
   return { digest, size: blob.length };
 }
 
-async function pushManifest(img: ImageRef, manifest: object): Promise<string> {
+async function pushManifest(img: ImageRef, manifest: { mediaType: string }): Promise<string> {
   const body = Buffer.from(JSON.stringify(manifest));
   const res = await ok(await fetch(`${img.registry}/v2/${img.repository}/manifests/${img.tag}`, {
-    method: "PUT", body, headers: { "content-type": MEDIA.manifest },
+    method: "PUT", body, headers: { "content-type": manifest.mediaType },
   }), `pushing the manifest of ${img.repository}:${img.tag}`);
   const digest = res.headers.get("docker-content-digest") ?? sha256(body);
   if (digest !== sha256(body)) throw new Error(`registry reports manifest digest ${digest}, expected ${sha256(body)}`);
   return digest;
 }
 
-export type Format = "compat" | "artifact";
+export const FORMATS = ["compat", "docker", "artifact"] as const;
+export type Format = (typeof FORMATS)[number];
 
 // Pushes `wasm` as `img` in `format`; returns the manifest digest (what WasmPlugin.sha256 pins).
 export async function pushModule(img: ImageRef, wasm: Buffer, format: Format, rootId = "kafka_proxy"): Promise<string> {
   if (wasm.subarray(0, 4).toString("latin1") !== "\0asm") throw new Error("the module does not start with the Wasm magic bytes");
   const runtimeConfig = Buffer.from(JSON.stringify({ type: "envoy_proxy", abiVersions: ["v0-0.2.1"], config: { root_ids: [rootId] } }));
-  if (format === "compat") {
+  if (format === "compat" || format === "docker") {
+    const docker = format === "docker";
     const tar = tarOneFile("plugin.wasm", wasm);
     const layer = await pushBlob(img, gzipSync(tar));
     const config = await pushBlob(img, Buffer.from(JSON.stringify({
@@ -96,10 +103,11 @@ export async function pushModule(img: ImageRef, wasm: Buffer, format: Format, ro
     })));
     return pushManifest(img, {
       schemaVersion: 2,
-      mediaType: MEDIA.manifest,
-      config: { mediaType: MEDIA.imageConfig, ...config },
-      layers: [{ mediaType: MEDIA.tarGzipLayer, ...layer }],
-      annotations: { "module.wasm.image/variant": "compat" },
+      mediaType: docker ? MEDIA.dockerManifest : MEDIA.manifest,
+      config: { mediaType: docker ? MEDIA.dockerConfig : MEDIA.imageConfig, ...config },
+      layers: [{ mediaType: docker ? MEDIA.dockerLayer : MEDIA.tarGzipLayer, ...layer }],
+      // Docker v2 manifests have no annotations.
+      ...(docker ? {} : { annotations: { "module.wasm.image/variant": "compat" } }),
     });
   }
   const content = await pushBlob(img, wasm);

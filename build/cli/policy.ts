@@ -11,6 +11,9 @@ export interface Policy {
     upstream: { address: string; port: number };
     admin: { address: string; port: number };
     wasm: string;
+    // What Envoy does when the module crashes: FAIL_CLOSED closes the connection (no unchecked
+    // request reaches Kafka), FAIL_OPEN passes traffic without the filter, FAIL_RELOAD restarts the VM.
+    failurePolicy: "FAIL_CLOSED" | "FAIL_OPEN" | "FAIL_RELOAD";
     // Terminate mTLS (Istio's sidecar does this itself; for standalone Envoy).
     tls?: { cert: string; key: string; ca: string };
   };
@@ -65,7 +68,11 @@ export function parsePolicy(text: string, file: string): Policy {
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) throw new PolicyError(`${file}: 'name' must be a DNS label, got "${name}"`);
   const filter = object(root.filter ?? {}, "filter", file);
   const envoy = object(root.envoy ?? {}, "envoy", file);
-  only(envoy, ["listen", "upstream", "admin", "wasm", "tls"], "envoy", file);
+  only(envoy, ["listen", "upstream", "admin", "wasm", "failurePolicy", "tls"], "envoy", file);
+  const failurePolicy = string(envoy, "failurePolicy", "envoy", file, "FAIL_CLOSED");
+  if (failurePolicy !== "FAIL_CLOSED" && failurePolicy !== "FAIL_OPEN" && failurePolicy !== "FAIL_RELOAD") {
+    throw new PolicyError(`${file}: 'envoy.failurePolicy' must be FAIL_CLOSED, FAIL_OPEN or FAIL_RELOAD`);
+  }
   let tls: Policy["envoy"]["tls"];
   if (envoy.tls !== undefined) {
     const t = object(envoy.tls, "envoy.tls", file);
@@ -94,6 +101,7 @@ export function parsePolicy(text: string, file: string): Policy {
       upstream: endpoint(envoy, "upstream", "envoy", file, "127.0.0.1:9092"),
       admin: endpoint(envoy, "admin", "envoy", file, "127.0.0.1:9901"),
       wasm: string(envoy, "wasm", "envoy", file, "dist/kafka_proxy.wasm"),
+      failurePolicy,
       tls,
     },
     istio: {

@@ -46,7 +46,7 @@ export function mtlsTransportSocket(tls: { cert: string; key: string; ca: string
 export function envoyConfig(p: Policy): object {
   const chain: Record<string, unknown> = {
     filters: [
-      wasmFilter(p.filter, p.envoy.wasm),
+      wasmFilter(p.filter, p.envoy.wasm, p.envoy.failurePolicy),
       {
         name: "envoy.filters.network.tcp_proxy",
         typed_config: {

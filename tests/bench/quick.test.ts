@@ -4,26 +4,76 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, requireInstalled, scratchDir } from "../harness/paths.ts";
+import { freePort } from "../harness/process.ts";
 import { SCENARIOS } from "./scenarios.ts";
+import { startScenarioEnvoy } from "./scenario_envoy.ts";
+import { markdown, svg } from "./report.ts";
+import type { BenchResult } from "./run.ts";
+
+// Every tag closed in order, one root element: enough to know a browser will draw the chart.
+function assertWellFormedSvg(text: string): void {
+  assert.match(text, /^<svg [^>]*>[\s\S]*<\/svg>\n$/);
+  const open: string[] = [];
+  for (const m of text.matchAll(/<(\/?)([a-z]+)[^>]*?(\/?)>/g)) {
+    if (m[3] === "/") continue;
+    if (m[1] === "/") assert.equal(open.pop(), m[2], `</${m[2]}> closes what it opened`);
+    else open.push(m[2]);
+  }
+  assert.deepEqual(open, []);
+  assert.doesNotMatch(text.replace(/<[^>]*>/g, ""), /[<>]|&(?!amp;|lt;|gt;|quot;)/, "text is escaped");
+}
+
+let refusal = "";
+
+test("a filter configuration Envoy refuses makes the scenario not available, with Envoy's reason", async () => {
+  requireInstalled();
+  const dir = scratchDir("bench-refused");
+  const upstream = await freePort();
+  const started = await startScenarioEnvoy(dir, { no_such_key: 1 }, await freePort(), upstream);
+  assert.ok("unavailable" in started, "Envoy refused the configuration");
+  assert.match(started.unavailable, /unknown config key 'no_such_key'/);
+  refusal = started.unavailable;
+  // The same helper with an accepted configuration gives a running Envoy.
+  const ok = await startScenarioEnvoy(dir, {}, await freePort(), upstream);
+  assert.ok("envoy" in ok);
+  await ok.envoy.stop();
+  rmSync(dir, { recursive: true, force: true }); // only Envoy's logs, kept when the test fails
+});
 
 test("npm run bench -- --quick measures every scenario and writes JSON, markdown and SVG", { timeout: 240000 }, () => {
   requireInstalled();
   const out = scratchDir("bench-quick");
   const r = spawnSync("npx", ["tsx", "tests/bench/run.ts", "--quick", "--out", out], { cwd: ROOT, encoding: "utf8", timeout: 230000 });
   assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
-  const result = JSON.parse(readFileSync(join(out, "latest.json"), "utf8"));
-  assert.equal(result.runs.length, SCENARIOS.length * 2);
+  const result: BenchResult = JSON.parse(readFileSync(join(out, "latest.json"), "utf8"));
+  // Every key the scenarios use is known to this build of the module: none may be missing.
+  assert.deepEqual(result.unavailable, []);
+  assert.deepEqual(result.runs.map((x) => x.scenario).sort(), SCENARIOS.flatMap((s) => [s.name, s.name]).sort());
   for (const run of result.runs) {
     assert.ok(run.recordsPerSec > 0 && run.mbPerSec > 0, `${run.scenario} ${run.size} B moved records`);
-    assert.ok(run.latencyP99Ms >= 0 && run.consumerMbPerSec > 0 && run.kafkajsRecordsPerSec > 0, JSON.stringify(run));
-    assert.ok(run.rttP99Us >= run.rttP50Us && run.rttP50Us > 0, JSON.stringify(run));
+    assert.ok(run.latencyP99Ms! >= 0 && run.consumerMbPerSec! > 0 && run.kafkajsRecordsPerSec! > 0, JSON.stringify(run));
+    assert.ok(run.rttP99Us! >= run.rttP50Us! && run.rttP50Us! > 0, JSON.stringify(run));
+    assert.ok(run.vsTcpProxy! > 0 && isFinite(run.vsTcpProxy!), JSON.stringify(run));
+    if (run.scenario !== "direct") assert.ok(run.envoyCpuSecondsPerGB! > 0, `${run.scenario} ${run.size} B: Envoy CPU measured`);
   }
   assert.ok(result.micro.parseNsPerFrame > 0 && result.moduleBytes > 0);
   assert.ok(result.wasmMemory.before > 0 && result.wasmMemory.after >= result.wasmMemory.before);
-  assert.match(readFileSync(join(out, "latest.md"), "utf8"), /\| filter\+rewrite \| 1024 B \|/);
-  assert.match(readFileSync(join(out, "latest.svg"), "utf8"), /^<svg [^>]*>[\s\S]*<\/svg>\n$/);
-  assert.ok(existsSync(join(out, "latest.svg")));
+  assert.ok(result.envoyRss.before > 0 && result.envoyRss.after > 0);
+  assert.ok(result.load.start >= 0 && result.load.end >= 0);
+  const md = readFileSync(join(out, "latest.md"), "utf8");
+  for (const s of SCENARIOS) assert.match(md, new RegExp(`\\| ${s.name.replace("+", "\\+")} \\| 1024 B \\| \\d+ \\|`));
+  assert.match(md, /- module <= \d+ bytes: \d+ \((met|not met)\)/);
+  assertWellFormedSvg(readFileSync(join(out, "latest.svg"), "utf8"));
+
+  // The same results with a refused scenario (the reason Envoy gave above) still render.
+  assert.ok(refusal !== "");
+  const withRefusal = { ...result, unavailable: [{ scenario: "filter+refused", reason: refusal }] };
+  assert.ok(markdown(withRefusal).includes(`| filter+refused | all | not available: ${refusal} |`));
+  const chart = svg(withRefusal);
+  assertWellFormedSvg(chart);
+  assert.match(chart, /not available: [^<]*no_such_key/);
+  rmSync(out, { recursive: true, force: true });
 });

@@ -1,57 +1,124 @@
-// The benchmark's outputs: JSON (everything measured), a markdown table for the README and an
-// SVG bar chart of throughput relative to tcp_proxy.
-import type { BenchResult } from "./run.ts";
+// The benchmark's outputs: JSON (everything measured), a markdown table for the README with
+// where each goal stands, and an SVG chart of throughput and Envoy CPU relative to tcp_proxy.
+import type { BenchResult, Run } from "./run.ts";
+import { SCENARIOS } from "./scenarios.ts";
 
 const pct = (x: number | undefined) => (x === undefined || !isFinite(x) ? "n/a" : `${(x * 100).toFixed(1)}%`);
 const num = (x: number | undefined, digits = 0) => (x === undefined || !isFinite(x) ? "n/a" : x.toFixed(digits));
+const MODULE_BUDGET = 150 * 1024;
+
+// The scenarios that run the filter (not direct, not tcp_proxy alone).
+const withFilter = (r: BenchResult) =>
+  r.runs.filter((s) => SCENARIOS.some((c) => c.name === s.scenario && c.envoy !== null && c.envoy.filter !== null));
+
+function range(values: number[], show: (x: number) => string): string {
+  if (values.length === 0) return "n/a";
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  return lo === hi ? show(lo) : `${show(lo)} to ${show(hi)}`;
+}
+
+// One line per goal of the issue, with the measured value and whether it was met in this run.
+function goals(r: BenchResult): string[] {
+  const f = withFilter(r);
+  const ratios = (size: number) => f.filter((s) => s.size === size).map((s) => s.vsTcpProxy!);
+  const verdict = (ok: boolean) => (ok ? "met" : "not met");
+  const out: string[] = [];
+  for (const [size, goal] of [[1024, 0.95], [100, 0.85]]) {
+    const v = ratios(size);
+    out.push(`- throughput at ${size} B >= ${goal * 100}% of tcp_proxy: ${range(v, pct)} (${v.length ? verdict(Math.min(...v) >= goal) : "n/a"})`);
+  }
+  const added = f.map((s) => s.rttP99AddedUs!);
+  out.push(`- p99 added <= 100 µs (one-at-a-time): ${range(added, (x) => `${num(x)} µs`)} ` +
+    `(${added.length ? verdict(Math.max(...added) <= 100) : "n/a"})`);
+  out.push(`- module <= ${MODULE_BUDGET} bytes: ${r.moduleBytes} (${verdict(r.moduleBytes <= MODULE_BUDGET)})`);
+  const m = r.wasmMemory;
+  out.push(`- Wasm memory flat: ${m.afterFirst} bytes after one pass of every load, ${m.after} after ${m.records} more records ` +
+    `(${m.records ? verdict(m.after === m.afterFirst) : "n/a"})`);
+  return out;
+}
+
+function row(s: Run): string {
+  return `| ${s.scenario} | ${s.size} B | ${num(s.recordsPerSec)} | ${num(s.mbPerSec, 1)} | ${pct(s.vsTcpProxy)} | ` +
+    `${num(s.latencyP50Ms)} / ${num(s.latencyP99Ms)} @ ${num(s.latencyRate)}/s | ${num(s.rttP50Us)} / ${num(s.rttP99Us)} | ` +
+    `${num(s.rttP99AddedUs)} | ${num(s.envoyCpuSecondsPerGB, 2)} | ${pct(s.cpuVsTcpProxy)} | ${num(s.consumerMbPerSec, 1)} | ` +
+    `${num(s.kafkajsRecordsPerSec)} |`;
+}
 
 export function markdown(r: BenchResult): string {
   const lines: string[] = [];
-  lines.push(`Measured ${r.date} on ${r.machine} (${r.mode} mode, \`${r.command}\`).`, "");
-  lines.push("| scenario | size | records/s | MB/s | vs tcp_proxy | p50 / p99 ms @ fixed rate | one-at-a-time p50 / p99 µs | p99 added µs | Envoy CPU s/GB | consumer MB/s | kafkajs records/s |");
-  lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-  for (const s of r.runs) {
-    lines.push(`| ${s.scenario} | ${s.size} B | ${num(s.recordsPerSec)} | ${num(s.mbPerSec, 1)} | ${pct(s.vsTcpProxy)} | ` +
-      `${num(s.latencyP50Ms)} / ${num(s.latencyP99Ms)} | ${num(s.rttP50Us)} / ${num(s.rttP99Us)} | ${num(s.rttP99AddedUs)} | ` +
-      `${num(s.envoyCpuSecondsPerGB, 2)} | ${num(s.consumerMbPerSec, 1)} | ${num(s.kafkajsRecordsPerSec)} |`);
-  }
+  lines.push(`Measured ${r.date} on ${r.machine} (${r.mode} mode, \`${r.command}\`; load average ` +
+    `${r.load.start.toFixed(1)} at the start, ${r.load.end.toFixed(1)} at the end).`, "");
+  lines.push("| scenario | size | records/s | MB/s | vs tcp_proxy | p50 / p99 ms at fixed rate | one-at-a-time p50 / p99 µs | " +
+    "p99 added µs | Envoy CPU s/GB | CPU vs tcp_proxy | consumer MB/s | kafkajs records/s |");
+  lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  for (const s of r.runs) lines.push(row(s));
+  for (const u of r.unavailable) lines.push(`| ${u.scenario} | all | not available: ${u.reason.replace(/\|/g, "\\|")} |${" |".repeat(9)}`);
   lines.push("");
   const m = r.micro;
   lines.push(`Per frame in V8 over ${m.frames} captured frames (mean ${m.meanFrameBytes} B): parse ${num(m.parseNsPerFrame)} ns, ` +
     `parse + authorize ${num(m.authorizeNsPerFrame)} ns, parse + rewrite ${num(m.rewriteNsPerFrame)} ns.`);
-  lines.push(`Module: ${r.moduleBytes} bytes (goal <= ${150 * 1024}). Wasm memory (filter+metrics, 100 B): ` +
-    `${r.wasmMemory.before} bytes before, ${r.wasmMemory.afterFirst} after the first run, ${r.wasmMemory.after} after ` +
-    `${r.wasmMemory.records} records.`);
+  lines.push(`Module: ${r.moduleBytes} bytes. Wasm memory (filter+metrics, 100 B; the filter's gauge, as Envoy reports ` +
+    `no per-VM memory): ${r.wasmMemory.before} bytes in a fresh Envoy, ${r.wasmMemory.afterFirst} after one pass of every ` +
+    `load, ${r.wasmMemory.after} after ${r.wasmMemory.records} more records. Envoy RSS at the same points: ` +
+    `${r.envoyRss.before}, ${r.envoyRss.afterFirst}, ${r.envoyRss.after} bytes.`);
   lines.push("", "p99 added: one-at-a-time p99 minus tcp_proxy's, in µs (the perf tool's fixed-rate latencies are whole ms).",
-    "", "Goals (not assertions): throughput >= 95% of tcp_proxy at 1 KiB and >= 85% at 100 B; p99 added <= 0.1 ms;",
-    "module <= 150 KiB; Wasm memory flat.");
+    "", "Goals (reported, not asserted):", "", ...goals(r));
   return lines.join("\n") + "\n";
 }
 
-// Horizontal bars: records/s of each scenario relative to tcp_proxy, per record size.
+// Two panels of horizontal bars, one row per scenario and record size: producer records/s and
+// Envoy CPU-seconds per GB, each relative to tcp_proxy (the dashed line).
 export function svg(r: BenchResult): string {
-  const rows = r.runs.filter((s) => s.vsTcpProxy !== undefined);
-  const barH = 18;
+  const barH = 16;
   const gap = 6;
-  const left = 190;
-  const width = 640;
-  const scale = (width - left - 80) / Math.max(1.2, ...rows.map((s) => s.vsTcpProxy!));
-  const height = 50 + rows.length * (barH + gap) + 30;
+  const label = 170;
+  const panel = 330;
+  const width = label + 2 * panel + 20;
+  const rows = r.runs.length + r.unavailable.length;
+  const top = 58;
+  const height = top + rows * (barH + gap) + 30;
+  const colour = (s: Run) => (s.scenario === "tcp_proxy" ? "#888" : s.scenario === "direct" ? "#4a90d9" : "#e07b39");
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
-  out.push(`<text x="10" y="20" font-size="14">kafka-proxy-wasm: producer throughput relative to Envoy tcp_proxy (${r.mode} run, ${r.date.slice(0, 10)})</text>`);
-  rows.forEach((s, i) => {
-    const y = 40 + i * (barH + gap);
-    const w = Math.max(1, s.vsTcpProxy! * scale);
-    const colour = s.scenario === "tcp_proxy" ? "#888" : s.scenario === "direct" ? "#4a90d9" : "#e07b39";
-    out.push(`<text x="${left - 8}" y="${y + 13}" text-anchor="end">${s.scenario} ${s.size} B</text>`);
-    out.push(`<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${colour}"/>`);
-    out.push(`<text x="${left + w + 4}" y="${y + 13}">${pct(s.vsTcpProxy)}</text>`);
+  out.push(`<text x="10" y="20" font-size="14">kafka-proxy-wasm vs Envoy tcp_proxy (${r.mode} run, ${r.date.slice(0, 10)})</text>`);
+  const panels: { title: string; value: (s: Run) => number | undefined }[] = [
+    { title: "producer records/s (higher is better)", value: (s) => s.vsTcpProxy },
+    { title: "Envoy CPU-seconds per GB (lower is better)", value: (s) => s.cpuVsTcpProxy },
+  ];
+  panels.forEach((p, pi) => {
+    const x0 = label + pi * panel;
+    const max = Math.max(1.2, ...r.runs.map((s) => p.value(s) ?? 0));
+    const scale = (panel - 70) / max;
+    out.push(`<text x="${x0}" y="${top - 12}">${p.title}</text>`);
+    r.runs.forEach((s, i) => {
+      const y = top + i * (barH + gap);
+      const v = p.value(s);
+      if (v === undefined || !isFinite(v)) {
+        out.push(`<text x="${x0 + 4}" y="${y + 12}" fill="#666">n/a</text>`);
+        return;
+      }
+      const w = Math.max(1, v * scale);
+      out.push(`<rect x="${x0}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${colour(s)}"/>`);
+      out.push(`<text x="${(x0 + w + 4).toFixed(1)}" y="${y + 12}">${pct(v)}</text>`);
+    });
+    const x100 = (x0 + scale).toFixed(1);
+    out.push(`<line x1="${x100}" y1="${top - 6}" x2="${x100}" y2="${height - 25}" stroke="#333" stroke-dasharray="4 3"/>`);
+    out.push(`<text x="${x100}" y="${height - 10}" text-anchor="middle">tcp_proxy = 100%</text>`);
   });
-  const x100 = left + scale;
-  out.push(`<line x1="${x100}" y1="35" x2="${x100}" y2="${height - 25}" stroke="#333" stroke-dasharray="4 3"/>`);
-  out.push(`<text x="${x100}" y="${height - 10}" text-anchor="middle">tcp_proxy = 100%</text>`);
+  r.runs.forEach((s, i) => {
+    out.push(`<text x="${label - 8}" y="${top + i * (barH + gap) + 12}" text-anchor="end">${s.scenario} ${s.size} B</text>`);
+  });
+  r.unavailable.forEach((u, k) => {
+    const y = top + (r.runs.length + k) * (barH + gap) + 12;
+    out.push(`<text x="${label - 8}" y="${y}" text-anchor="end">${u.scenario}</text>`);
+    out.push(`<text x="${label}" y="${y}" fill="#a00">not available: ${escapeXml(u.reason)}</text>`);
+  });
   out.push("</svg>");
   return out.join("\n") + "\n";
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }

@@ -3,15 +3,16 @@
 // (scenarios.ts). One KRaft broker; each Envoy (--concurrency 1) listens on the port the broker
 // advertises, one scenario at a time. Writes JSON, a markdown table and an SVG chart.
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { ROOT, WASM, requireInstalled, scratchDir } from "../harness/paths.ts";
 import { freePort } from "../harness/process.ts";
 import { startKafka } from "../harness/kafka.ts";
-import { startEnvoy, Envoy } from "../harness/envoy.ts";
+import type { Envoy } from "../harness/envoy.ts";
 import { CLIENT_ID, SCENARIOS, Scenario } from "./scenarios.ts";
-import { consumerPerf, producerPerf } from "./perf_tools.ts";
+import { startScenarioEnvoy } from "./scenario_envoy.ts";
+import { consumerPerf, producerPerf, ProducerResult } from "./perf_tools.ts";
 import { kafkajsProduce, kafkajsRoundTrips } from "./kafkajs_load.ts";
 import { microbench, MicroResult } from "./microbench.ts";
 import { markdown, svg } from "./report.ts";
@@ -28,6 +29,7 @@ export interface Run {
   latencyP99Ms?: number;
   p99AddedMs?: number;
   envoyCpuSecondsPerGB?: number;
+  cpuVsTcpProxy?: number;
   consumerMbPerSec?: number;
   kafkajsRecordsPerSec?: number;
   // One Produce at a time (kafkajsRoundTrips): p50/p99 in microseconds, and p99 minus tcp_proxy's.
@@ -41,10 +43,19 @@ export interface BenchResult {
   mode: "quick" | "full";
   command: string;
   machine: string;
+  // The 1-minute load average when the run started and ended: other users' work on the shared
+  // machine, which the numbers carry.
+  load: { start: number; end: number };
   moduleBytes: number;
-  // The module's memory before the first run, after the first and after the last (flat after
-  // the buffers reached their working size means no leak).
+  // The module's memory (filter+metrics, 100 B) in a fresh Envoy, after one pass of every kind
+  // of load, and after `records` more (flat once the buffers reached their working size means
+  // no leak).
   wasmMemory: { before: number; afterFirst: number; after: number; records: number };
+  // Envoy itself reports no per-VM memory (only tcmalloc totals and VM counts), so the process's
+  // resident size is sampled at the same points as the module's gauge.
+  envoyRss: { before: number; afterFirst: number; after: number };
+  // Scenarios whose Envoy refused the filter configuration, with Envoy's reason.
+  unavailable: { scenario: string; reason: string }[];
   micro: MicroResult;
   runs: Run[];
 }
@@ -57,8 +68,8 @@ const RECORDS: Record<number, number> = quick ? { 100: 50000, 1024: 20000 } : { 
 const LATENCY_SECONDS = quick ? 3 : 20;
 const KAFKAJS_RECORDS = quick ? 5000 : 50000;
 const ROUND_TRIPS = quick ? 200 : 5000;
-// Unthrottled runs per scenario and size; the median is reported (loopback on a shared machine
-// is noisy).
+// Rounds of unthrottled runs over all scenarios; the median is reported (loopback on a shared
+// machine is noisy).
 const REPEATS = quick ? 1 : 3;
 
 // Envoy's user + system CPU seconds so far (/proc/<pid>/stat, in clock ticks of 1/100 s).
@@ -68,8 +79,15 @@ function cpuSeconds(envoy: Envoy | null): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+// Envoy's resident set size in bytes (/proc/<pid>/status VmRSS, in kB).
+function rssBytes(envoy: Envoy): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${envoy.service.proc.pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
 async function main(): Promise<void> {
   requireInstalled();
+  const loadAtStart = loadavg()[0];
   const dir = scratchDir("bench");
   const listenPort = await freePort();
   // Each scenario writes gigabytes in the full run: small segments, deleted past 256 MiB.
@@ -78,53 +96,86 @@ async function main(): Promise<void> {
   });
   const runs: Run[] = [];
   const wasmMemory = { before: 0, afterFirst: 0, after: 0, records: 0 };
+  const envoyRss = { before: 0, afterFirst: 0, after: 0 };
+  const unavailable: BenchResult["unavailable"] = [];
   try {
     const admin = new Kafka({ clientId: "bench-admin", brokers: [kafka.direct], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     const topics = SCENARIOS.flatMap((s, i) => SIZES.flatMap((size) => ["", "-lat", "-js"].map((k) => s.brokerTopic(`bench-${i}-${size}${k}`))));
     await admin.createTopics({ topics: topics.map((topic) => ({ topic })), waitForLeaders: true });
     await admin.disconnect();
-    // tcp_proxy first: its ceiling sets the fixed rate of every latency run.
-    const order = [...SCENARIOS.keys()].sort((a, b) => Number(SCENARIOS[b].name === "tcp_proxy") - Number(SCENARIOS[a].name === "tcp_proxy"));
-    const ceiling: Record<number, number> = {};
-    for (const i of order) {
-      const s: Scenario = SCENARIOS[i];
-      let envoy: Envoy | null = null;
-      if (s.envoy !== null) {
-        envoy = await startEnvoy(dir, { listenPort, upstreamPort: kafka.proxiedPort, filterConfig: s.envoy.filter });
+    // Envoy for scenario `s` (none for direct), or null when its filter configuration is refused.
+    const reach = async (s: Scenario): Promise<{ envoy: Envoy | null; bootstrap: string } | null> => {
+      if (unavailable.some((u) => u.scenario === s.name)) return null;
+      if (s.envoy === null) return { envoy: null, bootstrap: kafka.direct };
+      const started = await startScenarioEnvoy(dir, s.envoy.filter, listenPort, kafka.proxiedPort);
+      if ("envoy" in started) return { envoy: started.envoy, bootstrap: `127.0.0.1:${listenPort}` };
+      unavailable.push({ scenario: s.name, reason: started.unavailable });
+      console.log(`${s.name}: not available: ${started.unavailable}`);
+      return null;
+    };
+    // Throughput: rounds over all scenarios rather than repeats within one, so that the load
+    // other users put on the shared machine drifts over every scenario alike; the median round
+    // is reported, and Envoy's CPU is summed over all rounds.
+    const tries = new Map<string, { p: ProducerResult; cpu: number }[]>();
+    const key = (s: Scenario, size: number) => `${s.name}/${size}`;
+    for (let round = 0; round < REPEATS; round++) {
+      for (const [i, s] of SCENARIOS.entries()) {
+        const path = await reach(s);
+        if (path === null) continue;
+        try {
+          for (const size of SIZES) {
+            const cpu0 = cpuSeconds(path.envoy);
+            const p = await producerPerf(path.bootstrap, `bench-${i}-${size}`, RECORDS[size], size, -1, CLIENT_ID);
+            tries.set(key(s, size), [...(tries.get(key(s, size)) ?? []), { p, cpu: cpuSeconds(path.envoy) - cpu0 }]);
+            console.log(`round ${round + 1}/${REPEATS} ${s.name} ${size} B: ${Math.round(p.recordsPerSec)} records/s`);
+          }
+        } finally {
+          await path.envoy?.stop();
+        }
       }
-      const bootstrap = envoy !== null ? `127.0.0.1:${listenPort}` : kafka.direct;
+    }
+    const median = (s: Scenario, size: number) =>
+      [...tries.get(key(s, size))!].sort((a, b) => a.p.recordsPerSec - b.p.recordsPerSec)[Math.floor(REPEATS / 2)].p;
+    const tcpProxy = SCENARIOS.find((s) => s.name === "tcp_proxy")!;
+    // Latency at a fixed rate (half of tcp_proxy's ceiling), consumer and kafkajs, one Envoy per
+    // scenario.
+    for (const [i, s] of SCENARIOS.entries()) {
+      const path = await reach(s);
+      if (path === null) continue;
+      const { envoy, bootstrap } = path;
       try {
         for (const size of SIZES) {
           const topic = `bench-${i}-${size}`;
           const tracksMemory = s.name === "filter+metrics" && size === 100;
-          if (tracksMemory) wasmMemory.before = await envoy!.stat("wasm_memory_bytes");
-          const cpu0 = cpuSeconds(envoy);
-          const tries = [];
-          for (let k = 0; k < REPEATS; k++) {
-            tries.push(await producerPerf(bootstrap, topic, RECORDS[size], size, -1, CLIENT_ID));
-            if (tracksMemory && k === 0) wasmMemory.afterFirst = await envoy!.stat("wasm_memory_bytes");
-          }
-          const cpu = (cpuSeconds(envoy) - cpu0) / REPEATS;
-          const p = tries.sort((a, b) => a.recordsPerSec - b.recordsPerSec)[Math.floor(REPEATS / 2)];
           if (tracksMemory) {
-            wasmMemory.after = await envoy!.stat("wasm_memory_bytes");
-            wasmMemory.records = p.records * REPEATS;
+            wasmMemory.before = await envoy!.stat("wasm_memory_bytes");
+            envoyRss.before = rssBytes(envoy!);
           }
-          if (s.name === "tcp_proxy") ceiling[size] = p.recordsPerSec;
-          const rate = Math.max(100, Math.round(ceiling[size] / 2));
+          const rate = Math.max(100, Math.round(median(tcpProxy, size).recordsPerSec / 2));
           const lat = await producerPerf(bootstrap, `${topic}-lat`, rate * LATENCY_SECONDS, size, rate, CLIENT_ID);
           const c = await consumerPerf(bootstrap, topic, RECORDS[size], `bench-${i}-${size}`, CLIENT_ID, dir);
           const js = await kafkajsProduce(bootstrap, `${topic}-js`, KAFKAJS_RECORDS, size, CLIENT_ID);
           const rtt = await kafkajsRoundTrips(bootstrap, `${topic}-js`, ROUND_TRIPS, size, CLIENT_ID);
-          const run: Run = {
+          if (tracksMemory) {
+            // Every kind of request and response has passed once; a leak would show over
+            // another full throughput run through the same VM.
+            wasmMemory.afterFirst = await envoy!.stat("wasm_memory_bytes");
+            envoyRss.afterFirst = rssBytes(envoy!);
+            wasmMemory.records = (await producerPerf(bootstrap, topic, RECORDS[size], size, -1, CLIENT_ID)).records;
+            wasmMemory.after = await envoy!.stat("wasm_memory_bytes");
+            envoyRss.after = rssBytes(envoy!);
+          }
+          const p = median(s, size);
+          const all = tries.get(key(s, size))!;
+          const gb = all.reduce((sum, t) => sum + t.p.records * size, 0) / 1e9;
+          runs.push({
             scenario: s.name, size, records: p.records, recordsPerSec: p.recordsPerSec, mbPerSec: p.mbPerSec,
             latencyRate: rate, latencyP50Ms: lat.p50Ms, latencyP99Ms: lat.p99Ms,
-            envoyCpuSecondsPerGB: envoy !== null ? cpu / ((p.records * size) / 1e9) : undefined,
+            envoyCpuSecondsPerGB: envoy !== null ? all.reduce((sum, t) => sum + t.cpu, 0) / gb : undefined,
             consumerMbPerSec: c.mbPerSec, kafkajsRecordsPerSec: js.recordsPerSec, rttP50Us: rtt.p50Us, rttP99Us: rtt.p99Us,
-          };
-          runs.push(run);
-          console.log(`${s.name} ${size} B: ${Math.round(p.recordsPerSec)} records/s, p99 ${lat.p99Ms} ms at ${rate}/s`);
+          });
+          console.log(`${s.name} ${size} B: p99 ${lat.p99Ms} ms at ${rate}/s, one-at-a-time p99 ${Math.round(rtt.p99Us)} µs`);
         }
       } finally {
         await envoy?.stop();
@@ -139,9 +190,11 @@ async function main(): Promise<void> {
   const ordered: Run[] = [];
   for (const s of SCENARIOS) {
     for (const size of SIZES) {
-      const r = byKey(s.name, size)!;
+      const r = byKey(s.name, size);
+      if (r === undefined) continue; // not available
       const base = byKey("tcp_proxy", size)!;
       r.vsTcpProxy = r.recordsPerSec / base.recordsPerSec;
+      if (r.envoyCpuSecondsPerGB !== undefined) r.cpuVsTcpProxy = r.envoyCpuSecondsPerGB / base.envoyCpuSecondsPerGB!;
       r.p99AddedMs = r.latencyP99Ms! - base.latencyP99Ms!;
       r.rttP99AddedUs = r.rttP99Us! - base.rttP99Us!;
       ordered.push(r);
@@ -152,8 +205,11 @@ async function main(): Promise<void> {
     mode: quick ? "quick" : "full",
     command: quick ? "npm run bench -- --quick" : "npm run bench",
     machine: `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, shared`,
+    load: { start: loadAtStart, end: loadavg()[0] },
     moduleBytes: statSync(WASM).size,
     wasmMemory,
+    envoyRss,
+    unavailable,
     micro: microbench(quick ? 500 : 20000),
     runs: ordered,
   };

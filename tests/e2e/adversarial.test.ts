@@ -76,10 +76,23 @@ describe("adversarial traffic through Envoy + filter + Kafka", () => {
     // Every answer has the size of this one.
     const one = (await exchange(suite.bed.envoy.listenPort, [metadata(999)], { timeoutMs: 3000, expectBytes: 8 })).received;
     const size = one.readInt32BE(0) + 4;
+    const before = await stat("requests_forwarded");
     const batch = Buffer.concat(Array.from({ length: 200 }, (_, i) => metadata(1000 + i)));
     const r = await exchange(suite.bed.envoy.listenPort, [batch], { timeoutMs: 10000, expectBytes: 200 * size });
     const answers = frames(r.received);
     assert.ok(answers.length >= 200, `${answers.length} answers`);
     assert.deepEqual(answers.slice(0, 200).map((f) => f.readInt32BE(4)), Array.from({ length: 200 }, (_, i) => 1000 + i));
+    assert.equal(await stat("requests_forwarded"), before + 200);
+  }));
+
+  test("pipelined requests cut every 13 bytes (through size prefixes and headers) are all answered, in order", guard(async () => {
+    const before = await stat("requests_forwarded");
+    const batch = Buffer.concat(Array.from({ length: 20 }, (_, i) => metadata(2000 + i)));
+    const chunks = Array.from({ length: Math.ceil(batch.length / 13) }, (_, i) => batch.subarray(i * 13, i * 13 + 13));
+    const one = (await exchange(suite.bed.envoy.listenPort, [metadata(1)], { timeoutMs: 3000, expectBytes: 8 })).received;
+    const r = await exchange(suite.bed.envoy.listenPort, chunks, { timeoutMs: 10000, gapMs: 1, expectBytes: 20 * (one.readInt32BE(0) + 4) });
+    assert.deepEqual(frames(r.received).map((f) => f.readInt32BE(4)), Array.from({ length: 20 }, (_, i) => 2000 + i));
+    assert.equal(r.closedByPeer, false);
+    assert.equal(await stat("requests_forwarded"), before + 21);
   }));
 });

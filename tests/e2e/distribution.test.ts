@@ -17,6 +17,7 @@ import { ROOT, WASM, requireInstalled, scratchDir } from "../harness/paths.ts";
 import { validateEnvoyConfig } from "../harness/envoy.ts";
 import { startRegistry, skopeo, Registry } from "../harness/registry.ts";
 import { startTestBed } from "../harness/testbed.ts";
+import { brokerOffset, createTopics } from "../harness/broker_view.ts";
 
 const POLICY = join(ROOT, "examples/policy.json");
 
@@ -83,7 +84,7 @@ describe("distribution: CLI, Envoy and Istio configs, OCI images in a real regis
     r = cli(["render-envoy", "--policy", join(dir, "missing.json")]);
     assert.match(r.stderr, /missing.json: cannot read/);
     r = cli(["push", "--image", `${registry!.host}/x:1`, "--format", "zip"]);
-    assert.match(r.stderr, /--format must be compat or artifact/);
+    assert.match(r.stderr, /--format must be one of compat, docker, artifact/);
   });
 
   test("the rendered Envoy config passes envoy --mode validate, which also runs the filter's configure", () => {
@@ -92,8 +93,21 @@ describe("distribution: CLI, Envoy and Istio configs, OCI images in a real regis
     assert.equal(r.status, 0, r.stderr);
     const v = validateEnvoyConfig(out);
     assert.ok(v.ok, v.output);
-    // A filter configuration the module refuses makes the rendered config fail validation.
+    // The policy's failure policy is the Wasm filter's; Envoy takes the other values too.
+    const wasmConfig = (file: string) =>
+      parse(readFileSync(file, "utf8")).static_resources.listeners[0].filter_chains[0].filters[0].typed_config.config;
+    assert.equal(wasmConfig(out).failure_policy, "FAIL_CLOSED");
     const policy = JSON.parse(readFileSync(POLICY, "utf8"));
+    const openPolicy = join(dir, "policy-fail-open.json");
+    writeFileSync(openPolicy, JSON.stringify({ ...policy, envoy: { ...policy.envoy, failurePolicy: "FAIL_OPEN" } }));
+    const openOut = join(dir, "envoy-fail-open.yaml");
+    assert.equal(cli(["render-envoy", "--policy", openPolicy, "--out", openOut]).status, 0);
+    assert.equal(wasmConfig(openOut).failure_policy, "FAIL_OPEN");
+    const open = validateEnvoyConfig(openOut);
+    assert.ok(open.ok, open.output);
+    writeFileSync(openPolicy, JSON.stringify({ ...policy, envoy: { ...policy.envoy, failurePolicy: "OPEN" } }));
+    assert.match(cli(["render-envoy", "--policy", openPolicy]).stderr, /policy-fail-open.json: 'envoy.failurePolicy' must be/);
+    // A filter configuration the module refuses makes the rendered config fail validation.
     policy.filter.acls.rules[0].operations = ["wrte"];
     const badPolicy = join(dir, "policy-bad-op.json");
     writeFileSync(badPolicy, JSON.stringify(policy));
@@ -122,7 +136,13 @@ describe("distribution: CLI, Envoy and Istio configs, OCI images in a real regis
     assert.notDeepEqual(validate({ ...plugin, spec: { ...plugin.spec, url: "ftp://x/y" } }), []);
   });
 
-  for (const format of ["compat", "artifact"]) {
+  // The tar.gz layer's media type in each compat layout (the manifest's own type decides which).
+  const COMPAT_LAYOUTS: Record<string, { manifest: string; layer: string }> = {
+    compat: { manifest: "application/vnd.oci.image.manifest.v1+json", layer: "application/vnd.oci.image.layer.v1.tar+gzip" },
+    docker: { manifest: "application/vnd.docker.distribution.manifest.v2+json", layer: "application/vnd.docker.image.rootfs.diff.tar.gzip" },
+  };
+
+  for (const format of ["compat", "docker", "artifact"]) {
     test(`push (${format}) to a real registry; skopeo pulls back the same module; the digest pins it`, () => {
       const image = `${registry!.host}/kafka-proxy-wasm:${format}`;
       const r = cli(["push", "--image", image, "--format", format]);
@@ -138,9 +158,11 @@ describe("distribution: CLI, Envoy and Istio configs, OCI images in a real regis
       const manifest = JSON.parse(readFileSync(join(pulled, "manifest.json"), "utf8"));
       const blob = (d: string) => readFileSync(join(pulled, d.replace(/^sha256:/, "")));
       let module: Buffer;
-      if (format === "compat") {
+      const compat = COMPAT_LAYOUTS[format];
+      if (compat) {
+        assert.equal(manifest.mediaType, compat.manifest);
         const layer = manifest.layers[manifest.layers.length - 1];
-        assert.equal(layer.mediaType, "application/vnd.oci.image.layer.v1.tar+gzip");
+        assert.equal(layer.mediaType, compat.layer);
         module = pluginFromLayer(blob(layer.digest));
       } else {
         assert.equal(manifest.layers.length, 2);
@@ -158,24 +180,51 @@ describe("distribution: CLI, Envoy and Istio configs, OCI images in a real regis
     });
   }
 
-  test("the module pulled from the registry runs in Envoy in front of Kafka", async () => {
+  // What an Istio sidecar would run: the pulled module with the WasmPlugin's pluginConfig (the
+  // policy's filter). Without mTLS or SASL the policy takes principals from client.id.
+  test("the module pulled from the registry enforces the policy in Envoy: allowed produce and consume, refused write", { timeout: 180_000 }, async () => {
     assert.ok(digests.compat, "the compat push ran");
-    const bed = await startTestBed("distribution-run", {}, { envoy: () => ({ wasmPath: join(dir, "modules", "compat.wasm") }) });
+    const wasmPath = join(dir, "modules", "compat.wasm");
+    const filter = JSON.parse(readFileSync(POLICY, "utf8")).filter;
+    const bed = await startTestBed("distribution-run", filter, { envoy: () => ({ wasmPath }) });
     let failed = true;
     try {
-      const kafka = new Kafka({ clientId: "pulled", brokers: [bed.bootstrap], logLevel: logLevel.NOTHING });
-      const admin = kafka.admin();
-      await admin.connect();
-      await admin.createTopics({ topics: [{ topic: "pulled" }], waitForLeaders: true });
-      await admin.disconnect();
-      const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-      await producer.connect();
-      await producer.send({ topic: "pulled", messages: [{ value: "from the registry" }] });
-      await producer.disconnect();
-      assert.equal(await bed.envoy.stat("requests.api.Produce.v.7"), 1);
+      // kafkajs' default retries: the group coordinator may still be starting on a fresh broker.
+      const client = (sa: string) => new Kafka({
+        clientId: `spiffe://cluster.local/ns/shop/sa/${sa}`, brokers: [bed.bootstrap], logLevel: logLevel.NOTHING,
+      });
+      // No principal in the policy may create topics: made on the broker's direct listener.
+      await createTopics(bed.kafka, ["orders"]);
+
+      const writer = client("orders-writer").producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });
+      await writer.connect();
+      await writer.send({ topic: "orders", messages: [{ key: "k", value: "from the registry" }] });
+      await writer.disconnect();
+
+      const reader = client("orders-reader");
+      const consumer = reader.consumer({ groupId: "orders-pulled", maxWaitTimeInMs: 200 });
+      await consumer.connect();
+      await consumer.subscribe({ topic: "orders", fromBeginning: true });
+      const value = await new Promise<string>((resolve, reject) => {
+        consumer.on(consumer.events.CRASH, (e) => reject(e.payload.error));
+        consumer.run({ eachMessage: async ({ message }) => resolve(message.value!.toString()) }).catch(reject);
+      });
+      await consumer.disconnect();
+      assert.equal(value, "from the registry");
+
+      // The reader may only read: its write is refused by the filter.
+      const refused = reader.producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });
+      await refused.connect();
+      await assert.rejects(refused.send({ topic: "orders", messages: [{ value: "refused" }] }),
+        (e: any) => /TOPIC_AUTHORIZATION_FAILED/.test(String(e.type ?? "") + e.message + JSON.stringify(e.errors ?? "")));
+      await refused.disconnect();
+      assert.equal(await brokerOffset(bed.kafka, "orders"), 1, "the refused record never reached the broker");
+
+      assert.equal(await bed.envoy.stat("requests.api.Produce.v.7"), 2);
+      assert.ok((await bed.envoy.stat("authz.entries_denied")) >= 1);
       // ...and it was the pulled file Envoy loaded.
       const config = readdirSync(bed.dir).find((f) => f.startsWith("envoy-") && f.endsWith(".json"))!;
-      assert.ok(readFileSync(join(bed.dir, config), "utf8").includes(join(dir, "modules", "compat.wasm")));
+      assert.ok(readFileSync(join(bed.dir, config), "utf8").includes(wasmPath));
       failed = false;
     } finally {
       await bed.stop(failed);

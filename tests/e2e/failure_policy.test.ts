@@ -1,54 +1,98 @@
-// What happens when the module itself crashes (a trap), with Envoy's Wasm `failure_policy`:
-// FAIL_CLOSED closes the connection (nothing unchecked reaches Kafka); FAIL_OPEN lets traffic
-// through without the filter. A test-only module (tests/host/trap/) traps on its first data;
-// the production module has no such hook.
-import { describe, test, before } from "node:test";
+// What happens when the module itself crashes (a trap), under each of Envoy's Wasm
+// `failure_policy` values, for the connection that crashed it and for the healthy connections
+// after it. A test-only module (tests/host/trap/) traps on data carrying "POISON" and passes
+// everything else; the production module has no such hook. One broker serves an Envoy per policy.
+import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { Kafka, logLevel } from "kafkajs";
+import { rmSync } from "node:fs";
 import { ROOT, requireInstalled, scratchDir } from "../harness/paths.ts";
-import { startTestBed } from "../harness/testbed.ts";
+import { freePort, sleep } from "../harness/process.ts";
+import { startKafka, KafkaBroker } from "../harness/kafka.ts";
+import { startEnvoy, Envoy, EnvoyOptions } from "../harness/envoy.ts";
 import { exchange, requestFrame } from "../harness/raw_client.ts";
 
-describe("Envoy's failure_policy for a trapping module", () => {
+type Policy = EnvoyOptions["failurePolicy"];
+
+// An ApiVersions request; the broker's answer proves the connection reached it.
+const request = (clientId: string) => requestFrame(18, 2, 7, clientId);
+
+interface Outcome {
+  answered: boolean;
+  // Bytes Envoy sent to the broker over all connections.
+  upstreamBytes: number;
+}
+
+describe("Envoy's failure_policy for a module that traps", () => {
+  let dir = "";
   let trapWasm = "";
-  before(() => {
+  let kafka: KafkaBroker;
+  let failed = false;
+
+  before(async () => {
     requireInstalled();
-    trapWasm = join(scratchDir("trap"), "trap.wasm");
+    dir = scratchDir("failure-policy");
+    trapWasm = join(dir, "trap.wasm");
     const r = spawnSync("npx", ["asc", "--config", "tests/host/trap/asconfig.json", "-o", trapWasm], { cwd: ROOT, encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
+    // Only raw requests reach the broker here, so what its PROXIED listener advertises is moot.
+    kafka = await startKafka(join(dir, "kafka"), await freePort());
+  });
+  after(async () => {
+    await kafka?.stop();
+    if (failed) console.error(`failure_policy logs kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   });
 
-  test("FAIL_CLOSED: the connection is closed and the broker sees nothing", async () => {
-    const bed = await startTestBed("fail-closed", {}, { envoy: () => ({ wasmPath: trapWasm, failurePolicy: "FAIL_CLOSED" }) });
-    let failed = true;
+  // A healthy connection, the poisoned one, a healthy one right after it and one more 2.5 s later
+  // (past FAIL_RELOAD's reload backoff of about a second), through a fresh Envoy.
+  async function scenario(policy: Policy, check: (envoy: Envoy, outcomes: Outcome[]) => Promise<void>): Promise<void> {
+    const envoy = await startEnvoy(dir, { listenPort: await freePort(), upstreamPort: kafka.proxiedPort, filterConfig: {}, wasmPath: trapWasm, failurePolicy: policy });
     try {
-      const r = await exchange(bed.envoy.listenPort, [requestFrame(18, 2, 1, "trap")], { timeoutMs: 3000 });
-      assert.equal(r.closedByPeer, true);
-      assert.equal(r.received.length, 0, "no answer came back");
-      // tcp_proxy opens the upstream connection up front; no byte may have gone over it.
-      const sent = await bed.envoy.stats("cluster.kafka_broker.upstream_cx_tx_bytes_total");
-      assert.equal(sent.get("cluster.kafka_broker.upstream_cx_tx_bytes_total"), 0, "no byte went to the broker");
-      assert.match(bed.envoy.service.log(), /Function: proxy_on_downstream_data failed|unreachable/);
-      failed = false;
+      const outcomes: Outcome[] = [];
+      for (const clientId of ["healthy", "POISON", "healthy", "healthy"]) {
+        if (outcomes.length === 3) await sleep(2500);
+        // A connection refused by a dead VM may be reset rather than closed: either is "not answered".
+        const r = await exchange(envoy.listenPort, [request(clientId)], { timeoutMs: 3000, expectBytes: 4 })
+          .catch(() => ({ received: Buffer.alloc(0), closedByPeer: true }));
+        const stats = await envoy.stats("cluster.kafka_broker.upstream_cx_tx_bytes_total");
+        outcomes.push({ answered: r.received.length > 0, upstreamBytes: stats.get("cluster.kafka_broker.upstream_cx_tx_bytes_total") ?? -1 });
+      }
+      // The poisoned connection is closed before any of its bytes reach the broker, whatever the policy.
+      assert.equal(outcomes[0].answered, true, "the first healthy connection is answered");
+      assert.equal(outcomes[1].answered, false, "the poisoned connection is not answered");
+      assert.equal(outcomes[1].upstreamBytes, request("healthy").length, "no byte of the poisoned connection reached the broker");
+      assert.match(envoy.service.log(), /proxy_on_downstream_data failed|unreachable/);
+      await check(envoy, outcomes);
+    } catch (e) {
+      failed = true;
+      throw e;
     } finally {
-      await bed.stop(failed);
+      await envoy.stop();
     }
-  });
+  }
 
-  test("FAIL_OPEN: traffic goes on without the filter", async () => {
-    const bed = await startTestBed("fail-open", {}, { envoy: () => ({ wasmPath: trapWasm, failurePolicy: "FAIL_OPEN" }) });
-    let failed = true;
-    try {
-      const admin = new Kafka({ clientId: "fail-open", brokers: [bed.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2 } }).admin();
-      await admin.connect();
-      await admin.createTopics({ topics: [{ topic: "open" }], waitForLeaders: true });
-      assert.ok((await admin.listTopics()).includes("open"));
-      await admin.disconnect();
-      failed = false;
-    } finally {
-      await bed.stop(failed);
-    }
-  });
+  test("FAIL_CLOSED: the VM stays dead; every later connection is refused too", () => scenario("FAIL_CLOSED", async (_, o) => {
+    assert.deepEqual(o.slice(2).map((x) => x.answered), [false, false]);
+    assert.equal(o[3].upstreamBytes, request("healthy").length, "nothing after the crash reached the broker");
+  }));
+
+  test("no failure_policy set: the same as FAIL_CLOSED", () => scenario(undefined, async (_, o) => {
+    assert.deepEqual(o.slice(2).map((x) => x.answered), [false, false]);
+    assert.equal(o[3].upstreamBytes, request("healthy").length);
+  }));
+
+  test("FAIL_RELOAD: refused during the reload backoff, then a fresh VM and the filter again", () => scenario("FAIL_RELOAD", async (envoy, o) => {
+    assert.deepEqual(o.slice(2).map((x) => x.answered), [false, true]);
+    const stats = await envoy.stats("vm_reload");
+    assert.ok((stats.get("wasm.kafka_proxy.vm_reload_backoff") ?? 0) >= 1, "the connection right after the crash met the backoff");
+    assert.equal(stats.get("wasm.kafka_proxy.vm_reload_success"), 1, "one VM reload");
+  }));
+
+  test("FAIL_OPEN: later connections bypass the filter (no checks at all)", () => scenario("FAIL_OPEN", async (envoy, o) => {
+    assert.deepEqual(o.slice(2).map((x) => x.answered), [true, true]);
+    const stats = await envoy.stats("vm_reload");
+    assert.equal(stats.get("wasm.kafka_proxy.vm_reload_success") ?? 0, 0, "no VM was reloaded: the filter is skipped");
+  }));
 });

@@ -7,7 +7,10 @@
 //   frames of the input up to the first one the filter refused, unchanged, and the connection is
 //   closed iff a frame was refused; responses likewise towards the client;
 // - under the ACL policy nothing naming the refused topic ever reaches the broker;
-// - under every policy the forwarded bytes are whole frames.
+// - under every policy the forwarded bytes are whole frames;
+// - the counters agree with the bytes: under the metrics policy requests_forwarded (responses_
+//   forwarded) grows by the number of frames that went on, and a close is counted as a refusal;
+// - no per-connection state outlives its connection (connections_active back where it was).
 import { FRAME_COUNT, FRAME_HEX, FRAME_INFO } from "../assembly/fixtures/captured_frames.ts";
 import { ProxyWasmHost, Trap } from "./proxy_wasm_host.ts";
 import { frameBoundaries } from "../harness/raw_client.ts";
@@ -139,10 +142,21 @@ export function runCase(host: ProxyWasmHost, policy: string, seed: number): Case
   return checkRequests(host, policy, input, split(input, r));
 }
 
+const count = (host: ProxyWasmHost, name: string) => Number(host.metric(`kafka_proxy.${name}`) ?? 0n);
+// The counters a refusal that closes the connection moves (one of them at least).
+const REFUSALS = ["requests_malformed", "requests_unsupported_version", "requests_oversized", "connections_closed_protocol_error"];
+const refusals = (host: ProxyWasmHost) => REFUSALS.reduce((n, name) => n + count(host, name), 0);
+
 export function checkRequests(host: ProxyWasmHost, policy: string, input: Buffer, chunks: Buffer[]): CaseResult {
+  const active = count(host, "connections_active");
+  const forwarded = count(host, "requests_forwarded");
+  const refused = refusals(host);
   const c = host.connect();
+  // Whether the filter closed the connection (host.close below marks it closed in any case).
+  let closedByFilter = false;
   try {
     for (const chunk of chunks) host.downstream(c, chunk);
+    closedByFilter = c.closed;
   } catch (e) {
     if (e instanceof Trap) return { ok: false, problem: e.message, input };
     throw e;
@@ -150,6 +164,7 @@ export function checkRequests(host: ProxyWasmHost, policy: string, input: Buffer
     host.close(c);
   }
   if (c.hostErrors.length > 0) return { ok: false, problem: c.hostErrors.join("; "), input };
+  if (count(host, "connections_active") !== active) return { ok: false, problem: "connections_active did not return after the close", input };
   const sent = Buffer.concat(c.toUpstream);
   const sentEnds = frameBoundaries(sent);
   if ((sentEnds.at(-1) ?? 0) !== sent.length) return { ok: false, problem: "forwarded bytes are not whole frames", input };
@@ -162,7 +177,9 @@ export function checkRequests(host: ProxyWasmHost, policy: string, input: Buffer
     if (sent.length > 0 && !ends.includes(sent.length)) return { ok: false, problem: "forwarded a partial frame", input };
     // Not closed: every whole frame went on. Closed: a frame was refused right after what went on.
     const allWhole = ends.at(-1) ?? 0;
-    if (!c.closed && sent.length !== allWhole) return { ok: false, problem: "a whole frame was held back without closing", input };
+    if (!closedByFilter && sent.length !== allWhole) return { ok: false, problem: "a whole frame was held back without closing", input };
+    if (count(host, "requests_forwarded") - forwarded !== sentEnds.length) return { ok: false, problem: "requests_forwarded differs from the frames forwarded", input };
+    if (closedByFilter && refusals(host) === refused) return { ok: false, problem: "closed without counting a refusal", input };
   }
   return { ok: true };
 }
@@ -175,6 +192,8 @@ export function runResponseCase(host: ProxyWasmHost, policy: string, seed: numbe
   const resp = responses[r.below(responses.length)];
   const req = requests.find((q) => q.apiKey === resp.apiKey && q.version === resp.version);
   if (!req) return { ok: true };
+  const active = count(host, "connections_active");
+  const forwarded = count(host, "responses_forwarded");
   const c = host.connect();
   const answer = Buffer.from(resp.bytes);
   answer.writeInt32BE(req.bytes.readInt32BE(8), 4);
@@ -190,11 +209,16 @@ export function runResponseCase(host: ProxyWasmHost, policy: string, seed: numbe
   }
   const back = Buffer.concat(c.toDownstream);
   const input = Buffer.concat([req.bytes, mutated]);
+  if (c.hostErrors.length > 0) return { ok: false, problem: c.hostErrors.join("; "), input };
+  if (count(host, "connections_active") !== active) return { ok: false, problem: "connections_active did not return after the close", input };
   if ((frameBoundaries(back).at(-1) ?? 0) !== back.length) return { ok: false, problem: "forwarded response bytes are not whole frames", input };
   if (policy !== "metrics") return { ok: true };
   const ends = frameBoundaries(mutated);
   if (!mutated.subarray(0, back.length).equals(back) || (back.length > 0 && !ends.includes(back.length))) {
     return { ok: false, problem: "a response was forwarded altered or in part", input };
+  }
+  if (count(host, "responses_forwarded") - forwarded !== frameBoundaries(back).length) {
+    return { ok: false, problem: "responses_forwarded differs from the frames forwarded", input };
   }
   return { ok: true };
 }

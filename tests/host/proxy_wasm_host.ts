@@ -120,6 +120,11 @@ export class ProxyWasmHost {
     this.call("proxy_on_delete", c.id);
   }
 
+  // The module's linear memory (it only grows: a leak shows as growth that never stops).
+  memoryBytes(): number {
+    return (this.instance.exports.memory as WebAssembly.Memory).buffer.byteLength;
+  }
+
   metric(name: string): bigint | undefined {
     for (const m of this.metrics.values()) if (m.name === name) return m.value;
     return undefined;
@@ -227,6 +232,12 @@ export class ProxyWasmHost {
         const m = this.metrics.get(id);
         if (!m) return Status.NotFound;
         m.value = BigInt(value);
+        return Status.Ok;
+      },
+      proxy_get_metric: (id: number, retValue: number) => {
+        const m = this.metrics.get(id);
+        if (!m) return Status.NotFound;
+        this.memory.writeBigUInt64LE(BigInt.asUintN(64, m.value), retValue);
         return Status.Ok;
       },
       proxy_get_current_time_nanoseconds: (retPtr: number) => {

@@ -5,17 +5,18 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, WASM } from "../harness/paths.ts";
-import { fuzz } from "../host/fuzz_main.ts";
+import { fuzz, MAX_MEMORY_GROWTH } from "../host/fuzz_main.ts";
 import { POLICIES, checkRequests } from "../host/fuzz.ts";
 import { frameBoundaries } from "../harness/raw_client.ts";
 import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
 
 const FIXTURES = join(ROOT, "tests/unit/fixtures/fuzz");
 
-test("30,000 fuzz cases (mutated captures, random splits, four policies, both directions): no trap, no oracle broken", async () => {
+test("30,000 fuzz cases (mutated captures, random splits, four policies, both directions): no trap, no oracle broken, no memory growth", async () => {
   const r = await fuzz(30000, 424242, false);
   assert.deepEqual(r.failures, []);
   assert.ok(r.refusals > 100, `the ACL policies refused ${r.refusals} requests or entries`);
+  assert.ok(r.memoryGrowthBytes <= MAX_MEMORY_GROWTH, `module memory grew ${r.memoryGrowthBytes} B after the first tenth`);
 });
 
 test("saved failing inputs replay clean", async () => {

@@ -1,0 +1,26 @@
+// Envoy in front of the broker for one scenario. A filter configuration that Envoy refuses (for
+// instance a key this build of the module does not know yet) makes that scenario "not
+// available" with Envoy's own reason, instead of failing the whole run. The baseline (plain
+// tcp_proxy) has no such excuse: its failure is the run's.
+import { startEnvoy, Envoy } from "../harness/envoy.ts";
+
+export type ScenarioEnvoy = { envoy: Envoy } | { unavailable: string };
+
+// The first error Envoy logged before exiting, without its timestamp/thread/source prefix
+// ("[time][pid][error][wasm] [source/...cc:1157] wasm log kafka_proxy: rejected configuration:
+// unknown config key 'x'" gives "rejected configuration: unknown config key 'x'").
+export function refusalReason(startError: string): string {
+  const line = startError.split("\n").find((l) => /\]\[(error|critical)\]/.test(l));
+  if (line === undefined) return startError.split("\n")[0];
+  return line.replace(/^(\[[^\]]*\])+\s*(\[[^\]]*\]\s*)?/, "").replace(/^wasm log [^:]*: /, "").trim();
+}
+
+export async function startScenarioEnvoy(dir: string, filter: object | null, listenPort: number, upstreamPort: number):
+  Promise<ScenarioEnvoy> {
+  try {
+    return { envoy: await startEnvoy(dir, { listenPort, upstreamPort, filterConfig: filter }) };
+  } catch (err) {
+    if (filter === null) throw err;
+    return { unavailable: refusalReason(String(err)) };
+  }
+}
