@@ -187,6 +187,13 @@ export class FrameScan extends Visitor {
     if (m !== null) this.topic = brokerLen >= 0 && this.tracksRecords() ? m.topics.lookup(brokerPtr, brokerLen) : null;
   }
 
+  namePattern(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
+    const rewrite = this.rewrite;
+    if (rewrite === null) return;
+    if (this.isRequest) rewrite.requestPattern(lengthPtr, valuePtr, len, compact, this.edits);
+    else rewrite.responsePattern(lengthPtr, valuePtr, len, compact, this.edits);
+  }
+
   topicId(ptr: usize): void {
     const k = this.apiKey;
     if (!this.isRequest && (k == ApiKey.Metadata || k == ApiKey.CreateTopics || k == ApiKey.DescribeTopicPartitions)) {

@@ -21,6 +21,10 @@ import { TopicIds } from "./topic_ids";
 // Kafka's limit on topic name length, and its error for a name past it.
 const MAX_TOPIC_LENGTH = 249;
 const INVALID_TOPIC_EXCEPTION: i16 = 17;
+// Kafka reads no string longer than this (int16 lengths; compact strings are held to it too).
+const MAX_STRING_LENGTH = 0x7fff;
+// The answer for a group or transactional id (or pattern) too long once prefixed.
+const INVALID_REQUEST: i16 = 42;
 // Kafka's answer for a topic id it does not know: the client refreshes its metadata.
 const UNKNOWN_TOPIC_ID: i16 = 100;
 
@@ -40,9 +44,12 @@ export class RewriteStage {
   // The last name computed (broker's for requests, client's for responses).
   readonly name: ByteBuffer = new ByteBuffer();
   private prefix: ArrayBuffer | null = null;
+  // What a tenant's patterns start with: the prefix as a regular expression, then "(?:".
+  private patternHead: ArrayBuffer | null = null;
   private renames: RenameRule[] = [];
   private principal: string = "";
-  private tooLong: bool = false;
+  // The error code for a name too long once rewritten (0: none).
+  private tooLong: i16 = 0;
   private foreignId: bool = false;
   private misplaced: bool = false;
   private failedEdit: bool = false;
@@ -56,12 +63,13 @@ export class RewriteStage {
 
   // Picks the rules of the request's principal (looked up again only when it changes).
   beginRequest(principal: string): void {
-    this.tooLong = false;
+    this.tooLong = 0;
     this.foreignId = false;
     this.failedEdit = false;
     if (changetype<usize>(principal) == changetype<usize>(this.principal)) return;
     this.principal = principal;
     this.prefix = this.rules.tenantOf(principal);
+    this.patternHead = this.prefix !== null ? patternHead(this.prefix!) : null;
     this.renames = this.rules.renamesOf(principal);
   }
 
@@ -70,7 +78,7 @@ export class RewriteStage {
     if (!this.toBroker(entity, valuePtr, len)) return false;
     const name = this.name;
     if (entity == Entity.TopicName && name.len > MAX_TOPIC_LENGTH) {
-      this.tooLong = true;
+      this.tooLong = INVALID_TOPIC_EXCEPTION;
       return false;
     }
     if (!this.replace(lengthPtr, valuePtr, len, compact, edits)) return false;
@@ -93,9 +101,9 @@ export class RewriteStage {
   finishRequest(f: KafkaFrame): Verdict {
     if (this.failedEdit) return Verdict.Reject;
     let code: i16 = 0;
-    if (this.tooLong) {
+    if (this.tooLong != 0) {
       this.counters.tooLong.increment(1);
-      code = INVALID_TOPIC_EXCEPTION;
+      code = this.tooLong;
     } else if (this.foreignId) {
       this.counters.foreignIds.increment(1);
       code = UNKNOWN_TOPIC_ID;
@@ -127,15 +135,49 @@ export class RewriteStage {
     return 1;
   }
 
+  // A regular expression over names (KIP-848 subscriptions, ListTransactions' pattern...): the
+  // broker matches it against whole broker names, so a tenant's R becomes `tenantA\.(?:R)`,
+  // which matches exactly the tenant's names whose client form R matches. An empty pattern
+  // (ListTransactions: everything) stays; responses are filtered by name anyway. Renames do not
+  // apply to patterns.
+  requestPattern(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool, edits: FrameEdits): void {
+    const head = this.patternHead;
+    if (head === null || len <= 0) return;
+    const name = this.name;
+    name.clear();
+    name.append(changetype<usize>(head), head.byteLength);
+    name.append(valuePtr, len);
+    store<u8>(name.reserve(1), 0x29); // ")"
+    name.len += 1;
+    if (this.replace(lengthPtr, valuePtr, len, compact, edits)) this.counters.renamed.increment(1);
+  }
+
+  // The client's own pattern back (ConsumerGroupDescribe members); others are left as they are.
+  responsePattern(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool, edits: FrameEdits): void {
+    const head = this.patternHead;
+    if (head === null) return;
+    const n = head.byteLength;
+    if (len <= n || memory.compare(changetype<usize>(head), valuePtr, <usize>n) != 0 ||
+      load<u8>(valuePtr + <usize>(len - 1)) != 0x29) return;
+    const name = this.name;
+    name.clear();
+    name.append(valuePtr + <usize>n, len - n - 1);
+    if (this.replace(lengthPtr, valuePtr, len, compact, edits)) this.counters.restored.increment(1);
+  }
+
   // Puts `name` in place of the string at [lengthPtr, valuePtr + len), length prefix re-encoded.
   // No schema has a name inside a tagged field, whose size prefix would change too: such a
-  // frame is refused.
+  // frame is refused. A name Kafka could not read is answered (INVALID_REQUEST).
   private replace(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool, edits: FrameEdits): bool {
     if (insideTaggedField()) {
       this.failedEdit = true;
       return false;
     }
     const name = this.name;
+    if (name.len > MAX_STRING_LENGTH) {
+      if (this.tooLong == 0) this.tooLong = INVALID_REQUEST;
+      return false;
+    }
     const mark = edits.bytes.len;
     writeStringLength(edits.bytes, name.len, compact);
     edits.bytes.append(name.ptr, name.len);
@@ -212,4 +254,16 @@ export class RewriteStage {
     name.append(srcPtr, srcLen);
     return 1;
   }
+}
+
+// The tenant prefix as the start of a regular expression: prefixes are [A-Za-z0-9._-], of which
+// only "." means anything to RE2/Java patterns outside a character class.
+function patternHead(prefix: ArrayBuffer): ArrayBuffer {
+  let s = "";
+  const p = changetype<usize>(prefix);
+  for (let i = 0; i < prefix.byteLength; i++) {
+    const c = load<u8>(p + <usize>i);
+    s += c == 0x2e ? "\\." : String.fromCharCode(c);
+  }
+  return String.UTF8.encode(s + "(?:");
 }

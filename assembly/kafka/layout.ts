@@ -77,4 +77,8 @@ export const enum Role {
   // The config APIs' ResourceType (int8): 2 topic, 4 broker, 8 broker logger, 16 client
   // metrics, 32 group.
   ResourceType = 10,
+  // Regular expressions the broker matches against names: KIP-848 subscriptions
+  // (SubscribedTopicRegex), Streams source topic patterns, ListTransactions' id pattern. Reported
+  // through Visitor.namePattern with their length prefix, so a stage can rewrite them.
+  NamePattern = 11,
 }

@@ -31,6 +31,8 @@ export class Visitor {
   entity(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {}
   // Strings with a role: client id, client software name and version.
   text(role: i32, ptr: usize, len: i32): void {}
+  // A regular expression over names (Role.NamePattern), placed like an entity string.
+  namePattern(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {}
   errorCode(code: i16): void {}
   // int8 fields with a role (FindCoordinator's KeyType).
   int8(role: i32, value: i8): void {}
@@ -337,5 +339,6 @@ function readBytes(kind: i32, role: i32, entity: i32, compact: bool, nullable: b
 @inline function report(kind: i32, role: i32, entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
   if (kind == FieldKind.Records) visitor.records(valuePtr, len);
   else if (entity != 0) visitor.entity(entity, lengthPtr, valuePtr, len, compact);
+  else if (role == Role.NamePattern) visitor.namePattern(lengthPtr, valuePtr, len, compact);
   else if (role != 0) visitor.text(role, valuePtr, len);
 }

@@ -94,6 +94,15 @@ const ENTITIES: Record<string, Entity> = {
 // The config APIs, whose resource names are topics, groups or brokers by their ResourceType.
 const CONFIG_MESSAGES = /^(DescribeConfigs|AlterConfigs|IncrementalAlterConfigs)(Request|Response)$/;
 
+// Strings that are regular expressions over topic names or transactional ids (Kafka leaves
+// them unannotated).
+const NAME_PATTERNS = new Set([
+  "ConsumerGroupHeartbeatRequest.SubscribedTopicRegex",
+  "ConsumerGroupDescribeResponse.SubscribedTopicRegex",
+  "StreamsGroupHeartbeatRequest.SourceTopicRegex",
+  "ListTransactionsRequest.TransactionalIdPattern",
+]);
+
 function roleOf(message: string, f: FieldSpec): Role {
   // "ErrorCode", and the per-partition "PartitionErrorCode" of AddPartitionsToTxn and the like.
   if (f.name.endsWith("ErrorCode") && f.type === "int16") return Role.ErrorCode;
@@ -106,6 +115,7 @@ function roleOf(message: string, f: FieldSpec): Role {
   if (message === "SaslAuthenticateRequest" && f.name === "AuthBytes") return Role.SaslAuthBytes;
   if (message === "FindCoordinatorRequest" && f.name === "KeyType") return Role.KeyType;
   if (CONFIG_MESSAGES.test(message) && f.name === "ResourceType") return Role.ResourceType;
+  if (NAME_PATTERNS.has(`${message}.${f.name}`) && (f.type === "string" || f.type === "[]string")) return Role.NamePattern;
   return Role.None;
 }
 

@@ -79,8 +79,14 @@ class Contents extends Visitor {
     this.kinds.push(entity);
   }
 
+  patterns: string[] = [];
+
   records(ptr: usize, len: i32): void {
     if (len > 0) this.recordBytes.append(ptr, len);
+  }
+
+  namePattern(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
+    this.patterns.push(len < 0 ? "(null)" : text(valuePtr, len));
   }
 
   errorCode(code: i16): void {
@@ -194,6 +200,29 @@ function metadataV12(names: string[]): ByteBuffer {
     b.i16(0).cstr(names[i]).i32(i + 1).i32(i + 1).i32(i + 1).i32(i + 1).i8(0).uvarint(1).i32(0).uvarint(0);
   }
   return b.uvarint(0).finish();
+}
+
+// ListTransactions v2 (flexible) from the kafkajs capture's client id, filtering by `pattern`.
+function listTransactionsV2(pattern: string): ByteBuffer {
+  return new FrameBuilder().i16(66).i16(2).i32(9).str("kafkajs-capture").uvarint(0)
+    .uvarint(1).uvarint(1).i32(-1).i32(-1).cstr(pattern).uvarint(0).finish();
+}
+
+// ConsumerGroupDescribe v0 response: group `group` with one member subscribed to `topic` by name
+// and to `regex`.
+function consumerGroupDescribeV0(group: string, topic: string, regex: string): ByteBuffer {
+  return new FrameBuilder().i32(9).uvarint(0).i32(0).uvarint(2)
+    .i16(0).uvarint(0).cstr(group).cstr("Stable").i32(1).i32(1).cstr("uniform").uvarint(2)
+    .cstr("m1").uvarint(0).uvarint(0).i32(1).cstr("kafkajs-capture").cstr("/127.0.0.1")
+    .uvarint(2).cstr(topic).cstr(regex).uvarint(1).uvarint(0).uvarint(1).uvarint(0).uvarint(0)
+    .i32(0).uvarint(0).uvarint(0).finish();
+}
+
+// Walks a hand-built frame whose body starts at `body`.
+function walkBuilt(apiKey: i16, apiVersion: i16, isRequest: bool, buf: ByteBuffer, body: i32): Contents {
+  const seen = new Contents();
+  expect(walk(apiKey, apiVersion, isRequest, buf.ptr + <usize>body, buf.len - body, seen)).toBe(buf.len - body);
+  return seen;
 }
 
 function idOf(n: i32): usize {
@@ -326,6 +355,52 @@ describe("topic rewriting on captured frames", () => {
     expect(shown.names[0]).toBe("mine");
     expect(learnedName(fresh, idOf(1))).toBe(PREFIX + "mine");
     expect(learnedName(fresh, idOf(2))).toBe("someone-elses");
+  });
+
+  it("answers a group id too long for a Kafka string once prefixed with INVALID_REQUEST", () => {
+    const tooLongBefore = count(counters.tooLong);
+    // FindCoordinator v0 (int16 strings): a group key of 32760 bytes, 32768 with the prefix.
+    const find = new FrameBuilder().i16(10).i16(0).i32(3).str("kafkajs-capture").str("g".repeat(32760)).finish();
+    const exchange = new Exchange(tenant);
+    const f = exchange.requestFrame;
+    f.ptr = find.ptr;
+    f.len = find.len;
+    expect(decodeRequestHeader(f)).toBe(0);
+    expect(exchange.pipeline.request(f)).toBe(Verdict.Answer);
+    const answer = new ByteBuffer();
+    answer.append(f.rewritten.ptr, f.rewritten.len);
+    // Response header v0: the correlation id after the size.
+    expect(walkBuilt(10, 0, false, answer, 8).errors).toStrictEqual([<i16>42]);
+    expect(count(counters.tooLong) - tooLongBefore).toBe(1);
+  });
+
+  it("puts a tenant's regular expressions over names under its prefix, and takes it off again", () => {
+    const exchange = new Exchange(tenant);
+    const out = new ByteBuffer();
+    const f = exchange.requestFrame;
+    // Request header v2 after the size: api key, version, correlation id, client id, tags.
+    const body = 4 + 8 + 2 + "kafkajs-capture".length + 1;
+    const list = listTransactionsV2("tx-.*");
+    f.ptr = list.ptr;
+    f.len = list.len;
+    expect(decodeRequestHeader(f)).toBe(0);
+    expect(exchange.pipeline.request(f)).toBe(Verdict.Replace);
+    out.clear();
+    out.append(f.rewritten.ptr, f.rewritten.len);
+    expect(walkBuilt(66, 2, true, out, body).patterns).toStrictEqual(["tenantA\\.(?:tx-.*)"]);
+    // An empty pattern means every transaction: it stays, and the listing is filtered by name.
+    const all = listTransactionsV2("");
+    f.ptr = all.ptr;
+    f.len = all.len;
+    expect(decodeRequestHeader(f)).toBe(0);
+    expect(exchange.pipeline.request(f)).toBe(Verdict.Forward);
+
+    const described = consumerGroupDescribeV0(PREFIX + "by-pattern", PREFIX + "orders", "tenantA\\.(?:ord.*)");
+    expect(exchange.responseTo(69, 0, described, out)).toBe(Verdict.Replace);
+    // Response header v1: correlation id and tags after the size.
+    const shown = walkBuilt(69, 0, false, out, 9);
+    expect(shown.patterns).toStrictEqual(["ord.*"]);
+    expect(shown.names).toStrictEqual(["by-pattern", "orders"]);
   });
 
   it("leaves principals without rules alone", () => {

@@ -5,6 +5,8 @@
 // Commands (one result line per record or step on stdout, for the calling test to check):
 //   produce <bootstrap> <topic> <keyPrefix> <size,size,...>   values from payload(size, index)
 //   consume <bootstrap> <topic> <group> <count>               prints "record <key> <size> <sha256>"
+//                                 topic "regex:<pattern>": a broker-side KIP-848 subscription
+//                                 (needs GROUP_PROTOCOL=consumer); the lines end with the topic
 //   committed <bootstrap> <topic> <group>                     prints "committed <offset>"
 //   logsize <bootstrap> <topic>                               prints "logsize <bytes of partition 0>"
 //   txproduce <bootstrap> <topic> <transactionalId> <keyPrefix> <size,size,...>   produce, in one
@@ -115,12 +117,15 @@ public class JavaClient {
   static void consume(String bootstrap, String topic, String group, int count) throws Exception {
     try (Consumer<String, byte[]> c = new KafkaConsumer<>(consumerProps(bootstrap, group), new StringDeserializer(),
         new ByteArrayDeserializer())) {
-      c.subscribe(List.of(topic));
+      boolean byPattern = topic.startsWith("regex:");
+      if (byPattern) c.subscribe(new SubscriptionPattern(topic.substring(6)));
+      else c.subscribe(List.of(topic));
       int seen = 0;
       long deadline = System.currentTimeMillis() + 60_000;
       while (seen < count && System.currentTimeMillis() < deadline) {
         for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
-          System.out.println("record " + r.key() + " " + r.value().length + " " + sha256(r.value()));
+          System.out.println("record " + r.key() + " " + r.value().length + " " + sha256(r.value())
+              + (byPattern ? " " + r.topic() : ""));
           seen++;
         }
         c.commitSync();

@@ -5,6 +5,7 @@
 // here.
 import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import kafkajs, { Kafka, logLevel, Partitioners } from "kafkajs";
 import { suiteTestBed } from "../harness/testbed.ts";
 import { javaClient } from "../harness/java_client.ts";
@@ -171,6 +172,16 @@ describe("topic rewriting through Envoy + filter + Kafka", () => {
     assert.equal(await brokerOffset("tenantA.orders-v2"), 1);
     assert.equal(await brokerOffset("tenantA.orders"), 2);
     assert.deepEqual(await kafkajsRead("canary-a", "canary-readers", "orders", 1), ["canary"]);
+  }));
+
+  test("a KIP-848 regex subscription matches the tenant's topics by their client names", guard(async () => {
+    // Broker-side regex: `ord.*` goes to the broker as `tenantA\\.(?:ord.*)`.
+    const out = await javaClient(["consume", suite.bed.bootstrap, "regex:ord.*", "by-pattern", "3"], 120000, "tenant-a",
+      { GROUP_PROTOCOL: "consumer" });
+    const records = out.split("\n").filter((l) => l.startsWith("record ")).map((l) => l.split(" "));
+    const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+    assert.deepEqual(records.map((r) => `${r[4]} ${r[3]}`).sort(),
+      [`orders ${sha("a1")}`, `orders ${sha("a2")}`, `orders-v2 ${sha("canary")}`].sort());
   }));
 
   test("both tenants use transactional id tx-pay; the broker holds tenantA.tx-pay and tenantB.tx-pay", guard(async () => {
