@@ -16,10 +16,11 @@ export type RegistryAuth =
   | { htpasswd: { username: string; password: string } }
   | { token: TokenIssuer };
 
-// htpasswd wants bcrypt; Debian 12's Python (3.11) still has crypt(3) with it.
+// htpasswd wants bcrypt; Debian 12's Python (3.11) still has crypt(3) with it. Cost 4 (bcrypt's
+// least): the registry checks the password on every request of a push.
 function htpasswdLine(username: string, password: string): string {
   const r = spawnSync("python3", ["-W", "ignore", "-c",
-    "import crypt, sys; print(sys.argv[1] + ':' + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH)))", username, password],
+    "import crypt, sys; print(sys.argv[1] + ':' + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))", username, password],
   { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`bcrypt via python3 failed:\n${r.stderr}`);
   return r.stdout;
