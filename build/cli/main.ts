@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { loadPolicy, PolicyError } from "./policy.ts";
 import { envoyConfig, ROOT, toYaml, wasmPlugin } from "./render.ts";
 import { Format, FORMATS, parseImage, pushModule } from "./oci.ts";
+import { CREDENTIAL_VARIABLES, credentialsFromEnv, RegistryClient } from "./registry_client.ts";
 
 interface Command {
   usage: string;
@@ -91,7 +92,8 @@ const COMMANDS: Record<string, Command> = {
     usage: "push --image <host:port/repo:tag> [--format compat|docker|artifact] [--wasm <file>] [--insecure]",
     help: "Pushes the module to an OCI registry: `compat` (an OCI image, a tar.gz layer holding plugin.wasm), `docker` " +
       "(the same layer in a Docker v2 manifest) or `artifact` (the Wasm artifact media types). " +
-      "Prints the manifest digest for WasmPlugin.sha256. Loopback registries use plain HTTP.",
+      "Prints the manifest digest for WasmPlugin.sha256. Loopback registries use plain HTTP. " +
+      `A registry that asks for credentials (Basic or a Bearer token) gets them from ${CREDENTIAL_VARIABLES.join(" and ")}.`,
     async run(args) {
       const format = (args.get("format") ?? "compat") as Format;
       if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
@@ -102,7 +104,8 @@ const COMMANDS: Record<string, Command> = {
       } catch {
         throw new UsageError(`cannot read the module ${wasmFile} (run the build command first)`);
       }
-      const digest = await pushModule(parseImage(args.need("image"), args.has("insecure")), wasm, format);
+      const client = new RegistryClient(parseImage(args.need("image"), args.has("insecure")), credentialsFromEnv());
+      const digest = await pushModule(client, wasm, format);
       console.log(digest);
     },
   },

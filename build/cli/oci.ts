@@ -8,6 +8,7 @@
 // Speaks the registry's HTTP API v2 directly (blob uploads, manifest PUT); no docker needed.
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
+import type { RegistryClient } from "./registry_client.ts";
 
 export const MEDIA = {
   manifest: "application/vnd.oci.image.manifest.v1+json",
@@ -64,22 +65,24 @@ async function ok(res: Response, what: string): Promise<Response> {
   return res;
 }
 
-async function pushBlob(img: ImageRef, blob: Buffer): Promise<{ digest: string; size: number }> {
+async function pushBlob(client: RegistryClient, blob: Buffer): Promise<{ digest: string; size: number }> {
+  const img = client.image;
   const digest = sha256(blob);
   const base = `${img.registry}/v2/${img.repository}/blobs`;
-  const head = await fetch(`${base}/${digest}`, { method: "HEAD" });
+  const head = await client.fetch(`${base}/${digest}`, { method: "HEAD" });
   if (head.ok) return { digest, size: blob.length };
-  const start = await ok(await fetch(`${base}/uploads/`, { method: "POST" }), `starting a blob upload to ${img.registry}`);
+  const start = await ok(await client.fetch(`${base}/uploads/`, { method: "POST" }), `starting a blob upload to ${img.registry}`);
   const location = new URL(start.headers.get("location")!, img.registry);
   location.searchParams.set("digest", digest);
-  await ok(await fetch(location, { method: "PUT", body: blob, headers: { "content-type": "application/octet-stream" } }),
+  await ok(await client.fetch(location, { method: "PUT", body: blob, headers: { "content-type": "application/octet-stream" } }),
     `uploading blob ${digest}`);
   return { digest, size: blob.length };
 }
 
-async function pushManifest(img: ImageRef, manifest: { mediaType: string }): Promise<string> {
+async function pushManifest(client: RegistryClient, manifest: { mediaType: string }): Promise<string> {
+  const img = client.image;
   const body = Buffer.from(JSON.stringify(manifest));
-  const res = await ok(await fetch(`${img.registry}/v2/${img.repository}/manifests/${img.tag}`, {
+  const res = await ok(await client.fetch(`${img.registry}/v2/${img.repository}/manifests/${img.tag}`, {
     method: "PUT", body, headers: { "content-type": manifest.mediaType },
   }), `pushing the manifest of ${img.repository}:${img.tag}`);
   const digest = res.headers.get("docker-content-digest") ?? sha256(body);
@@ -90,18 +93,18 @@ async function pushManifest(img: ImageRef, manifest: { mediaType: string }): Pro
 export const FORMATS = ["compat", "docker", "artifact"] as const;
 export type Format = (typeof FORMATS)[number];
 
-// Pushes `wasm` as `img` in `format`; returns the manifest digest (what WasmPlugin.sha256 pins).
-export async function pushModule(img: ImageRef, wasm: Buffer, format: Format, rootId = "kafka_proxy"): Promise<string> {
+// Pushes `wasm` as the client's image in `format`; returns the manifest digest (what WasmPlugin.sha256 pins).
+export async function pushModule(client: RegistryClient, wasm: Buffer, format: Format, rootId = "kafka_proxy"): Promise<string> {
   if (wasm.subarray(0, 4).toString("latin1") !== "\0asm") throw new Error("the module does not start with the Wasm magic bytes");
   const runtimeConfig = Buffer.from(JSON.stringify({ type: "envoy_proxy", abiVersions: ["v0-0.2.1"], config: { root_ids: [rootId] } }));
   if (format === "compat" || format === "docker") {
     const docker = format === "docker";
     const tar = tarOneFile("plugin.wasm", wasm);
-    const layer = await pushBlob(img, gzipSync(tar));
-    const config = await pushBlob(img, Buffer.from(JSON.stringify({
+    const layer = await pushBlob(client, gzipSync(tar));
+    const config = await pushBlob(client, Buffer.from(JSON.stringify({
       architecture: "wasm", os: "wasip1", rootfs: { type: "layers", diff_ids: [sha256(tar)] },
     })));
-    return pushManifest(img, {
+    return pushManifest(client, {
       schemaVersion: 2,
       mediaType: docker ? MEDIA.dockerManifest : MEDIA.manifest,
       config: { mediaType: docker ? MEDIA.dockerConfig : MEDIA.imageConfig, ...config },
@@ -110,9 +113,9 @@ export async function pushModule(img: ImageRef, wasm: Buffer, format: Format, ro
       ...(docker ? {} : { annotations: { "module.wasm.image/variant": "compat" } }),
     });
   }
-  const content = await pushBlob(img, wasm);
-  const config = await pushBlob(img, runtimeConfig);
-  return pushManifest(img, {
+  const content = await pushBlob(client, wasm);
+  const config = await pushBlob(client, runtimeConfig);
+  return pushManifest(client, {
     schemaVersion: 2,
     mediaType: MEDIA.manifest,
     config: { mediaType: MEDIA.wasmConfig, ...config },

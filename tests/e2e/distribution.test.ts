@@ -16,13 +16,14 @@ import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { ROOT, WASM, requireInstalled, scratchDir } from "../harness/paths.ts";
 import { validateEnvoyConfig } from "../harness/envoy.ts";
 import { startRegistry, skopeo, Registry } from "../harness/registry.ts";
+import { startTokenIssuer } from "../harness/token_issuer.ts";
 import { startTestBed } from "../harness/testbed.ts";
 import { brokerOffset, createTopics } from "../harness/broker_view.ts";
 
 const POLICY = join(ROOT, "examples/policy.json");
 
-function cli(args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, "bin/kafka-proxy-wasm.js"), ...args], { cwd: ROOT, encoding: "utf8" });
+function cli(args: string[], env: Record<string, string> = {}): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, "bin/kafka-proxy-wasm.js"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env } });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -177,6 +178,45 @@ describe("distribution: CLI, Envoy and Istio configs, OCI images in a real regis
       const plugin = parse(cli(["render-istio", "--policy", POLICY, "--sha256", digest]).stdout);
       assert.equal(plugin.spec.sha256, digest.slice(7));
       assert.deepEqual(crdValidator()(plugin), []);
+    });
+  }
+
+  // Registries that ask for credentials: Basic (htpasswd) and Bearer tokens from a token issuer
+  // (how Harbor, GHCR and Docker Hub work). push takes the credentials from the environment.
+  const USER = { username: "pusher", password: "s3cret" };
+  const credentials = (password: string) => ({ KAFKA_PROXY_WASM_REGISTRY_USER: USER.username, KAFKA_PROXY_WASM_REGISTRY_PASSWORD: password });
+  for (const kind of ["htpasswd", "token"] as const) {
+    test(`push to a registry asking for credentials (${kind === "htpasswd" ? "Basic" : "Bearer token"}); skopeo pulls with them`, async () => {
+      const authDir = join(dir, `registry-${kind}`);
+      mkdirSync(authDir);
+      const issuer = kind === "token" ? await startTokenIssuer(authDir, USER) : undefined;
+      const reg = await startRegistry(authDir, issuer ? { token: issuer } : { htpasswd: USER });
+      try {
+        const image = `${reg.host}/kafka-proxy-wasm:${kind}`;
+        let r = cli(["push", "--image", image]);
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /set KAFKA_PROXY_WASM_REGISTRY_USER and KAFKA_PROXY_WASM_REGISTRY_PASSWORD/);
+        r = cli(["push", "--image", image], credentials("wrong"));
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /HTTP 401/);
+        r = cli(["push", "--image", image], credentials(USER.password));
+        assert.equal(r.status, 0, r.stderr);
+        const digest = r.stdout.trim();
+        if (issuer) assert.equal(issuer.issued(), 1, "one token from the issuer for the whole push");
+
+        const creds = `${USER.username}:${USER.password}`;
+        assert.throws(() => skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${image}`]), /unauthorized|authentication required/i);
+        const raw = skopeo(["inspect", "--raw", "--tls-verify=false", `--creds=${creds}`, `docker://${image}`]);
+        assert.equal(`sha256:${createHash("sha256").update(raw).digest("hex")}`, digest);
+        const pulled = join(authDir, "pulled");
+        skopeo(["copy", "--src-tls-verify=false", `--src-creds=${creds}`, `docker://${image}`, `dir:${pulled}`]);
+        const layer = JSON.parse(readFileSync(join(pulled, "manifest.json"), "utf8")).layers[0];
+        const module = pluginFromLayer(readFileSync(join(pulled, layer.digest.replace(/^sha256:/, ""))));
+        assert.ok(module.equals(readFileSync(WASM)), "pulled module is byte-identical");
+      } finally {
+        await reg.stop();
+        await issuer?.stop();
+      }
     });
   }
 
