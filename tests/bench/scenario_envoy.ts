@@ -15,12 +15,20 @@ export function refusalReason(startError: string): string {
   return line.replace(/^(\[[^\]]*\])+\s*(\[[^\]]*\]\s*)?/, "").replace(/^wasm log [^:]*: /, "").trim();
 }
 
+// Every scenario's Envoy listens on the port the broker advertises; another process on the
+// machine may hold it for a moment between scenarios, so a failed bind is retried.
 export async function startScenarioEnvoy(dir: string, filter: object | null, listenPort: number, upstreamPort: number):
   Promise<ScenarioEnvoy> {
-  try {
-    return { envoy: await startEnvoy(dir, { listenPort, upstreamPort, filterConfig: filter }) };
-  } catch (err) {
-    if (filter === null) throw err;
-    return { unavailable: refusalReason(String(err)) };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { envoy: await startEnvoy(dir, { listenPort, upstreamPort, filterConfig: filter }) };
+    } catch (err) {
+      if (/Address already in use/.test(String(err)) && attempt < 10) {
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      if (filter === null) throw err;
+      return { unavailable: refusalReason(String(err)) };
+    }
   }
 }
