@@ -32,7 +32,12 @@ function cli(args: string[], env: Record<string, string> = {}): { status: number
 function crdValidator(): (doc: any) => string[] {
   const crd = parse(readFileSync(join(ROOT, "tests/data/istio-wasmplugin-crd.yaml"), "utf8").replace(/^#.*\n/, ""));
   const version = crd.spec.versions.find((v: any) => v.name === "v1alpha1");
-  const ajv = new Ajv.default({ strict: false, allErrors: true });
+  // The two formats the CRD names, as Kubernetes' API server checks them.
+  const formats = {
+    int32: { type: "number" as const, validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 },
+    "date-time": (s: string) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d{2}-\d{2}T/.test(s),
+  };
+  const ajv = new Ajv.default({ strict: false, allErrors: true, formats });
   const validate = ajv.compile(version.schema.openAPIV3Schema);
   return (doc) => {
     const errors = validate(doc) ? [] : validate.errors!.map((e) => `${e.instancePath} ${e.message}`);
@@ -135,6 +140,7 @@ describe("distribution: CLI, Envoy and Istio configs, OCI images in a real regis
     // The validator does reject what Istio would.
     assert.notDeepEqual(validate({ ...plugin, spec: { ...plugin.spec, type: "TCP" } }), []);
     assert.notDeepEqual(validate({ ...plugin, spec: { ...plugin.spec, url: "ftp://x/y" } }), []);
+    assert.notDeepEqual(validate({ ...plugin, spec: { ...plugin.spec, priority: 2 ** 31 } }), []);
   });
 
   // The tar.gz layer's media type in each compat layout (the manifest's own type decides which).

@@ -74,7 +74,9 @@ export async function startKafka(dir: string, advertisedProxyPort: number, optio
   writeFileSync(propsFile, Object.entries(props).map(([k, v]) => `${k}=${v}`).join("\n") + "\n");
   const log4jFile = join(dir, "log4j2.properties");
   writeFileSync(log4jFile, LOG4J);
-  const clusterId = randomBytes(16).toString("base64url");
+  // Kafka's own ids never start with '-': the tool's argument parser would take one for an option.
+  let clusterId = randomBytes(16).toString("base64url");
+  while (clusterId.startsWith("-")) clusterId = randomBytes(16).toString("base64url");
   const java = ["-Xms256m", "-Xmx768m", "-XX:+UseG1GC", `-Dlog4j2.configurationFile=${log4jFile}`, "-cp", `${KAFKA_LIBS}/*`];
   const format = spawnSync("java", [...java, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", propsFile,
     ...(options.scram ?? []).flatMap((c) => ["--add-scram", c])], {
