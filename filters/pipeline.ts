@@ -82,6 +82,7 @@ export class Pipeline extends FrameHandler {
   }
 
   request(f: KafkaFrame): Verdict {
+    f.edits = null;
     if (!isValidVersion(f.apiKey, f.apiVersion)) {
       // KIP-511: clients open with their newest ApiVersions; the broker answers in v0. Its body
       // is not walked, so nothing from the previous frame's scan may be counted for it.
@@ -129,13 +130,13 @@ export class Pipeline extends FrameHandler {
     m.principalRequest(this.principalLabel!, denied);
   }
 
-  // Forwards the frame, or its edited copy when a stage changed it.
+  // Forwards the frame, or the frame with the stages' edits when they changed it (the network
+  // layer applies them as it sends, so record sets are not copied).
   private applyEdits(f: KafkaFrame): Verdict {
     const edits = this.scan.edits;
     if (!edits.changed) return Verdict.Forward;
-    if (edits.apply(f.ptr, f.len, f.rewritten)) return Verdict.Replace;
-    this.reason = "could not apply the edits to a " + apiName(f.apiKey) + " frame";
-    return Verdict.Reject;
+    f.edits = edits;
+    return Verdict.Replace;
   }
 
   // The one walk of the frame's body; false (counted, with the reason) when it does not decode.
@@ -163,6 +164,7 @@ export class Pipeline extends FrameHandler {
   }
 
   response(f: KafkaFrame): Verdict {
+    f.edits = null;
     const authz = this.authz;
     const rewrite = this.rewrite;
     if (authz !== null) authz.beginResponse(f);

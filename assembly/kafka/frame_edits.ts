@@ -1,11 +1,12 @@
-// Edits to one frame, collected during a walk in wire order and applied in a single copy:
-// replaced byte ranges (renamed names), dropped array elements (denied or hidden topics) and
-// elements appended at an array's end (merged error entries). Array counts and the frame size
-// are re-encoded as needed; every byte outside an edit is copied as is, record sets included.
+// Edits to one frame, collected during a walk in wire order: replaced byte ranges (renamed
+// names), dropped array elements (denied or hidden topics) and elements appended at an array's
+// end (merged error entries). Array counts and the frame size are re-encoded as needed; every
+// byte outside an edit is sent from where it is (emit) or copied as is (apply), record sets included.
 //
 // The owner feeds it the walk's layout hooks (arrayStart, elementStart/End, arrayEnd) and
 // decides the edits; nothing here allocates once the buffers have grown to the working size.
 import { ByteBuffer } from "./byte_buffer";
+import { Gather } from "./gather";
 import { writeInt32, writeUnsignedVarint } from "./writer";
 
 const EDIT_WIDTH = 4; // start, end (offsets in the frame), replacement offset and length in `bytes`
@@ -35,6 +36,8 @@ export class FrameEdits {
   private table: ByteBuffer = new ByteBuffer();
   private open: StaticArray<Open> = new StaticArray<Open>(MAX_OPEN);
   private depth: i32 = 0;
+  // apply()'s list of ranges.
+  private scratch: Gather = new Gather();
   private base: usize = 0;
   // Set when the layout was deeper than MAX_OPEN (never for Kafka's schemas) or an edit was
   // out of order: apply() then refuses.
@@ -48,6 +51,7 @@ export class FrameEdits {
   release(): void {
     this.bytes.release();
     this.table.release();
+    this.scratch.release();
   }
 
   reset(framePtr: usize): void {
@@ -174,12 +178,15 @@ export class FrameEdits {
     this.add(start, end, mark, this.bytes.len - mark);
   }
 
-  // Writes the edited frame to `out`: `len` bytes at `ptr`, size prefix first. Returns false
-  // when the edits cannot be applied (then `out` is unusable).
-  apply(ptr: usize, len: i32, out: ByteBuffer): bool {
+  // Sends the edited frame (`len` bytes at `ptr`, size prefix first) to `out`: the new size
+  // prefix and replacement bytes are copied, everything between them (record sets included) is
+  // referred to where it is. Returns false when the edits cannot be applied (then `out` holds
+  // part of the frame and must not be sent).
+  emit(ptr: usize, len: i32, out: Gather): bool {
     if (this.broken || this.depth != 0 || ptr != this.base) return false;
-    out.clear();
-    let copied: i32 = 0;
+    const sizeAt = out.int32();
+    let copied: i32 = 4;
+    let size = len - 4;
     const n = this.count;
     for (let i = 0; i < n; i++) {
       const replLen = this.field(i, 3);
@@ -187,16 +194,23 @@ export class FrameEdits {
       const start = this.field(i, 0);
       const end = this.field(i, 1);
       if (start < copied || end < start || end > len) return false;
-      out.append(ptr + <usize>copied, start - copied);
-      out.append(this.bytes.ptr + <usize>this.field(i, 2), replLen);
+      out.refer(ptr + <usize>copied, start - copied);
+      out.copy(this.bytes.ptr + <usize>this.field(i, 2), replLen);
+      size += replLen - (end - start);
       copied = end;
     }
-    out.append(ptr + <usize>copied, len - copied);
-    // The size prefix counts everything after itself.
-    const size = out.len - 4;
-    out.len = 0;
-    writeInt32(out, size);
-    out.len = size + 4;
+    out.refer(ptr + <usize>copied, len - copied);
+    out.setInt32(sizeAt, size);
+    return true;
+  }
+
+  // The edited frame as one copy in `out`; false when the edits cannot be applied.
+  apply(ptr: usize, len: i32, out: ByteBuffer): bool {
+    const g = this.scratch;
+    g.clear();
+    if (!this.emit(ptr, len, g)) return false;
+    out.clear();
+    g.writeTo(out);
     return true;
   }
 

@@ -71,20 +71,37 @@ class Parser {
     if (this.literal("true")) { v.kind = JsonKind.Bool; v.bool = true; return v; }
     if (this.literal("false")) { v.kind = JsonKind.Bool; return v; }
     if (this.literal("null")) return v;
-    if (c == 0x2d || (c >= 0x30 && c <= 0x39)) {
-      const start = this.pos;
-      this.pos++;
-      while (this.pos < this.text.length) {
-        const d = this.text.charCodeAt(this.pos);
-        if (!((d >= 0x30 && d <= 0x39) || d == 0x2e || d == 0x65 || d == 0x45 || d == 0x2b || d == 0x2d)) break;
-        this.pos++;
-      }
+    if (c == 0x2d || isDigit(c)) {
       v.kind = JsonKind.Number;
-      v.num = parseFloat(this.text.substring(start, this.pos));
-      if (isNaN(v.num)) return this.fail("bad number");
+      v.num = this.number();
+      if (isNaN(v.num)) return this.fail("bad number (numbers here are whole, without fraction or exponent)");
       return v;
     }
     return this.fail("unexpected character '" + String.fromCharCode(c) + "'");
+  }
+
+  // A JSON number without fraction or exponent (every number the configuration takes is a
+  // count), read without the standard library's float parser, a large part of the module.
+  // NaN when it is not one.
+  number(): f64 {
+    const t = this.text;
+    const negative = t.charCodeAt(this.pos) == 0x2d;
+    if (negative) this.pos++;
+    const first = this.pos;
+    const v = this.digits();
+    if (this.pos == first || (t.charCodeAt(first) == 0x30 && this.pos > first + 1)) return NaN;
+    const c = this.pos < t.length ? t.charCodeAt(this.pos) | 0x20 : 0;
+    if (c == 0x2e || c == 0x65) return NaN;
+    return negative ? -v : v;
+  }
+
+  // The digits at `pos` as a number; `pos` moves past them.
+  private digits(): f64 {
+    let v: f64 = 0;
+    while (this.pos < this.text.length && isDigit(this.text.charCodeAt(this.pos))) {
+      v = v * 10 + <f64>(this.text.charCodeAt(this.pos++) - 0x30);
+    }
+    return v;
   }
 
   string(): string {
@@ -172,4 +189,8 @@ export function parseJson(text: string): JsonResult {
   if (p.error.length > 0) r.error = p.error;
   else r.value = v;
   return r;
+}
+
+function isDigit(c: i32): bool {
+  return c >= 0x30 && c <= 0x39;
 }

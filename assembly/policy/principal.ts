@@ -27,7 +27,16 @@ function scramUser(ptr: usize, len: i32): string | null {
   if (at < 0) return null;
   let end = text.indexOf(",", at + 3);
   if (end < 0) end = text.length;
-  return text.substring(at + 3, end).replaceAll("=2C", ",").replaceAll("=3D", "=");
+  // Unescaped by hand: String#replaceAll is a large part of the module for this one use.
+  let user = "";
+  let from = at + 3;
+  for (let i = text.indexOf("=", from); i >= 0 && i < end; i = text.indexOf("=", from)) {
+    const code = text.substr(i + 1, 2);
+    if (code != "2C" && code != "3D") return null; // not a valid saslname: no principal from it
+    user += text.substring(from, i) + (code == "2C" ? "," : "=");
+    from = i + 3;
+  }
+  return user + text.substring(from, end);
 }
 
 function userOf(value: string | null): string | null {
@@ -102,7 +111,7 @@ export class Principal {
   private readTls(): void {
     if (this.tlsRead) return;
     this.tlsRead = true;
-    this.uriSan = userOf(readProperty("connection.uri_san_peer_certificate"));
-    this.subject = userOf(readProperty("connection.subject_peer_certificate"));
+    this.uriSan = userOf(readProperty("connection\0uri_san_peer_certificate"));
+    this.subject = userOf(readProperty("connection\0subject_peer_certificate"));
   }
 }

@@ -5,7 +5,8 @@
 // ForwardMode.AfterCheck the callback takes them into the module, replaces Envoy's buffer with
 // the whole frames that passed the checks and keeps the unfinished tail for the next call,
 // so nothing unchecked ever leaves (Envoy only lets a filter prepend or append, which is what
-// "replace everything from offset 0" is). In ForwardMode.Immediately Envoy's buffer is left
+// "replace everything from offset 0", then "append", is). Edited frames leave as ranges of the
+// reassembly buffer around the edited bytes, so record sets are not copied again. In ForwardMode.Immediately Envoy's buffer is left
 // alone and frames are checked as they complete. Either way no callback ever pauses: a paused
 // upstream cannot be resumed in Envoy.
 import { RootContext, log, LogLevelValues } from "@solo-io/proxy-runtime/assembly/index";
@@ -19,6 +20,7 @@ import { ForwardMode } from "../policy/config";
 import { decodeRequestHeader, decodeResponseHeader } from "./headers";
 import { ProxyCounters } from "./counters";
 import { ByteBuffer } from "../kafka/byte_buffer";
+import { Gather } from "../kafka/gather";
 import { writeInt16, writeInt32 } from "../kafka/writer";
 import { ApiKey } from "../kafka/api_keys";
 
@@ -28,8 +30,11 @@ export class KafkaConnection extends NetworkContext {
   private inFlight: CorrelationQueue = new CorrelationQueue();
   private requestFrame: KafkaFrame = new KafkaFrame();
   private responseFrame: KafkaFrame = new KafkaFrame();
-  // The checked bytes of one data callback, when a stage changed a frame.
-  private out: ByteBuffer = new ByteBuffer();
+  // The checked bytes of one data callback, when a stage changed a frame: ranges of the
+  // reassembly buffer and the bytes the stages made.
+  private out: Gather = new Gather();
+  // An answered request's ApiVersions v0 stand-in, made here.
+  private standIn: ByteBuffer = new ByteBuffer();
   private closing: bool = false;
   private finished: bool = false;
 
@@ -70,6 +75,7 @@ export class KafkaConnection extends NetworkContext {
     this.requests.reset();
     this.responses.reset();
     this.out.release();
+    this.standIn.release();
     this.inFlight.release();
     this.handler.release();
     this.requestFrame.rewritten.release();
@@ -115,13 +121,15 @@ export class KafkaConnection extends NetworkContext {
         }
         if (!edited) {
           out.clear();
-          out.append(stream.buf.ptr, stream.scanned);
+          out.refer(stream.buf.ptr, stream.scanned);
           edited = true;
         }
-        if (verdict == Verdict.Replace) out.append(frame.rewritten.ptr, frame.rewritten.len);
-        else if (verdict == Verdict.Answer) this.appendStandIn(out, frame);
+        if (verdict == Verdict.Replace && !frame.replacement(out)) {
+          return this.fail(hostBuffer, size, isRequest, "a stage's edits to the frame could not be applied");
+        }
+        if (verdict == Verdict.Answer) this.appendStandIn(out, frame);
       } else if (edited) {
-        out.append(stream.framePtr(), n);
+        out.refer(stream.framePtr(), n);
       }
       if (verdict != Verdict.Drop) passed++;
       stream.scanned += n;
@@ -129,7 +137,7 @@ export class KafkaConnection extends NetworkContext {
     if (passed > 0) (isRequest ? this.counters.requestsForwarded : this.counters.responsesForwarded).increment(passed);
     if (this.forward == ForwardMode.AfterCheck) {
       if (edited) {
-        proxy_set_buffer_bytes(hostBuffer, 0, size, out.ptr, <u32>out.len);
+        this.send(hostBuffer, size);
       } else if (heldBefore != 0 || stream.scanned != stream.buf.len) {
         // Untouched when Envoy's buffer already is exactly the checked frames.
         proxy_set_buffer_bytes(hostBuffer, 0, size, stream.buf.ptr, <u32>stream.scanned);
@@ -144,12 +152,31 @@ export class KafkaConnection extends NetworkContext {
   // with its correlation id: the broker's reply keeps the responses in order and gives the
   // filter an upstream data callback to send the answer in (Envoy offers no other way to write
   // to the client).
-  private appendStandIn(out: ByteBuffer, f: KafkaFrame): void {
-    writeInt32(out, 10);
-    writeInt16(out, <i16>ApiKey.ApiVersions);
-    writeInt16(out, 0);
-    writeInt32(out, f.correlationId);
-    writeInt16(out, -1);
+  private appendStandIn(out: Gather, f: KafkaFrame): void {
+    const s = this.standIn;
+    s.clear();
+    writeInt32(s, 10);
+    writeInt16(s, <i16>ApiKey.ApiVersions);
+    writeInt16(s, 0);
+    writeInt32(s, f.correlationId);
+    writeInt16(s, -1);
+    out.copy(s.ptr, s.len);
+  }
+
+  // Replaces the `size` bytes Envoy holds with `out`'s ranges: the first one in their place, the
+  // rest appended (the two edits Envoy allows), so the frames leave without another copy here.
+  private send(hostBuffer: u32, size: u32): void {
+    const n = this.out.count;
+    if (n == 0) {
+      proxy_set_buffer_bytes(hostBuffer, 0, size, 0, 0);
+      return;
+    }
+    let sent: u32 = 0;
+    for (let i = 0; i < n; i++) {
+      const len = <u32>this.out.lenAt(i);
+      proxy_set_buffer_bytes(hostBuffer, sent, i == 0 ? size : 0, this.out.ptrAt(i), len);
+      sent += len;
+    }
   }
 
   private request(ptr: usize, len: i32): Verdict {
@@ -199,6 +226,7 @@ export class KafkaConnection extends NetworkContext {
     }
     if (pending.answer.len > 0) {
       // The broker's reply to a stand-in: the client gets the filter's answer instead.
+      f.edits = null;
       f.rewritten.clear();
       f.rewritten.append(pending.answer.ptr, pending.answer.len);
       this.inFlight.pop();

@@ -55,10 +55,10 @@ export function readHostBuffer(buffer: u32, size: u32): ArrayBuffer {
   return got == <i32>size ? out : new ArrayBuffer(0);
 }
 
-// A connection property (path segments joined by NUL, as the ABI wants), or null when the host
-// has none (e.g. no client certificate). proxy-runtime's get_property aborts on NotFound.
+// A connection property (`path`: its segments joined by NUL, as the ABI wants), or null when the
+// host has none (e.g. no client certificate). proxy-runtime's get_property aborts on NotFound.
 export function readProperty(path: string): string | null {
-  const p = String.UTF8.encode(path.replaceAll(".", "\0"));
+  const p = String.UTF8.encode(path);
   const status = proxy_get_property(changetype<usize>(p), <u32>p.byteLength, outPtr, outSize);
   if (status != Status.Ok) return null;
   const size = <u32>load<usize>(outSize);

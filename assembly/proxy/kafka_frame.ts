@@ -1,6 +1,8 @@
 // What the network layer knows about the frame it hands to the filter stages: where it is and
 // what its header said. One instance per direction and connection, refilled for every frame.
 import { ByteBuffer } from "../kafka/byte_buffer";
+import { FrameEdits } from "../kafka/frame_edits";
+import { Gather } from "../kafka/gather";
 
 export class KafkaFrame {
   ptr: usize = 0;
@@ -20,7 +22,10 @@ export class KafkaFrame {
   expectsResponse: bool = true;
   // Responses only: when the matching request left the proxy.
   requestSentAtNanos: u64 = 0;
-  // What a stage puts in the frame's place (Verdict.Replace), or the answer to the request
+  // What a stage puts in the frame's place (Verdict.Replace): the frame with these edits, or
+  // when null, `rewritten`.
+  edits: FrameEdits | null = null;
+  // A frame a stage made (Verdict.Replace without edits), or the answer to the request
   // (Verdict.Answer): a whole frame, size prefix included. Reused for every frame.
   readonly rewritten: ByteBuffer = new ByteBuffer();
   // Requests: what a stage wants back with the request's response (empty for none), e.g. the
@@ -34,13 +39,21 @@ export class KafkaFrame {
   get bodyLength(): i32 {
     return this.len - this.bodyOffset;
   }
+
+  // Sends what replaces the frame (Verdict.Replace) to `out`; false when the edits do not apply.
+  replacement(out: Gather): bool {
+    const edits = this.edits;
+    if (edits !== null) return edits.emit(this.ptr, this.len, out);
+    out.copy(this.rewritten.ptr, this.rewritten.len);
+    return true;
+  }
 }
 
 export const enum Verdict {
   Forward,
   // The frame breaks the protocol or the policy's fail-closed rule: close the connection.
   Reject,
-  // Forward `rewritten` instead of the frame.
+  // Forward the frame's replacement (KafkaFrame.replacement) instead of the frame.
   Replace,
   // Requests only: do not forward it; the client gets `rewritten` as its response, in order.
   Answer,

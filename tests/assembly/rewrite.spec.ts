@@ -9,6 +9,7 @@ import { Visitor, walk } from "../../assembly/kafka/walker";
 import { Entity } from "../../assembly/kafka/layout";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { FrameEdits } from "../../assembly/kafka/frame_edits";
+import { Gather } from "../../assembly/kafka/gather";
 import { writeStringLength } from "../../assembly/kafka/writer";
 import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/header";
 import { parseConfig } from "../../assembly/policy/config";
@@ -131,6 +132,13 @@ function asBroker(c: Captured): ByteBuffer {
   return out;
 }
 
+// What the network layer sends in place of a replaced frame, as one copy.
+function replacementOf(f: KafkaFrame, out: ByteBuffer): void {
+  const g = new Gather();
+  expect(f.replacement(g)).toBe(true);
+  g.writeTo(out);
+}
+
 // One connection's view of a captured exchange: the request, then a response to it.
 class Exchange {
   pipeline: Pipeline;
@@ -150,6 +158,7 @@ class Exchange {
     const verdict = this.pipeline.request(f);
     out.clear();
     if (verdict == Verdict.Forward) out.append(c.frame.ptr, c.frame.len);
+    else if (verdict == Verdict.Replace) replacementOf(f, out);
     else out.append(f.rewritten.ptr, f.rewritten.len);
     return verdict;
   }
@@ -169,7 +178,7 @@ class Exchange {
     const verdict = this.pipeline.response(f);
     out.clear();
     if (verdict == Verdict.Forward) out.append(response.ptr, response.len);
-    else if (verdict == Verdict.Replace) out.append(f.rewritten.ptr, f.rewritten.len);
+    else if (verdict == Verdict.Replace) replacementOf(f, out);
     return verdict;
   }
 }
@@ -386,7 +395,7 @@ describe("topic rewriting on captured frames", () => {
     expect(decodeRequestHeader(f)).toBe(0);
     expect(exchange.pipeline.request(f)).toBe(Verdict.Replace);
     out.clear();
-    out.append(f.rewritten.ptr, f.rewritten.len);
+    replacementOf(f, out);
     expect(walkBuilt(66, 2, true, out, body).patterns).toStrictEqual(["tenantA\\.(?:tx-.*)"]);
     // An empty pattern means every transaction: it stays, and the listing is filtered by name.
     const all = listTransactionsV2("");

@@ -1,6 +1,6 @@
 // Fuzzing the filter through the test host: real captured frames (both clients, 22 API
 // versions), mutated (bytes, size prefixes, versions, API keys, truncation, duplication,
-// injected names), pipelined and split at random TCP boundaries, under four policies.
+// tagged fields, injected names), pipelined and split at random TCP boundaries, under four policies.
 // Oracles, for every case:
 // - the module never traps and never asks Envoy for what it cannot do;
 // - under the observe-free policy (metrics only), what reaches the broker is exactly the whole
@@ -71,7 +71,7 @@ export class Rng {
 
 function mutate(frame: Buffer, r: Rng): Buffer {
   const b = Buffer.from(frame);
-  switch (r.below(9)) {
+  switch (r.below(10)) {
     case 0: // flip bytes anywhere
       for (let i = 1 + r.below(3); i > 0; i--) b[r.below(b.length)] ^= 1 << r.below(8);
       return b;
@@ -100,12 +100,42 @@ function mutate(frame: Buffer, r: Rng): Buffer {
         out.writeInt32BE(out.length - 4, 0);
         return out;
       }
-    case 7: // a topic the ACL policy refuses, same length as the captured "orders"
+    case 7: // tagged fields (flexible versions) where the frame has an empty tag buffer
+      return withTaggedFields(b, r);
+    case 8: // a topic the ACL policy refuses, same length as the captured "orders"
       return Buffer.from(b.toString("latin1").replaceAll("orders", "secret"), "latin1");
     default: // a count or length field (any 4-byte window) set to something large or negative
       if (b.length > 16) b.writeInt32BE(r.chance(0.5) ? -2 - r.below(100) : r.below(1 << 20), 12 + r.below(b.length - 16));
       return b;
   }
+}
+
+function uvarint(n: number): number[] {
+  const out: number[] = [];
+  for (n >>>= 0; n >= 0x80; n >>>= 7) out.push((n & 0x7f) | 0x80);
+  out.push(n);
+  return out;
+}
+
+// Replaces an empty tag buffer (a 0 byte) of a request header v2 (after the client id) or at
+// the end of the body with 1-3 tagged fields: tags known or not, in order or not, sizes that
+// fit or lie. A frame that is not flexible just gets junk where that 0 was.
+function withTaggedFields(b: Buffer, r: Rng): Buffer {
+  const clientIdLen = b.length >= 14 ? b.readInt16BE(12) : -1;
+  const header = 14 + Math.max(0, clientIdLen);
+  const at = r.chance(0.5) && header < b.length && b[header] === 0 ? header : b.length - 1;
+  if (at < 8 || b[at] !== 0) return b;
+  const fields: number[] = [];
+  const n = 1 + r.below(3);
+  fields.push(...uvarint(r.chance(0.1) ? r.next() : n));
+  for (let i = 0; i < n; i++) {
+    const size = r.chance(0.9) ? r.below(17) : r.next();
+    fields.push(...uvarint(r.chance(0.7) ? i + r.below(4) : r.next()), ...uvarint(size));
+    for (let j = Math.min(size, 16); j > 0; j--) fields.push(r.below(256));
+  }
+  const out = Buffer.concat([b.subarray(0, at), Buffer.from(fields), b.subarray(at + 1)]);
+  out.writeInt32BE(out.length - 4, 0);
+  return out;
 }
 
 function split(stream: Buffer, r: Rng): Buffer[] {

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, WASM } from "../harness/paths.ts";
 import { fuzz, MAX_MEMORY_GROWTH } from "../host/fuzz_main.ts";
-import { POLICIES, checkRequests } from "../host/fuzz.ts";
+import { CAPTURED, POLICIES, checkRequests } from "../host/fuzz.ts";
 import { frameBoundaries } from "../harness/raw_client.ts";
 import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
 
@@ -29,6 +29,36 @@ test("saved failing inputs replay clean", async () => {
     const r = checkRequests(host, c.policy, input, [input]);
     assert.ok(r.ok, `${file}: ${r.problem}`);
   }
+});
+
+test("tagged fields the schemas do not know (KIP-482) pass through byte for byte, in the header and the body", async () => {
+  const host = await ProxyWasmHost.load(WASM);
+  assert.ok(host.configure(POLICIES.metrics));
+  // The Java client's Metadata v13: request header v2 (a tag buffer after the client id) and a
+  // flexible body ending in its own tag buffer.
+  const meta = CAPTURED.find((c) => c.isRequest && c.apiKey === 3 && c.version === 13)!.bytes;
+  const headerTags = 14 + meta.readInt16BE(12);
+  assert.equal(meta[headerTags], 0);
+  assert.equal(meta.at(-1), 0);
+  // Tag 7 with 3 bytes in the header; tags 2 and 900 (two-byte varint) in the body.
+  const tagged = Buffer.concat([
+    meta.subarray(0, headerTags), Buffer.from([1, 7, 3, 0xaa, 0xbb, 0xcc]),
+    meta.subarray(headerTags + 1, meta.length - 1), Buffer.from([2, 2, 1, 0x01, 0x84, 0x07, 0]),
+  ]);
+  tagged.writeInt32BE(tagged.length - 4, 0);
+  const forwarded = Number(host.metric("kafka_proxy.requests_forwarded") ?? 0n);
+  const c = host.connect();
+  host.downstream(c, tagged);
+  assert.equal(c.closed, false);
+  assert.deepEqual(Buffer.concat(c.toUpstream), tagged);
+  assert.equal(Number(host.metric("kafka_proxy.requests_forwarded")) - forwarded, 1);
+  // A tagged field whose size runs past the frame is refused, not forwarded.
+  const lying = Buffer.from(tagged);
+  lying[headerTags + 2] = 100;
+  const d = host.connect();
+  host.downstream(d, lying);
+  assert.equal(d.closed, true);
+  assert.deepEqual(Buffer.concat(d.toUpstream), Buffer.alloc(0));
 });
 
 test("the oracle's frame parser sees whole frames only", () => {
