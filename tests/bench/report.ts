@@ -29,8 +29,13 @@ function goals(r: BenchResult): string[] {
     out.push(`- throughput at ${size} B >= ${goal * 100}% of tcp_proxy: ${range(v, pct)} (${v.length ? verdict(Math.min(...v) >= goal) : "n/a"})`);
   }
   const added = f.map((s) => s.rttP99AddedUs!);
-  out.push(`- p99 added <= 100 µs (one-at-a-time): ${range(added, (x) => `${num(x)} µs`)} ` +
-    `(${added.length ? verdict(Math.max(...added) <= 100) : "n/a"})`);
+  // The direct path skips Envoy: where its p99 came out above tcp_proxy's, that much is noise,
+  // and a goal of 100 µs cannot be told apart from it.
+  const noise = Math.max(0, ...r.runs.filter((s) => s.scenario === "direct" && s.rttP99AddedUs !== undefined).map((s) => s.rttP99AddedUs!));
+  const p99Verdict = !added.length ? "n/a" : noise > 100
+    ? `not resolvable in this run: the direct path's p99 came out ${num(noise)} µs above tcp_proxy's`
+    : verdict(Math.max(...added) <= 100);
+  out.push(`- p99 added <= 100 µs (one-at-a-time): ${range(added, (x) => `${num(x)} µs`)} (${p99Verdict})`);
   out.push(`- module <= ${MODULE_BUDGET} bytes: ${r.moduleBytes} (${verdict(r.moduleBytes <= MODULE_BUDGET)})`);
   const m = r.wasmMemory;
   out.push(`- Wasm memory flat: ${m.afterFirst} bytes after one pass of every load, ${m.after} after ${m.records} more records ` +
