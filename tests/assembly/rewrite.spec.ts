@@ -272,6 +272,31 @@ describe("topic rewriting on captured frames", () => {
     expect(count(counters.renamed) - renamedBefore).toBe(<u64>renamedNames);
   });
 
+  it("sends a renamed Produce as ranges: the record sets from the frame itself, not copied", () => {
+    let checked = 0;
+    for (let i = 0; i < FRAME_COUNT; i++) {
+      const c = new Captured(i);
+      if (!c.isRequest || c.apiKey != 0 || isById(c)) continue;
+      const recordBytes = contents(c, c.frame, true).recordBytes.len;
+      const exchange = new Exchange(tenant);
+      const f = exchange.requestFrame;
+      f.ptr = c.frame.ptr;
+      f.len = c.frame.len;
+      expect(decodeRequestHeader(f)).toBe(0, c.label);
+      expect(exchange.pipeline.request(f)).toBe(Verdict.Replace, c.label);
+      const g = new Gather();
+      expect(f.replacement(g)).toBe(true, c.label);
+      // The size, the frame up to the topic name, the new name, the rest of the frame.
+      expect(g.count).toBe(4, c.label);
+      const last = g.ptrAt(3);
+      expect(last >= c.frame.ptr && last + <usize>g.lenAt(3) == c.frame.ptr + <usize>c.frame.len).toBe(true, c.label);
+      expect(g.lenAt(3)).toBeGreaterThanOrEqual(recordBytes, c.label);
+      expect(recordBytes).toBeGreaterThan(0, c.label);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+
   it("gives the client back, byte for byte, the responses it would get without the proxy", () => {
     let restoredFrames = 0;
     const requestOut = new ByteBuffer();
