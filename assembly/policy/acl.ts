@@ -43,7 +43,7 @@ export function operationName(op: i32): string {
 }
 
 class Rule {
-  // "*" matches every principal.
+  // "*" (or "User:*" in the configuration) matches every principal.
   principal: string = "*";
   allow: bool = true;
   resource: i32 = 0;
@@ -143,7 +143,8 @@ function parseRule(v: JsonValue, where: string, p: AclParse): Rule | null {
     const str = item.kind == JsonKind.String ? item.str : "";
     if (key == "principal") {
       if (!validPrincipal(str)) p.error = "config key '" + at + "' must be \"*\" or \"User:<name>\"";
-      r.principal = str;
+      // "User:*" is Kafka's own spelling of the wildcard principal.
+      r.principal = str == "User:*" ? "*" : str;
     } else if (key == "permission") {
       if (str == "allow") r.allow = true;
       else if (str == "deny") r.allow = false;

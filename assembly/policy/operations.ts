@@ -77,9 +77,9 @@ const TABLE: StaticArray<i32> = [
   77, 0, Operation.Describe, 0, 0, // ShareGroupDescribe
   78, Operation.Read, Operation.Read, 0, 0, // ShareFetch
   79, Operation.Read, Operation.Read, 0, 0, // ShareAcknowledge
-  83, Operation.Describe, Operation.Describe, 0, 0, // DescribeShareGroupOffsets
-  84, Operation.Read, Operation.Read, 0, 0, // AlterShareGroupOffsets
-  85, Operation.Read, Operation.Delete, 0, 0, // DeleteShareGroupOffsets
+  90, Operation.Describe, Operation.Describe, 0, 0, // DescribeShareGroupOffsets
+  91, Operation.Read, Operation.Read, 0, 0, // AlterShareGroupOffsets
+  92, Operation.Read, Operation.Delete, 0, 0, // DeleteShareGroupOffsets
   88, Operation.Describe, Operation.Read, 0, 0, // StreamsGroupHeartbeat
   89, 0, Operation.Describe, 0, 0, // StreamsGroupDescribe
 ];

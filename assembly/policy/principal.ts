@@ -51,6 +51,8 @@ export class Principal {
   private mechanism: string = "";
   // The user of the SaslAuthenticate request in flight, adopted when the broker accepts it.
   private pendingSasl: string | null = null;
+  // SCRAM: the last token was the client-first message (see saslResult).
+  private awaitingProof: bool = false;
   private saslUser: string | null = null;
   // The last principal named from a client id, reused while the client id stays the same.
   private lastClientId: ByteBuffer = new ByteBuffer();
@@ -67,17 +69,28 @@ export class Principal {
   }
 
   saslToken(ptr: usize, len: i32): void {
+    this.awaitingProof = false;
     if (this.mechanism == "PLAIN") this.pendingSasl = plainUser(ptr, len);
     else if (this.mechanism.startsWith("SCRAM-")) {
-      // Only the client-first message names the user; later tokens keep it.
+      // Only the client-first message names the user; the client-final one keeps it.
       const user = scramUser(ptr, len);
-      if (user !== null) this.pendingSasl = user;
+      if (user !== null) {
+        this.pendingSasl = user;
+        this.awaitingProof = true;
+      }
     }
   }
 
-  // The broker's SaslAuthenticate answer: the pending user counts only once accepted.
+  // The broker's SaslAuthenticate answer: the pending user counts only once accepted. SCRAM's
+  // first answer (server-first) comes before the client proved anything, so only the answer to
+  // the client-final message adopts the user.
   saslResult(errorCode: i16): void {
-    if (errorCode == 0 && this.pendingSasl !== null) this.saslUser = "User:" + this.pendingSasl!;
+    if (errorCode != 0) this.pendingSasl = null;
+    if (this.awaitingProof) {
+      this.awaitingProof = false;
+      return;
+    }
+    if (this.pendingSasl !== null) this.saslUser = "User:" + this.pendingSasl!;
   }
 
   // The principal for a request whose header carries `clientId` (null when it has none).

@@ -21,7 +21,7 @@ export interface Policy {
     namespace: string;
     selector: Record<string, string>;
     image: string;
-    failStrategy: "FAIL_CLOSE" | "FAIL_OPEN";
+    failStrategy: "FAIL_CLOSE" | "FAIL_OPEN" | "FAIL_RELOAD";
     ports: number[];
   };
 }
@@ -86,8 +86,8 @@ export function parsePolicy(text: string, file: string): Policy {
     if (typeof v !== "string") throw new PolicyError(`${file}: 'istio.selector.${k}' must be a string`);
   }
   const failStrategy = string(istio, "failStrategy", "istio", file, "FAIL_CLOSE");
-  if (failStrategy !== "FAIL_CLOSE" && failStrategy !== "FAIL_OPEN") {
-    throw new PolicyError(`${file}: 'istio.failStrategy' must be FAIL_CLOSE or FAIL_OPEN`);
+  if (failStrategy !== "FAIL_CLOSE" && failStrategy !== "FAIL_OPEN" && failStrategy !== "FAIL_RELOAD") {
+    throw new PolicyError(`${file}: 'istio.failStrategy' must be FAIL_CLOSE, FAIL_OPEN or FAIL_RELOAD`);
   }
   const ports = istio.ports ?? [9092];
   if (!Array.isArray(ports) || ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {

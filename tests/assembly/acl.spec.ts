@@ -54,6 +54,13 @@ describe("ACLs", () => {
     expect(may(a, "User:else", ResourceType.Group, "admin-tools", Operation.Read)).toBe(true);
   });
 
+  it("read Kafka's wildcard principal User:* as every principal", () => {
+    const a = acl(`{"rules": [{"principal": "User:*", "permission": "allow", "resource": "topic", "name": "public", "operations": ["read"]}]}`);
+    expect(may(a, "User:anyone", ResourceType.Topic, "public", Operation.Read)).toBe(true);
+    expect(may(a, "User:ANONYMOUS", ResourceType.Topic, "public", Operation.Describe)).toBe(true);
+    expect(may(a, "User:anyone", ResourceType.Topic, "public", Operation.Write)).toBe(false);
+  });
+
   it("give super users and ALL grants every operation", () => {
     const a = acl(RULES);
     expect(may(a, "User:root", ResourceType.TransactionalId, "tx", Operation.Write)).toBe(true);

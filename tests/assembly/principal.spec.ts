@@ -4,14 +4,25 @@ import { Principal } from "../../assembly/policy/principal";
 import { PrincipalSource } from "../../assembly/policy/principal_source";
 import { parseConfig } from "../../assembly/policy/config";
 
-function saslPrincipal(mechanism: string, token: string, accepted: bool): string {
+function token(p: Principal, text: string): void {
+  const t = String.UTF8.encode(text);
+  p.saslToken(changetype<usize>(t), t.byteLength);
+}
+
+// The principal after a SASL exchange: PLAIN's one round trip, or SCRAM's two (client-first
+// answered by server-first, then client-final answered by server-final), the last one answered
+// with `accepted` or SASL_AUTHENTICATION_FAILED.
+function saslPrincipal(mechanism: string, first: string, accepted: bool): string {
   const sources = new StaticArray<i32>(1);
   sources[0] = PrincipalSource.Sasl;
   const p = new Principal(sources);
   const m = String.UTF8.encode(mechanism);
   p.saslMechanism(changetype<usize>(m), m.byteLength);
-  const t = String.UTF8.encode(token);
-  p.saslToken(changetype<usize>(t), t.byteLength);
+  token(p, first);
+  if (mechanism != "PLAIN") {
+    p.saslResult(0);
+    token(p, "c=biws,r=abc123,p=dHpbWjQ4Tg==");
+  }
   p.saslResult(accepted ? 0 : 58);
   return p.name(0, -1);
 }
@@ -27,6 +38,17 @@ describe("SASL principals", () => {
     expect(saslPrincipal("SCRAM-SHA-256", "n,,n=a=2Xb,r=abc", true)).toBe("User:ANONYMOUS");
     expect(saslPrincipal("SCRAM-SHA-256", "n,,n=a=,r=abc", true)).toBe("User:ANONYMOUS");
     expect(saslPrincipal("SCRAM-SHA-256", "n,,n=alice,r=abc", false)).toBe("User:ANONYMOUS");
+  });
+
+  it("does not take the SCRAM user on the server-first answer, before the proof was checked", () => {
+    const sources = new StaticArray<i32>(1);
+    sources[0] = PrincipalSource.Sasl;
+    const p = new Principal(sources);
+    const m = String.UTF8.encode("SCRAM-SHA-256");
+    p.saslMechanism(changetype<usize>(m), m.byteLength);
+    token(p, "n,,n=admin,r=abc");
+    p.saslResult(0);
+    expect(p.name(0, -1)).toBe("User:ANONYMOUS");
   });
 
   it("takes the PLAIN authcid, not the authzid", () => {

@@ -137,6 +137,21 @@ describe("distribution: CLI, Envoy and Istio configs, OCI images in a real regis
     for (const file of readdirSync(join(ROOT, "istio")).filter((f) => f.endsWith(".yaml"))) {
       assert.deepEqual(validate(parse(readFileSync(join(ROOT, "istio", file), "utf8"))), [], file);
     }
+    // Every failStrategy Istio knows renders and validates; others are refused, naming the key.
+    const policy = JSON.parse(readFileSync(POLICY, "utf8"));
+    for (const failStrategy of ["FAIL_OPEN", "FAIL_RELOAD", "FAIL_SOMETIMES"]) {
+      const file = join(dir, `policy-${failStrategy}.json`);
+      writeFileSync(file, JSON.stringify({ ...policy, istio: { ...policy.istio, failStrategy } }));
+      const out = cli(["render-istio", "--policy", file]);
+      if (failStrategy === "FAIL_SOMETIMES") {
+        assert.match(out.stderr, /'istio.failStrategy' must be FAIL_CLOSE, FAIL_OPEN or FAIL_RELOAD/);
+        continue;
+      }
+      assert.equal(out.status, 0, out.stderr);
+      const rendered = parse(out.stdout);
+      assert.equal(rendered.spec.failStrategy, failStrategy);
+      assert.deepEqual(validate(rendered), [], failStrategy);
+    }
     // The validator does reject what Istio would.
     assert.notDeepEqual(validate({ ...plugin, spec: { ...plugin.spec, type: "TCP" } }), []);
     assert.notDeepEqual(validate({ ...plugin, spec: { ...plugin.spec, url: "ftp://x/y" } }), []);

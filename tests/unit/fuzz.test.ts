@@ -16,6 +16,7 @@ test("30,000 fuzz cases (mutated captures, random splits, four policies, both di
   const r = await fuzz(30000, 424242, false);
   assert.deepEqual(r.failures, []);
   assert.ok(r.refusals > 100, `the ACL policies refused ${r.refusals} requests or entries`);
+  assert.ok(r.refusedTopicCases > 100, `${r.refusedTopicCases} cases sent the refused topic and none of it reached the broker`);
   assert.ok(r.memoryGrowthBytes <= MAX_MEMORY_GROWTH, `module memory grew ${r.memoryGrowthBytes} B after the first tenth`);
 });
 

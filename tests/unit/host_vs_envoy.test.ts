@@ -61,11 +61,11 @@ const FRAMING: Stream[] = [
 ];
 
 const ACLS: Stream[] = [
-  ["a refused topic alone", () => [metadata(["secret"])]],
-  ["a refused topic next to an allowed one", () => [metadata(["orders", "secret"])]],
+  ["a refused topic alone", () => [metadata(["secrets"])]],
+  ["a refused topic next to an allowed one", () => [metadata(["orders", "secrets"])]],
   ["all topics, the refused one hidden from the answer", () => [metadata(null)]],
   ["refused and allowed requests pipelined, split inside a header", () => {
-    const all = Buffer.concat([metadata(["secret"], 5), apiVersions(6), metadata(["orders"], 7)]);
+    const all = Buffer.concat([metadata(["secrets"], 5), apiVersions(6), metadata(["orders"], 7)]);
     return [all.subarray(0, 9), all.subarray(9, 40), all.subarray(40)];
   }],
 ];
