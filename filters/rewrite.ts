@@ -226,7 +226,7 @@ export class RewriteStage {
   }
 
   // 1 with the client's name in `name`, 0 when the name is the same for the client, -1 when
-  // the tenant does not own it.
+  // the tenant does not own it (or a rename took it out of reach).
   private toClient(entity: i32, ptr: usize, len: i32): i32 {
     if (len < 0 || (entity != Entity.TopicName && entity != Entity.GroupId && entity != Entity.TransactionalId)) return 0;
     let srcPtr = ptr;
@@ -239,13 +239,19 @@ export class RewriteStage {
       srcLen -= n;
     }
     if (entity == Entity.TopicName) {
-      for (let i = 0; i < this.renames.length; i++) {
+      let renamed = false;
+      for (let i = 0; i < this.renames.length && !renamed; i++) {
         const r = unchecked(this.renames[i]);
         if (same(r.to, srcPtr, srcLen)) {
           srcPtr = changetype<usize>(r.from);
           srcLen = r.from.byteLength;
-          break;
+          renamed = true;
         }
+      }
+      // A topic renamed away is out of this principal's reach: its client name means the new
+      // topic, so listing the old one too would show the name twice.
+      for (let i = 0; i < this.renames.length && !renamed; i++) {
+        if (same(unchecked(this.renames[i]).from, srcPtr, srcLen)) return -1;
       }
     }
     if (srcPtr == ptr) return 0;

@@ -172,6 +172,32 @@ describe("topic rewriting through Envoy + filter + Kafka", () => {
     assert.equal(await brokerOffset("tenantA.orders-v2"), 1);
     assert.equal(await brokerOffset("tenantA.orders"), 2);
     assert.deepEqual(await kafkajsRead("canary-a", "canary-readers", "orders", 1), ["canary"]);
+    // Its topic list names `orders` once: the old topic is out of its reach, not a second `orders`.
+    const admin = viaProxy("canary-a").admin();
+    await admin.connect();
+    try {
+      assert.deepEqual((await admin.listTopics()).sort(), ["orders", "payments"]);
+    } finally {
+      await admin.disconnect();
+    }
+  }));
+
+  test("tenants delete topics by their client names, and only their own", guard(async () => {
+    const a = viaProxy("tenant-a").admin();
+    const b = new Kafka({ clientId: "tenant-b", brokers: [suite.bed.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    await Promise.all([a.connect(), b.connect()]);
+    try {
+      await a.createTopics({ topics: [{ topic: "orders-old" }], waitForLeaders: true });
+      assert.ok((await brokerTopics(suite.bed.kafka)).includes("tenantA.orders-old"));
+      // tenant-b's `orders-old` is tenantB.orders-old, which does not exist: A's topic stays.
+      await assert.rejects(b.deleteTopics({ topics: ["orders-old"], timeout: 5000 }), /does not host this topic-partition|UNKNOWN_TOPIC/i);
+      assert.ok((await brokerTopics(suite.bed.kafka)).includes("tenantA.orders-old"));
+      // kafkajs matches each answered name with one it asked for: the answer names `orders-old`.
+      await a.deleteTopics({ topics: ["orders-old"], timeout: 10000 });
+      assert.ok(!(await brokerTopics(suite.bed.kafka)).includes("tenantA.orders-old"));
+    } finally {
+      await Promise.all([a.disconnect(), b.disconnect()]);
+    }
   }));
 
   test("a KIP-848 regex subscription matches the tenant's topics by their client names", guard(async () => {
