@@ -58,7 +58,15 @@ export class Principal {
   private lastClientId: ByteBuffer = new ByteBuffer();
   private lastFromClientId: string = "";
 
-  constructor(private sources: StaticArray<i32>) {}
+  // Whether the configuration names a certificate source (only then are certificates read).
+  private tlsSources: bool = false;
+
+  constructor(private sources: StaticArray<i32>) {
+    for (let i = 0; i < sources.length; i++) {
+      const s = unchecked(sources[i]);
+      if (s == PrincipalSource.MtlsUriSan || s == PrincipalSource.MtlsSubject) this.tlsSources = true;
+    }
+  }
 
   release(): void {
     this.lastClientId.release();
@@ -103,7 +111,9 @@ export class Principal {
         if (v !== null) return v;
       } else if (source == PrincipalSource.Sasl) {
         if (this.saslUser !== null) return this.saslUser!;
-      } else if (clientIdLen > 0) {
+      } else if (clientIdLen > 0 && !this.hasCertificate()) {
+        // A client id is whatever the client says: on a connection whose certificate Envoy
+        // checked it must not stand in for the certificate (it could name a super user).
         return this.fromClientId(clientIdPtr, clientIdLen);
       }
     }
@@ -118,6 +128,12 @@ export class Principal {
       this.lastFromClientId = "User:" + String.UTF8.decodeUnsafe(ptr, <usize>len);
     }
     return this.lastFromClientId;
+  }
+
+  private hasCertificate(): bool {
+    if (!this.tlsSources) return false;
+    this.readTls();
+    return this.uriSan !== null || this.subject !== null;
   }
 
   // The TLS handshake is over before the first byte of Kafka data, so one read per connection.

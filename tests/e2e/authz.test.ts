@@ -74,6 +74,41 @@ describe("authorization through Envoy + filter + Kafka", () => {
     assert.equal(await brokerOffset("orders"), 3);
   }));
 
+  test("a transactional id without a grant gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53); a cluster API, CLUSTER_AUTHORIZATION_FAILED (31)", guard(async () => {
+    const before = await stat("authz.requests_denied");
+    // kafkajs reports a refused transaction coordinator lookup as "coordinator not found"...
+    const producer = client("producer").producer({ transactionalId: "tx-refused", idempotent: true, maxInFlightRequests: 1, retry: { retries: 1 } });
+    await producer.connect();
+    try {
+      await assert.rejects(producer.transaction(), /coordinator/i);
+    } finally {
+      await producer.disconnect();
+    }
+    // ...so the code is read on the wire: FindCoordinator v2, key "tx-refused", key type 1.
+    const key = Buffer.from("tx-refused");
+    const body = Buffer.alloc(2 + key.length + 1);
+    body.writeInt16BE(key.length, 0);
+    key.copy(body, 2);
+    body.writeInt8(1, 2 + key.length);
+    const { received } = await exchange(suite.bed.envoy.listenPort, [requestFrame(10, 2, 78, "producer", body)], { expectBytes: 26 });
+    const [response] = frames(received);
+    assert.equal(response.readInt32BE(4), 78);
+    assert.equal(response.readInt16BE(12), 53, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED");
+    // The Java client names it too.
+    await assert.rejects(javaClient(["txproduce", suite.bed.bootstrap, "orders", "tx-refused", "k", "5"], 60000, "java-producer"),
+      /TransactionalIdAuthorizationException|Transactional Id authorization failed/);
+    const admin = client("producer").admin();
+    await admin.connect();
+    try {
+      await assert.rejects(admin.describeAcls({ resourceType: kafkajs.AclResourceTypes.ANY, permissionType: kafkajs.AclPermissionTypes.ANY,
+        operation: kafkajs.AclOperationTypes.ANY, resourcePatternType: kafkajs.ResourcePatternTypes.ANY }),
+      (e: any) => /CLUSTER_AUTHORIZATION_FAILED/.test(`${e.type} ${e.message}`));
+    } finally {
+      await admin.disconnect();
+    }
+    assert.ok((await stat("authz.requests_denied")) >= before + 2);
+  }));
+
   test("a mixed Produce writes the allowed topic and answers the refused one with error 29", guard(async () => {
     const before = await stat("authz.entries_denied");
     const producer = client("producer").producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });

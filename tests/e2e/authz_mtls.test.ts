@@ -1,6 +1,7 @@
 // Authorization on the identity Istio gives workloads: Envoy terminates mTLS with real
-// certificates (openssl-made CA, client certificates with SPIFFE URI SANs), the filter takes
-// the principal from the peer certificate, and the ACLs decide per SPIFFE id.
+// certificates (openssl-made CA, client certificates with SPIFFE URI SANs, or only a subject),
+// the filter takes the principal from the peer certificate, and the ACLs decide per SPIFFE id
+// or subject; a client id never stands in for a certificate.
 import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -11,14 +12,21 @@ import { makeCerts, CertPair, TestCerts } from "../harness/certs.ts";
 
 const WRITER = "spiffe://cluster.local/ns/shop/sa/orders-writer";
 const INTRUDER = "spiffe://cluster.local/ns/other/sa/intruder";
+// Envoy's subject_peer_certificate for a certificate without a URI SAN (RFC 2253 order).
+const SUBJECT_WRITER = "CN=legacy-writer,O=kafka-proxy-wasm";
 
 describe("authorization by mTLS peer identity (SPIFFE URI SAN)", () => {
   let certs: TestCerts | undefined;
   const suite = suiteTestBed("authz-mtls", {
-    principal_sources: ["mtls_uri_san", "client_id"],
+    // The client id comes before the subject here on purpose: it must still not be used on a
+    // connection with a certificate.
+    principal_sources: ["mtls_uri_san", "client_id", "mtls_subject"],
     acls: {
       super_users: ["User:admin"],
-      rules: [{ principal: `User:${WRITER}`, permission: "allow", resource: "topic", name: "orders", operations: ["write"] }],
+      rules: [
+        { principal: `User:${WRITER}`, permission: "allow", resource: "topic", name: "orders", operations: ["write"] },
+        { principal: `User:${SUBJECT_WRITER}`, permission: "allow", resource: "topic", name: "orders", operations: ["write"] },
+      ],
     },
   }, {
     envoy: (dir) => {
@@ -58,6 +66,23 @@ describe("authorization by mTLS peer identity (SPIFFE URI SAN)", () => {
       await producer.disconnect();
     }
     assert.equal(await brokerOffset("orders"), 1, "nothing from the intruder reached the broker");
+  }));
+
+  test("a certificate without a URI SAN is named by its subject, never by its client id", guard(async () => {
+    const legacy = tlsClient(certs!.client("legacy-writer", "")).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await legacy.connect();
+    await legacy.send({ topic: "orders", messages: [{ value: "by subject" }] });
+    await legacy.disconnect();
+    assert.equal(await brokerOffset("orders"), 2);
+    // Client id "admin" (a super user's name) on a certificate whose subject has no grant.
+    const other = tlsClient(certs!.client("legacy-other", "")).producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });
+    await other.connect();
+    try {
+      await assert.rejects(other.send({ topic: "orders", messages: [{ value: "should not land" }] }), /Not authorized to access topics/);
+    } finally {
+      await other.disconnect();
+    }
+    assert.equal(await brokerOffset("orders"), 2);
   }));
 
   test("a client without a certificate cannot connect at all", guard(async () => {

@@ -242,12 +242,13 @@ describe("distribution: CLI, Envoy and Istio configs, OCI images in a real regis
   }
 
   // What an Istio sidecar would run: the pulled module with the WasmPlugin's pluginConfig (the
-  // policy's filter). Without mTLS or SASL the policy takes principals from client.id.
+  // policy's filter). The test's Envoy has no TLS, so the clients stand in for their SPIFFE ids
+  // with their client ids, a source the example policy rightly leaves out.
   test("the module pulled from the registry enforces the policy in Envoy: allowed produce and consume, refused write", { timeout: 180_000 }, async () => {
     assert.ok(digests.compat, "the compat push ran");
     const wasmPath = join(dir, "modules", "compat.wasm");
     const filter = JSON.parse(readFileSync(POLICY, "utf8")).filter;
-    const bed = await startTestBed("distribution-run", filter, { envoy: () => ({ wasmPath }) });
+    const bed = await startTestBed("distribution-run", { ...filter, principal_sources: ["client_id"] }, { envoy: () => ({ wasmPath }) });
     let failed = true;
     try {
       // kafkajs' default retries: the group coordinator may still be starting on a fresh broker.

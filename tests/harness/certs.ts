@@ -13,6 +13,8 @@ export interface CertPair {
 export interface TestCerts {
   ca: string;
   server: CertPair;
+  // A client certificate with subject O=kafka-proxy-wasm, CN=`name`, and `spiffeId` as its URI
+  // SAN (none when it is empty).
   client(name: string, spiffeId: string): CertPair;
 }
 
@@ -43,6 +45,6 @@ export function makeCerts(dir: string): TestCerts {
     ca: join(dir, "ca.crt"),
     server,
     client: (name, spiffeId) => issue(dir, name, `/O=kafka-proxy-wasm/CN=${name}`,
-      `subjectAltName=URI:${spiffeId}\nextendedKeyUsage=clientAuth\n`),
+      `${spiffeId ? `subjectAltName=URI:${spiffeId}\n` : ""}extendedKeyUsage=clientAuth\n`),
   };
 }
