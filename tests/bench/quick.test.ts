@@ -43,11 +43,12 @@ test("a filter configuration Envoy refuses makes the scenario not available, wit
   rmSync(dir, { recursive: true, force: true }); // only Envoy's logs, kept when the test fails
 });
 
-test("npm run bench -- --quick measures every scenario and writes JSON, markdown and SVG", { timeout: 240000 }, () => {
+test("npm run bench -- --quick measures every scenario in under 3 minutes and writes JSON, markdown and SVG", { timeout: 200000 }, () => {
   requireInstalled();
   const out = scratchDir("bench-quick");
-  const r = spawnSync("npx", ["tsx", "tests/bench/run.ts", "--quick", "--out", out], { cwd: ROOT, encoding: "utf8", timeout: 230000 });
-  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  // The issue's bound for the short mode: killed (and failed) past 3 minutes.
+  const r = spawnSync("npx", ["tsx", "tests/bench/run.ts", "--quick", "--out", out], { cwd: ROOT, encoding: "utf8", timeout: 180000 });
+  assert.equal(r.status, 0, `${r.signal ?? ""}\n${r.stdout}\n${r.stderr}`);
   const result: BenchResult = JSON.parse(readFileSync(join(out, "latest.json"), "utf8"));
   // Every key the scenarios use is known to this build of the module: none may be missing.
   assert.deepEqual(result.unavailable, []);

@@ -4,16 +4,13 @@
 // heap or RSS may keep growing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { soak } from "../soak/soak.ts";
+import { growthProblems, soak } from "../soak/soak.ts";
 
 test("24 s of load and connection churn: Wasm memory, Envoy heap and RSS flat after warm-up", { timeout: 120000 }, async () => {
   const r = await soak(24, 8);
   assert.ok(r.records > 10000, `${r.records} records`);
   assert.ok(r.samples.every((s) => s.wasmBytes > 0));
-  // Reassembly buffers reach the largest frame size early; a leak would keep adding pages.
-  assert.ok(r.wasmGrowthBytes <= 2 * 1048576, `Wasm memory grew ${r.wasmGrowthBytes} B after warm-up`);
-  assert.ok(r.rssGrowthBytes <= 64 * 1048576, `Envoy RSS grew ${r.rssGrowthBytes} B after warm-up`);
+  assert.deepEqual(growthProblems(r), []);
   // How many depends on the machine's load; that the churn ran at all is what counts here.
   assert.ok(r.shortConnections > 20, `${r.shortConnections} short connections`);
-  assert.ok(r.allocatedGrowthBytes <= 32 * 1048576, `Envoy's allocated heap grew ${r.allocatedGrowthBytes} B after warm-up`);
 });

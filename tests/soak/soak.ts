@@ -152,6 +152,16 @@ export async function soak(seconds: number, connections: number, pauseMs = 0): P
   }
 }
 
+// What "flat after warm-up" allows, in both modes: the reassembly buffers reach the largest
+// frame size early and Envoy's allocator settles, while a leak keeps adding.
+export function growthProblems(r: SoakResult): string[] {
+  const out: string[] = [];
+  if (r.wasmGrowthBytes > 2 * 1048576) out.push(`Wasm memory grew ${r.wasmGrowthBytes} B after warm-up`);
+  if (r.rssGrowthBytes > 64 * 1048576) out.push(`Envoy RSS grew ${r.rssGrowthBytes} B after warm-up`);
+  if (r.allocatedGrowthBytes > 32 * 1048576) out.push(`Envoy's allocated heap grew ${r.allocatedGrowthBytes} B after warm-up`);
+  return out;
+}
+
 if (process.argv[1]?.endsWith("soak.ts")) {
   const arg = (name: string) => {
     const i = process.argv.indexOf(name);
@@ -167,4 +177,7 @@ if (process.argv[1]?.endsWith("soak.ts")) {
   }
   console.log(`after warm-up: wasm memory grew ${r.wasmGrowthBytes} B, Envoy allocated ${mib(r.allocatedGrowthBytes)} MiB, ` +
     `RSS ${mib(r.rssGrowthBytes)} MiB; ${r.records} records, ${r.shortConnections} short connections`);
+  const problems = growthProblems(r);
+  for (const p of problems) console.log(`NOT FLAT: ${p}`);
+  process.exitCode = problems.length > 0 ? 1 : 0;
 }
