@@ -7,9 +7,6 @@ import { KafkaConnection } from "../assembly/proxy/connection";
 import { ProxyCounters } from "../assembly/proxy/counters";
 import { readHostBuffer, BufferType } from "../assembly/proxy/host_memory";
 import { Pipeline, Shared } from "./pipeline";
-import { KafkaMetrics } from "./metrics";
-import { AuthzCounters } from "./authz";
-import { RewriteCounters } from "./rewrite";
 
 // proxy-runtime's root and lifecycle callbacks; its HTTP, gRPC, queue and foreign-function
 // callbacks are left out (Envoy never calls them on a network filter; about 2.8 KB of module).
@@ -42,14 +39,8 @@ class KafkaProxyRoot extends RootContext {
     // Envoy hands back the same metric for a name defined again, so counts carry on across
     // reconfiguration; topic ids learned so far stay valid.
     const previous = this.shared;
-    const shared = new Shared(previous !== null ? previous.counters : new ProxyCounters());
+    const shared = Shared.of(c, previous !== null ? previous.counters : new ProxyCounters());
     if (previous !== null) shared.topicIds = previous.topicIds;
-    shared.metrics = c.metrics ? new KafkaMetrics(c.maxTopicLabels, c.maxClientLabels) : null;
-    shared.acl = c.acl;
-    shared.principalSources = c.principalSources;
-    if (c.acl !== null) shared.authzCounters = new AuthzCounters();
-    shared.rewrite = c.rewrite;
-    if (c.rewrite !== null) shared.rewriteCounters = new RewriteCounters();
     this.shared = shared;
     shared.counters.sampleMemory();
     // Long-lived connections would leave the memory gauge stale: sample it every few seconds.

@@ -15,6 +15,7 @@ import { Principal } from "../assembly/policy/principal";
 import { RewriteRules } from "../assembly/policy/rewrite_rules";
 import { RewriteCounters, RewriteStage } from "./rewrite";
 import { ApiKey } from "../assembly/kafka/api_keys";
+import { FilterConfig } from "../assembly/policy/config";
 
 // What the root hands every connection's pipeline.
 export class Shared {
@@ -29,6 +30,18 @@ export class Shared {
 
   constructor(counters: ProxyCounters) {
     this.counters = counters;
+  }
+
+  // The stages `c` turns on, counting into `counters`.
+  static of(c: FilterConfig, counters: ProxyCounters): Shared {
+    const shared = new Shared(counters);
+    shared.metrics = c.metrics ? new KafkaMetrics(c.maxTopicLabels, c.maxClientLabels) : null;
+    shared.acl = c.acl;
+    shared.principalSources = c.principalSources;
+    if (c.acl !== null) shared.authzCounters = new AuthzCounters();
+    shared.rewrite = c.rewrite;
+    if (c.rewrite !== null) shared.rewriteCounters = new RewriteCounters();
+    return shared;
   }
 }
 

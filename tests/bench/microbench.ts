@@ -1,9 +1,11 @@
-// Per-frame cost of the filter's codec work in V8 (Node's WebAssembly, the engine Envoy's
-// `envoy.wasm.runtime.v8` embeds): walking, authorizing and rewriting the captured real frames.
+// Per-frame cost in V8 (Node's WebAssembly, the engine Envoy's `envoy.wasm.runtime.v8` embeds)
+// over the captured real frames: the schema walk alone, and the filter's pipeline with its
+// authorization or rewriting stage (tests/bench/codec_bench.ts).
 import { spawnSync } from "node:child_process";
 import { readFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../harness/paths.ts";
+import { hostImports } from "../assembly/host_imports.js";
 
 export interface MicroResult {
   frames: number;
@@ -22,16 +24,21 @@ export function microbench(rounds: number): MicroResult {
     cwd: ROOT, encoding: "utf8",
   });
   if (asc.status !== 0) throw new Error(`asc codec_bench failed:\n${asc.stderr}`);
-  const module = new WebAssembly.Module(readFileSync(wasmFile));
-  // The codec imports nothing it uses on this path; whatever the runtime asks for fails loudly.
-  const imports: Record<string, Record<string, () => never>> = {};
+  const binary = readFileSync(wasmFile);
+  const module = new WebAssembly.Module(binary);
+  // The stages count into Proxy-Wasm metrics (the specs' small metrics host); anything else the
+  // module asks of its host fails loudly.
+  let memory: WebAssembly.Memory | undefined;
+  const imports = hostImports(binary, () => memory!) as Record<string, Record<string, unknown>>;
   for (const i of WebAssembly.Module.imports(module)) {
     imports[i.module] ??= {};
-    imports[i.module][i.name] = () => {
+    imports[i.module][i.name] ??= () => {
       throw new Error(`codec_bench called ${i.module}.${i.name}`);
     };
   }
-  const e = new WebAssembly.Instance(module, imports).exports as Record<string, (n?: number) => number>;
+  const instance = new WebAssembly.Instance(module, imports as WebAssembly.Imports);
+  memory = instance.exports.memory as WebAssembly.Memory;
+  const e = instance.exports as Record<string, (n?: number) => number>;
   const frames = e.frameCount();
   const bytes = e.frameBytes();
   const time = (fn: (n: number) => number): number => {
