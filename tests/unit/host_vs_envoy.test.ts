@@ -17,9 +17,11 @@ import { startRecordingRelay, RecordingRelay, RelayedConnection } from "../harne
 import { frameBoundaries, requestFrame } from "../harness/raw_client.ts";
 import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
 import { POLICIES } from "../host/fuzz.ts";
+import { createTopics } from "../harness/broker_view.ts";
 
 const COUNTERS = ["requests_forwarded", "responses_forwarded", "requests_malformed", "requests_unsupported_version",
-  "requests_oversized", "connections_closed_protocol_error", "authz.requests_denied", "authz.entries_denied", "authz.entries_hidden"];
+  "requests_oversized", "connections_closed_protocol_error", "authz.requests_denied", "authz.entries_denied", "authz.entries_hidden",
+  "rewrite.names_renamed", "rewrite.names_restored", "rewrite.names_hidden"];
 
 const str = (s: string) => {
   const b = Buffer.alloc(2 + s.length);
@@ -66,6 +68,18 @@ const ACLS: Stream[] = [
   ["all topics, the refused one hidden from the answer", () => [metadata(null)]],
   ["refused and allowed requests pipelined, split inside a header", () => {
     const all = Buffer.concat([metadata(["secrets"], 5), apiVersions(6), metadata(["orders"], 7)]);
+    return [all.subarray(0, 9), all.subarray(9, 40), all.subarray(40)];
+  }],
+];
+
+// The client id "cross" as a tenant: its names get the prefix "t.", answers lose it, and other
+// topics are hidden. Edited frames leave as several ranges (a replace, then appends).
+const REWRITE_POLICY = { principal_sources: ["client_id"], rewrite: { tenants: [{ principal: "User:cross", prefix: "t." }] } };
+const REWRITE: Stream[] = [
+  ["a topic named by its client name", () => [metadata(["orders"])]],
+  ["all topics: the tenant's without the prefix, the others hidden", () => [metadata(null)]],
+  ["renamed and listed requests pipelined, split inside a header", () => {
+    const all = Buffer.concat([metadata(["orders"], 5), apiVersions(6), metadata(null, 7)]);
     return [all.subarray(0, 9), all.subarray(9, 40), all.subarray(40)];
   }],
 ];
@@ -126,7 +140,8 @@ async function stepwise(envoy: Envoy, relay: RecordingRelay, chunks: Buffer[]): 
   return { steps, received: Buffer.concat(parts), closedByPeer: closed, relayed };
 }
 
-function crossCheck(name: string, filterConfig: object, streams: Stream[]) {
+// `moved`: counters the streams must have moved in Envoy, so that agreeing is not agreeing on nothing.
+function crossCheck(name: string, filterConfig: object, streams: Stream[], moved: string[], topics: string[] = []) {
   describe(`the test host behaves like Envoy for the filter (${name})`, () => {
     let dir = "";
     let kafka: KafkaBroker;
@@ -140,6 +155,7 @@ function crossCheck(name: string, filterConfig: object, streams: Stream[]) {
       dir = scratchDir(`host-vs-envoy-${name}`);
       const listenPort = await freePort();
       kafka = await startKafka(join(dir, "kafka"), listenPort);
+      if (topics.length > 0) await createTopics(kafka, topics);
       relay = await startRecordingRelay(kafka.proxiedPort);
       envoy = await startEnvoy(dir, { listenPort, upstreamPort: relay.port, filterConfig });
       host = await ProxyWasmHost.load(WASM);
@@ -188,8 +204,15 @@ function crossCheck(name: string, filterConfig: object, streams: Stream[]) {
         }
       });
     }
+
+    test("the streams exercised what they are about (counters moved in Envoy)", async () => {
+      const stats = await envoy.stats("kafka_proxy.");
+      for (const n of moved) assert.ok((stats.get(`wasmcustom.kafka_proxy.${n}`) ?? 0) > 0, n);
+    });
   });
 }
 
-crossCheck("framing", { max_request_bytes: 1048576 }, FRAMING);
-crossCheck("acls", POLICIES.acls, ACLS);
+crossCheck("framing", { max_request_bytes: 1048576 }, FRAMING, ["requests_malformed", "requests_oversized", "requests_unsupported_version"]);
+crossCheck("acls", POLICIES.acls, ACLS, ["authz.entries_denied", "authz.entries_hidden"], ["orders", "secrets"]);
+crossCheck("rewrite", REWRITE_POLICY, REWRITE, ["rewrite.names_renamed", "rewrite.names_restored", "rewrite.names_hidden"],
+  ["t.orders", "t.payments", "orders", "other"]);
