@@ -42,6 +42,21 @@ describe("authorization through Envoy + filter + Kafka", () => {
   const client = (clientId: string, direct = false) =>
     new Kafka({ clientId, brokers: [direct ? suite.bed.kafka.direct : suite.bed.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
   const brokerOffset = (topic: string) => viewOffset(suite.bed.kafka, topic);
+  // The error code of a FindCoordinator v2 (as kafkajs sends it) for `key` of `keyType`
+  // (0 group, 1 transactional id), read on the wire: kafkajs reports every refusal of it as
+  // "coordinator not found".
+  const findCoordinatorError = async (clientId: string, key: string, keyType: number): Promise<number> => {
+    const name = Buffer.from(key);
+    const body = Buffer.alloc(2 + name.length + 1);
+    body.writeInt16BE(name.length, 0);
+    name.copy(body, 2);
+    body.writeInt8(keyType, 2 + name.length);
+    const { received } = await exchange(suite.bed.envoy.listenPort, [requestFrame(10, 2, 77, clientId, body)], { expectBytes: 26 });
+    const [response] = frames(received);
+    // size, correlation id, throttle time, then the error code.
+    assert.equal(response.readInt32BE(4), 77);
+    return response.readInt16BE(12);
+  };
 
   before(async () => {
     const admin = client("admin").admin();
@@ -84,16 +99,8 @@ describe("authorization through Envoy + filter + Kafka", () => {
     } finally {
       await producer.disconnect();
     }
-    // ...so the code is read on the wire: FindCoordinator v2, key "tx-refused", key type 1.
-    const key = Buffer.from("tx-refused");
-    const body = Buffer.alloc(2 + key.length + 1);
-    body.writeInt16BE(key.length, 0);
-    key.copy(body, 2);
-    body.writeInt8(1, 2 + key.length);
-    const { received } = await exchange(suite.bed.envoy.listenPort, [requestFrame(10, 2, 78, "producer", body)], { expectBytes: 26 });
-    const [response] = frames(received);
-    assert.equal(response.readInt32BE(4), 78);
-    assert.equal(response.readInt16BE(12), 53, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED");
+    // ...so the code is read on the wire.
+    assert.equal(await findCoordinatorError("producer", "tx-refused", 1), 53, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED");
     // The Java client names it too.
     await assert.rejects(javaClient(["txproduce", suite.bed.bootstrap, "orders", "tx-refused", "k", "5"], 60000, "java-producer"),
       /TransactionalIdAuthorizationException|Transactional Id authorization failed/);
@@ -171,17 +178,7 @@ describe("authorization through Envoy + filter + Kafka", () => {
     } finally {
       await consumer.disconnect();
     }
-    // FindCoordinator v2 as kafkajs sends it: key "bad-group", key type 0 (group).
-    const key = Buffer.from("bad-group");
-    const body = Buffer.alloc(2 + key.length + 1);
-    body.writeInt16BE(key.length, 0);
-    key.copy(body, 2);
-    const request = requestFrame(10, 2, 77, "consumer", body);
-    const { received } = await exchange(suite.bed.envoy.listenPort, [request], { expectBytes: 26 });
-    const [response] = frames(received);
-    // size, correlation id, throttle time, then the error code.
-    assert.equal(response.readInt32BE(4), 77);
-    assert.equal(response.readInt16BE(12), 30, "GROUP_AUTHORIZATION_FAILED");
+    assert.equal(await findCoordinatorError("consumer", "bad-group", 0), 30, "GROUP_AUTHORIZATION_FAILED");
     await assert.rejects(javaClient(["consume", suite.bed.bootstrap, "orders", "bad-group", "1"], 60000),
       /GroupAuthorizationException|Not authorized to access group/);
   }));
