@@ -23,6 +23,7 @@ export class Gather {
   release(): void {
     this.made.release();
     this.segments.release();
+    this.referredEnd = 0;
   }
 
   get count(): i32 {

@@ -45,14 +45,16 @@ function userOf(value: string | null): string | null {
 
 export class Principal {
   private tlsRead: bool = false;
+  private mtls: bool = false;
   // "User:<value>", made once: callers may compare principals by identity.
   private uriSan: string | null = null;
   private subject: string | null = null;
   private mechanism: string = "";
   // The user of the SaslAuthenticate request in flight, adopted when the broker accepts it.
   private pendingSasl: string | null = null;
-  // SCRAM: the last token was the client-first message (see saslResult).
-  private awaitingProof: bool = false;
+  // SaslAuthenticate requests awaiting their answer, oldest in bit 0: set for a SCRAM client-first.
+  private firstLegs: u32 = 0;
+  private inFlight: i32 = 0;
   private saslUser: string | null = null;
   // The last principal named from a client id, reused while the client id stays the same.
   private lastClientId: ByteBuffer = new ByteBuffer();
@@ -77,28 +79,31 @@ export class Principal {
   }
 
   saslToken(ptr: usize, len: i32): void {
-    this.awaitingProof = false;
+    let clientFirst = false;
     if (this.mechanism == "PLAIN") this.pendingSasl = plainUser(ptr, len);
     else if (this.mechanism.startsWith("SCRAM-")) {
       // Only the client-first message names the user; the client-final one keeps it.
       const user = scramUser(ptr, len);
       if (user !== null) {
         this.pendingSasl = user;
-        this.awaitingProof = true;
+        clientFirst = true;
       }
     }
+    // Which answer is which: requests may be pipelined, answers come in their order.
+    if (this.inFlight == 32) this.pendingSasl = this.saslUser = null; // no client does this: trust nobody
+    else this.firstLegs |= (clientFirst ? 1 : 0) << this.inFlight++;
   }
 
   // The broker's SaslAuthenticate answer: the pending user counts only once accepted. SCRAM's
-  // first answer (server-first) comes before the client proved anything, so only the answer to
-  // the client-final message adopts the user.
+  // first answer (server-first) comes before the client proved anything, so only an answer to
+  // a later message (client-final) adopts the user.
   saslResult(errorCode: i16): void {
+    if (this.inFlight == 0) return;
+    const answersClientFirst = (this.firstLegs & 1) != 0;
+    this.firstLegs >>= 1;
+    this.inFlight--;
     if (errorCode != 0) this.pendingSasl = null;
-    if (this.awaitingProof) {
-      this.awaitingProof = false;
-      return;
-    }
-    if (this.pendingSasl !== null) this.saslUser = "User:" + this.pendingSasl!;
+    else if (!answersClientFirst && this.pendingSasl !== null) this.saslUser = "User:" + this.pendingSasl!;
   }
 
   // The principal for a request whose header carries `clientId` (null when it has none).
@@ -133,7 +138,7 @@ export class Principal {
   private hasCertificate(): bool {
     if (!this.tlsSources) return false;
     this.readTls();
-    return this.uriSan !== null || this.subject !== null;
+    return this.mtls;
   }
 
   // The TLS handshake is over before the first byte of Kafka data, so one read per connection.
@@ -142,5 +147,8 @@ export class Principal {
     this.tlsRead = true;
     this.uriSan = userOf(readProperty("connection\0uri_san_peer_certificate"));
     this.subject = userOf(readProperty("connection\0subject_peer_certificate"));
+    // Envoy's attribute: TLS with a peer certificate (a bool, one byte), even one naming nobody.
+    const mtls = readProperty("connection\0mtls");
+    this.mtls = (mtls !== null && mtls.length == 1 && mtls.charCodeAt(0) == 1) || this.uriSan !== null || this.subject !== null;
   }
 }

@@ -51,6 +51,22 @@ describe("SASL principals", () => {
     expect(p.name(0, -1)).toBe("User:ANONYMOUS");
   });
 
+  it("ties each SCRAM answer to its message when the client pipelines them", () => {
+    const sources = new StaticArray<i32>(1);
+    sources[0] = PrincipalSource.Sasl;
+    const m = String.UTF8.encode("SCRAM-SHA-256");
+    for (let proofAccepted = 0; proofAccepted < 2; proofAccepted++) {
+      const p = new Principal(sources);
+      p.saslMechanism(changetype<usize>(m), m.byteLength);
+      token(p, "n,,n=admin,r=abc");
+      token(p, "c=biws,r=abc123,p=forged");
+      p.saslResult(0); // server-first: nothing proven yet
+      expect(p.name(0, -1)).toBe("User:ANONYMOUS");
+      p.saslResult(proofAccepted == 1 ? 0 : 58);
+      expect(p.name(0, -1)).toBe(proofAccepted == 1 ? "User:admin" : "User:ANONYMOUS");
+    }
+  });
+
   it("takes the PLAIN authcid, not the authzid", () => {
     expect(saslPrincipal("PLAIN", "admin\0bob\0secret", true)).toBe("User:bob");
   });

@@ -12,6 +12,7 @@ import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/headers";
 import { ProxyCounters } from "../../assembly/proxy/counters";
 import { Pipeline, Shared } from "../../filters/pipeline";
+import { rewriteEntities, Renamer } from "../../assembly/kafka/entity_rewriter";
 import { fromHex } from "../assembly/helpers";
 
 const frames: ByteBuffer[] = [];
@@ -75,15 +76,37 @@ export function parseAll(rounds: i32): i32 {
   return sum;
 }
 
+const PREFIX = String.UTF8.encode("tenant.");
+
+class AddPrefix extends Renamer {
+  rename(entity: i32, ptr: usize, len: i32, out: ByteBuffer): bool {
+    out.append(changetype<usize>(PREFIX), PREFIX.byteLength);
+    out.append(ptr, len);
+    return true;
+  }
+}
+
 // One connection's pipeline over every captured exchange (request, then its response).
 class Exchanges {
   pipeline: Pipeline;
   request: KafkaFrame = new KafkaFrame();
   response: KafkaFrame = new KafkaFrame();
   out: Gather = new Gather();
+  // The responses as the broker sends them: for a tenant, its names prefixed.
+  answers: ByteBuffer[] = [];
 
-  constructor(shared: Shared) {
+  constructor(shared: Shared, prefixed: bool) {
     this.pipeline = new Pipeline(shared);
+    for (let i = 0; i < frames.length; i++) {
+      if (!prefixed || i % 2 == 0) {
+        this.answers.push(frames[i]);
+        continue;
+      }
+      const f = frames[i];
+      const broker = new ByteBuffer();
+      const n = rewriteEntities(f.ptr, f.len, bodies[i], FRAME_INFO[i * 3 + 1], FRAME_INFO[i * 3 + 2], false, new AddPrefix(), broker);
+      this.answers.push(n > 0 ? broker : f);
+    }
   }
 
   run(rounds: i32): i32 {
@@ -93,15 +116,19 @@ class Exchanges {
         const q = this.request;
         q.ptr = frames[i].ptr;
         q.len = frames[i].len;
+        q.note.clear();
         decodeRequestHeader(q);
         const verdict = this.pipeline.request(q);
         sum += this.send(q, verdict);
         if (verdict == Verdict.Answer || verdict == Verdict.Reject) continue;
+        // As the connection does: the request's note comes back with its response.
         const a = this.response;
-        a.ptr = frames[i + 1].ptr;
-        a.len = frames[i + 1].len;
+        a.ptr = this.answers[i + 1].ptr;
+        a.len = this.answers[i + 1].len;
         a.apiKey = q.apiKey;
         a.apiVersion = q.responseVersion;
+        a.note.clear();
+        a.note.append(q.note.ptr, q.note.len);
         decodeResponseHeader(a);
         sum += this.send(a, this.pipeline.response(a));
       }
@@ -114,7 +141,7 @@ class Exchanges {
     if (verdict != Verdict.Replace) return verdict;
     const g = this.out;
     g.clear();
-    f.replacement(g);
+    if (!f.replacement(g)) throw new Error("edits not applicable");
     return g.count;
   }
 }
@@ -124,11 +151,11 @@ let authorizing: Exchanges | null = null;
 let rewriting: Exchanges | null = null;
 
 export function authorizeAll(rounds: i32): i32 {
-  if (authorizing === null) authorizing = new Exchanges(sharedFor(ACLS));
+  if (authorizing === null) authorizing = new Exchanges(sharedFor(ACLS), false);
   return authorizing!.run(rounds);
 }
 
 export function rewriteAll(rounds: i32): i32 {
-  if (rewriting === null) rewriting = new Exchanges(sharedFor(REWRITE));
+  if (rewriting === null) rewriting = new Exchanges(sharedFor(REWRITE), true);
   return rewriting!.run(rounds);
 }

@@ -83,6 +83,15 @@ describe("authorization by mTLS peer identity (SPIFFE URI SAN)", () => {
       await other.disconnect();
     }
     assert.equal(await brokerOffset("orders"), 2);
+    // A certificate naming nobody (empty subject, no SAN) still is a certificate: no client id.
+    const nobody = tlsClient(certs!.client("nobody", "", true)).producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });
+    await nobody.connect();
+    try {
+      await assert.rejects(nobody.send({ topic: "orders", messages: [{ value: "should not land" }] }), /Not authorized to access topics/);
+    } finally {
+      await nobody.disconnect();
+    }
+    assert.equal(await brokerOffset("orders"), 2);
   }));
 
   test("a client without a certificate cannot connect at all", guard(async () => {

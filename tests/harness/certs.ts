@@ -13,9 +13,9 @@ export interface CertPair {
 export interface TestCerts {
   ca: string;
   server: CertPair;
-  // A client certificate with subject O=kafka-proxy-wasm, CN=`name`, and `spiffeId` as its URI
-  // SAN (none when it is empty).
-  client(name: string, spiffeId: string): CertPair;
+  // A client certificate with subject O=kafka-proxy-wasm, CN=`name` (an empty subject when
+  // `anonymous`), and `spiffeId` as its URI SAN (none when it is empty).
+  client(name: string, spiffeId: string, anonymous?: boolean): CertPair;
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -44,7 +44,7 @@ export function makeCerts(dir: string): TestCerts {
   return {
     ca: join(dir, "ca.crt"),
     server,
-    client: (name, spiffeId) => issue(dir, name, `/O=kafka-proxy-wasm/CN=${name}`,
+    client: (name, spiffeId, anonymous = false) => issue(dir, name, anonymous ? "/" : `/O=kafka-proxy-wasm/CN=${name}`,
       `${spiffeId ? `subjectAltName=URI:${spiffeId}\n` : ""}extendedKeyUsage=clientAuth\n`),
   };
 }

@@ -187,18 +187,23 @@ const count = (host: ProxyWasmHost, name: string) => Number(host.metric(`kafka_p
 const REFUSALS = ["requests_malformed", "requests_unsupported_version", "requests_oversized", "connections_closed_protocol_error"];
 const refusals = (host: ProxyWasmHost) => REFUSALS.reduce((n, name) => n + count(host, name), 0);
 
-// Whether a forwarded request names the topic the ACL policy refuses. JoinGroup and SyncGroup
-// carry topic names only inside the consumer protocol's opaque bytes, which the broker does not
-// authorize either (the topics are checked when the member fetches or commits); a Produce's
-// record sets are data (a mutated frame may swallow the next one into them), so for Produce
-// only its topic names count.
+// APIs whose requests may carry the refused topic's name past the ACLs, as with a broker:
+// JoinGroup and SyncGroup only inside the consumer protocol's opaque bytes (the topics are
+// checked when the member fetches or commits); AlterReplicaLogDirs, DescribeLogDirs,
+// ElectLeaders, AlterPartitionReassignments and ListPartitionReassignments are checked on the
+// cluster, which the policy allows.
+const NOT_BY_TOPIC = new Set([11, 14, 34, 35, 43, 45, 46]);
+
+// Whether a forwarded request names the topic the ACL policy refuses. A Produce's record sets
+// are data (a mutated frame may swallow the next one into them), so for Produce only its topic
+// names count.
 function namesRefusedTopic(sent: Buffer, ends: number[]): boolean {
   let at = 0;
   for (const end of ends) {
     const frame = sent.subarray(at, end);
     at = end;
     const apiKey = frame.length >= 6 ? frame.readInt16BE(4) : -1;
-    if (apiKey === 11 || apiKey === 14) continue;
+    if (NOT_BY_TOPIC.has(apiKey)) continue;
     const names = apiKey === 0 ? produceTopicNames(frame) : null;
     if (names === null ? frame.includes("secrets") : names.some((n) => n.includes("secrets"))) return true;
   }
