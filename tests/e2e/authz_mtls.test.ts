@@ -43,6 +43,18 @@ describe("authorization by mTLS peer identity (SPIFFE URI SAN)", () => {
     retry: { retries: 0 },
   });
   const brokerOffset = (topic: string) => viewOffset(suite.bed.kafka, topic);
+  // A write to `orders` with client id "admin" over `pair`'s certificate, which must be refused.
+  const refusedWrite = async (pair: CertPair) => {
+    const producer = tlsClient(pair).producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });
+    await producer.connect();
+    try {
+      await assert.rejects(producer.send({ topic: "orders", messages: [{ value: "should not land" }] }),
+        // kafkajs' wording for error 29 in the Metadata answer it gets first.
+        /Not authorized to access topics: \[Topic authorization failed\]/);
+    } finally {
+      await producer.disconnect();
+    }
+  };
 
 
   before(() => createTopics(suite.bed.kafka, ["orders"]));
@@ -56,15 +68,7 @@ describe("authorization by mTLS peer identity (SPIFFE URI SAN)", () => {
   }));
 
   test("another workload's certificate is refused with TOPIC_AUTHORIZATION_FAILED, whatever its client id", guard(async () => {
-    const producer = tlsClient(certs!.client("intruder", INTRUDER)).producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });
-    await producer.connect();
-    try {
-      await assert.rejects(producer.send({ topic: "orders", messages: [{ value: "should not land" }] }),
-        // kafkajs' wording for error 29 in the Metadata answer it gets first.
-        /Not authorized to access topics: \[Topic authorization failed\]/);
-    } finally {
-      await producer.disconnect();
-    }
+    await refusedWrite(certs!.client("intruder", INTRUDER));
     assert.equal(await brokerOffset("orders"), 1, "nothing from the intruder reached the broker");
   }));
 
@@ -75,22 +79,9 @@ describe("authorization by mTLS peer identity (SPIFFE URI SAN)", () => {
     await legacy.disconnect();
     assert.equal(await brokerOffset("orders"), 2);
     // Client id "admin" (a super user's name) on a certificate whose subject has no grant.
-    const other = tlsClient(certs!.client("legacy-other", "")).producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });
-    await other.connect();
-    try {
-      await assert.rejects(other.send({ topic: "orders", messages: [{ value: "should not land" }] }), /Not authorized to access topics/);
-    } finally {
-      await other.disconnect();
-    }
-    assert.equal(await brokerOffset("orders"), 2);
+    await refusedWrite(certs!.client("legacy-other", ""));
     // A certificate naming nobody (empty subject, no SAN) still is a certificate: no client id.
-    const nobody = tlsClient(certs!.client("nobody", "", true)).producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });
-    await nobody.connect();
-    try {
-      await assert.rejects(nobody.send({ topic: "orders", messages: [{ value: "should not land" }] }), /Not authorized to access topics/);
-    } finally {
-      await nobody.disconnect();
-    }
+    await refusedWrite(certs!.client("nobody", "", true));
     assert.equal(await brokerOffset("orders"), 2);
   }));
 
