@@ -6,7 +6,7 @@ import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { startTestBed } from "../tests/harness/testbed.ts";
 import { javaClient } from "../tests/harness/java_client.ts";
 import { exchange, requestFrame } from "../tests/harness/raw_client.ts";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../tests/harness/paths.ts";
 import { renderMetricsSvg } from "./plot_metrics.ts";
@@ -14,26 +14,9 @@ import { renderMetricsSvg } from "./plot_metrics.ts";
 const step = (s: string) => console.log(`\n== ${s}`);
 
 step("starting Kafka (KRaft, one node) and Envoy with the kafka_proxy filter");
-// Principals from client ids keep the demo free of certificates (the tests also cover mTLS and SASL).
-const allow = (principal: string, resource: string, name: string, operations: string[]) =>
-  ({ principal, permission: "allow", resource, name, operations });
-const POLICY = {
-  max_request_bytes: 1048576 * 4,
-  principal_sources: ["client_id"],
-  acls: {
-    super_users: ["User:demo-admin"],
-    rules: [
-      allow("User:demo-kafkajs", "topic", "orders", ["write"]),
-      allow("User:java-producer", "topic", "orders", ["write"]),
-      allow("User:java-consumer", "topic", "orders", ["read"]),
-      allow("User:java-consumer", "group", "demo-group", ["read"]),
-      allow("*", "topic", "orders", ["describe"]),
-      allow("User:team-blue", "topic", "orders", ["write", "read"]),
-    ],
-  },
-  // Team blue is a tenant: its `orders` is the broker's `blue.orders`.
-  rewrite: { tenants: [{ principal: "User:team-blue", prefix: "blue." }] },
-};
+// The filter configuration: ACLs by client id (the demo needs no certificates; the tests also
+// cover mTLS and SASL), and team blue as a tenant whose `orders` is the broker's `blue.orders`.
+const POLICY = JSON.parse(readFileSync(join(ROOT, "examples/demo-filter.json"), "utf8"));
 console.log(`filter configuration:\n${JSON.stringify(POLICY, null, 1)}`);
 const bed = await startTestBed("demo", POLICY);
 let failed = false;

@@ -8,12 +8,17 @@ import { join } from "node:path";
 import { validateEnvoyConfig } from "../harness/envoy.ts";
 import { makeCerts } from "../harness/certs.ts";
 import { ROOT, requireInstalled, scratchDir } from "../harness/paths.ts";
+import { exampleConfigs, render } from "../tools/envoy_configs.ts";
 
 const CONFIG_DIR = join(ROOT, "envoy-config");
 const files = readdirSync(CONFIG_DIR).filter((f) => f.endsWith(".yaml"));
 
-test("envoy-config/ holds the example configs", () => {
-  assert.ok(files.includes("kafka-proxy.yaml"));
+test("envoy-config/ holds the example configs, the demo's and the benchmark's as they run", () => {
+  assert.ok(files.includes("kafka-proxy.yaml") && files.includes("kafka-proxy-mtls.yaml"));
+  for (const [name, config] of exampleConfigs()) {
+    assert.ok(files.includes(name), `envoy-config/${name} (npm run envoy-configs writes it)`);
+    assert.equal(readFileSync(join(CONFIG_DIR, name), "utf8"), render(name, config), `envoy-config/${name} is current (npm run envoy-configs)`);
+  }
 });
 
 for (const file of files) {
