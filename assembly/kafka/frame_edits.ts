@@ -12,6 +12,8 @@ import { writeInt32, writeUnsignedVarint } from "./writer";
 const EDIT_WIDTH = 4; // start, end (offsets in the frame), replacement offset and length in `bytes`
 const NO_OP: i32 = -1;
 const MAX_OPEN = 64;
+// apply()'s list of ranges, reused (one VM runs one callback at a time).
+const APPLY_RANGES = new Gather();
 
 class Open {
   isArray: bool = false;
@@ -36,8 +38,6 @@ export class FrameEdits {
   private table: ByteBuffer = new ByteBuffer();
   private open: StaticArray<Open> = new StaticArray<Open>(MAX_OPEN);
   private depth: i32 = 0;
-  // apply()'s list of ranges.
-  private scratch: Gather = new Gather();
   private base: usize = 0;
   // Set when the layout was deeper than MAX_OPEN (never for Kafka's schemas) or an edit was
   // out of order: apply() then refuses.
@@ -51,7 +51,6 @@ export class FrameEdits {
   release(): void {
     this.bytes.release();
     this.table.release();
-    this.scratch.release();
   }
 
   reset(framePtr: usize): void {
@@ -184,7 +183,10 @@ export class FrameEdits {
   // part of the frame and must not be sent).
   emit(ptr: usize, len: i32, out: Gather): bool {
     if (this.broken || this.depth != 0 || ptr != this.base) return false;
-    const sizeAt = out.int32();
+    // The size prefix, filled in once the edits are summed up.
+    const sizeAt = out.mark();
+    writeInt32(out.made, 0);
+    out.took(sizeAt);
     let copied: i32 = 4;
     let size = len - 4;
     const n = this.count;
@@ -206,7 +208,7 @@ export class FrameEdits {
 
   // The edited frame as one copy in `out`; false when the edits cannot be applied.
   apply(ptr: usize, len: i32, out: ByteBuffer): bool {
-    const g = this.scratch;
+    const g = APPLY_RANGES;
     g.clear();
     if (!this.emit(ptr, len, g)) return false;
     out.clear();

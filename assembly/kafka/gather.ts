@@ -8,20 +8,20 @@ const SEGMENT_BYTES = 12; // start (a pointer, or an offset in `made`), length, 
 
 export class Gather {
   // Bytes made for the output. Segments name them by offset: the buffer moves as it grows.
-  private made: ByteBuffer = new ByteBuffer();
+  private madeBytes: ByteBuffer = new ByteBuffer();
   private segments: ByteBuffer = new ByteBuffer();
   // Where the last segment ends when it was referred to (0 otherwise).
   private referredEnd: usize = 0;
 
   clear(): void {
-    this.made.clear();
+    this.madeBytes.clear();
     this.segments.clear();
     this.referredEnd = 0;
   }
 
   // Frees the buffers (off the GC heap) when their connection ends.
   release(): void {
-    this.made.release();
+    this.madeBytes.release();
     this.segments.release();
     this.referredEnd = 0;
   }
@@ -43,29 +43,35 @@ export class Gather {
     this.referredEnd = ptr + <usize>len;
   }
 
+  // Where new bytes are written (with the writers): `mark()` before, `took(mark)` after.
+  get made(): ByteBuffer {
+    return this.madeBytes;
+  }
+
+  mark(): i32 {
+    return this.madeBytes.len;
+  }
+
+  // Sends the bytes written to `made` since `mark`.
+  took(mark: i32): void {
+    if (this.madeBytes.len > mark) this.add(mark, this.madeBytes.len - mark, true);
+  }
+
   // Sends a copy of `len` bytes at `ptr`.
   copy(ptr: usize, len: i32): void {
-    if (len <= 0) return;
-    this.add(this.made.len, len, true);
-    this.made.append(ptr, len);
+    const mark = this.mark();
+    this.madeBytes.append(ptr, len);
+    this.took(mark);
   }
 
-  // Sends a big-endian int32 to be filled in later with setInt32(); returns its place.
-  int32(): i32 {
-    const at = this.made.len;
-    this.made.reserve(4);
-    this.made.len += 4;
-    this.add(at, 4, true);
-    return at;
-  }
-
+  // Overwrites the big-endian int32 sent at `at` (a size known only later).
   setInt32(at: i32, v: i32): void {
-    store<i32>(this.made.ptr + <usize>at, bswap<i32>(v));
+    store<i32>(this.madeBytes.ptr + <usize>at, bswap<i32>(v));
   }
 
   ptrAt(i: i32): usize {
     const start = <usize>this.field(i, 0);
-    return this.isMade(i) ? this.made.ptr + start : start;
+    return this.isMade(i) ? this.madeBytes.ptr + start : start;
   }
 
   lenAt(i: i32): i32 {

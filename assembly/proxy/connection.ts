@@ -6,8 +6,8 @@
 // the whole frames that passed the checks and keeps the unfinished tail for the next call,
 // so nothing unchecked ever leaves (Envoy only lets a filter prepend or append, which is what
 // "replace everything from offset 0", then "append", is). Edited frames leave as ranges of the
-// reassembly buffer around the edited bytes, so record sets are not copied again. In ForwardMode.Immediately Envoy's buffer is left
-// alone and frames are checked as they complete. Either way no callback ever pauses: a paused
+// reassembly buffer around the edited bytes, so record sets are not copied again. In
+// ForwardMode.Immediately Envoy's buffer is left alone and frames are checked as they complete. Either way no callback ever pauses: a paused
 // upstream cannot be resumed in Envoy.
 import { RootContext, log, LogLevelValues } from "@solo-io/proxy-runtime/assembly/index";
 import { get_current_time_nanoseconds } from "@solo-io/proxy-runtime/assembly/runtime";
@@ -19,7 +19,6 @@ import { FrameHandler, KafkaFrame, Verdict } from "./kafka_frame";
 import { ForwardMode } from "../policy/config";
 import { decodeRequestHeader, decodeResponseHeader } from "./headers";
 import { ProxyCounters } from "./counters";
-import { ByteBuffer } from "../kafka/byte_buffer";
 import { Gather } from "../kafka/gather";
 import { writeInt16, writeInt32 } from "../kafka/writer";
 import { ApiKey } from "../kafka/api_keys";
@@ -33,8 +32,6 @@ export class KafkaConnection extends NetworkContext {
   // The checked bytes of one data callback, when a stage changed a frame: ranges of the
   // reassembly buffer and the bytes the stages made.
   private out: Gather = new Gather();
-  // An answered request's ApiVersions v0 stand-in, made here.
-  private standIn: ByteBuffer = new ByteBuffer();
   private closing: bool = false;
   private finished: bool = false;
 
@@ -75,7 +72,6 @@ export class KafkaConnection extends NetworkContext {
     this.requests.reset();
     this.responses.reset();
     this.out.release();
-    this.standIn.release();
     this.inFlight.release();
     this.handler.release();
     this.requestFrame.rewritten.release();
@@ -153,14 +149,13 @@ export class KafkaConnection extends NetworkContext {
   // filter an upstream data callback to send the answer in (Envoy offers no other way to write
   // to the client).
   private appendStandIn(out: Gather, f: KafkaFrame): void {
-    const s = this.standIn;
-    s.clear();
-    writeInt32(s, 10);
-    writeInt16(s, <i16>ApiKey.ApiVersions);
-    writeInt16(s, 0);
-    writeInt32(s, f.correlationId);
-    writeInt16(s, -1);
-    out.copy(s.ptr, s.len);
+    const mark = out.mark();
+    writeInt32(out.made, 10);
+    writeInt16(out.made, <i16>ApiKey.ApiVersions);
+    writeInt16(out.made, 0);
+    writeInt32(out.made, f.correlationId);
+    writeInt16(out.made, -1);
+    out.took(mark);
   }
 
   // Replaces the `size` bytes Envoy holds with `out`'s ranges: the first one in their place, the
