@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { suiteTestBed } from "../harness/testbed.ts";
 import { requestFrame } from "../harness/raw_client.ts";
 import { RawSession, ScramSha256Client } from "../harness/raw_session.ts";
+import { javaClient } from "../harness/java_client.ts";
 import { brokerOffset as viewOffset, brokerTopics as viewTopics, createTopics } from "../harness/broker_view.ts";
 
 const PLAIN_JAAS = "org.apache.kafka.common.security.plain.PlainLoginModule required " +
@@ -111,6 +112,8 @@ describe("SASL identity attacks: pipelined logins and requests behind a login", 
         "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256",
         "listener.name.proxied.plain.sasl.jaas.config": PLAIN_JAAS,
         "listener.name.proxied.scram-sha-256.sasl.jaas.config": SCRAM_JAAS,
+        // KIP-368: sessions end after 3 s, clients log in again on the same connection.
+        "connections.max.reauth.ms": "3000",
       },
       scram: ["SCRAM-SHA-256=[name=carol,password=carol-pw]", "SCRAM-SHA-256=[name=admin,password=admin-pw]"],
     },
@@ -152,6 +155,8 @@ describe("SASL identity attacks: pipelined logins and requests behind a login", 
     const [produced] = await answers(s, 1);
     return { create: createTopicError(created), produce: produceError(produced) };
   };
+
+  const envoyStat = async (name: string) => (await suite.bed.envoy.stats(name)).get(name) ?? 0;
 
   before(() => createTopics(suite.bed.kafka, ["secret", "orders"]));
   after(() => sessions.forEach((s) => s.close()));
@@ -216,5 +221,18 @@ describe("SASL identity attacks: pipelined logins and requests behind a login", 
     assert.equal(scramAnswers.length, 0, "nothing of the SCRAM write is answered");
     assert.ok(await p.closed() && await s.closed(), "the filter closes both connections");
     assert.equal(await pendingRefused(), refusedBefore + 2);
+  }));
+
+  test("KIP-368: the Java client logging in again as the same SCRAM user keeps its principal and goes on producing", guard(async () => {
+    const handshakes = () => envoyStat("wasmcustom.kafka_proxy.requests.api.SaslHandshake.v.1");
+    const connections = () => envoyStat("tcp.kafka.downstream_cx_total");
+    const [handshakesBefore, connectionsBefore] = [await handshakes(), await connections()];
+    const out = await javaClient(["produce", suite.bed.bootstrap, "orders", "reauth", "10,10,10"], 90000, "admin",
+      { SASL_MECHANISM: "SCRAM-SHA-256", SASL_USER: "carol", SASL_PASSWORD: "carol-pw", SEND_GAP_MS: "4000" });
+    assert.equal(out.match(/produced reauth-\d/g)?.length, 3, out);
+    assert.equal(await viewOffset(suite.bed.kafka, "orders"), 3);
+    // More logins than connections: at least one re-authentication went through the filter.
+    const [logins, opened] = [(await handshakes()) - handshakesBefore, (await connections()) - connectionsBefore];
+    assert.ok(logins > opened, `${logins} SaslHandshake requests on ${opened} connections`);
   }));
 });
