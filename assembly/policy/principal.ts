@@ -57,7 +57,7 @@ export const MAX_SASL_IN_FLIGHT = 8;
 export class Principal {
   private tlsRead: bool = false;
   private mtls: bool = false;
-  // "User:<name>", made once: callers may compare principals by identity.
+  // "User:<value>", made once: callers may compare principals by identity.
   private uriSan: string | null = null;
   private subject: string | null = null;
   private mechanism: string = "";
