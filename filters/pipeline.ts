@@ -3,6 +3,7 @@
 // what the walk found feeds the stages the configuration turned on.
 import { FrameHandler, KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { ProxyCounters } from "../assembly/proxy/counters";
+import { Counter } from "@solo-io/proxy-runtime/assembly/index";
 import { LabelEntry } from "../assembly/proxy/label_table";
 import { walk } from "../assembly/kafka/walker";
 import { apiName, isValidVersion } from "../assembly/kafka/apis";
@@ -27,6 +28,7 @@ export class Shared {
   rewrite: RewriteRules | null = null;
   rewriteCounters: RewriteCounters | null = null;
   principalSources: StaticArray<i32> = [];
+  sasl: SaslCounters = new SaslCounters();
 
   constructor(counters: ProxyCounters) {
     this.counters = counters;
@@ -45,6 +47,13 @@ export class Shared {
   }
 }
 
+// Connections closed over their SASL exchange (principal.ts): a request other than
+// ApiVersions/SaslHandshake/SaslAuthenticate before the broker answered the login, or more SASL
+// requests awaiting answers than any client sends.
+export class SaslCounters {
+  pendingRefused: Counter = new Counter("kafka_proxy.sasl.pending_refused");
+}
+
 export class Pipeline extends FrameHandler {
   private scan: FrameScan;
   private counters: ProxyCounters;
@@ -52,6 +61,7 @@ export class Pipeline extends FrameHandler {
   private principal: Principal | null = null;
   private authz: AuthzStage | null = null;
   private rewrite: RewriteStage | null = null;
+  private sasl: SaslCounters;
   // The client id label of the connection's latest request, for its responses' bytes.
   private client: LabelEntry | null = null;
   // The metrics label of the connection's principal, looked up again only when it changes.
@@ -62,6 +72,7 @@ export class Pipeline extends FrameHandler {
     super();
     this.counters = shared.counters;
     this.metrics = shared.metrics;
+    this.sasl = shared.sasl;
     this.scan = new FrameScan(shared.topicIds);
     this.scan.metrics = shared.metrics;
     if (shared.acl !== null || shared.rewrite !== null) this.policyStages(shared);
@@ -108,6 +119,16 @@ export class Pipeline extends FrameHandler {
       this.reason = "request for unknown API key " + f.apiKey.toString() + " version " + f.apiVersion.toString();
       return Verdict.Reject;
     }
+    const isSasl = f.apiKey == ApiKey.SaslHandshake || f.apiKey == ApiKey.SaslAuthenticate;
+    if (this.principal !== null && this.principal!.refuses(isSasl || f.apiKey == ApiKey.ApiVersions, isSasl)) {
+      // Kafka refuses any other request during authentication and closes the connection
+      // (SaslServerAuthenticator); pipelined behind the login's last leg, the broker would run
+      // it as the user it is about to accept, whom the filter does not know yet. Judging it as
+      // anyone else (a client id) would be a guess, holding it would mean buffering: refused.
+      this.sasl.pendingRefused.increment(1);
+      this.reason = apiName(f.apiKey) + " request while a SASL login awaits its answer";
+      return Verdict.Reject;
+    }
     const authz = this.authz;
     const rewrite = this.rewrite;
     const principal = this.principal !== null ? this.principal!.name(f.ptr + <usize>f.clientIdOffset, f.clientIdLength) : "";
@@ -127,6 +148,10 @@ export class Pipeline extends FrameHandler {
     }
     if (verdict == Verdict.Forward && rewrite !== null) verdict = rewrite.finishRequest(f);
     if (verdict == Verdict.Reject) this.reason = "could not answer or rewrite a " + apiName(f.apiKey) + " request";
+    // Only a request the broker gets has an answer the bookkeeping waits for.
+    if (isSasl && (verdict == Verdict.Forward || verdict == Verdict.Replace)) {
+      this.principal!.saslRequest(f.apiKey == ApiKey.SaslAuthenticate);
+    }
     if (verdict != Verdict.Forward) return verdict;
     return this.applyEdits(f);
   }
@@ -184,7 +209,9 @@ export class Pipeline extends FrameHandler {
     if (rewrite !== null) rewrite.beginResponse();
     if (!this.scanFrame(f, false)) return Verdict.Reject;
     if (this.metrics !== null) this.metrics!.response(f, this.scan.firstError, this.client);
-    if (f.apiKey == ApiKey.SaslAuthenticate && this.principal !== null) this.principal!.saslResult(this.scan.firstError);
+    if ((f.apiKey == ApiKey.SaslHandshake || f.apiKey == ApiKey.SaslAuthenticate) && this.principal !== null) {
+      this.principal!.saslAnswer(this.scan.firstError);
+    }
     if (authz !== null && !authz.finishResponse()) {
       this.reason = apiName(f.apiKey) + " response lacks the list to merge the refused entries into";
       return Verdict.Reject;

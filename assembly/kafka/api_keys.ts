@@ -6,6 +6,7 @@ export const enum ApiKey {
   Metadata = 3,
   FindCoordinator = 10,
   ListGroups = 16,
+  SaslHandshake = 17,
   ApiVersions = 18,
   CreateTopics = 19,
   SaslAuthenticate = 36,

@@ -54,11 +54,25 @@ public class JavaClient {
     return System.getenv().getOrDefault("CLIENT_ID", fallback);
   }
 
+  // SASL_MECHANISM (PLAIN or SCRAM-SHA-256/512), SASL_USER and SASL_PASSWORD in the environment:
+  // the client logs in with them (and re-authenticates when the broker's session ends, KIP-368).
+  static void sasl(Properties p) {
+    String mechanism = System.getenv("SASL_MECHANISM");
+    if (mechanism == null) return;
+    String module = mechanism.equals("PLAIN") ? "org.apache.kafka.common.security.plain.PlainLoginModule"
+        : "org.apache.kafka.common.security.scram.ScramLoginModule";
+    p.put("security.protocol", "SASL_PLAINTEXT");
+    p.put("sasl.mechanism", mechanism);
+    p.put("sasl.jaas.config", module + " required username=\"" + System.getenv("SASL_USER") + "\" password=\""
+        + System.getenv("SASL_PASSWORD") + "\";");
+  }
+
   static void produce(String bootstrap, String topic, String keyPrefix, String sizes, String transactionalId)
       throws Exception {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId("java-producer"));
+    sasl(p);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 * 1024 * 1024);
     p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 64L * 1024 * 1024);
@@ -71,6 +85,8 @@ public class JavaClient {
       String[] list = sizes.split(",");
       for (int i = 0; i < list.length; i++) {
         int size = Integer.parseInt(list[i]);
+        // SEND_GAP_MS: a pause before each send after the first (to outlive a SASL session).
+        if (i > 0) Thread.sleep(Long.parseLong(System.getenv().getOrDefault("SEND_GAP_MS", "0")));
         RecordMetadata m = producer.send(new ProducerRecord<>(topic, keyPrefix + "-" + i, payload(size, i))).get();
         System.out.println("produced " + keyPrefix + "-" + i + " " + m.offset());
       }
