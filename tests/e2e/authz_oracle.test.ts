@@ -68,7 +68,7 @@ describe("Kafka as the oracle: the filter never lets a principal do or see more 
     const forwarded = full.findings.filter((f) => f.kind === "forwarded");
     const report = {
       requests: full.requests, sweptVersions: full.sweptVersions, inconclusive: full.inconclusive, elapsedMs: full.elapsedMs,
-      skippedVersions: full.skippedVersions, excluded: full.excluded,
+      skippedVersions: full.skippedVersions, excluded: full.excluded, unansweredByBroker: full.unansweredByBroker,
       unexpectedLeaks: summarize(unexpected), expectedLeaks: summarize(expected), stricter: summarize(stricter), forwarded: summarize(forwarded),
     };
     writeFileSync(join(ROOT, ".tmp/oracle-report.json"), JSON.stringify(report, null, 1));
@@ -91,6 +91,8 @@ describe("Kafka as the oracle: the filter never lets a principal do or see more 
       assert.equal((full.sweptByApi[api.key] ?? 0) + skipped, api.max - api.min + 1, `${api.name}: versions neither swept nor skipped`);
     }
     assert.ok(full.sweptVersions > 250, `only ${full.sweptVersions} API versions swept`);
+    // A version whose every request the broker dropped was not compared at all.
+    assert.deepEqual(full.unansweredByBroker, [], "the reference broker answered none of these generated requests");
     assert.deepEqual(summarize(unexpected), [], "the filter path showed or did more than Kafka's authorizer allowed");
   }));
 

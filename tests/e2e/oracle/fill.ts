@@ -113,9 +113,10 @@ function aclNumber(ctx: FillContext, name: string): number | undefined {
   return undefined;
 }
 
-function stringValue(ctx: FillContext, f: Field, index: number): string | null {
+function stringValue(ctx: FillContext, f: Field, index: number, element = false): string | null {
   const p = ctx.probe;
-  const nullable = inRange(f.nullableVersions, ctx.version);
+  // The elements of a string list are never null (the nullability is the list's).
+  const nullable = !element && inRange(f.nullableVersions, ctx.version);
   if (f.entityType === "topicName") return p.topics[index] ?? p.topics[0];
   if (f.entityType === "groupId") return p.groups[index] ?? p.groups[0];
   if (f.entityType === "transactionalId") {
@@ -150,12 +151,13 @@ function stringValue(ctx: FillContext, f: Field, index: number): string | null {
   if (f.name === "ClientSoftwareVersion") return "1.0";
   if (f.name === "Match") return null;
   if (nullable && (f.default === "null" || f.default === undefined)) return null;
+  if (element) return "retention.ms";
   return f.default !== undefined && f.default !== "null" ? String(f.default) : "";
 }
 
-function primitive(ctx: FillContext, f: Field, type: string, index: number, parent: Struct): Value {
+function primitive(ctx: FillContext, f: Field, type: string, index: number, parent: Struct, element = false): Value {
   switch (type) {
-    case "string": return stringValue(ctx, f, index);
+    case "string": return stringValue(ctx, f, index, element);
     case "uuid": {
       const name = typeof parent.Name === "string" ? parent.Name : typeof parent.Topic === "string" ? parent.Topic : ctx.probe.topics[index] ?? ctx.probe.topics[0];
       return f.name === "TopicId" ? ctx.topicId(name) : Buffer.alloc(16);
@@ -215,13 +217,13 @@ function fillField(ctx: FillContext, f: Field, index: number, parent: Struct): V
     }
     const n = ctx.shape === "pair" ? 2 : 1;
     const items: Value[] = [];
-    for (let i = 0; i < n; i++) items.push(isPrimitive(el) ? primitive(ctx, f, el, i, parent) : fillStruct(ctx, structFields(ctx.api.request, f), i));
+    for (let i = 0; i < n; i++) items.push(isPrimitive(el) ? primitive(ctx, f, el, i, parent, true) : fillStruct(ctx, structFields(ctx.api.request, f), i));
     return items;
   }
   if (nullable && f.default === "null" && !FILLED_NULLABLES.has(f.name)) return null;
   // Lists that are filters ("all states", "all types") or optional extras stay empty.
   if (/Filter|States|Types|Renewers|Deletions|Tags|CopartitionGroups|ForgottenTopicsData|AcknowledgementBatches|Protocols$/.test(f.name) && f.name !== "Protocols") return [];
-  if (isPrimitive(el)) return el === "int32" || el === "int16" || el === "int8" ? [0] : el === "int64" ? [0n] : [primitive(ctx, f, el, index, parent)];
+  if (isPrimitive(el)) return el === "int32" || el === "int16" || el === "int8" ? [0] : el === "int64" ? [0n] : [primitive(ctx, f, el, index, parent, true)];
   return [fillStruct(ctx, structFields(ctx.api.request, f), index)];
 }
 
