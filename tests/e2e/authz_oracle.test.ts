@@ -39,7 +39,7 @@ function summarize(findings: Finding[]): string[] {
 describe("Kafka as the oracle: the filter never lets a principal do or see more than Kafka's own authorizer", () => {
   let beds: Beds | undefined;
   let failed = false;
-  let full: SweepResult | undefined;
+  let fullRun: SweepResult | undefined;
   before(async () => {
     beds = await startBeds("authz-oracle");
     await Promise.all([
@@ -60,7 +60,7 @@ describe("Kafka as the oracle: the filter never lets a principal do or see more 
   };
 
   test("every API and version on the broker listener: nothing shown or done beyond what the authorizer allows", guard(async () => {
-    full = await sweep(beds!, scenario);
+    const full = (fullRun = await sweep(beds!, scenario));
     const leaks = full.findings.filter(isLeak);
     const unexpected = leaks.filter((f) => !KNOWN.some((k) => matches(k, f)));
     const expected = leaks.filter((f) => KNOWN.some((k) => matches(k, f)));
@@ -87,7 +87,7 @@ describe("Kafka as the oracle: the filter never lets a principal do or see more 
     // brokers in any version, or is excluded with its reason.
     for (const api of beds!.apis.values()) {
       if (!api.listeners.includes("broker") || full.excluded.some((e) => e.key === api.key)) continue;
-      const skipped = full.skippedVersions.filter((s) => s.key === api.key).length;
+      const skipped = full.skippedVersions.filter((v) => v.key === api.key).length;
       assert.equal((full.sweptByApi[api.key] ?? 0) + skipped, api.max - api.min + 1, `${api.name}: versions neither swept nor skipped`);
     }
     assert.ok(full.sweptVersions > 250, `only ${full.sweptVersions} API versions swept`);
@@ -108,7 +108,7 @@ describe("Kafka as the oracle: the filter never lets a principal do or see more 
       assert.ok(byListOffsets.some((f) => /o\.secret: shown, the broker refused it with 29/.test(f.detail)),
         `the weakened ListOffsets row went unnoticed:\n${summarize(leaks).join("\n")}`);
       // The same sweep through the production module: nothing for ListOffsets.
-      if (full) assert.deepEqual(summarize(full.findings.filter((f) => isLeak(f) && f.key === 2)), []);
+      if (fullRun) assert.deepEqual(summarize(fullRun.findings.filter((f) => isLeak(f) && f.key === 2)), []);
     } finally {
       await envoy.stop();
     }

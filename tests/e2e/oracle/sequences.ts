@@ -21,12 +21,12 @@ export interface Sequence {
   steps: Step[];
 }
 
-const fetchTopic = (topic: string, v: number, topicId: (n: string) => Buffer) => ({
+const fetchTopic = (topic: string, v: number, topicId: (n: string) => Buffer): Struct => ({
   ...(v >= 13 ? { TopicId: topicId(topic) } : { Topic: topic }),
   Partitions: [{ Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0n, LastFetchedEpoch: -1, LogStartOffset: -1n, PartitionMaxBytes: 1 << 20 }],
 });
 
-const fetchBody = (sessionId: number, epoch: number, topics: object[]) => ({
+const fetchBody = (sessionId: number, epoch: number, topics: Struct[]): Struct => ({
   ReplicaId: -1, MaxWaitMs: 0, MinBytes: 0, MaxBytes: 1 << 20, IsolationLevel: 0, SessionId: sessionId, SessionEpoch: epoch,
   Topics: topics, ForgottenTopicsData: [], RackId: "",
 });
