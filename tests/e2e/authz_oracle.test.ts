@@ -67,7 +67,7 @@ describe("Kafka as the oracle: the filter never lets a principal do or see more 
     const stricter = full.findings.filter((f) => f.kind === "stricter");
     const forwarded = full.findings.filter((f) => f.kind === "forwarded");
     const report = {
-      requests: full.requests, sweptVersions: full.sweptVersions, inconclusive: full.inconclusive, elapsedMs: full.elapsedMs,
+      requests: full.requests, sweptVersions: full.sweptVersions, inconclusive: full.inconclusive, inconclusiveByApi: full.inconclusiveByApi, elapsedMs: full.elapsedMs,
       skippedVersions: full.skippedVersions, excluded: full.excluded, unansweredByBroker: full.unansweredByBroker,
       unexpectedLeaks: summarize(unexpected), expectedLeaks: summarize(expected), stricter: summarize(stricter), forwarded: summarize(forwarded),
     };

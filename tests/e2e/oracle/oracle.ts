@@ -184,6 +184,9 @@ export interface SweepResult {
   findings: Finding[];
   requests: number;
   inconclusive: number;
+  // Per API: answers not compared (the reference broker failed for another reason than
+  // authorization, or did not answer in time).
+  inconclusiveByApi: Record<string, number>;
   // API versions the schemas know that a broker (or the filter's ApiVersions) does not offer.
   skippedVersions: { key: number; api: string; version: number }[];
   excluded: { key: number; api: string; reason: string }[];
@@ -219,7 +222,7 @@ export async function sweep(beds: Beds, s: Scenario, onlyKeys?: number[]): Promi
   const principals = Object.keys(s.probes);
   const connA = new Map(principals.map((u) => [u, new RawConnection(beds.a.envoy.listenPort, apis, { user: u, password: s.users[u] })]));
   const connB = new Map(principals.map((u) => [u, new RawConnection(beds.b.proxiedPort, apis, { user: u, password: s.users[u] })]));
-  const result: SweepResult = { findings: [], requests: 0, inconclusive: 0, skippedVersions: [], excluded: [], sweptVersions: 0, sweptByApi: {}, unansweredByBroker: [], elapsedMs: 0 };
+  const result: SweepResult = { findings: [], requests: 0, inconclusive: 0, inconclusiveByApi: {}, skippedVersions: [], excluded: [], sweptVersions: 0, sweptByApi: {}, unansweredByBroker: [], elapsedMs: 0 };
   try {
     const versionsOf = async (c: RawConnection) => {
       const r = await c.send(apis.get(18)!, 3, { ClientSoftwareName: "oracle", ClientSoftwareVersion: "1" });
@@ -326,6 +329,7 @@ function judgeInto(result: SweepResult, at: Omit<Finding, "kind" | "detail">, ap
   if (outB.kind === "timeout") {
     // No answer in time from the reference broker (a slow machine): nothing to compare.
     result.inconclusive++;
+    result.inconclusiveByApi[at.api] = (result.inconclusiveByApi[at.api] ?? 0) + 1;
     return;
   }
   if (!seenB) {
@@ -334,7 +338,10 @@ function judgeInto(result: SweepResult, at: Omit<Finding, "kind" | "detail">, ap
     return;
   }
   const v = judge(seenA, seenB);
-  if (v.inconclusive) result.inconclusive++;
+  if (v.inconclusive) {
+    result.inconclusive++;
+    result.inconclusiveByApi[at.api] = (result.inconclusiveByApi[at.api] ?? 0) + 1;
+  }
   for (const d of v.leaks) result.findings.push({ ...at, kind: "shown", detail: d });
   for (const d of v.stricter) result.findings.push({ ...at, kind: "stricter", detail: d });
   for (const d of v.forwarded) result.findings.push({ ...at, kind: "forwarded", detail: d });
