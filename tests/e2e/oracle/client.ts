@@ -98,3 +98,60 @@ export class RawConnection {
     return this.raw(api, version, body, timeoutMs);
   }
 }
+
+export interface RawRequest {
+  key: number;
+  version: number;
+  body: Struct;
+}
+
+// A fresh connection that writes each batch of requests in one write (pipelined, no waiting
+// between them) and the next batch once the previous one's answers arrived; no login of its
+// own, so a batch can carry SASL legs. Outcomes in request order.
+export function pipelined(port: number, apis: Map<number, Api>, batches: RawRequest[][], timeoutMs = 5000): Promise<Outcome[]> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: "127.0.0.1", port });
+    s.setNoDelay(true);
+    const all = batches.flat();
+    const outcomes: Outcome[] = all.map(() => ({ kind: "timeout" }));
+    let buffered = Buffer.alloc(0);
+    let next = 0; // the request whose answer comes next
+    let batch = 0;
+    let batchEnd = 0;
+    let done = false;
+    const finish = (rest: Outcome["kind"]) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      for (let i = next; i < all.length; i++) outcomes[i] = { kind: rest } as Outcome;
+      s.destroy();
+      resolve(outcomes);
+    };
+    const timer = setTimeout(() => finish("timeout"), timeoutMs * batches.length);
+    const writeBatch = () => {
+      const frames = batches[batch].map((r, i) => encodeRequest(apis.get(r.key)!, r.version, batchEnd + i + 1, "oracle", r.body));
+      batchEnd += batches[batch].length;
+      batch++;
+      s.write(Buffer.concat(frames));
+    };
+    s.on("connect", writeBatch);
+    s.on("error", () => undefined);
+    s.on("close", () => finish("closed"));
+    s.on("data", (d) => {
+      buffered = Buffer.concat([buffered, d]);
+      while (buffered.length >= 4 && buffered.length >= 4 + buffered.readInt32BE(0)) {
+        const frame = buffered.subarray(0, 4 + buffered.readInt32BE(0));
+        buffered = buffered.subarray(frame.length);
+        const r = all[next];
+        try {
+          outcomes[next] = { kind: "response", body: decodeResponse(apis.get(r.key)!, r.version, frame).body };
+        } catch (e) {
+          outcomes[next] = { kind: "undecodable", error: (e as Error).message };
+        }
+        next++;
+        if (next === all.length) return finish("timeout");
+        if (next === batchEnd) writeBatch();
+      }
+    });
+  });
+}

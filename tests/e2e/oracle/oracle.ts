@@ -12,11 +12,11 @@ import { freePort } from "../../harness/process.ts";
 import { startKafka, KafkaBroker } from "../../harness/kafka.ts";
 import { startEnvoy, Envoy } from "../../harness/envoy.ts";
 import { Api, Struct, inRange, loadApis } from "./codec.ts";
-import { RawConnection, Outcome } from "./client.ts";
+import { RawConnection, Outcome, pipelined } from "./client.ts";
 import { FillContext, Probe, Shape, fillRequest, recordBatch } from "./fill.ts";
 import { Seen, judge, seen } from "./compare.ts";
 import { BrokerState, effectLeaks, readState } from "./state.ts";
-import { SEQUENCES } from "./sequences.ts";
+import { PIPELINED, SEQUENCES } from "./sequences.ts";
 
 const HERE = import.meta.dirname;
 
@@ -299,6 +299,18 @@ export async function sweep(beds: Beds, s: Scenario, onlyKeys?: number[]): Promi
           earlierB.push(outB.kind === "response" ? outB.body : {});
           const at = { api: stepApi.name, key: step.key, version: step.version, principal: step.principal, probe: `${seq.label} (sequence)` };
           judgeInto(result, at, stepApi, step.version, outA, outB, known, idsA, idsB);
+        }
+      }
+      for (const seq of PIPELINED.filter((q) => q.key === key)) {
+        const outsA = await pipelined(beds.a.envoy.listenPort, apis, seq.batches);
+        const outsB = await pipelined(beds.b.proxiedPort, apis, seq.batches);
+        const all = seq.batches.flat();
+        for (let i = seq.judgeFrom; i < all.length; i++) {
+          const stepApi = apis.get(all[i].key)!;
+          result.requests++;
+          if (TRACE.has(key)) console.error(JSON.stringify({ sequence: seq.label, key: all[i].key, a: outsA[i], b: outsB[i] }, traceJson));
+          const at = { api: stepApi.name, key: all[i].key, version: all[i].version, principal: seq.principal, probe: `${seq.label} (sequence)` };
+          judgeInto(result, at, stepApi, all[i].version, outsA[i], outsB[i], known, idsA, idsB);
         }
       }
       const [nextA, nextB] = [await readState(directA, apis), await readState(directB, apis)];

@@ -2,6 +2,7 @@
 // epoch) and so cannot be generated one at a time. Each step runs on both paths with the values
 // its own path answered before, and every step's answers are judged like a generated request.
 import { Struct } from "./codec.ts";
+import { RawRequest } from "./client.ts";
 import { recordBatch } from "./fill.ts";
 
 export interface Step {
@@ -104,3 +105,32 @@ const streamsChangelog: Sequence = (() => {
 export const SEQUENCES: Sequence[] = [
   sessionReuse(12), sessionReuse(13), sessionReuse(17), regexSubscription("alice", "g.alice"), regexSubscription("bob", "g.bob"), transaction, streamsChangelog,
 ];
+
+// Requests written back to back on a fresh connection, SASL legs included; the answers from
+// `judgeFrom` on are judged (the login's own answers are not resources).
+export interface PipelinedSequence {
+  label: string;
+  key: number;
+  principal: string;
+  batches: RawRequest[][];
+  judgeFrom: number;
+}
+
+const plain = (user: string, password: string): RawRequest => ({ key: 36, version: 2, body: { AuthBytes: Buffer.from(`\0${user}\0${password}`) } });
+
+// mallory logs in and, in the same write, sends a second SaslAuthenticate naming the super
+// user with a wrong password (issue 12 item 1); then creates a topic and writes to one she has
+// no grant on.
+export const PIPELINED: PipelinedSequence[] = [{
+  label: "pipelined SASL: a second login naming the super user",
+  key: 19,
+  principal: "mallory",
+  batches: [
+    [{ key: 17, version: 1, body: { Mechanism: "PLAIN" } }, plain("mallory", "mallory-pw"), plain("admin", "wrong")],
+    [
+      { key: 19, version: 7, body: { Topics: [{ Name: "o.mallory-made", NumPartitions: 1, ReplicationFactor: 1, Assignments: [], Configs: [] }], TimeoutMs: 5000, ValidateOnly: false } },
+      { key: 0, version: 9, body: { TransactionalId: null, Acks: -1, TimeoutMs: 2000, TopicData: [{ Name: "o.secret", PartitionData: [{ Index: 0, Records: recordBatch("mallory") }] }] } },
+    ],
+  ],
+  judgeFrom: 3,
+}];
