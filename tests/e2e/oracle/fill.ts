@@ -91,7 +91,6 @@ const NUMBERS: Record<string, number> = {
   Timestamp: -1, ProducerId: -1, ProducerEpoch: -1, TransactionTimeoutMs: 60000, NumPartitions: 1,
   ReplicationFactor: 1, Count: 2, CommittedOffset: 1, CommittedLeaderEpoch: -1, GenerationIdOrMemberEpoch: -1,
   GenerationId: -1, SessionEpoch: -1, LogStartOffset: -1, LastFetchedEpoch: -1, MaxNumOffsets: 1,
-  // ACL bindings: a literal READ ALLOW (filters: ANY), see aclNumber.
   Iterations: 4096, Mechanism: 1, MaxLifetimeMs: -1, RenewPeriodMs: 60000, ExpiryTimePeriodMs: -1,
   MaxVersionLevel: 1, DurationFilter: -1, MaxRecords: 10, BatchSize: 10, ShareSessionEpoch: 0,
   EndpointInformationEpoch: 0, Epoch: 0,

@@ -11,7 +11,7 @@ import { requireInstalled, scratchDir } from "../../harness/paths.ts";
 import { freePort } from "../../harness/process.ts";
 import { startKafka, KafkaBroker } from "../../harness/kafka.ts";
 import { startEnvoy, Envoy } from "../../harness/envoy.ts";
-import { Api, Struct, inRange, loadApis } from "./codec.ts";
+import { Api, Struct, loadApis } from "./codec.ts";
 import { RawConnection, Outcome, pipelined } from "./client.ts";
 import { FillContext, Probe, Shape, fillRequest, recordBatch } from "./fill.ts";
 import { Seen, judge, seen } from "./compare.ts";
@@ -386,4 +386,3 @@ function knownNames(s: Scenario, a: BrokerState, b: BrokerState): Set<string> {
   return out;
 }
 
-export { inRange };
