@@ -17,7 +17,7 @@ import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/headers";
 import { ProxyCounters } from "../../assembly/proxy/counters";
 import { Pipeline, Shared } from "../../filters/pipeline";
-import { RewriteCounters } from "../../filters/rewrite";
+import { RewriteCounters, confined } from "../../filters/rewrite";
 import { Counter } from "@solo-io/proxy-runtime/assembly/index";
 import { proxy_get_metric } from "@solo-io/proxy-runtime/assembly/imports";
 
@@ -435,6 +435,39 @@ describe("topic rewriting on captured frames", () => {
     const shown = walkBuilt(69, 0, false, out, 9);
     expect(shown.patterns).toStrictEqual(["ord.*"]);
     expect(shown.names).toStrictEqual(["by-pattern", "orders"]);
+  });
+
+  it("refuses a tenant's pattern that could match outside its prefix with INVALID_REGULAR_EXPRESSION", () => {
+    const exchange = new Exchange(tenant);
+    const out = new ByteBuffer();
+    const f = exchange.requestFrame;
+    const before = count(counters.patterns);
+    const list = listTransactionsV2(".*)|(.*");
+    f.ptr = list.ptr;
+    f.len = list.len;
+    expect(decodeRequestHeader(f)).toBe(0);
+    expect(exchange.pipeline.request(f)).toBe(Verdict.Answer);
+    out.clear();
+    replacementOf(f, out);
+    // Response header v1 (correlation id, tags), throttle time, then the error code.
+    expect(<i16>bswap<u16>(load<u16>(out.ptr + 13))).toBe(128);
+    expect(count(counters.patterns)).toBe(before + 1);
+  });
+
+  it("accepts as confined only patterns that stay one expression inside (?:...)", () => {
+    const ok = ["ord.*", "a|b", "(x|y)-[0-9]+", "(?:a)(b)", "[^a-z._-]\\d{1,3}", "\\.\\(\\)\\[\\]\\\\", "x]"];
+    const bad = [
+      ".*)|(.*", ")(", "(", "a\\", "\\Q)\\E", "\\x29", "\\p{L}", "\\1", "(?i)a", "(?P<n>a)", "(?s:.)",
+      "[)]", "[]a]", "[[:alpha:]]", "[a\\]]", "[a", "[^]",
+    ];
+    for (let i = 0; i < ok.length; i++) {
+      const b = String.UTF8.encode(ok[i]);
+      expect(confined(changetype<usize>(b), b.byteLength)).toBe(true, ok[i]);
+    }
+    for (let i = 0; i < bad.length; i++) {
+      const b = String.UTF8.encode(bad[i]);
+      expect(confined(changetype<usize>(b), b.byteLength)).toBe(false, bad[i]);
+    }
   });
 
   it("leaves principals without rules alone", () => {
