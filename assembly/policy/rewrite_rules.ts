@@ -122,6 +122,66 @@ export function parseRewrite(v: JsonValue): RewriteParse {
     else if (!legalName(to)) p.error = "config key '" + at + ".to' is not a legal topic name";
     else rules.renames.push(new RenameRule(principal, String.UTF8.encode(from), String.UTF8.encode(to)));
   }
+  if (p.error.length == 0) checkOverlaps(items, moves, p);
   if (p.error.length == 0) p.rules = rules;
   return p;
+}
+
+function quoted(v: JsonValue, key: string): string {
+  return "\"" + v.get(key)!.str + "\"";
+}
+
+// A tenant owns every broker name that starts with its prefix, so no prefix may start with
+// another tenant's (`t.` would own all of `t.y.`'s names) - principals sharing one prefix share
+// one tenant - nor claim Kafka's internal topics (`__consumer_offsets`...). Renames are in
+// client names, moved under the principal's prefix when it has one: a rename naming a tenant's
+// prefixed name would reach into that tenant from outside, and two renames of the same
+// principal with the same `from`, the same `to`, or one's `to` the other's `from`, would make
+// names ambiguous both ways.
+function checkOverlaps(tenants: JsonValue[], renames: JsonValue[], p: RewriteParse): void {
+  for (let i = 0; i < tenants.length; i++) {
+    const a = tenants[i].get("prefix")!.str;
+    const at = "rewrite.tenants[" + i.toString() + "].prefix";
+    if (a.startsWith("__")) {
+      p.error = "config key '" + at + "' (" + quoted(tenants[i], "prefix") + ") would own Kafka's internal topics (\"__\")";
+      return;
+    }
+    for (let j = 0; j < tenants.length; j++) {
+      const b = tenants[j].get("prefix")!.str;
+      if (i != j && a != b && a.startsWith(b)) {
+        p.error = "config key '" + at + "' (\"" + a + "\") starts with rewrite.tenants[" + j.toString() +
+          "].prefix (\"" + b + "\"): that tenant would own this one's names";
+        return;
+      }
+    }
+  }
+  for (let i = 0; i < renames.length; i++) {
+    const r = renames[i];
+    const at = "rewrite.renames[" + i.toString() + "]";
+    for (let k = 0; k < 2; k++) {
+      const key = k == 0 ? "from" : "to";
+      const name = r.get(key)!.str;
+      for (let j = 0; j < tenants.length; j++) {
+        if (name.startsWith(tenants[j].get("prefix")!.str)) {
+          p.error = "config key '" + at + "." + key + "' (" + quoted(r, key) + ") is under rewrite.tenants[" + j.toString() +
+            "].prefix: renames name topics as clients do, without a tenant prefix";
+          return;
+        }
+      }
+    }
+    const who = r.get("principal")!.str;
+    for (let j = 0; j < i; j++) {
+      const o = renames[j];
+      const other = o.get("principal")!.str;
+      if (who != "*" && other != "*" && who != other) continue;
+      const clash = r.get("from")!.str == o.get("from")!.str ? "from" :
+        r.get("to")!.str == o.get("to")!.str ? "to" :
+          r.get("to")!.str == o.get("from")!.str || r.get("from")!.str == o.get("to")!.str ? "to/from" : "";
+      if (clash.length > 0) {
+        p.error = "config key '" + at + "' collides with rewrite.renames[" + j.toString() + "] (same " + clash +
+          " for a principal both apply to)";
+        return;
+      }
+    }
+  }
 }
