@@ -313,8 +313,15 @@ export class RewriteStage {
   }
 }
 
-@inline function nameChar(c: u32): bool {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2e || c == 0x5f || c == 0x2d;
+// ASCII sets as bit masks (characters 0-63, 64-127): topic-name characters [A-Za-z0-9._-], and
+// what may follow a "\" in a confined pattern: . ^ $ * + ? ( ) [ ] { } | \ - and d D w W s S.
+const NAME_LO: u64 = 0x03ff600000000000;
+const NAME_HI: u64 = 0x07fffffe87fffffe;
+const ESCAPE_LO: u64 = 0x80006f1000000000;
+const ESCAPE_HI: u64 = 0x3888001078880010;
+
+@inline function inSet(c: u32, lo: u64, hi: u64): bool {
+  return c < 128 && (((c < 64 ? lo : hi) >> <u64>(c & 63)) & 1) != 0;
 }
 
 // True when the pattern at [ptr, ptr + len) is a subset of RE2 syntax that stays one
@@ -333,16 +340,12 @@ export function confined(ptr: usize, len: i32): bool {
     i++;
     if (c == 0x5c) { // "\"
       if (i >= len) return false;
-      const e = <u32>load<u8>(ptr + <usize>i);
+      if (!inSet(<u32>load<u8>(ptr + <usize>i), ESCAPE_LO, ESCAPE_HI)) return false;
       i++;
-      // . ^ $ * + ? ( ) [ ] { } | \ - and the Perl classes.
-      if (e != 0x2e && e != 0x5e && e != 0x24 && e != 0x2a && e != 0x2b && e != 0x3f && e != 0x28 && e != 0x29 &&
-        e != 0x5b && e != 0x5d && e != 0x7b && e != 0x7d && e != 0x7c && e != 0x5c && e != 0x2d &&
-        e != 0x64 && e != 0x44 && e != 0x77 && e != 0x57 && e != 0x73 && e != 0x53) return false;
     } else if (c == 0x5b) { // "["
       if (i < len && load<u8>(ptr + <usize>i) == 0x5e) i++; // "^"
       const first = i;
-      while (i < len && nameChar(<u32>load<u8>(ptr + <usize>i))) i++;
+      while (i < len && inSet(<u32>load<u8>(ptr + <usize>i), NAME_LO, NAME_HI)) i++;
       if (i == first || i >= len || load<u8>(ptr + <usize>i) != 0x5d) return false;
       i++;
     } else if (c == 0x28) { // "("
