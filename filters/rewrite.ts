@@ -107,13 +107,16 @@ export class RewriteStage {
   }
 
   // A topic id in a response's assignment (KIP-848 heartbeats name assigned topics by id
-  // only): one that is not the tenant's, or that this worker never learned a name for, is
-  // dropped from the assignment. With patterns confined to the prefix the broker has no reason
-  // to assign one; this keeps it so whatever the broker resolved.
+  // only): one this worker knows as another tenant's (or outside every tenant) is dropped from
+  // the assignment. With patterns confined to the prefix the broker has no reason to assign one;
+  // this holds whatever the broker resolved. An id never seen stays: a regex consumer learns
+  // its assigned topics' names only after the assignment (dropping it would leave the member
+  // without it for good), and nothing can use it - requests by an id not learned as the
+  // tenant's are answered UNKNOWN_TOPIC_ID (requestTopicId) and Metadata hides foreign names.
   responseTopicId(idPtr: usize, edits: FrameEdits): void {
     if (this.prefix === null) return;
     const e = this.topicIds.find(idPtr);
-    if (e !== null && this.toClient(Entity.TopicName, e.namePtr, e.nameLen) >= 0) return;
+    if (e === null || this.toClient(Entity.TopicName, e.namePtr, e.nameLen) >= 0) return;
     this.counters.hidden.increment(1);
     if (!edits.dropElement()) this.misplaced = true;
   }

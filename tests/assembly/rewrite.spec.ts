@@ -234,6 +234,15 @@ function walkBuilt(apiKey: i16, apiVersion: i16, isRequest: bool, buf: ByteBuffe
   return seen;
 }
 
+// The first int32 of every topic id a frame carries.
+class AssignedIds extends Visitor {
+  ids: i32[] = [];
+
+  topicId(ptr: usize): void {
+    this.ids.push(<i32>bswap<u32>(load<u32>(ptr)));
+  }
+}
+
 function idOf(n: i32): usize {
   const id = new ArrayBuffer(16);
   for (let j = 0; j < 4; j++) store<u32>(changetype<usize>(id) + <usize>(j * 4), bswap<u32>(<u32>n));
@@ -389,6 +398,26 @@ describe("topic rewriting on captured frames", () => {
     expect(shown.names[0]).toBe("mine");
     expect(learnedName(fresh, idOf(1))).toBe(PREFIX + "mine");
     expect(learnedName(fresh, idOf(2))).toBe("someone-elses");
+  });
+
+  it("drops from a tenant's KIP-848 assignment the topic ids it knows as another tenant's", () => {
+    const fresh = sharedFor(rewriteConfig(PREFIX, CLIENTS));
+    const exchange = new Exchange(fresh);
+    const requestOut = new ByteBuffer();
+    const out = new ByteBuffer();
+    exchange.request(new Captured(0), requestOut);
+    expect(exchange.responseTo(3, 12, metadataV12([PREFIX + "mine", "tenantB.theirs"]), out)).toBe(Verdict.Replace);
+    const hiddenBefore = count(counters.hidden);
+    // ConsumerGroupHeartbeat v1 response assigning partition 0 of topics 1 (the tenant's),
+    // 2 (another tenant's) and 3 (never seen).
+    const b = new FrameBuilder().i32(5).uvarint(0).i32(0).i16(0).uvarint(0).cstr("m").i32(1).i32(5000).i8(1).uvarint(4);
+    for (let id = 1; id <= 3; id++) b.i32(id).i32(id).i32(id).i32(id).uvarint(2).i32(0).uvarint(0);
+    const response = b.uvarint(0).uvarint(0).finish();
+    expect(exchange.responseTo(68, 1, response, out)).toBe(Verdict.Replace);
+    const seen = new AssignedIds();
+    expect(walk(68, 1, false, out.ptr + 9, out.len - 9, seen)).toBe(out.len - 9);
+    expect(seen.ids).toStrictEqual([1, 3]);
+    expect(count(counters.hidden)).toBe(hiddenBefore + 1);
   });
 
   it("answers a group id too long for a Kafka string once prefixed with INVALID_REQUEST", () => {
