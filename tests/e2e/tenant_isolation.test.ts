@@ -212,6 +212,16 @@ describe("tenant isolation beyond entity fields, through Envoy + filter + Kafka"
     const r = await call(proxyPort(), 29, 2, "tenant-a", body);
     r.i32();
     assert.equal(r.i16(), 31);
-    assert.equal(await stat("rewrite.acl_requests_refused"), 1);
+    // CreateAcls v3 granting everything on every topic ("*", literal) is refused by the filter
+    // (the broker, without an authorizer, would answer SECURITY_DISABLED).
+    const grant = Buffer.concat([i8(2), cstr("*"), i8(3), cstr("User:tenant-a"), cstr("*"), i8(2), i8(3), uvarint(0)]);
+    const c = await call(proxyPort(), 30, 3, "tenant-a", Buffer.concat([uvarint(3), grant, grant, uvarint(0)]));
+    c.i32();
+    for (let n = c.uvarint() - 1; n > 0; n--) {
+      assert.equal(c.i16(), 31);
+      c.cstr();
+      c.tags();
+    }
+    assert.equal(await stat("rewrite.acl_requests_refused"), 2);
   }));
 });
