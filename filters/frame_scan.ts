@@ -138,7 +138,7 @@ export class FrameScan extends Visitor {
       else if (role == Role.SaslAuthBytes) p.saslToken(ptr, len);
     }
     if (role == Role.AclResourceName && this.rewrite !== null) {
-      this.rewrite!.aclResourceName(this.isRequest, this.edits);
+      this.rewrite!.aclResourceName();
     } else if (role == Role.ClientSoftwareName) {
       this.softwareNamePtr = ptr;
       this.softwareNameLen = len;

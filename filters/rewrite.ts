@@ -125,16 +125,12 @@ export class RewriteStage {
   // literal names, prefixes and the "*" wildcard across every tenant, and principals of any
   // tenant: a tenant may not create, list or delete them (an ACL on "*" or on another
   // tenant's prefix would reach past its own names), so its ACL requests are refused as
-  // Kafka refuses them without cluster permission. A response for a tenant (none is forwarded)
-  // would lose its bindings.
-  aclResourceName(isRequest: bool, edits: FrameEdits): void {
+  // Kafka refuses them without cluster permission. A response for a tenant (none is
+  // forwarded) is refused whole.
+  aclResourceName(): void {
     if (this.prefix === null) return;
-    if (isRequest) {
-      this.aclRequest = true;
-    } else {
-      this.counters.hidden.increment(1);
-      if (!edits.dropElement()) this.misplaced = true;
-    }
+    this.aclRequest = true;
+    this.misplaced = true;
   }
 
   // After the walk: a name that would break Kafka's limits, a topic id outside the tenant, a
@@ -367,11 +363,19 @@ export function confined(ptr: usize, len: i32): bool {
 // The tenant prefix as the start of a regular expression: prefixes are [A-Za-z0-9._-], of which
 // only "." means anything to RE2/Java patterns outside a character class.
 function patternHead(prefix: ArrayBuffer): ArrayBuffer {
-  let s = "";
   const p = changetype<usize>(prefix);
-  for (let i = 0; i < prefix.byteLength; i++) {
+  const n = prefix.byteLength;
+  let dots = 0;
+  for (let i = 0; i < n; i++) if (load<u8>(p + <usize>i) == 0x2e) dots++;
+  const head = new ArrayBuffer(n + dots + 3);
+  let o = changetype<usize>(head);
+  for (let i = 0; i < n; i++) {
     const c = load<u8>(p + <usize>i);
-    s += c == 0x2e ? "\\." : String.fromCharCode(c);
+    if (c == 0x2e) store<u8>(o++, 0x5c);
+    store<u8>(o++, c);
   }
-  return String.UTF8.encode(s + "(?:");
+  store<u8>(o, 0x28); // "(?:"
+  store<u8>(o + 1, 0x3f);
+  store<u8>(o + 2, 0x3a);
+  return head;
 }
