@@ -80,16 +80,16 @@ export class FrameScan extends Visitor {
   }
 
   int8(role: i32, value: i8): void {
+    let entity: i32;
     if (role == Role.ResourceType) {
       this.resourceType = value;
-      this.releaseHeld(this.configEntity());
+      entity = this.configEntity();
     } else if (role == Role.KeyType) {
       this.keyType = value;
-      this.releaseHeld(this.keyEntity());
+      entity = this.keyEntity();
+    } else {
+      return;
     }
-  }
-
-  private releaseHeld(entity: i32): void {
     if (this.heldKeyLen == -2) return;
     this.named(entity, this.heldKeyLengthPtr, this.heldKeyPtr, this.heldKeyLen, this.heldKeyCompact);
     this.heldKeyLen = -2;
