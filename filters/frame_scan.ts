@@ -41,8 +41,8 @@ export class FrameScan extends Visitor {
   // Metadata responses: the topic name just seen, paired with the id that follows it.
   private namePtr: usize = 0;
   private nameLen: i32 = -1;
-  // FindCoordinator's key type (v0: always a group), and a v1-3 key held until its type,
-  // which follows it on the wire.
+  // FindCoordinator's key type (v0: always a group), and a name held until the type that
+  // follows it on the wire (FindCoordinator v1-3 keys, ListConfigResources v1+ resource names).
   private keyType: i8 = -1;
   private heldKeyLengthPtr: usize = 0;
   private heldKeyPtr: usize = 0;
@@ -80,19 +80,37 @@ export class FrameScan extends Visitor {
   }
 
   int8(role: i32, value: i8): void {
+    let entity: i32;
     if (role == Role.ResourceType) {
       this.resourceType = value;
+      entity = this.configEntity();
     } else if (role == Role.KeyType) {
       this.keyType = value;
-      if (this.heldKeyLen != -2) {
-        this.named(this.keyEntity(), this.heldKeyLengthPtr, this.heldKeyPtr, this.heldKeyLen, this.heldKeyCompact);
-        this.heldKeyLen = -2;
-      }
+      entity = this.keyEntity();
+    } else {
+      return;
     }
+    if (this.heldKeyLen == -2) return;
+    this.named(entity, this.heldKeyLengthPtr, this.heldKeyPtr, this.heldKeyLen, this.heldKeyCompact);
+    this.heldKeyLen = -2;
   }
 
   private keyEntity(): i32 {
     return this.keyType == 1 ? Entity.TransactionalId : Entity.GroupId;
+  }
+
+  // A config resource name is a topic's or a group's by its type; others (brokers, loggers,
+  // client metrics) are the cluster's.
+  private configEntity(): i32 {
+    const t = this.resourceType;
+    return t == CONFIG_TOPIC ? Entity.TopicName : t == CONFIG_GROUP ? Entity.GroupId : Entity.ConfigResourceName;
+  }
+
+  private hold(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
+    this.heldKeyLengthPtr = lengthPtr;
+    this.heldKeyPtr = valuePtr;
+    this.heldKeyLen = len;
+    this.heldKeyCompact = compact;
   }
 
   arrayStart(row: i32, countPtr: usize, countEnd: usize, count: i32, compact: bool): void {
@@ -119,7 +137,9 @@ export class FrameScan extends Visitor {
       if (role == Role.SaslMechanism) p.saslMechanism(ptr, len);
       else if (role == Role.SaslAuthBytes) p.saslToken(ptr, len);
     }
-    if (role == Role.ClientSoftwareName) {
+    if (role == Role.AclResourceName && this.rewrite !== null) {
+      this.rewrite!.aclResourceName();
+    } else if (role == Role.ClientSoftwareName) {
       this.softwareNamePtr = ptr;
       this.softwareNameLen = len;
     } else if (role == Role.ClientSoftwareVersion) {
@@ -134,17 +154,17 @@ export class FrameScan extends Visitor {
     if (entity == Entity.CoordinatorKey) {
       // Responses do not repeat the key type; a tenant's groups and ids share one prefix.
       if (this.isRequest && this.keyType < 0) {
-        this.heldKeyLengthPtr = lengthPtr;
-        this.heldKeyPtr = valuePtr;
-        this.heldKeyLen = len;
-        this.heldKeyCompact = compact;
+        this.hold(lengthPtr, valuePtr, len, compact);
         return;
       }
       entity = this.isRequest ? this.keyEntity() : Entity.GroupId;
     } else if (entity == Entity.ConfigResourceName) {
-      const t = this.resourceType;
-      if (t == CONFIG_TOPIC) entity = Entity.TopicName;
-      else if (t == CONFIG_GROUP) entity = Entity.GroupId;
+      // ListConfigResources v1+ answers name first, type after (v0 lists client metrics only).
+      if (this.apiKey == ApiKey.ListConfigResources && !this.isRequest) {
+        if (this.apiVersion >= 1) this.hold(lengthPtr, valuePtr, len, compact);
+        return;
+      }
+      entity = this.configEntity();
     }
     this.named(entity, lengthPtr, valuePtr, len, compact);
   }
@@ -201,6 +221,10 @@ export class FrameScan extends Visitor {
       // with its id; Kafka's admin client describes topics with DescribeTopicPartitions.
       if (this.nameLen > 0) this.topicIds.learn(ptr, this.namePtr, this.nameLen);
       return;
+    }
+    // KIP-848 assignments name topics by id only: a tenant is assigned only its own.
+    if (!this.isRequest && this.rewrite !== null && (k == ApiKey.ConsumerGroupHeartbeat || k == ApiKey.ShareGroupHeartbeat)) {
+      this.rewrite!.responseTopicId(ptr, this.edits);
     }
     if (this.isRequest && this.authz !== null) this.authz!.requestTopicId(ptr, this.edits);
     else if (this.isRequest && this.rewrite !== null && this.apiKey != ApiKey.Metadata) this.rewrite!.requestTopicId(ptr);

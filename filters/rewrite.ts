@@ -27,6 +27,10 @@ const MAX_STRING_LENGTH = 0x7fff;
 const INVALID_REQUEST: i16 = 42;
 // Kafka's answer for a topic id it does not know: the client refreshes its metadata.
 const UNKNOWN_TOPIC_ID: i16 = 100;
+// Kafka's answer for a pattern RE2J cannot compile; here also for one that could leave the prefix.
+const INVALID_REGULAR_EXPRESSION: i16 = 128;
+// Kafka's answer to ACL requests from a principal without ALTER/DESCRIBE on the cluster.
+const CLUSTER_AUTHORIZATION_FAILED: i16 = 31;
 
 export class RewriteCounters {
   renamed: Counter = new Counter("kafka_proxy.rewrite.names_renamed");
@@ -34,6 +38,8 @@ export class RewriteCounters {
   hidden: Counter = new Counter("kafka_proxy.rewrite.names_hidden");
   tooLong: Counter = new Counter("kafka_proxy.rewrite.names_too_long");
   foreignIds: Counter = new Counter("kafka_proxy.rewrite.topic_ids_refused");
+  patterns: Counter = new Counter("kafka_proxy.rewrite.patterns_refused");
+  acls: Counter = new Counter("kafka_proxy.rewrite.acl_requests_refused");
 }
 
 @inline function same(a: ArrayBuffer, ptr: usize, len: i32): bool {
@@ -51,6 +57,8 @@ export class RewriteStage {
   // The error code for a name too long once rewritten (0: none).
   private tooLong: i16 = 0;
   private foreignId: bool = false;
+  private badPattern: bool = false;
+  private aclRequest: bool = false;
   private misplaced: bool = false;
   private failedEdit: bool = false;
 
@@ -65,6 +73,8 @@ export class RewriteStage {
   beginRequest(principal: string): void {
     this.tooLong = 0;
     this.foreignId = false;
+    this.badPattern = false;
+    this.aclRequest = false;
     this.failedEdit = false;
     if (changetype<usize>(principal) == changetype<usize>(this.principal)) return;
     this.principal = principal;
@@ -96,12 +106,45 @@ export class RewriteStage {
     if (e === null || this.toClient(Entity.TopicName, e.namePtr, e.nameLen) < 0) this.foreignId = true;
   }
 
-  // After the walk: a name that would break Kafka's limits, or a topic id outside the tenant,
-  // is answered with Kafka's error.
+  // A topic id in a response's assignment (KIP-848 heartbeats name assigned topics by id
+  // only): one this worker knows as another tenant's (or outside every tenant) is dropped from
+  // the assignment. With patterns confined to the prefix the broker has no reason to assign one;
+  // this holds whatever the broker resolved. An id never seen stays: a regex consumer learns
+  // its assigned topics' names only after the assignment (dropping it would leave the member
+  // without it for good), and nothing can use it - requests by an id not learned as the
+  // tenant's are answered UNKNOWN_TOPIC_ID (requestTopicId) and Metadata hides foreign names.
+  responseTopicId(idPtr: usize, edits: FrameEdits): void {
+    if (this.prefix === null) return;
+    const e = this.topicIds.find(idPtr);
+    if (e === null || this.toClient(Entity.TopicName, e.namePtr, e.nameLen) >= 0) return;
+    this.counters.hidden.increment(1);
+    if (!edits.dropElement()) this.misplaced = true;
+  }
+
+  // An ACL resource name or filter (Role.AclResourceName). ACL bindings name resources by
+  // literal names, prefixes and the "*" wildcard across every tenant, and principals of any
+  // tenant: a tenant may not create, list or delete them (an ACL on "*" or on another
+  // tenant's prefix would reach past its own names), so its ACL requests are refused as
+  // Kafka refuses them without cluster permission. A response for a tenant (none is
+  // forwarded) is refused whole.
+  aclResourceName(): void {
+    if (this.prefix === null) return;
+    this.aclRequest = true;
+    this.misplaced = true;
+  }
+
+  // After the walk: a name that would break Kafka's limits, a topic id outside the tenant, a
+  // pattern that could match outside it or a tenant's ACL request is answered with Kafka's error.
   finishRequest(f: KafkaFrame): Verdict {
     if (this.failedEdit) return Verdict.Reject;
     let code: i16 = 0;
-    if (this.tooLong != 0) {
+    if (this.aclRequest) {
+      this.counters.acls.increment(1);
+      code = CLUSTER_AUTHORIZATION_FAILED;
+    } else if (this.badPattern) {
+      this.counters.patterns.increment(1);
+      code = INVALID_REGULAR_EXPRESSION;
+    } else if (this.tooLong != 0) {
       this.counters.tooLong.increment(1);
       code = this.tooLong;
     } else if (this.foreignId) {
@@ -136,13 +179,20 @@ export class RewriteStage {
   }
 
   // A regular expression over names (KIP-848 subscriptions, ListTransactions' pattern...): the
-  // broker matches it against whole broker names, so a tenant's R becomes `tenantA\.(?:R)`,
-  // which matches exactly the tenant's names whose client form R matches. An empty pattern
+  // broker compiles it with RE2J and matches it against whole broker names (Matcher.matches),
+  // so a tenant's R becomes `tenantA\.(?:R)`, which matches exactly the tenant's names whose
+  // client form R matches - provided R is one self-contained expression. Wrapping alone is not
+  // that: `.*)|(.*` would close the group and match every name. So R must pass confined():
+  // otherwise the request is answered INVALID_REGULAR_EXPRESSION. An empty pattern
   // (ListTransactions: everything) stays; responses are filtered by name anyway. Renames do not
   // apply to patterns.
   requestPattern(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool, edits: FrameEdits): void {
     const head = this.patternHead;
     if (head === null || len <= 0) return;
+    if (!confined(valuePtr, len)) {
+      this.badPattern = true;
+      return;
+    }
     const name = this.name;
     name.clear();
     name.append(changetype<usize>(head), head.byteLength);
@@ -262,14 +312,70 @@ export class RewriteStage {
   }
 }
 
+// ASCII sets as bit masks (characters 0-63, 64-127): topic-name characters [A-Za-z0-9._-], and
+// what may follow a "\" in a confined pattern: . ^ $ * + ? ( ) [ ] { } | \ - and d D w W s S.
+const NAME_LO: u64 = 0x03ff600000000000;
+const NAME_HI: u64 = 0x07fffffe87fffffe;
+const ESCAPE_LO: u64 = 0x80006f1000000000;
+const ESCAPE_HI: u64 = 0x3888001078880010;
+
+@inline function inSet(c: u32, lo: u64, hi: u64): bool {
+  return c < 128 && (((c < 64 ? lo : hi) >> <u64>(c & 63)) & 1) != 0;
+}
+
+// True when the pattern at [ptr, ptr + len) is a subset of RE2 syntax that stays one
+// expression however it is embedded: parentheses balanced, and nothing that could hide a
+// parenthesis from this scan or change how the rest is read. Allowed: any character but "\",
+// "[", "(" and ")"; "(" and "(?:" groups; "\" before a metacharacter or one of d D w W s S;
+// classes of topic-name characters and ranges, "[abc]", "[^a-z0-9._-]". Refused: \Q..\E
+// quoting, other escapes (\p{..}, \x.., octal, \A, \z...), a trailing "\", inline flags and
+// named groups "(?..", classes holding anything else (POSIX "[:alpha:]", escapes, brackets),
+// unbalanced parentheses. A topic name is [A-Za-z0-9._-], so this loses no useful pattern.
+export function confined(ptr: usize, len: i32): bool {
+  let depth = 0;
+  let i = 0;
+  while (i < len) {
+    const c = <u32>load<u8>(ptr + <usize>i);
+    i++;
+    if (c == 0x5c) { // "\"
+      if (i >= len) return false;
+      if (!inSet(<u32>load<u8>(ptr + <usize>i), ESCAPE_LO, ESCAPE_HI)) return false;
+      i++;
+    } else if (c == 0x5b) { // "["
+      if (i < len && load<u8>(ptr + <usize>i) == 0x5e) i++; // "^"
+      const first = i;
+      while (i < len && inSet(<u32>load<u8>(ptr + <usize>i), NAME_LO, NAME_HI)) i++;
+      if (i == first || i >= len || load<u8>(ptr + <usize>i) != 0x5d) return false;
+      i++;
+    } else if (c == 0x28) { // "("
+      if (i < len && load<u8>(ptr + <usize>i) == 0x3f) { // "(?" only as "(?:"
+        if (i + 1 >= len || load<u8>(ptr + <usize>(i + 1)) != 0x3a) return false;
+        i += 2;
+      }
+      depth++;
+    } else if (c == 0x29) { // ")"
+      if (--depth < 0) return false;
+    }
+  }
+  return depth == 0;
+}
+
 // The tenant prefix as the start of a regular expression: prefixes are [A-Za-z0-9._-], of which
 // only "." means anything to RE2/Java patterns outside a character class.
 function patternHead(prefix: ArrayBuffer): ArrayBuffer {
-  let s = "";
   const p = changetype<usize>(prefix);
-  for (let i = 0; i < prefix.byteLength; i++) {
+  const n = prefix.byteLength;
+  let dots = 0;
+  for (let i = 0; i < n; i++) if (load<u8>(p + <usize>i) == 0x2e) dots++;
+  const head = new ArrayBuffer(n + dots + 3);
+  let o = changetype<usize>(head);
+  for (let i = 0; i < n; i++) {
     const c = load<u8>(p + <usize>i);
-    s += c == 0x2e ? "\\." : String.fromCharCode(c);
+    if (c == 0x2e) store<u8>(o++, 0x5c);
+    store<u8>(o++, c);
   }
-  return String.UTF8.encode(s + "(?:");
+  store<u8>(o, 0x28); // "(?:"
+  store<u8>(o + 1, 0x3f);
+  store<u8>(o + 2, 0x3a);
+  return head;
 }

@@ -11,5 +11,8 @@ export const enum ApiKey {
   CreateTopics = 19,
   SaslAuthenticate = 36,
   ListTransactions = 66,
+  ConsumerGroupHeartbeat = 68,
+  ListConfigResources = 74,
   DescribeTopicPartitions = 75,
+  ShareGroupHeartbeat = 76,
 }

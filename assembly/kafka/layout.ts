@@ -55,8 +55,9 @@ export const enum Entity {
   ProducerId = 5,
   // FindCoordinator's keys: a group id or a transactional id, as its KeyType says (Role.KeyType).
   CoordinatorKey = 6,
-  // DescribeConfigs/AlterConfigs/IncrementalAlterConfigs resource names: a topic, a group or a
-  // broker, as the ResourceType before it says (Role.ResourceType).
+  // DescribeConfigs/AlterConfigs/IncrementalAlterConfigs/ListConfigResources resource names: a
+  // topic, a group or a broker, as the ResourceType beside it says (Role.ResourceType; before the
+  // name in the config APIs, after it in ListConfigResources v1+).
   ConfigResourceName = 7,
 }
 
@@ -81,4 +82,8 @@ export const enum Role {
   // (SubscribedTopicRegex), Streams source topic patterns, ListTransactions' id pattern. Reported
   // through Visitor.namePattern with their length prefix, so a stage can rewrite them.
   NamePattern = 11,
+  // ACL resource names and name filters (CreateAcls, DescribeAcls, DeleteAcls): topics, groups,
+  // transactional ids or the cluster, literal, prefixed or "*", as the resource and pattern
+  // types say. Reported through Visitor.text.
+  AclResourceName = 12,
 }

@@ -52,7 +52,7 @@ function legalName(s: string): bool {
 function field(v: JsonValue, at: string, key: string, p: RewriteParse): string {
   const item = v.get(key);
   if (item === null || item.kind != JsonKind.String || item.str.length == 0) {
-    if (p.error.length == 0) p.error = "config key '" + at + "." + key + "' must be a non-empty string";
+    if (p.error.length == 0) keyError(p, at, "." + key + "' must be a non-empty string");
     return "";
   }
   return item.str;
@@ -60,7 +60,7 @@ function field(v: JsonValue, at: string, key: string, p: RewriteParse): string {
 
 function checkKeys(v: JsonValue, at: string, allowed: string[], p: RewriteParse): bool {
   if (v.kind != JsonKind.Object) {
-    p.error = "config key '" + at + "' must be an object";
+    keyError(p, at, "' must be an object");
     return false;
   }
   for (let i = 0; i < v.keys.length; i++) {
@@ -75,14 +75,14 @@ function checkKeys(v: JsonValue, at: string, allowed: string[], p: RewriteParse)
 function principalOf(v: JsonValue, at: string, anyAllowed: bool, p: RewriteParse): string {
   const s = field(v, at, "principal", p);
   if (p.error.length == 0 && !(s.startsWith("User:") && s.length > 5) && !(anyAllowed && s == "*")) {
-    p.error = "config key '" + at + ".principal' must be " + (anyAllowed ? "\"*\" or " : "") + "\"User:<name>\"";
+    keyError(p, at, ".principal' must be " + (anyAllowed ? "\"*\" or " : "") + "\"User:<name>\"");
   }
   return s;
 }
 
 function list(v: JsonValue, at: string, p: RewriteParse): JsonValue[] {
   if (v.kind != JsonKind.Array) {
-    p.error = "config key '" + at + "' must be an array";
+    keyError(p, at, "' must be an array");
     return [];
   }
   return v.items;
@@ -94,34 +94,74 @@ export function parseRewrite(v: JsonValue): RewriteParse {
   if (!checkKeys(v, "rewrite", ["tenants", "renames"], p)) return p;
   const tenants = v.get("tenants");
   const items = tenants !== null ? list(tenants, "rewrite.tenants", p) : [];
+  // A tenant owns every broker name starting with its prefix: no prefix may start with another
+  // tenant's (`t.` would own all of `t.y.`'s names; principals sharing one prefix share one
+  // tenant), nor claim Kafka's internal topics (`__consumer_offsets`...).
+  const prefixes: string[] = [];
   for (let i = 0; i < items.length && p.error.length == 0; i++) {
     const at = "rewrite.tenants[" + i.toString() + "]";
     if (!checkKeys(items[i], at, ["principal", "prefix"], p)) break;
     const principal = principalOf(items[i], at, false, p);
     const prefix = field(items[i], at, "prefix", p);
     if (p.error.length > 0) break;
-    if (!legalName(prefix)) p.error = "config key '" + at + ".prefix' must use only [A-Za-z0-9._-]";
-    else if (rules.tenantOf(principal) !== null) p.error = "config key '" + at + ".principal' names a principal twice";
-    else rules.tenants.push(new TenantRule(principal, String.UTF8.encode(prefix)));
+    if (!legalName(prefix)) keyError(p, at, ".prefix' must use only [A-Za-z0-9._-]");
+    else if (rules.tenantOf(principal) !== null) keyError(p, at, ".principal' names a principal twice");
+    else if (prefix.startsWith("__")) keyError(p, at, ".prefix' would own Kafka's internal topics");
+    else if (overlap(prefix, prefixes, true)) keyError(p, at, ".prefix' overlaps another tenant's prefix");
+    prefixes.push(prefix);
+    if (p.error.length == 0) rules.tenants.push(new TenantRule(principal, String.UTF8.encode(prefix)));
   }
   const renames = v.get("renames");
   const moves = renames !== null && p.error.length == 0 ? list(renames, "rewrite.renames", p) : [];
+  // Renames are in client names, put under the principal's prefix when it has one: a name under
+  // a tenant's prefix would reach into that tenant from outside. Two renames applying to one
+  // principal must not share a `from` or a `to`, nor chain (one's `to` the other's `from`):
+  // names would be ambiguous both ways.
+  const ends: string[] = [];
   for (let i = 0; i < moves.length && p.error.length == 0; i++) {
     const at = "rewrite.renames[" + i.toString() + "]";
     if (!checkKeys(moves[i], at, ["principal", "resource", "from", "to"], p)) break;
     const principal = principalOf(moves[i], at, true, p);
     const resource = moves[i].get("resource");
     if (resource !== null && (resource.kind != JsonKind.String || resource.str != "topic")) {
-      p.error = "config key '" + at + ".resource' must be \"topic\" (only topics are renamed)";
+      keyError(p, at, ".resource' must be \"topic\" (only topics are renamed)");
       break;
     }
     const from = field(moves[i], at, "from", p);
     const to = field(moves[i], at, "to", p);
     if (p.error.length > 0) break;
-    if (!legalName(from)) p.error = "config key '" + at + ".from' is not a legal topic name";
-    else if (!legalName(to)) p.error = "config key '" + at + ".to' is not a legal topic name";
-    else rules.renames.push(new RenameRule(principal, String.UTF8.encode(from), String.UTF8.encode(to)));
+    if (!legalName(from)) keyError(p, at, ".from' is not a legal topic name");
+    else if (!legalName(to)) keyError(p, at, ".to' is not a legal topic name");
+    else if (overlap(from, prefixes, false) || overlap(to, prefixes, false)) {
+      keyError(p, at, "' names a topic under a tenant prefix");
+    } else {
+      for (let j = 0; j < i; j++) {
+        const o = rules.renames[j];
+        if ((o.principal == principal || o.principal == "*" || principal == "*") &&
+          (ends[2 * j] == from || ends[2 * j + 1] == to || ends[2 * j] == to || ends[2 * j + 1] == from)) {
+          keyError(p, at, "' collides with an earlier rename");
+          break;
+        }
+      }
+    }
+    ends.push(from);
+    ends.push(to);
+    if (p.error.length == 0) rules.renames.push(new RenameRule(principal, String.UTF8.encode(from), String.UTF8.encode(to)));
   }
   if (p.error.length == 0) p.rules = rules;
   return p;
+}
+
+function keyError(p: RewriteParse, at: string, rest: string): void {
+  p.error = "config key '" + at + rest;
+}
+
+// True when `name` starts with one of `prefixes` (or, when `both`, one starts with `name`, an
+// equal one aside).
+function overlap(name: string, prefixes: string[], both: bool): bool {
+  for (let j = 0; j < prefixes.length; j++) {
+    const q = prefixes[j];
+    if ((!both || q != name) && (name.startsWith(q) || (both && q.startsWith(name)))) return true;
+  }
+  return false;
 }

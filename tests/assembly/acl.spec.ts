@@ -92,4 +92,31 @@ describe("ACLs", () => {
     expect(parseConfig(`{"rewrite": {"tenant": []}}`).error).toBe("unknown config key 'rewrite.tenant'");
     expect(parseConfig(`{"rewrite": {"renames": [{"principal": "User:c", "from": "orders", "to": "orders-v2"}]}}`).error).toBe("");
   });
+
+  it("refuse tenant prefixes and renames that give one tenant another's names", () => {
+    const two = (a: string, b: string): string =>
+      `{"rewrite": {"tenants": [{"principal": "User:a", "prefix": "${a}"}, {"principal": "User:b", "prefix": "${b}"}]}}`;
+    expect(parseConfig(two("t.", "t.y.")).error).toBe("config key 'rewrite.tenants[1].prefix' overlaps another tenant's prefix");
+    expect(parseConfig(two("t.y.", "t.")).error).toBe("config key 'rewrite.tenants[1].prefix' overlaps another tenant's prefix");
+    expect(parseConfig(two("t", "tx.")).error).toBe("config key 'rewrite.tenants[1].prefix' overlaps another tenant's prefix");
+    // Two principals of one tenant share its prefix.
+    expect(parseConfig(two("t.", "t.")).error).toBe("");
+    expect(parseConfig(two("a.", "b.")).error).toBe("");
+    expect(parseConfig(two("a.", "__")).error).toBe("config key 'rewrite.tenants[1].prefix' would own Kafka's internal topics");
+    const renames = (r: string): string =>
+      `{"rewrite": {"tenants": [{"principal": "User:a", "prefix": "a."}], "renames": [${r}]}}`;
+    expect(parseConfig(renames(`{"principal": "User:x", "from": "orders", "to": "a.orders"}`)).error)
+      .toBe("config key 'rewrite.renames[0]' names a topic under a tenant prefix");
+    expect(parseConfig(renames(`{"principal": "*", "from": "a.x", "to": "y"}`)).error)
+      .toBe("config key 'rewrite.renames[0]' names a topic under a tenant prefix");
+    const collides = "config key 'rewrite.renames[1]' collides with an earlier rename";
+    expect(parseConfig(renames(`{"principal": "*", "from": "o", "to": "o2"}, {"principal": "User:a", "from": "p", "to": "o2"}`)).error)
+      .toBe(collides);
+    expect(parseConfig(renames(`{"principal": "User:b", "from": "o", "to": "o2"}, {"principal": "User:b", "from": "o", "to": "o3"}`)).error)
+      .toBe(collides);
+    expect(parseConfig(renames(`{"principal": "User:b", "from": "o", "to": "o2"}, {"principal": "User:b", "from": "o2", "to": "o3"}`)).error)
+      .toBe(collides);
+    expect(parseConfig(renames(`{"principal": "User:b", "from": "o", "to": "o2"}, {"principal": "User:c", "from": "o", "to": "o3"}`)).error)
+      .toBe("");
+  });
 });

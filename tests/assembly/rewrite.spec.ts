@@ -17,7 +17,7 @@ import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/headers";
 import { ProxyCounters } from "../../assembly/proxy/counters";
 import { Pipeline, Shared } from "../../filters/pipeline";
-import { RewriteCounters } from "../../filters/rewrite";
+import { RewriteCounters, confined } from "../../filters/rewrite";
 import { Counter } from "@solo-io/proxy-runtime/assembly/index";
 import { proxy_get_metric } from "@solo-io/proxy-runtime/assembly/imports";
 
@@ -234,6 +234,15 @@ function walkBuilt(apiKey: i16, apiVersion: i16, isRequest: bool, buf: ByteBuffe
   return seen;
 }
 
+// The first int32 of every topic id a frame carries.
+class AssignedIds extends Visitor {
+  ids: i32[] = [];
+
+  topicId(ptr: usize): void {
+    this.ids.push(<i32>bswap<u32>(load<u32>(ptr)));
+  }
+}
+
 function idOf(n: i32): usize {
   const id = new ArrayBuffer(16);
   for (let j = 0; j < 4; j++) store<u32>(changetype<usize>(id) + <usize>(j * 4), bswap<u32>(<u32>n));
@@ -391,6 +400,26 @@ describe("topic rewriting on captured frames", () => {
     expect(learnedName(fresh, idOf(2))).toBe("someone-elses");
   });
 
+  it("drops from a tenant's KIP-848 assignment the topic ids it knows as another tenant's", () => {
+    const fresh = sharedFor(rewriteConfig(PREFIX, CLIENTS));
+    const exchange = new Exchange(fresh);
+    const requestOut = new ByteBuffer();
+    const out = new ByteBuffer();
+    exchange.request(new Captured(0), requestOut);
+    expect(exchange.responseTo(3, 12, metadataV12([PREFIX + "mine", "tenantB.theirs"]), out)).toBe(Verdict.Replace);
+    const hiddenBefore = count(counters.hidden);
+    // ConsumerGroupHeartbeat v1 response assigning partition 0 of topics 1 (the tenant's),
+    // 2 (another tenant's) and 3 (never seen).
+    const b = new FrameBuilder().i32(5).uvarint(0).i32(0).i16(0).uvarint(0).cstr("m").i32(1).i32(5000).i8(1).uvarint(4);
+    for (let id = 1; id <= 3; id++) b.i32(id).i32(id).i32(id).i32(id).uvarint(2).i32(0).uvarint(0);
+    const response = b.uvarint(0).uvarint(0).finish();
+    expect(exchange.responseTo(68, 1, response, out)).toBe(Verdict.Replace);
+    const seen = new AssignedIds();
+    expect(walk(68, 1, false, out.ptr + 9, out.len - 9, seen)).toBe(out.len - 9);
+    expect(seen.ids).toStrictEqual([1, 3]);
+    expect(count(counters.hidden)).toBe(hiddenBefore + 1);
+  });
+
   it("answers a group id too long for a Kafka string once prefixed with INVALID_REQUEST", () => {
     const tooLongBefore = count(counters.tooLong);
     // FindCoordinator v0 (int16 strings): a group key of 32760 bytes, 32768 with the prefix.
@@ -435,6 +464,39 @@ describe("topic rewriting on captured frames", () => {
     const shown = walkBuilt(69, 0, false, out, 9);
     expect(shown.patterns).toStrictEqual(["ord.*"]);
     expect(shown.names).toStrictEqual(["by-pattern", "orders"]);
+  });
+
+  it("refuses a tenant's pattern that could match outside its prefix with INVALID_REGULAR_EXPRESSION", () => {
+    const exchange = new Exchange(tenant);
+    const out = new ByteBuffer();
+    const f = exchange.requestFrame;
+    const before = count(counters.patterns);
+    const list = listTransactionsV2(".*)|(.*");
+    f.ptr = list.ptr;
+    f.len = list.len;
+    expect(decodeRequestHeader(f)).toBe(0);
+    expect(exchange.pipeline.request(f)).toBe(Verdict.Answer);
+    out.clear();
+    replacementOf(f, out);
+    // Response header v1 (correlation id, tags), throttle time, then the error code.
+    expect(<i16>bswap<u16>(load<u16>(out.ptr + 13))).toBe(128);
+    expect(count(counters.patterns)).toBe(before + 1);
+  });
+
+  it("accepts as confined only patterns that stay one expression inside (?:...)", () => {
+    const ok = ["ord.*", "a|b", "(x|y)-[0-9]+", "(?:a)(b)", "[^a-z._-]\\d{1,3}", "\\.\\(\\)\\[\\]\\\\", "x]"];
+    const bad = [
+      ".*)|(.*", ")(", "(", "a\\", "\\Q)\\E", "\\x29", "\\p{L}", "\\1", "(?i)a", "(?P<n>a)", "(?s:.)",
+      "[)]", "[]a]", "[[:alpha:]]", "[a\\]]", "[a", "[^]",
+    ];
+    for (let i = 0; i < ok.length; i++) {
+      const b = String.UTF8.encode(ok[i]);
+      expect(confined(changetype<usize>(b), b.byteLength)).toBe(true, ok[i]);
+    }
+    for (let i = 0; i < bad.length; i++) {
+      const b = String.UTF8.encode(bad[i]);
+      expect(confined(changetype<usize>(b), b.byteLength)).toBe(false, bad[i]);
+    }
   });
 
   it("leaves principals without rules alone", () => {

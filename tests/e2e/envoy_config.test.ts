@@ -50,6 +50,17 @@ const BAD: [string, RegExp][] = [
     /config key 'acls.rules\[0\].pattern' must be "literal" or "prefixed"/],
   [`{ "rewrite": { "tenants": [{ "principal": "User:a", "prefix": "a/" }] } }`,
     /config key 'rewrite.tenants\[0\].prefix' must use only/],
+  // One tenant's prefix starting with another's would give it the other's names.
+  [`{ "rewrite": { "tenants": [{ "principal": "User:a", "prefix": "t." }, { "principal": "User:b", "prefix": "t.y." }] } }`,
+    /config key 'rewrite.tenants\[1\].prefix' overlaps another tenant's prefix/],
+  [`{ "rewrite": { "tenants": [{ "principal": "User:a", "prefix": "t.y." }, { "principal": "User:b", "prefix": "t." }] } }`,
+    /config key 'rewrite.tenants\[1\].prefix' overlaps another tenant's prefix/],
+  [`{ "rewrite": { "tenants": [{ "principal": "User:a", "prefix": "__" }] } }`,
+    /config key 'rewrite.tenants\[0\].prefix' would own Kafka's internal topics/],
+  [`{ "rewrite": { "tenants": [{ "principal": "User:a", "prefix": "a." }], "renames": [{ "principal": "*", "from": "x", "to": "a.x" }] } }`,
+    /config key 'rewrite.renames\[0\]' names a topic under a tenant prefix/],
+  [`{ "rewrite": { "renames": [{ "principal": "*", "from": "x", "to": "y" }, { "principal": "User:c", "from": "z", "to": "y" }] } }`,
+    /config key 'rewrite.renames\[1\]' collides with an earlier rename/],
 ];
 
 for (const [json, message] of BAD) {
