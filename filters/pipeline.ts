@@ -15,7 +15,8 @@ import { Principal } from "../assembly/policy/principal";
 import { RewriteRules } from "../assembly/policy/rewrite_rules";
 import { RewriteCounters, RewriteStage } from "./rewrite";
 import { ApiKey } from "../assembly/kafka/api_keys";
-import { FilterConfig } from "../assembly/policy/config";
+import { FilterConfig, ForwardMode } from "../assembly/policy/config";
+import { VersionGate } from "./versions";
 
 // What the root hands every connection's pipeline.
 export class Shared {
@@ -27,6 +28,9 @@ export class Shared {
   rewrite: RewriteRules | null = null;
   rewriteCounters: RewriteCounters | null = null;
   principalSources: StaticArray<i32> = [];
+  versions: VersionGate = new VersionGate(new FilterConfig().maxVersions);
+  // Frames may be changed before they leave (ForwardMode.AfterCheck).
+  canEdit: bool = true;
 
   constructor(counters: ProxyCounters) {
     this.counters = counters;
@@ -35,6 +39,8 @@ export class Shared {
   // The stages `c` turns on, counting into `counters`.
   static of(c: FilterConfig, counters: ProxyCounters): Shared {
     const shared = new Shared(counters);
+    shared.versions = new VersionGate(c.maxVersions);
+    shared.canEdit = c.forward == ForwardMode.AfterCheck;
     shared.metrics = c.metrics ? new KafkaMetrics(c.maxTopicLabels, c.maxClientLabels) : null;
     shared.acl = c.acl;
     shared.principalSources = c.principalSources;
@@ -57,11 +63,17 @@ export class Pipeline extends FrameHandler {
   // The metrics label of the connection's principal, looked up again only when it changes.
   private principalLabel: LabelEntry | null = null;
   private labelledPrincipal: string = "";
+  private versions: VersionGate;
+  private canEdit: bool;
+  // Requests: where bytes after the message start (0 when none), stripped before it leaves.
+  private trailingPtr: usize = 0;
 
   constructor(shared: Shared) {
     super();
     this.counters = shared.counters;
     this.metrics = shared.metrics;
+    this.versions = shared.versions;
+    this.canEdit = shared.canEdit;
     this.scan = new FrameScan(shared.topicIds);
     this.scan.metrics = shared.metrics;
     if (shared.acl !== null || shared.rewrite !== null) this.policyStages(shared);
@@ -96,16 +108,26 @@ export class Pipeline extends FrameHandler {
 
   request(f: KafkaFrame): Verdict {
     f.edits = null;
-    if (!isValidVersion(f.apiKey, f.apiVersion)) {
-      // KIP-511: clients open with their newest ApiVersions; the broker answers in v0. Its body
+    if (!this.versions.allows(f.apiKey, f.apiVersion)) {
+      // KIP-511: clients open with their newest ApiVersions. One the filter does not know gets
+      // the answer an older broker gives, so the client retries with a version the filter
+      // reads (the broker may know the newer one: its answer could not be checked).
+      if (f.apiKey == ApiKey.ApiVersions && this.canEdit) {
+        this.versions.answerUnsupported(f);
+        this.counters.apiVersionsAnswered.increment(1);
+        return Verdict.Answer;
+      }
+      // Observe-only mode cannot answer: the broker's KIP-511 v0 answer is expected. The body
       // is not walked, so nothing from the previous frame's scan may be counted for it.
-      if (f.apiKey == ApiKey.ApiVersions) {
+      if (f.apiKey == ApiKey.ApiVersions && !isValidVersion(f.apiKey, f.apiVersion)) {
         this.scan.start(f.apiKey, f.apiVersion, true, f.ptr);
         this.countRequest(f);
         return Verdict.Forward;
       }
+      // Only a client that ignored the ranges the filter advertised gets here.
       this.counters.requestsUnsupported.increment(1);
-      this.reason = "request for unknown API key " + f.apiKey.toString() + " version " + f.apiVersion.toString();
+      this.reason = "request for " + apiName(f.apiKey) + " version " + f.apiVersion.toString() +
+        ", which the filter does not allow";
       return Verdict.Reject;
     }
     const authz = this.authz;
@@ -118,7 +140,7 @@ export class Pipeline extends FrameHandler {
     const acksZero = f.apiKey == ApiKey.Produce && this.scan.acksValue == 0;
     if (acksZero) f.expectsResponse = false;
     this.countRequest(f);
-    if (this.principal === null) return Verdict.Forward;
+    if (this.principal === null) return this.trailingPtr != 0 ? this.applyEdits(f) : Verdict.Forward;
     // Authorization first: a refused request is answered, whatever its names would become.
     let verdict = Verdict.Forward;
     if (authz !== null) {
@@ -147,6 +169,8 @@ export class Pipeline extends FrameHandler {
   // layer applies them as it sends, so record sets are not copied).
   private applyEdits(f: KafkaFrame): Verdict {
     const edits = this.scan.edits;
+    // Last, so the stages' edits stay in wire order before it.
+    if (this.trailingPtr != 0) edits.replace(this.trailingPtr, f.ptr + <usize>f.len, edits.bytes.len);
     if (!edits.changed) return Verdict.Forward;
     f.edits = edits;
     return Verdict.Replace;
@@ -156,6 +180,17 @@ export class Pipeline extends FrameHandler {
   private scanFrame(f: KafkaFrame, isRequest: bool): bool {
     this.scan.start(f.apiKey, f.apiVersion, isRequest, f.ptr);
     const n = walk(f.apiKey, f.apiVersion, isRequest, f.bodyPtr, f.bodyLength, this.scan);
+    this.trailingPtr = 0;
+    if (n >= 0 && n < f.bodyLength) {
+      // Bytes after the request's message (walk()): the broker ignores them, so they are
+      // counted and, where frames can still be changed, stripped, so that no byte the filter
+      // did not read reaches the broker.
+      this.counters.requestsTrailingBytes.increment(1);
+      if (this.canEdit) {
+        this.trailingPtr = f.bodyPtr + <usize>n;
+        if (!this.scan.wantsLayout) this.scan.edits.reset(f.ptr);
+      }
+    }
     if (n >= 0) return true;
     this.counters.malformed(isRequest).increment(1);
     this.reason = apiName(f.apiKey) + " v" + f.apiVersion.toString() + (isRequest ? " request" : " response") +
@@ -182,7 +217,19 @@ export class Pipeline extends FrameHandler {
     const rewrite = this.rewrite;
     if (authz !== null) authz.beginResponse(f);
     if (rewrite !== null) rewrite.beginResponse();
-    if (!this.scanFrame(f, false)) return Verdict.Reject;
+    // ApiVersions responses are narrowed to the versions the filter allows (versions.ts), which
+    // takes the walk's layout hooks whatever the stages need.
+    const narrow = f.apiKey == ApiKey.ApiVersions && this.canEdit;
+    const scan = this.scan;
+    const layout = scan.wantsLayout;
+    if (narrow) {
+      scan.wantsLayout = true;
+      scan.versions = this.versions;
+    }
+    const decoded = this.scanFrame(f, false);
+    scan.wantsLayout = layout;
+    scan.versions = null;
+    if (!decoded) return Verdict.Reject;
     if (this.metrics !== null) this.metrics!.response(f, this.scan.firstError, this.client);
     if (f.apiKey == ApiKey.SaslAuthenticate && this.principal !== null) this.principal!.saslResult(this.scan.firstError);
     if (authz !== null && !authz.finishResponse()) {
@@ -193,7 +240,7 @@ export class Pipeline extends FrameHandler {
       this.reason = apiName(f.apiKey) + " response names something outside the tenant where it cannot be hidden";
       return Verdict.Reject;
     }
-    if (this.principal === null) return Verdict.Forward;
+    if (this.principal === null && !narrow) return Verdict.Forward;
     return this.applyEdits(f);
   }
 }
