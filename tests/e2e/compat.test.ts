@@ -1,0 +1,199 @@
+// Compatibility through real Envoy + filter + Kafka: a client and broker newer than the filter
+// never cost a connection. The filter answers ApiVersions versions it does not allow itself
+// (KIP-511) and narrows the broker's ranges to its own, so they agree on versions it checks;
+// bytes after a request's message (librdkafka's all-topics Metadata) are tolerated as the
+// broker does. Three set-ups: caps below the Java client's versions, a module built from
+// schemas trimmed to Kafka 4.3.1's ranges (the real newer-than-filter case), and hand-made frames.
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Kafka, logLevel } from "kafkajs";
+import { suiteTestBed } from "../harness/testbed.ts";
+import { javaClient } from "../harness/java_client.ts";
+import { exchange, frames, requestFrame } from "../harness/raw_client.ts";
+import { ROOT, scratchDir } from "../harness/paths.ts";
+import { DEFAULT_SCHEMAS, generate } from "../../build/codegen/generate.ts";
+
+const METADATA = 3;
+const API_VERSIONS = 18;
+const UNSUPPORTED_VERSION = 35;
+
+// Versions below what the installed Java client speaks (4.4: Produce 13, Fetch 18, Metadata 13,
+// ApiVersions 5, ...), so every exchange below runs on versions agreed through the caps. Not
+// below what the broker's finalized features need: with transaction.version 2 (Kafka 4's
+// default) a transactional producer needs Produce v12+, AddPartitionsToTxn v5 and EndTxn v5
+// (KIP-890), and a lower cap makes its transactions abort.
+const CAPS = {
+  ApiVersions: 3, Produce: 12, Fetch: 15, Metadata: 11, FindCoordinator: 5, JoinGroup: 8, SyncGroup: 4,
+  OffsetCommit: 8, OffsetFetch: 8, InitProducerId: 5, ListTransactions: 1, ListOffsets: 9,
+};
+
+// The stat names of the filter's own counters, and reading them.
+function stats(suite: { bed: { envoy: { stats(f: string): Promise<Map<string, number>> } } }) {
+  return async (prefix: string): Promise<Map<string, number>> => {
+    const all = await suite.bed.envoy.stats(`kafka_proxy.${prefix}`);
+    return new Map([...all].map(([k, v]) => [k.replace("wasmcustom.kafka_proxy.", ""), v]));
+  };
+}
+
+// Produce, a consumer group, a transaction, admin calls: what a Java application does.
+async function javaWorkload(bootstrap: string, topic: string): Promise<void> {
+  const produced = await javaClient(["produce", bootstrap, topic, "k", "10,2000,30"]);
+  assert.equal(produced.split("\n").filter((l) => l.startsWith("produced ")).length, 3);
+  const tx = await javaClient(["txproduce", bootstrap, topic, `tx-${topic}`, "t", "5,6"]);
+  assert.match(tx, new RegExp(`^committed transaction tx-${topic}$`, "m"));
+  const consumed = await javaClient(["consume", bootstrap, topic, `g-${topic}`, "5"]);
+  assert.match(consumed, /^consumed 5$/m);
+  assert.match(await javaClient(["committed", bootstrap, topic, `g-${topic}`]), /^committed \d+$/m);
+  assert.match(await javaClient(["transactions", bootstrap]), new RegExp(`^transaction tx-${topic} CompleteCommit$`, "m"));
+  assert.match(await javaClient(["topicid", bootstrap, topic]), /^topicid [0-9a-f]{32}$/m);
+}
+
+async function createTopics(bootstrap: string, topics: string[]): Promise<void> {
+  const admin = new Kafka({ clientId: "compat-admin", brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.createTopics({ topics: topics.map((topic) => ({ topic })), waitForLeaders: true });
+  await admin.disconnect();
+}
+
+describe("API version caps below the client's versions", () => {
+  const suite = suiteTestBed("compat-caps", { api_versions: CAPS });
+  const { guard } = suite;
+  const stat = stats(suite);
+
+  before(async () => createTopics(suite.bed.bootstrap, ["capped"]));
+
+  test("the Java client produces, consumes in a group, commits a transaction and runs admin calls", guard(async () => {
+    await javaWorkload(suite.bed.bootstrap, "capped");
+    const requests = await stat("requests.api.");
+    // Every request used a version within the caps, and the capped ones were used.
+    for (const [name, n] of requests) {
+      const m = /^requests\.api\.(\w+)\.v\.(\d+)$/.exec(name);
+      if (!m || n === 0) continue;
+      const cap = (CAPS as Record<string, number>)[m[1]];
+      if (cap !== undefined) assert.ok(Number(m[2]) <= cap, `${name}: ${n} above the cap ${cap}`);
+    }
+    for (const api of ["Produce.v.12", "Fetch.v.15", "Metadata.v.11", "ApiVersions.v.3", "JoinGroup.v.8", "InitProducerId.v.5"]) {
+      assert.ok((requests.get(`requests.api.${api}`) ?? 0) > 0, `requests.api.${api}`);
+    }
+    // The Java client opened every connection with ApiVersions v5: answered by the filter.
+    assert.ok((await suite.bed.envoy.stat("api_versions_answered_unsupported")) > 0);
+    assert.equal(await suite.bed.envoy.stat("connections_closed_protocol_error"), 0);
+    assert.equal(await suite.bed.envoy.stat("requests_unsupported_version"), 0);
+  }));
+});
+
+// The 4.3.1 ranges of what Kafka 4.4 changed, and the two APIs it added.
+const RANGES_431: Record<string, string> = {
+  ApiVersions: "0-4", DeleteGroups: "0-2", TxnOffsetCommit: "0-5", StreamsGroupDescribe: "0", StreamsGroupHeartbeat: "0",
+};
+const ADDED_IN_44 = ["StreamsGroupTopologyDescriptionUpdate", "UnregisterController"];
+
+// Builds the filter from the installed schemas trimmed to Kafka 4.3.1's ranges: a filter that
+// is one release older than the broker and the Java client.
+function buildTrimmedModule(dir: string): string {
+  const src = join(dir, "src");
+  mkdirSync(src, { recursive: true });
+  for (const d of ["assembly", "filters", "build/shims"]) cpSync(join(ROOT, d), join(src, d), { recursive: true });
+  cpSync(join(ROOT, "asconfig.json"), join(src, "asconfig.json"));
+  symlinkSync(join(ROOT, "node_modules"), join(src, "node_modules"));
+  const schemas = join(dir, "schemas");
+  mkdirSync(schemas);
+  for (const file of readdirSync(DEFAULT_SCHEMAS)) {
+    const api = file.replace(/(Request|Response)\.json$/, "");
+    if (ADDED_IN_44.includes(api)) continue;
+    let text = readFileSync(join(DEFAULT_SCHEMAS, file), "utf8");
+    if (RANGES_431[api] && /(Request|Response)\.json$/.test(file)) {
+      text = text.replace(/"validVersions": "[^"]*"/, `"validVersions": "${RANGES_431[api]}"`);
+    }
+    writeFileSync(join(schemas, file), text);
+  }
+  writeFileSync(join(src, "assembly/kafka/generated/schema_tables.ts"), generate(schemas, "trimmed schemas"));
+  const out = join(dir, "trimmed.wasm");
+  const r = spawnSync("npx", ["asc", "--config", "asconfig.json", "--target", "release", "-o", out], { cwd: src, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`trimmed build failed:\n${r.stdout}\n${r.stderr}`);
+  rmSync(src, { recursive: true, force: true });
+  return out;
+}
+
+describe("a filter built from Kafka 4.3.1's ranges, with the 4.4 broker and Java client", () => {
+  const buildDir = scratchDir("compat-trimmed-build");
+  let wasmPath = "";
+  // Registered before the test bed's own hook, so the module is there when Envoy starts.
+  before(() => void (wasmPath = buildTrimmedModule(buildDir)));
+  after(() => rmSync(buildDir, { recursive: true, force: true }));
+  const suite = suiteTestBed("compat-trimmed", {}, { envoy: () => ({ wasmPath }) });
+  const { guard } = suite;
+  const stat = stats(suite);
+
+  before(async () => createTopics(suite.bed.bootstrap, ["older-filter"]));
+
+  test("everything works on versions the filter knows, and no connection is closed", guard(async () => {
+    await javaWorkload(suite.bed.bootstrap, "older-filter");
+    const requests = await stat("requests.api.ApiVersions.");
+    assert.ok((requests.get("requests.api.ApiVersions.v.4") ?? 0) > 0);
+    assert.equal(requests.get("requests.api.ApiVersions.v.5"), undefined);
+    assert.ok((await suite.bed.envoy.stat("api_versions_answered_unsupported")) > 0);
+    assert.equal(await suite.bed.envoy.stat("connections_closed_protocol_error"), 0);
+  }));
+});
+
+// ApiVersions v3 body (flexible): client software name and version, no tagged fields.
+function apiVersionsV3Body(): Buffer {
+  return Buffer.from([4, ...Buffer.from("raw"), 4, ...Buffer.from("1.0"), 0]);
+}
+
+describe("hand-made frames", () => {
+  // ApiVersions capped one below the broker's, so the filter's answer tells itself apart from one
+  // the broker would give.
+  const suite = suiteTestBed("compat-frames", { api_versions: { ApiVersions: 4 } });
+  const { guard } = suite;
+
+  before(async () => createTopics(suite.bed.bootstrap, ["listed"]));
+
+  test("ApiVersions v99 gets the KIP-511 answer from the filter, and the connection stays usable", guard(async () => {
+    const sent = [
+      requestFrame(API_VERSIONS, 99, 1, "raw", Buffer.from("a body no one reads"), true),
+      requestFrame(API_VERSIONS, 3, 2, "raw", apiVersionsV3Body(), true),
+      // Metadata v4 for "listed", no auto-creation.
+      requestFrame(METADATA, 4, 3, "raw", Buffer.concat([Buffer.from([0, 0, 0, 1, 0, 6]), Buffer.from("listed"), Buffer.from([0])])),
+    ];
+    const r = await exchange(suite.bed.envoy.listenPort, [Buffer.concat(sent)], { timeoutMs: 5000 });
+    const got = frames(r.received);
+    assert.equal(got.length, 3, `got ${got.length} responses, closed: ${r.closedByPeer}`);
+    // v0 body: correlation id, UNSUPPORTED_VERSION, one range: ApiVersions 0..4 (the broker's is 0..5).
+    const answer = Buffer.alloc(20);
+    answer.writeInt32BE(16, 0);
+    answer.writeInt32BE(1, 4);
+    answer.writeInt16BE(UNSUPPORTED_VERSION, 8);
+    answer.writeInt32BE(1, 10);
+    answer.writeInt16BE(API_VERSIONS, 14);
+    answer.writeInt16BE(0, 16);
+    answer.writeInt16BE(4, 18);
+    assert.deepEqual(got[0], answer);
+    assert.equal(got[1].readInt32BE(4), 2);
+    assert.equal(got[1].readInt16BE(8), 0, "ApiVersions v3 error code");
+    // The broker's ranges, narrowed: ApiVersions 0..4.
+    assert.ok(got[1].includes(Buffer.from([0, API_VERSIONS, 0, 0, 0, 4, 0])), "ApiVersions range capped at 4");
+    assert.equal(got[2].readInt32BE(4), 3);
+    assert.ok(got[2].includes(Buffer.from("listed")));
+    assert.equal(r.closedByPeer, false);
+    assert.ok((await suite.bed.envoy.stat("api_versions_answered_unsupported")) >= 1);
+  }));
+
+  test("librdkafka's all-topics Metadata v13 with 3 bytes after the message is answered, the bytes stripped", guard(async () => {
+    const before = await suite.bed.envoy.stat("requests_trailing_bytes");
+    // librdkafka 2.16: a 4-byte count placeholder never finalised, then the fields it meant. The
+    // broker reads null (all topics), false, false, no tags, and ignores "01 00 00".
+    const body = Buffer.from([0, 0, 0, 0, 1, 0, 0]);
+    const r = await exchange(suite.bed.envoy.listenPort, [requestFrame(METADATA, 13, 7, "rdkafka", body, true)], { timeoutMs: 3000 });
+    const got = frames(r.received);
+    assert.equal(got.length, 1, `closed: ${r.closedByPeer}`);
+    assert.equal(got[0].readInt32BE(4), 7);
+    assert.ok(got[0].includes(Buffer.from("listed")), "all topics listed");
+    assert.equal(await suite.bed.envoy.stat("requests_trailing_bytes"), before + 1);
+    assert.equal(await suite.bed.envoy.stat("connections_closed_protocol_error"), 0);
+  }));
+});
