@@ -13,7 +13,12 @@ import { Kafka, logLevel } from "kafkajs";
 import { suiteTestBed } from "../harness/testbed.ts";
 import { javaClient } from "../harness/java_client.ts";
 import { exchange, frames, requestFrame } from "../harness/raw_client.ts";
-import { ROOT, scratchDir } from "../harness/paths.ts";
+import { ROOT, requireInstalled, scratchDir } from "../harness/paths.ts";
+import { freePort } from "../harness/process.ts";
+import { startKafka, KafkaBroker } from "../harness/kafka.ts";
+import { startEnvoy, Envoy } from "../harness/envoy.ts";
+import { startRecordingRelay, RecordingRelay } from "../harness/recording_relay.ts";
+import { createTopics as createTopicsDirect } from "../harness/broker_view.ts";
 import { DEFAULT_SCHEMAS, generate } from "../../build/codegen/generate.ts";
 
 const METADATA = 3;
@@ -147,11 +152,39 @@ function apiVersionsV3Body(): Buffer {
 
 describe("hand-made frames", () => {
   // ApiVersions capped one below the broker's, so the filter's answer tells itself apart from one
-  // the broker would give.
-  const suite = suiteTestBed("compat-frames", { api_versions: { ApiVersions: 4 } });
-  const { guard } = suite;
+  // the broker would give. A recording relay between Envoy and the broker shows what reached it.
+  let dir = "";
+  let kafka: KafkaBroker;
+  let relay: RecordingRelay;
+  let envoy: Envoy;
+  let failed = false;
+  const guard = (fn: () => Promise<void>) => async () => {
+    try {
+      await fn();
+    } catch (e) {
+      failed = true;
+      throw e;
+    }
+  };
+  const trailing = async () =>
+    (await envoy.stats("kafka_proxy.requests_trailing_bytes")).get("wasmcustom.kafka_proxy.requests_trailing_bytes") ?? 0;
 
-  before(async () => createTopics(suite.bed.bootstrap, ["listed"]));
+  before(async () => {
+    requireInstalled();
+    dir = scratchDir("compat-frames");
+    const listenPort = await freePort();
+    kafka = await startKafka(join(dir, "kafka"), listenPort);
+    await createTopicsDirect(kafka, ["listed"]);
+    relay = await startRecordingRelay(kafka.proxiedPort);
+    envoy = await startEnvoy(dir, { listenPort, upstreamPort: relay.port, filterConfig: { api_versions: { ApiVersions: 4 } } });
+  });
+  after(async () => {
+    await envoy?.stop();
+    await relay?.stop();
+    await kafka?.stop();
+    if (failed) console.error(`compat-frames logs kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  });
 
   test("ApiVersions v99 gets the KIP-511 answer from the filter, and the connection stays usable", guard(async () => {
     const sent = [
@@ -160,7 +193,7 @@ describe("hand-made frames", () => {
       // Metadata v4 for "listed", no auto-creation.
       requestFrame(METADATA, 4, 3, "raw", Buffer.concat([Buffer.from([0, 0, 0, 1, 0, 6]), Buffer.from("listed"), Buffer.from([0])])),
     ];
-    const r = await exchange(suite.bed.envoy.listenPort, [Buffer.concat(sent)], { timeoutMs: 5000 });
+    const r = await exchange(envoy.listenPort, [Buffer.concat(sent)], { timeoutMs: 5000 });
     const got = frames(r.received);
     assert.equal(got.length, 3, `got ${got.length} responses, closed: ${r.closedByPeer}`);
     // v0 body: correlation id, UNSUPPORTED_VERSION, one range: ApiVersions 0..4 (the broker's is 0..5).
@@ -180,20 +213,25 @@ describe("hand-made frames", () => {
     assert.equal(got[2].readInt32BE(4), 3);
     assert.ok(got[2].includes(Buffer.from("listed")));
     assert.equal(r.closedByPeer, false);
-    assert.ok((await suite.bed.envoy.stat("api_versions_answered_unsupported")) >= 1);
+    assert.ok((await envoy.stat("api_versions_answered_unsupported")) >= 1);
   }));
 
   test("librdkafka's all-topics Metadata v13 with 3 bytes after the message is answered, the bytes stripped", guard(async () => {
-    const before = await suite.bed.envoy.stat("requests_trailing_bytes");
+    const before = await trailing();
     // librdkafka 2.16: a 4-byte count placeholder never finalised, then the fields it meant. The
     // broker reads null (all topics), false, false, no tags, and ignores "01 00 00".
     const body = Buffer.from([0, 0, 0, 0, 1, 0, 0]);
-    const r = await exchange(suite.bed.envoy.listenPort, [requestFrame(METADATA, 13, 7, "rdkafka", body, true)], { timeoutMs: 3000 });
+    const frame = requestFrame(METADATA, 13, 7, "rdkafka", body, true);
+    const r = await exchange(envoy.listenPort, [frame], { timeoutMs: 3000 });
     const got = frames(r.received);
     assert.equal(got.length, 1, `closed: ${r.closedByPeer}`);
     assert.equal(got[0].readInt32BE(4), 7);
     assert.ok(got[0].includes(Buffer.from("listed")), "all topics listed");
-    assert.equal(await suite.bed.envoy.stat("requests_trailing_bytes"), before + 1);
-    assert.equal(await suite.bed.envoy.stat("connections_closed_protocol_error"), 0);
+    // The broker got the request without the three bytes (its size prefix says so too).
+    const stripped = Buffer.from(frame.subarray(0, frame.length - 3));
+    stripped.writeInt32BE(stripped.length - 4, 0);
+    assert.deepEqual(Buffer.concat(relay.connections.at(-1)!.toBroker), stripped);
+    assert.equal(await trailing(), before + 1);
+    assert.equal(await envoy.stat("connections_closed_protocol_error"), 0);
   }));
 });
