@@ -5,7 +5,7 @@ import { FrameHandler, KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame
 import { ProxyCounters } from "../assembly/proxy/counters";
 import { LabelEntry } from "../assembly/proxy/label_table";
 import { walk } from "../assembly/kafka/walker";
-import { apiName, isValidVersion } from "../assembly/kafka/apis";
+import { apiName, isKnownApi, isValidVersion } from "../assembly/kafka/apis";
 import { FrameScan } from "./frame_scan";
 import { KafkaMetrics } from "./metrics";
 import { TopicIds } from "./topic_ids";
@@ -126,8 +126,8 @@ export class Pipeline extends FrameHandler {
       }
       // Only a client that ignored the ranges the filter advertised gets here.
       this.counters.requestsUnsupported.increment(1);
-      this.reason = "request for " + apiName(f.apiKey) + " version " + f.apiVersion.toString() +
-        ", which the filter does not allow";
+      const api = isKnownApi(f.apiKey) ? apiName(f.apiKey) : "unknown API key " + f.apiKey.toString();
+      this.reason = "request for " + api + " version " + f.apiVersion.toString() + ", which the filter does not allow";
       return Verdict.Reject;
     }
     const authz = this.authz;

@@ -150,9 +150,27 @@ function apiVersionsV3Body(): Buffer {
   return Buffer.from([4, ...Buffer.from("raw"), 4, ...Buffer.from("1.0"), 0]);
 }
 
+// ApiVersions capped one below the broker's, so the filter's answer tells itself apart from one
+// the broker would give; ACLs and a tenant, so librdkafka's frame also goes through the stages
+// that edit frames.
+const FRAMES_CONFIG = {
+  api_versions: { ApiVersions: 4 },
+  principal_sources: ["client_id"],
+  acls: {
+    rules: [
+      { principal: "*", permission: "allow", resource: "topic", name: "*", operations: ["describe"] },
+      { principal: "User:rdkafka-tenant", permission: "deny", resource: "topic", name: "hidden", operations: ["describe"] },
+    ],
+  },
+  rewrite: { tenants: [{ principal: "User:rdkafka-tenant", prefix: "t1." }] },
+};
+
+// librdkafka 2.16's all-topics Metadata v13: a 4-byte count placeholder never finalised, then the
+// fields it meant. The broker reads null (all topics), false, false, no tags, and ignores "01 00 00".
+const librdkafkaMetadata = (clientId: string) => requestFrame(METADATA, 13, 7, clientId, Buffer.from([0, 0, 0, 0, 1, 0, 0]), true);
+
 describe("hand-made frames", () => {
-  // ApiVersions capped one below the broker's, so the filter's answer tells itself apart from one
-  // the broker would give. A recording relay between Envoy and the broker shows what reached it.
+  // A recording relay between Envoy and the broker shows what reached it.
   let dir = "";
   let kafka: KafkaBroker;
   let relay: RecordingRelay;
@@ -174,9 +192,9 @@ describe("hand-made frames", () => {
     dir = scratchDir("compat-frames");
     const listenPort = await freePort();
     kafka = await startKafka(join(dir, "kafka"), listenPort);
-    await createTopicsDirect(kafka, ["listed"]);
+    await createTopicsDirect(kafka, ["listed", "t1.orders", "t1.hidden"]);
     relay = await startRecordingRelay(kafka.proxiedPort);
-    envoy = await startEnvoy(dir, { listenPort, upstreamPort: relay.port, filterConfig: { api_versions: { ApiVersions: 4 } } });
+    envoy = await startEnvoy(dir, { listenPort, upstreamPort: relay.port, filterConfig: FRAMES_CONFIG });
   });
   after(async () => {
     await envoy?.stop();
@@ -218,10 +236,7 @@ describe("hand-made frames", () => {
 
   test("librdkafka's all-topics Metadata v13 with 3 bytes after the message is answered, the bytes stripped", guard(async () => {
     const before = await trailing();
-    // librdkafka 2.16: a 4-byte count placeholder never finalised, then the fields it meant. The
-    // broker reads null (all topics), false, false, no tags, and ignores "01 00 00".
-    const body = Buffer.from([0, 0, 0, 0, 1, 0, 0]);
-    const frame = requestFrame(METADATA, 13, 7, "rdkafka", body, true);
+    const frame = librdkafkaMetadata("rdkafka");
     const r = await exchange(envoy.listenPort, [frame], { timeoutMs: 3000 });
     const got = frames(r.received);
     assert.equal(got.length, 1, `closed: ${r.closedByPeer}`);
@@ -232,6 +247,18 @@ describe("hand-made frames", () => {
     stripped.writeInt32BE(stripped.length - 4, 0);
     assert.deepEqual(Buffer.concat(relay.connections.at(-1)!.toBroker), stripped);
     assert.equal(await trailing(), before + 1);
+    assert.equal(await envoy.stat("connections_closed_protocol_error"), 0);
+  }));
+
+  test("the same frame from a tenant lists its own topics by their client names, minus the one it may not describe", guard(async () => {
+    const r = await exchange(envoy.listenPort, [librdkafkaMetadata("rdkafka-tenant")], { timeoutMs: 3000 });
+    const got = frames(r.received);
+    assert.equal(got.length, 1, `closed: ${r.closedByPeer}`);
+    // Compact strings: length + 1, then the name.
+    const named = (name: string) => got[0].includes(Buffer.concat([Buffer.from([name.length + 1]), Buffer.from(name)]));
+    assert.ok(named("orders"), "the tenant's topic, without its prefix");
+    assert.ok(!named("hidden") && !got[0].includes(Buffer.from("t1.hidden")), "a topic the tenant may not describe");
+    assert.ok(!named("listed") && !got[0].includes(Buffer.from("t1.")), "another tenant's or the broker's names");
     assert.equal(await envoy.stat("connections_closed_protocol_error"), 0);
   }));
 });
