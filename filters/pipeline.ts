@@ -18,6 +18,8 @@ import { ApiKey } from "../assembly/kafka/api_keys";
 import { FilterConfig, ForwardMode } from "../assembly/policy/config";
 import { VersionGate } from "./versions";
 
+const UNSUPPORTED_VERSION: i16 = 35;
+
 // What the root hands every connection's pipeline.
 export class Shared {
   counters: ProxyCounters;
@@ -178,8 +180,15 @@ export class Pipeline extends FrameHandler {
 
   // The one walk of the frame's body; false (counted, with the reason) when it does not decode.
   private scanFrame(f: KafkaFrame, isRequest: bool): bool {
-    this.scan.start(f.apiKey, f.apiVersion, isRequest, f.ptr);
-    const n = walk(f.apiKey, f.apiVersion, isRequest, f.bodyPtr, f.bodyLength, this.scan);
+    let n = this.walkAs(f, isRequest, f.apiVersion);
+    if (n < 0 && !isRequest && f.apiKey == ApiKey.ApiVersions && f.apiVersion > 0) {
+      // KIP-511 from the other side: a broker older than the request answers with a v0 body
+      // (UNSUPPORTED_VERSION and its ApiVersions range). Kafka's clients read an ApiVersions
+      // response that does not decode at its version as v0 (ApiVersionsResponse.parse); the
+      // filter takes it only with that error code.
+      const v0 = this.walkAs(f, false, 0);
+      if (v0 >= 0 && this.scan.firstError == UNSUPPORTED_VERSION) n = v0;
+    }
     this.trailingPtr = 0;
     if (n >= 0 && n < f.bodyLength) {
       // Bytes after the request's message (walk()): the broker ignores them, so they are
@@ -196,6 +205,11 @@ export class Pipeline extends FrameHandler {
     this.reason = apiName(f.apiKey) + " v" + f.apiVersion.toString() + (isRequest ? " request" : " response") +
       " body does not decode (error " + n.toString() + ")";
     return false;
+  }
+
+  private walkAs(f: KafkaFrame, isRequest: bool, version: i16): i32 {
+    this.scan.start(f.apiKey, version, isRequest, f.ptr);
+    return walk(f.apiKey, version, isRequest, f.bodyPtr, f.bodyLength, this.scan);
   }
 
   private countRequest(f: KafkaFrame): void {

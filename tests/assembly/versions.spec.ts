@@ -135,6 +135,17 @@ describe("ApiVersions responses", () => {
     expect(sameBytes(out, apiVersionsV0(0, [PRODUCE, 3, 9]))).toBe(true);
   });
 
+  it("from a broker older than the request are read as KIP-511 v0 bodies, as Kafka's clients read them", () => {
+    const p = pipeline(`{"metrics": false}`);
+    const out = new ByteBuffer();
+    // A Kafka 3.9 broker's answer to ApiVersions v5: v0, UNSUPPORTED_VERSION, its range 0..4.
+    const older = apiVersionsV0(35, [API_VERSIONS, 0, 4]);
+    expect(response(p, 5, older, out)).toBe(Verdict.Forward);
+    expect(sameBytes(out, older)).toBe(true);
+    // Without that error code a v0 body is not what the version asked for.
+    expect(response(p, 5, apiVersionsV0(0, [API_VERSIONS, 0, 4]), out)).toBe(Verdict.Reject);
+  });
+
   it("apply with the policy stages on too", () => {
     const p = pipeline(`{"metrics": false, "principal_sources": ["client_id"], "acls": {"rules": []}}`);
     const out = new ByteBuffer();

@@ -3,17 +3,19 @@
 // (KIP-511) and narrows the broker's ranges to its own, so they agree on versions it checks;
 // bytes after a request's message (librdkafka's all-topics Metadata) are tolerated as the
 // broker does. Three set-ups: caps below the Java client's versions, a module built from
-// schemas trimmed to Kafka 4.3.1's ranges (the real newer-than-filter case), and hand-made frames.
+// schemas trimmed to Kafka 4.3.1's ranges (the real newer-than-filter case), a Kafka 3.9 broker,
+// and hand-made frames.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { payload, sha256, SIZES } from "./payload.ts";
 import { suiteTestBed } from "../harness/testbed.ts";
 import { javaClient } from "../harness/java_client.ts";
 import { exchange, frames, requestFrame } from "../harness/raw_client.ts";
-import { ROOT, requireInstalled, scratchDir } from "../harness/paths.ts";
+import { KAFKA39_LIBS, ROOT, requireInstalled, scratchDir } from "../harness/paths.ts";
 import { freePort } from "../harness/process.ts";
 import { startKafka, KafkaBroker } from "../harness/kafka.ts";
 import { startEnvoy, Envoy } from "../harness/envoy.ts";
@@ -142,6 +144,41 @@ describe("a filter built from Kafka 4.3.1's ranges, with the 4.4 broker and Java
     assert.equal(requests.get("requests.api.ApiVersions.v.5"), undefined);
     assert.ok((await suite.bed.envoy.stat("api_versions_answered_unsupported")) > 0);
     assert.equal(await suite.bed.envoy.stat("connections_closed_protocol_error"), 0);
+  }));
+});
+
+describe("a Kafka 3.9 broker behind the same filter build", () => {
+  const suite = suiteTestBed("compat-kafka39", {}, { kafka: { libs: KAFKA39_LIBS } });
+  const { guard } = suite;
+
+  before(async () => createTopics(suite.bed.bootstrap, ["old-broker", "old-broker-js"]));
+
+  test("the Java client produces, consumes in a group, commits a transaction and runs admin calls", guard(async () => {
+    await javaWorkload(suite.bed.bootstrap, "old-broker");
+  }));
+
+  test("kafkajs produces and a kafkajs consumer group reads the records back identical", guard(async () => {
+    const kafka = new Kafka({ clientId: "compat-js", brokers: [suite.bed.bootstrap], logLevel: logLevel.NOTHING });
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    for (let i = 0; i < SIZES.length; i++) {
+      await producer.send({ topic: "old-broker-js", acks: -1, messages: [{ key: `js-${i}`, value: payload(SIZES[i], i) }] });
+    }
+    await producer.disconnect();
+    const consumer = kafka.consumer({ groupId: "old-broker-group", maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: "old-broker-js", fromBeginning: true });
+    const got: string[] = [];
+    await new Promise<void>((res, rej) => void consumer.run({
+      eachMessage: async ({ message }) => {
+        got.push(`${message.key} ${sha256(message.value!)}`);
+        if (got.length === SIZES.length) res();
+      },
+    }).catch(rej));
+    await consumer.disconnect();
+    assert.deepEqual(got, SIZES.map((s, i) => `js-${i} ${sha256(payload(s, i))}`));
+    assert.equal(await suite.bed.envoy.stat("connections_closed_protocol_error"), 0);
+    assert.equal(await suite.bed.envoy.stat("requests_unsupported_version"), 0);
   }));
 });
 
