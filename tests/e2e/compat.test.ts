@@ -191,7 +191,7 @@ function apiVersionsV3Body(): Buffer {
 // the broker would give; ACLs and a tenant, so librdkafka's frame also goes through the stages
 // that edit frames.
 const FRAMES_CONFIG = {
-  api_versions: { ApiVersions: 4 },
+  api_versions: { ApiVersions: 4, ListGroups: 4 },
   principal_sources: ["client_id"],
   acls: {
     rules: [
@@ -271,8 +271,18 @@ describe("hand-made frames", () => {
     assert.ok((await envoy.stat("api_versions_answered_unsupported")) >= 1);
   }));
 
+  test("a request for a version the caps advertised away is counted and its connection closed", guard(async () => {
+    const before = await envoy.stat("requests_unsupported_version");
+    // ListGroups v5 (capped at 4): empty states and types filters, no tags.
+    const r = await exchange(envoy.listenPort, [requestFrame(16, 5, 9, "raw", Buffer.from([1, 1, 0]), true)], { timeoutMs: 3000 });
+    assert.equal(r.closedByPeer, true);
+    assert.equal(r.received.length, 0);
+    assert.equal(await envoy.stat("requests_unsupported_version"), before + 1);
+  }));
+
   test("librdkafka's all-topics Metadata v13 with 3 bytes after the message is answered, the bytes stripped", guard(async () => {
     const before = await trailing();
+    const closes = await envoy.stat("connections_closed_protocol_error");
     const frame = librdkafkaMetadata("rdkafka");
     const r = await exchange(envoy.listenPort, [frame], { timeoutMs: 3000 });
     const got = frames(r.received);
@@ -284,10 +294,11 @@ describe("hand-made frames", () => {
     stripped.writeInt32BE(stripped.length - 4, 0);
     assert.deepEqual(Buffer.concat(relay.connections.at(-1)!.toBroker), stripped);
     assert.equal(await trailing(), before + 1);
-    assert.equal(await envoy.stat("connections_closed_protocol_error"), 0);
+    assert.equal(await envoy.stat("connections_closed_protocol_error"), closes);
   }));
 
   test("the same frame from a tenant lists its own topics by their client names, minus the one it may not describe", guard(async () => {
+    const closes = await envoy.stat("connections_closed_protocol_error");
     const r = await exchange(envoy.listenPort, [librdkafkaMetadata("rdkafka-tenant")], { timeoutMs: 3000 });
     const got = frames(r.received);
     assert.equal(got.length, 1, `closed: ${r.closedByPeer}`);
@@ -296,6 +307,6 @@ describe("hand-made frames", () => {
     assert.ok(named("orders"), "the tenant's topic, without its prefix");
     assert.ok(!named("hidden") && !got[0].includes(Buffer.from("t1.hidden")), "a topic the tenant may not describe");
     assert.ok(!named("listed") && !got[0].includes(Buffer.from("t1.")), "another tenant's or the broker's names");
-    assert.equal(await envoy.stat("connections_closed_protocol_error"), 0);
+    assert.equal(await envoy.stat("connections_closed_protocol_error"), closes);
   }));
 });
