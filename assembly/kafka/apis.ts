@@ -1,5 +1,5 @@
 // Lookups over the generated API table: which API keys and versions exist and how they encode.
-import { APIS, API_NAMES, MAX_API_KEY } from "./generated/schema_tables";
+import { APIS, API_NAME_BYTES, API_NAME_ENDS, MAX_API_KEY } from "./generated/schema_tables";
 
 const API_WIDTH = 5;
 
@@ -37,5 +37,13 @@ export function highestVersion(apiKey: i16): i16 {
 }
 
 export function apiName(apiKey: i16): string {
-  return isKnownApi(apiKey) ? unchecked(API_NAMES[apiKey]) : "Unknown(" + apiKey.toString() + ")";
+  if (!isKnownApi(apiKey)) return "Unknown(" + apiKey.toString() + ")";
+  const start = apiKey == 0 ? 0 : <i32>unchecked(API_NAME_ENDS[apiKey - 1]);
+  return String.UTF8.decodeUnsafe(API_NAME_BYTES + <usize>start, <usize>(unchecked(API_NAME_ENDS[apiKey]) - start));
+}
+
+// The API key named `name`, or -1.
+export function apiKeyNamed(name: string): i16 {
+  for (let k: i16 = 0; k <= MAX_API_KEY; k++) if (isKnownApi(k) && apiName(k) == name) return k;
+  return -1;
 }

@@ -19,7 +19,7 @@ export const enum WalkError {
   // A known tagged field whose declared size differs from what its content takes.
   BadTaggedField = -5,
   UnknownVersion = -6,
-  // The message decoded but did not use the whole frame.
+  // A response decoded but did not use the whole frame.
   TrailingBytes = -7,
   TooDeep = -8,
 }
@@ -74,12 +74,14 @@ export function insideTaggedField(): bool {
   return taggedDepth > 0;
 }
 
-// Walks a whole message body; a body that does not end exactly at `len` is an error.
-// Returns `len`, or a negative WalkError.
+// Walks a message body. Returns the bytes the message took, or a negative WalkError. Bytes
+// after a request's message are the caller's to handle: Kafka's broker parses the message and
+// ignores what follows it in the frame (AbstractRequest.parseRequest), and clients send such
+// bytes (librdkafka's all-topics Metadata). A response must end exactly at `len`.
 export function walk(apiKey: i16, apiVersion: i16, isRequest: bool, ptr: usize, len: i32, v: Visitor): i32 {
   if (!isValidVersion(apiKey, apiVersion)) return WalkError.UnknownVersion;
   const n = walkStruct(messageStruct(apiKey, isRequest), apiVersion, isFlexible(apiKey, apiVersion), ptr, len, v);
-  if (n >= 0 && n != len) return WalkError.TrailingBytes;
+  if (n >= 0 && n != len && !isRequest) return WalkError.TrailingBytes;
   return n;
 }
 

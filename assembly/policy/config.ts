@@ -5,6 +5,8 @@ import { JsonKind, JsonValue, parseJson } from "./json";
 import { Acl, parseAcl } from "./acl";
 import { RewriteRules, parseRewrite } from "./rewrite_rules";
 import { parsePrincipalSource, PrincipalSource } from "./principal_source";
+import { apiKeyNamed, highestVersion, isKnownApi, lowestVersion } from "../kafka/apis";
+import { MAX_API_KEY } from "../kafka/generated/schema_tables";
 
 // Forwarding discipline for each direction.
 export const enum ForwardMode {
@@ -31,6 +33,40 @@ export class FilterConfig {
   acl: Acl | null = null;
   // The rewriting stage; null when the configuration has no `rewrite`.
   rewrite: RewriteRules | null = null;
+  // Per API key, the newest version the filter lets clients and brokers agree on: what its
+  // schemas know, lowered by `api_versions` (filters/versions.ts).
+  maxVersions: StaticArray<i16> = schemaMaxVersions();
+}
+
+function schemaMaxVersions(): StaticArray<i16> {
+  const max = new StaticArray<i16>(<i32>MAX_API_KEY + 1);
+  for (let k: i16 = 0; k <= MAX_API_KEY; k++) max[k] = isKnownApi(k) ? highestVersion(k) : -1;
+  return max;
+}
+
+// `"api_versions": {"Produce": 12}`: operators pin APIs below what the schemas know. A cap
+// under the API's oldest version would leave no version to agree on, so it is refused.
+function versionCaps(v: JsonValue, max: StaticArray<i16>, r: ConfigResult): void {
+  if (v.kind != JsonKind.Object) {
+    r.error = "config key 'api_versions' must be an object of API name to newest version";
+    return;
+  }
+  for (let i = 0; i < v.keys.length; i++) {
+    const name = v.keys[i];
+    const key = apiKeyNamed(name);
+    if (key < 0) {
+      r.error = "config key 'api_versions' names an unknown API '" + name + "'";
+      return;
+    }
+    const cap = v.items[i];
+    const low = lowestVersion(key);
+    // The JSON reader takes whole numbers only.
+    if (cap.kind != JsonKind.Number || cap.num < low || cap.num > 32767) {
+      r.error = "config key 'api_versions." + name + "' must be a whole number from " + low.toString() + " to 32767";
+      return;
+    }
+    if (<i16>cap.num < max[key]) max[key] = <i16>cap.num;
+  }
 }
 
 function principalSources(v: JsonValue, r: ConfigResult): StaticArray<i32> {
@@ -86,6 +122,8 @@ export function parseConfig(text: string): ConfigResult {
     return r;
   }
   const root = parsed.value!;
+  // Caps are enforced by narrowing ApiVersions responses, which observe-only mode cannot do.
+  let capped = false;
   if (root.kind != JsonKind.Object) {
     r.error = "config must be a JSON object";
     return r;
@@ -114,12 +152,15 @@ export function parseConfig(text: string): ConfigResult {
       const rw = parseRewrite(v);
       if (rw.error.length > 0) r.error = rw.error;
       c.rewrite = rw.rules;
+    } else if (key == "api_versions") {
+      versionCaps(v, c.maxVersions, r);
+      capped = true;
     } else r.error = "unknown config key '" + key + "'";
   }
   // Editing frames needs them whole before they leave: a policy that changes traffic cannot run
   // in observe-only mode.
-  if (r.error.length == 0 && (c.acl !== null || c.rewrite !== null) && c.forward != ForwardMode.AfterCheck) {
-    r.error = "config key 'forward' must be \"after_check\" when 'acls' or 'rewrite' is set";
+  if (r.error.length == 0 && (c.acl !== null || c.rewrite !== null || capped) && c.forward != ForwardMode.AfterCheck) {
+    r.error = "config key 'forward' must be \"after_check\" when 'acls', 'rewrite' or 'api_versions' is set";
   }
   if (r.error.length == 0) r.config = c;
   return r;

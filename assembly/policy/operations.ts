@@ -82,6 +82,8 @@ const TABLE: StaticArray<i32> = [
   92, Operation.Read, Operation.Delete, 0, 0, // DeleteShareGroupOffsets
   88, Operation.Describe, Operation.Read, 0, 0, // StreamsGroupHeartbeat
   89, 0, Operation.Describe, 0, 0, // StreamsGroupDescribe
+  93, 0, Operation.Read, 0, 0, // StreamsGroupTopologyDescriptionUpdate
+  94, 0, 0, 0, Operation.Alter, // UnregisterController
 ];
 
 // Row offset in TABLE per API key (-1 for unlisted keys), so the per-entity lookup is O(1).

@@ -14,6 +14,10 @@ export class ProxyCounters {
   requestsMalformed: Counter = new Counter("kafka_proxy.requests_malformed");
   responsesMalformed: Counter = new Counter("kafka_proxy.responses_malformed");
   requestsUnsupported: Counter = new Counter("kafka_proxy.requests_unsupported_version");
+  // ApiVersions requests of a version the filter does not allow, answered by it (KIP-511).
+  apiVersionsAnswered: Counter = new Counter("kafka_proxy.api_versions_answered_unsupported");
+  // Requests with bytes after their message, which the broker ignores (and the filter strips).
+  requestsTrailingBytes: Counter = new Counter("kafka_proxy.requests_trailing_bytes");
   requestsOversized: Counter = new Counter("kafka_proxy.requests_oversized");
   responsesOversized: Counter = new Counter("kafka_proxy.responses_oversized");
 

@@ -299,6 +299,10 @@ export function generate(schemaDir: string, sourceNote: string): string {
   out.push(`export const MAX_API_KEY: i16 = ${maxKey};`);
   out.push(`export const REQUEST_HEADER_STRUCT: i32 = ${requestHeader};`);
   out.push(`export const RESPONSE_HEADER_STRUCT: i32 = ${responseHeader};`);
+  // The filter narrows the version ranges a broker advertises (filters/versions.ts).
+  const apiVersionEntry = tables.structs.findIndex((s) => s.name === "ApiVersionsResponse.ApiVersion");
+  if (apiVersionEntry < 0) throw new Error(`${schemaDir}: ApiVersionsResponse.ApiVersion missing`);
+  out.push(`export const API_VERSIONS_ENTRY_STRUCT: i32 = ${apiVersionEntry};`);
   out.push("");
   out.push("// Per struct: first row in FIELDS, number of rows.");
   out.push("// prettier-ignore");
@@ -334,10 +338,23 @@ export function generate(schemaDir: string, sourceNote: string): string {
   out.push(wrap(numericDefaults(tables).map(([r, v]) => `${r}, ${v}`), 8));
   out.push("];");
   out.push("");
+  // One ASCII blob rather than a string per API: AssemblyScript strings are UTF-16 with a
+  // header each, which costs the module about 3 KB more.
+  const ends: number[] = [];
+  let at = 0;
+  for (const n of names) ends.push((at += n.length));
+  const bytes = [...Buffer.from(names.join(""), "ascii")];
+  out.push("// Per API key: where its name ends in API_NAME_BYTES (it starts where the previous one ends).");
   out.push("// prettier-ignore");
-  out.push("export const API_NAMES: StaticArray<string> = [");
-  out.push(wrap(names.map((n) => JSON.stringify(n)), 6));
+  out.push("export const API_NAME_ENDS: StaticArray<i16> = [");
+  out.push(wrap(ends, 16));
   out.push("];");
+  out.push("");
+  out.push("// The API names, ASCII, one after another.");
+  out.push("// prettier-ignore");
+  out.push("export const API_NAME_BYTES: usize = memory.data<u8>([");
+  out.push(wrap(bytes, 24));
+  out.push("]);");
   out.push("");
   return out.join("\n");
 }

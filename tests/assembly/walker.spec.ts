@@ -115,12 +115,21 @@ describe("message walk", () => {
     expect(walkRequest(cut.finish(), new Visitor())).toBe(WalkError.Truncated);
   });
 
-  it("refuses trailing bytes after the body", () => {
+  it("reports where a request's message ends when bytes follow it, as Kafka ignores them", () => {
     const whole = metadataV12(1, "orders", false);
+    const h = new RequestHeader();
+    parseRequestHeader(whole.ptr, whole.len, h);
     const longer = new FrameBuilder();
     longer.buf.append(whole.ptr + 4, whole.len - 4);
-    longer.i8(0);
-    expect(walkRequest(longer.finish(), new Visitor())).toBe(WalkError.TrailingBytes);
+    longer.i8(0).i8(0).i8(1);
+    expect(walkRequest(longer.finish(), new Visitor())).toBe(whole.len - h.bodyOffset);
+  });
+
+  it("refuses trailing bytes after a response body", () => {
+    // Metadata v4 response: throttle, no brokers, null cluster id, controller, no topics; then one byte more.
+    const f = new FrameBuilder().i32(1).i32(0).i32(0).i16(-1).i32(1).i32(0).i8(0).finish();
+    expect(walk(METADATA, 4, false, f.ptr + 8, f.len - 8, new Visitor())).toBe(WalkError.TrailingBytes);
+    expect(walk(METADATA, 4, false, f.ptr + 8, f.len - 9, new Visitor())).toBe(f.len - 9);
   });
 
   it("refuses an array count larger than the frame", () => {

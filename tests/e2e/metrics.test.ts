@@ -111,7 +111,8 @@ describe("metrics through Envoy + filter + Kafka", () => {
     assert.equal(await stat("client_request_bytes.client.raw-client"), rawRequestBytes);
     assert.equal(await stat("client_response_bytes.client.raw-client"), rawResponseBytes);
     assert.equal(await stat("client_software_connections.software.raw-test/1.0"), 1);
-    assert.ok((await stat("client_software_connections.software.apache-kafka-java/4.3.1"))! >= 2);
+    const kafkaVersion = readFileSync(join(ROOT, ".tools/kafka/version"), "utf8").trim();
+    assert.ok((await stat(`client_software_connections.software.apache-kafka-java/${kafkaVersion}`))! >= 2);
     assert.ok((await stat("client_requests.client.js-app"))! > 0);
     assert.ok((await stat("client_requests.client.java-producer"))! > 0);
   }));

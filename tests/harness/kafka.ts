@@ -41,6 +41,8 @@ export interface KafkaOptions {
   props?: Record<string, string>;
   // SCRAM credentials created at format time, as StorageTool's --add-scram takes them.
   scram?: string[];
+  // Another broker's jars than the current one's (KAFKA39_LIBS: the old-broker test).
+  libs?: string;
 }
 
 export async function startKafka(dir: string, advertisedProxyPort: number, options: KafkaOptions = {}): Promise<KafkaBroker> {
@@ -77,7 +79,7 @@ export async function startKafka(dir: string, advertisedProxyPort: number, optio
   // Kafka's own ids never start with '-': the tool's argument parser would take one for an option.
   let clusterId = randomBytes(16).toString("base64url");
   while (clusterId.startsWith("-")) clusterId = randomBytes(16).toString("base64url");
-  const java = ["-Xms256m", "-Xmx768m", "-XX:+UseG1GC", `-Dlog4j2.configurationFile=${log4jFile}`, "-cp", `${KAFKA_LIBS}/*`];
+  const java = ["-Xms256m", "-Xmx768m", "-XX:+UseG1GC", `-Dlog4j2.configurationFile=${log4jFile}`, "-cp", `${options.libs ?? KAFKA_LIBS}/*`];
   const format = spawnSync("java", [...java, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", propsFile,
     ...(options.scram ?? []).flatMap((c) => ["--add-scram", c])], {
     encoding: "utf8",

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, mkdirSync } from "node:fs";
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const ENVOY_BIN = join(ROOT, ".tools/envoy/envoy/_bin/envoy");
 export const KAFKA_LIBS = join(ROOT, ".tools/kafka/libs");
+export const KAFKA39_LIBS = join(ROOT, ".tools/kafka39/libs");
 export const WASM = join(ROOT, "dist/kafka_proxy.wasm");
 
 export function requireInstalled(): void {
