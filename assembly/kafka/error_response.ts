@@ -4,18 +4,15 @@
 // set, and every other field at its schema default. The mapping is generated (SOURCES, see
 // build/codegen/response_sources.ts), so this covers every API without per-API code.
 import { ByteBuffer } from "./byte_buffer";
-import { DEFAULTS, FIELDS, SOURCES, STRUCTS } from "./generated/schema_tables";
-import { ARRAY, FIELD_WIDTH, FLEX_NEVER, FieldCol, FieldKind, KIND_MASK, ROLE_MASK, ROLE_SHIFT, Role } from "./layout";
+import { DEFAULTS, SOURCES, STRUCTS } from "./generated/schema_tables";
+import { fieldCol } from "./field_table";
+import { ARRAY, FLEX_NEVER, FieldCol, FieldKind, KIND_MASK, ROLE_MASK, ROLE_SHIFT, Role } from "./layout";
 import { isFlexible, messageStruct } from "./apis";
 import { responseHeaderVersion } from "./header";
 import { MessageTree } from "./message_tree";
 import { writeInt16, writeInt32, writeUnsignedVarint } from "./writer";
 
 const FROM_ELEMENT: i16 = -2;
-
-@inline function col(row: i32, c: i32): i16 {
-  return unchecked(FIELDS[row * FIELD_WIDTH + c]);
-}
 
 function defaultValue(row: i32): i64 {
   for (let i = 0; i < DEFAULTS.length; i += 2) if (unchecked(DEFAULTS[i]) == <i64>row) return unchecked(DEFAULTS[i + 1]);
@@ -67,19 +64,19 @@ class Builder {
     const last = first + <i32>unchecked(STRUCTS[structIndex * 2 + 1]);
     const v = this.version;
     for (let row = first; row < last; row++) {
-      if (v < col(row, FieldCol.VersionMin) || v > col(row, FieldCol.VersionMax)) continue;
+      if (v < fieldCol(row, FieldCol.VersionMin) || v > fieldCol(row, FieldCol.VersionMax)) continue;
       // Tagged fields are optional: an answer leaves them out.
-      if (col(row, FieldCol.Tag) >= 0 && v >= col(row, FieldCol.TaggedMin)) continue;
+      if (fieldCol(row, FieldCol.Tag) >= 0 && v >= fieldCol(row, FieldCol.TaggedMin)) continue;
       this.field(row, req, element);
     }
     if (this.flexible) writeUnsignedVarint(this.out, 0);
   }
 
   private field(row: i32, req: i32, element: i32): void {
-    const packed = <i32>col(row, FieldCol.Packed);
+    const packed = <i32>fieldCol(row, FieldCol.Packed);
     const kind = packed & KIND_MASK;
     const compact = this.flexible && (packed & FLEX_NEVER) == 0;
-    const nullable = this.version >= col(row, FieldCol.NullableMin) && this.version <= col(row, FieldCol.NullableMax);
+    const nullable = this.version >= fieldCol(row, FieldCol.NullableMin) && this.version <= fieldCol(row, FieldCol.NullableMax);
     const source = unchecked(SOURCES[row]);
     const from = source >= 0 ? this.tree.child(req, source) : -1;
     if ((packed & ARRAY) != 0) {
@@ -92,7 +89,7 @@ class Builder {
         this.out.len += 1;
         return;
       }
-      this.struct(<i32>col(row, FieldCol.Struct), from, -1);
+      this.struct(<i32>fieldCol(row, FieldCol.Struct), from, -1);
       return;
     }
     if (((packed >> ROLE_SHIFT) & ROLE_MASK) == Role.ErrorCode) {
@@ -113,9 +110,9 @@ class Builder {
     if (compact) writeUnsignedVarint(this.out, <u32>(count + 1));
     else writeInt32(this.out, count);
     if (count == 0) return;
-    const elementStruct = <i32>col(row, FieldCol.Struct);
+    const elementStruct = <i32>fieldCol(row, FieldCol.Struct);
     const requestRow = <i32>unchecked(SOURCES[row]);
-    const scalars = (col(requestRow, FieldCol.Packed) & KIND_MASK) != FieldKind.Struct;
+    const scalars = (fieldCol(requestRow, FieldCol.Packed) & KIND_MASK) != FieldKind.Struct;
     for (let e = this.tree.firstChild(from); e >= 0; e = this.tree.next(e)) {
       if (!this.wanted(from, e)) continue;
       if (scalars) this.struct(elementStruct, -1, e);

@@ -1,7 +1,7 @@
 // The numbers the schema-table generator (build/codegen/generate.ts) and the walker agree on.
 // Plain TypeScript on purpose: the generator imports this same file.
 
-// One field of a generated struct occupies FIELD_WIDTH consecutive i16 in FIELDS.
+// One field of a generated struct has FIELD_WIDTH columns (read through field_table.ts).
 export const FIELD_WIDTH = 8;
 export const enum FieldCol {
   // kind | ARRAY | FLEX_NEVER | entity << ENTITY_SHIFT | role << ROLE_SHIFT
@@ -20,6 +20,8 @@ export const enum FieldCol {
 }
 
 export const NEVER = 0x7fff;
+// NEVER in the i8 columns of the generated FIELD_BYTES table.
+export const BYTE_NEVER = 0x7f;
 
 export const enum FieldKind {
   Int8 = 1,

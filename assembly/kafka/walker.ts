@@ -2,9 +2,10 @@
 // API version is bounds-checked and skipped, and the fields a stage cares about (entities such
 // as topic names, error codes, record sets...) are reported to a Visitor as byte ranges. Nothing
 // is copied and nothing is allocated, so it runs on every frame.
-import { FIELDS, STRUCTS } from "./generated/schema_tables";
+import { STRUCTS } from "./generated/schema_tables";
+import { fieldCol } from "./field_table";
 import {
-  ARRAY, ENTITY_MASK, ENTITY_SHIFT, FIELD_WIDTH, FLEX_NEVER, FieldCol, FieldKind, KIND_MASK, ROLE_MASK,
+  ARRAY, ENTITY_MASK, ENTITY_SHIFT, FLEX_NEVER, FieldCol, FieldKind, KIND_MASK, ROLE_MASK,
   ROLE_SHIFT, Role,
 } from "./layout";
 import { isFlexible, isValidVersion, messageStruct } from "./apis";
@@ -136,10 +137,6 @@ function readUnsignedVarint(): i64 {
   return -1;
 }
 
-@inline function col(row: i32, c: i32): i16 {
-  return unchecked(FIELDS[row * FIELD_WIDTH + c]);
-}
-
 function readStruct(structIndex: i32, depth: i32): void {
   if (depth > MAX_DEPTH) {
     fail(WalkError.TooDeep);
@@ -149,8 +146,8 @@ function readStruct(structIndex: i32, depth: i32): void {
   const first = <i32>unchecked(STRUCTS[structIndex * 2]);
   const last = first + <i32>unchecked(STRUCTS[structIndex * 2 + 1]);
   for (let row = first; row < last; row++) {
-    if (version < col(row, FieldCol.VersionMin) || version > col(row, FieldCol.VersionMax)) continue;
-    if (col(row, FieldCol.Tag) >= 0 && version >= col(row, FieldCol.TaggedMin)) continue;
+    if (version < fieldCol(row, FieldCol.VersionMin) || version > fieldCol(row, FieldCol.VersionMax)) continue;
+    if (fieldCol(row, FieldCol.Tag) >= 0 && version >= fieldCol(row, FieldCol.TaggedMin)) continue;
     readField(row, depth);
     if (error != 0) return;
   }
@@ -173,8 +170,8 @@ function readTaggedFields(first: i32, last: i32, depth: i32): void {
     const fieldEnd = pos + <usize>size;
     let known = -1;
     for (let row = first; row < last; row++) {
-      if (<i64>col(row, FieldCol.Tag) == tag && version >= col(row, FieldCol.TaggedMin) &&
-        version <= col(row, FieldCol.VersionMax)) {
+      if (<i64>fieldCol(row, FieldCol.Tag) == tag && version >= fieldCol(row, FieldCol.TaggedMin) &&
+        version <= fieldCol(row, FieldCol.VersionMax)) {
         known = row;
         break;
       }
@@ -204,10 +201,10 @@ function readField(row: i32, depth: i32): void {
 }
 
 function readFieldValue(row: i32, depth: i32): void {
-  const packed = <i32>col(row, FieldCol.Packed);
+  const packed = <i32>fieldCol(row, FieldCol.Packed);
   const kind = packed & KIND_MASK;
   const compact = flexible && (packed & FLEX_NEVER) == 0;
-  const nullable = version >= col(row, FieldCol.NullableMin) && version <= col(row, FieldCol.NullableMax);
+  const nullable = version >= fieldCol(row, FieldCol.NullableMin) && version <= fieldCol(row, FieldCol.NullableMax);
   if ((packed & ARRAY) == 0) {
     readValue(row, packed, kind, compact, nullable, depth);
     return;
@@ -287,7 +284,7 @@ function readValue(row: i32, packed: i32, kind: i32, compact: bool, nullable: bo
           return;
         }
       }
-      readStruct(<i32>col(row, FieldCol.Struct), depth + 1);
+      readStruct(<i32>fieldCol(row, FieldCol.Struct), depth + 1);
       return;
     }
     default:

@@ -2,7 +2,7 @@
 // (common/message/*.json in the kafka-clients sources jar that scripts/setup.sh unpacks).
 //
 // The output is data, not per-API code: every request, response and header struct becomes a
-// run of fixed-width rows in FIELDS (see assembly/kafka/layout.ts), which the hand-written
+// run of fixed-width field rows (see assembly/kafka/layout.ts and field_table.ts), which the hand-written
 // walker interprets for any API key and version. Entity annotations (topicName, groupId, ...)
 // travel in the rows, so every stage that cares about them covers every API without per-API code.
 //
@@ -11,7 +11,7 @@ import { readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  ARRAY, ENTITY_SHIFT, Entity, FIELD_WIDTH, FLEX_NEVER, FieldKind, KIND_MASK, NEVER, ROLE_SHIFT, Role,
+  ARRAY, BYTE_NEVER, ENTITY_SHIFT, Entity, FIELD_WIDTH, FLEX_NEVER, FieldKind, KIND_MASK, NEVER, ROLE_SHIFT, Role,
 } from "../../assembly/kafka/layout.ts";
 import { numericDefaults, responseSources } from "./response_sources.ts";
 
@@ -304,16 +304,30 @@ export function generate(schemaDir: string, sourceNote: string): string {
   if (apiVersionEntry < 0) throw new Error(`${schemaDir}: ApiVersionsResponse.ApiVersion missing`);
   out.push(`export const API_VERSIONS_ENTRY_STRUCT: i32 = ${apiVersionEntry};`);
   out.push("");
-  out.push("// Per struct: first row in FIELDS, number of rows.");
+  out.push("// Per struct: first field row, number of rows.");
   out.push("// prettier-ignore");
   out.push("export const STRUCTS: StaticArray<i16> = [");
   for (const s of tables.structs) out.push(`  ${s.first}, ${s.count}, // ${s.name}`);
   out.push("];");
   out.push("");
-  out.push(`// ${FIELD_WIDTH} columns per field, see FieldCol.`);
+  // A field's FIELD_WIDTH columns (FieldCol) in two tables, read through field_table.ts: the
+  // packed kind and the struct index as i16, the six version and tag columns as i8 (NEVER as
+  // BYTE_NEVER), which keeps the module about 10 KB smaller than one i16 table.
+  const narrow = (v: number): number => {
+    if (v === NEVER) return BYTE_NEVER;
+    if (v < -1 || v >= BYTE_NEVER) throw new Error(`field table value ${v} does not fit the i8 columns`);
+    return v;
+  };
+  out.push("// Per field: FieldCol.Packed, FieldCol.Struct.");
   out.push("// prettier-ignore");
-  out.push("export const FIELDS: StaticArray<i16> = [");
-  out.push(wrap(tables.fields.map((r) => r.join(", ")), 4));
+  out.push("export const FIELD_WORDS: StaticArray<i16> = [");
+  out.push(wrap(tables.fields.map((r) => `${r[0]}, ${r[FIELD_WIDTH - 1]}`), 8));
+  out.push("];");
+  out.push("");
+  out.push(`// Per field: FieldCol.VersionMin to FieldCol.TaggedMin, ${BYTE_NEVER} for NEVER.`);
+  out.push("// prettier-ignore");
+  out.push("export const FIELD_BYTES: StaticArray<i8> = [");
+  out.push(wrap(tables.fields.map((r) => r.slice(1, FIELD_WIDTH - 1).map(narrow).join(", ")), 4));
   out.push("];");
   out.push("");
   out.push("// Per API key: request struct, response struct, first and last valid version, first flexible version.");
