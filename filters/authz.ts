@@ -105,6 +105,11 @@ export class AuthzStage {
     return this.acl.authorize(this.principal, resource, ptr, len, op);
   }
 
+  // Whether the requester may read the topic a response names (client name).
+  readable(ptr: usize, len: i32): bool {
+    return len >= 0 && this.allowed(ResourceType.Topic, ptr, len, Operation.Read);
+  }
+
   private clusterAllows(op: i32): bool {
     return this.allowed(ResourceType.Cluster, changetype<usize>(this.clusterName), this.clusterName.byteLength, op);
   }

@@ -11,6 +11,7 @@ import { AuthzStage } from "./authz";
 import { RewriteStage } from "./rewrite";
 import { TopicIds } from "./topic_ids";
 import { ApiKey } from "../assembly/kafka/api_keys";
+import { SessionCounters } from "./fetch_sessions";
 
 // The config APIs' ResourceType values for topics and groups (others are the cluster's).
 const CONFIG_TOPIC: i8 = 2;
@@ -24,6 +25,8 @@ export class FrameScan extends Visitor {
   authz: AuthzStage | null = null;
   rewrite: RewriteStage | null = null;
   principal: Principal | null = null;
+  // Set with the policy stages: the response topic checks of session APIs count into it.
+  sessionCounters: SessionCounters | null = null;
   // The frame's edits, when a stage that changes frames is on (wantsLayout).
   readonly edits: FrameEdits = new FrameEdits();
   // Produce requests: the acks value.
@@ -176,6 +179,11 @@ export class FrameScan extends Visitor {
       }
     }
     const authz = this.authz;
+    if (authz !== null && !hidden && entity == Entity.TopicName && this.carriesSessionTopics() && !authz.readable(clientPtr, clientLen)) {
+      this.dropSessionTopic();
+      this.topic = null;
+      return;
+    }
     if (authz !== null && !hidden) {
       if (this.isRequest) authz.requestEntity(entity, clientPtr, clientLen, this.edits);
       else authz.responseEntity(entity, clientPtr, clientLen, this.edits);
@@ -202,6 +210,10 @@ export class FrameScan extends Visitor {
       if (this.nameLen > 0) this.topicIds.learn(ptr, this.namePtr, this.nameLen);
       return;
     }
+    if (this.carriesSessionTopics() && !this.sessionTopicById(ptr)) {
+      this.topic = null;
+      return;
+    }
     if (this.isRequest && this.authz !== null) this.authz!.requestTopicId(ptr, this.edits);
     else if (this.isRequest && this.rewrite !== null && this.apiKey != ApiKey.Metadata) this.rewrite!.requestTopicId(ptr);
     const m = this.metrics;
@@ -211,6 +223,39 @@ export class FrameScan extends Visitor {
   records(ptr: usize, len: i32): void {
     if (len <= 0 || this.topic === null || !this.tracksRecords()) return;
     this.metrics!.records(this.topic!, this.isRequest, countRecords(ptr, len), len);
+  }
+
+  // Fetch, ShareFetch and ShareAcknowledge responses answer for the topics of a session, which
+  // the request need not name (incremental requests name only what changed): each topic must be
+  // one the requester may read and, with tenants, the tenant's, else its entry is dropped.
+  private carriesSessionTopics(): bool {
+    const k = this.apiKey;
+    return !this.isRequest && this.sessionCounters !== null &&
+      (k == ApiKey.Fetch || k == ApiKey.ShareFetch || k == ApiKey.ShareAcknowledge);
+  }
+
+  // A response topic by id: an id never seen in a Metadata response cannot be checked.
+  private sessionTopicById(idPtr: usize): bool {
+    const e = this.topicIds.find(idPtr);
+    let allowed = e !== null;
+    if (e !== null) {
+      let ptr = e.namePtr;
+      let len = e.nameLen;
+      const rewrite = this.rewrite;
+      if (rewrite !== null) {
+        allowed = rewrite.clientTopic(ptr, len);
+        ptr = rewrite.name.ptr;
+        len = rewrite.name.len;
+      }
+      if (allowed && this.authz !== null) allowed = this.authz!.readable(ptr, len);
+    }
+    if (!allowed) this.dropSessionTopic();
+    return allowed;
+  }
+
+  // The topic entries of these responses are elements of their top-level list.
+  private dropSessionTopic(): void {
+    if (this.edits.dropElement()) this.sessionCounters!.topicsDropped.increment(1);
   }
 
   private tracksRecords(): bool {

@@ -16,6 +16,7 @@ import { RewriteRules } from "../assembly/policy/rewrite_rules";
 import { RewriteCounters, RewriteStage } from "./rewrite";
 import { ApiKey } from "../assembly/kafka/api_keys";
 import { FilterConfig } from "../assembly/policy/config";
+import { SessionCounters, Sessions } from "./fetch_sessions";
 
 // What the root hands every connection's pipeline.
 export class Shared {
@@ -26,6 +27,7 @@ export class Shared {
   authzCounters: AuthzCounters | null = null;
   rewrite: RewriteRules | null = null;
   rewriteCounters: RewriteCounters | null = null;
+  sessionCounters: SessionCounters | null = null;
   principalSources: StaticArray<i32> = [];
 
   constructor(counters: ProxyCounters) {
@@ -41,6 +43,7 @@ export class Shared {
     if (c.acl !== null) shared.authzCounters = new AuthzCounters();
     shared.rewrite = c.rewrite;
     if (c.rewrite !== null) shared.rewriteCounters = new RewriteCounters();
+    if (c.acl !== null || c.rewrite !== null) shared.sessionCounters = new SessionCounters();
     return shared;
   }
 }
@@ -52,6 +55,7 @@ export class Pipeline extends FrameHandler {
   private principal: Principal | null = null;
   private authz: AuthzStage | null = null;
   private rewrite: RewriteStage | null = null;
+  private sessions: Sessions | null = null;
   // The client id label of the connection's latest request, for its responses' bytes.
   private client: LabelEntry | null = null;
   // The metrics label of the connection's principal, looked up again only when it changes.
@@ -74,6 +78,8 @@ export class Pipeline extends FrameHandler {
     this.scan.principal = principal;
     // Stages that change frames need the walk's layout hooks.
     this.scan.wantsLayout = true;
+    this.sessions = new Sessions(shared.sessionCounters!);
+    this.scan.sessionCounters = shared.sessionCounters;
     if (shared.rewrite !== null) {
       this.rewrite = new RewriteStage(shared.rewrite!, shared.rewriteCounters!, shared.topicIds);
       this.scan.rewrite = this.rewrite;
@@ -92,6 +98,7 @@ export class Pipeline extends FrameHandler {
     this.scan.edits.release();
     if (this.authz !== null) this.authz!.release();
     if (this.rewrite !== null) this.rewrite!.release();
+    if (this.sessions !== null) this.sessions!.release();
   }
 
   request(f: KafkaFrame): Verdict {
@@ -119,6 +126,12 @@ export class Pipeline extends FrameHandler {
     if (acksZero) f.expectsResponse = false;
     this.countRequest(f);
     if (this.principal === null) return Verdict.Forward;
+    // A fetch or share session another connection opened holds topics this request never names.
+    const session = this.sessions!.request(f);
+    if (session != Verdict.Forward) {
+      if (session == Verdict.Reject) this.reason = "could not answer a " + apiName(f.apiKey) + " request naming another connection's session";
+      return session;
+    }
     // Authorization first: a refused request is answered, whatever its names would become.
     let verdict = Verdict.Forward;
     if (authz !== null) {
@@ -194,6 +207,7 @@ export class Pipeline extends FrameHandler {
       return Verdict.Reject;
     }
     if (this.principal === null) return Verdict.Forward;
+    this.sessions!.response(f);
     return this.applyEdits(f);
   }
 }

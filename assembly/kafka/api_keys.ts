@@ -11,4 +11,6 @@ export const enum ApiKey {
   SaslAuthenticate = 36,
   ListTransactions = 66,
   DescribeTopicPartitions = 75,
+  ShareFetch = 78,
+  ShareAcknowledge = 79,
 }

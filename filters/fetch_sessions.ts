@@ -1,0 +1,154 @@
+// Fetch sessions (KIP-227) and share sessions (KIP-932) bound to the connection that opened them.
+// The broker keeps a session's topics between requests, so an incremental Fetch naming a session
+// id (or a ShareFetch/ShareAcknowledge naming a group and member id) with no topics gets records
+// of topics the filter never saw in that request. Sessions are the broker's, not the
+// connection's: any client that knows (or guesses) an id would get another principal's or
+// tenant's records. So a connection may only use the sessions it opened itself: fetch session ids
+// the broker handed out in Fetch responses on this connection, share sessions this connection
+// opened (epoch 0). Anything else is answered as the broker answers an unknown session
+// (FETCH_SESSION_ID_NOT_FOUND, SHARE_SESSION_NOT_FOUND), on which Kafka's clients drop their
+// session and send a full request, which the filter checks entry by entry.
+import { Counter } from "@solo-io/proxy-runtime/assembly/index";
+import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
+import { buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
+import { messageStruct } from "../assembly/kafka/apis";
+import { FIELDS, STRUCTS } from "../assembly/kafka/generated/schema_tables";
+import { ARRAY, FIELD_WIDTH, FieldCol } from "../assembly/kafka/layout";
+import { ApiKey } from "../assembly/kafka/api_keys";
+
+const FETCH_SESSION_ID_NOT_FOUND: i16 = 70;
+const SHARE_SESSION_NOT_FOUND: i16 = 122;
+
+// Sessions remembered per connection: Kafka's clients keep one per connection (a new one
+// replaces it), so a few slots cover replacements in flight; an evicted one is answered as
+// unknown and the client opens another.
+const SLOTS = 4;
+// Longest group id + member id kept for a share session (member ids are UUIDs); a longer pair is
+// not remembered, so its incremental requests are answered as unknown.
+const MAX_SHARE_KEY = 1024;
+
+export class SessionCounters {
+  // Requests naming a session this connection did not open (answered as an unknown session).
+  refused: Counter = new Counter("kafka_proxy.sessions.refused");
+  // Topic entries dropped from Fetch/ShareFetch/ShareAcknowledge responses: topics the
+  // requester may not read, another tenant's, or ids never seen in a Metadata response.
+  topicsDropped: Counter = new Counter("kafka_proxy.sessions.response_topics_dropped");
+}
+
+// The session fields sit at fixed offsets of the body (tests/codegen/session_layout.test.ts
+// checks them against the schemas).
+function fetchRequestSessionOffset(version: i16): i32 {
+  if (version < 7) return -1;
+  // v7-14: ReplicaId, MaxWaitMs, MinBytes, MaxBytes, IsolationLevel; v15+ without ReplicaId.
+  return version < 15 ? 17 : 13;
+}
+
+// v7+: ThrottleTimeMs, ErrorCode, then SessionId.
+const FETCH_RESPONSE_SESSION_OFFSET = 6;
+
+// The request's first array (Fetch's and ShareFetch's Topics): an answer limited to none of its
+// entries has the empty topic list Kafka's session errors carry.
+function firstArrayRow(apiKey: i16, version: i16): i32 {
+  const s = messageStruct(apiKey, true);
+  const first = <i32>unchecked(STRUCTS[s * 2]);
+  const end = first + <i32>unchecked(STRUCTS[s * 2 + 1]);
+  for (let r = first; r < end; r++) {
+    const base = r * FIELD_WIDTH;
+    if ((<i32>unchecked(FIELDS[base + FieldCol.Packed]) & ARRAY) == 0) continue;
+    if (version >= unchecked(FIELDS[base + FieldCol.VersionMin]) && version <= unchecked(FIELDS[base + FieldCol.VersionMax])) return r;
+  }
+  return -1;
+}
+
+export class Sessions {
+  private fetchIds: StaticArray<i32> = new StaticArray<i32>(SLOTS);
+  private nextFetch: i32 = 0;
+  private shareKeys: StaticArray<ArrayBuffer | null> = new StaticArray<ArrayBuffer | null>(SLOTS);
+  private nextShare: i32 = 0;
+  private none: EntryFilter = new EntryFilter();
+
+  constructor(private counters: SessionCounters) {}
+
+  release(): void {
+    this.none.release();
+  }
+
+  // A request (already walked: its body decodes) that names a session: Verdict.Forward when the
+  // session is this connection's, else the unknown-session answer in `f.rewritten`.
+  request(f: KafkaFrame): Verdict {
+    const k = f.apiKey;
+    if (k == ApiKey.Fetch) {
+      const at = fetchRequestSessionOffset(f.apiVersion);
+      if (at < 0) return Verdict.Forward;
+      const id = <i32>bswap<u32>(load<u32>(f.bodyPtr + <usize>at));
+      // Session id 0: a sessionless or new-session fetch, checked entry by entry.
+      if (id == 0 || this.ownsFetch(id)) return Verdict.Forward;
+      return this.refuse(f, FETCH_SESSION_ID_NOT_FOUND);
+    }
+    if (k != ApiKey.ShareFetch && k != ApiKey.ShareAcknowledge) return Verdict.Forward;
+    // GroupId and MemberId (compact nullable strings), then ShareSessionEpoch.
+    const body = f.bodyPtr;
+    const end = body + <usize>f.bodyLength;
+    let p = body;
+    for (let i = 0; i < 2; i++) {
+      // A compact string: unsigned varint length + 1 (0 for null), then the bytes.
+      let n: u32 = 0;
+      let shift: u32 = 0;
+      let b: u32 = 0x80;
+      while ((b & 0x80) != 0) {
+        if (p >= end || shift > 28) return Verdict.Reject;
+        b = <u32>load<u8>(p++);
+        n |= (b & 0x7f) << shift;
+        shift += 7;
+      }
+      if (n > 1) p += <usize>(n - 1);
+    }
+    if (p + 4 > end) return Verdict.Reject;
+    const keyLen = <i32>(p - body);
+    const epoch = <i32>bswap<u32>(load<u32>(p));
+    // Epoch 0 opens a session (the broker replaces any with this key).
+    if (epoch == 0) {
+      if (keyLen <= MAX_SHARE_KEY && !this.ownsShare(body, keyLen)) {
+        const key = new ArrayBuffer(keyLen);
+        memory.copy(changetype<usize>(key), body, <usize>keyLen);
+        unchecked((this.shareKeys[this.nextShare] = key));
+        this.nextShare = (this.nextShare + 1) % SLOTS;
+      }
+      return Verdict.Forward;
+    }
+    if (this.ownsShare(body, keyLen)) return Verdict.Forward;
+    return this.refuse(f, SHARE_SESSION_NOT_FOUND);
+  }
+
+  // A Fetch response: the session id the broker gave this connection (0: none).
+  response(f: KafkaFrame): void {
+    if (f.apiKey != ApiKey.Fetch || f.apiVersion < 7 || f.bodyLength < FETCH_RESPONSE_SESSION_OFFSET + 4) return;
+    const id = <i32>bswap<u32>(load<u32>(f.bodyPtr + FETCH_RESPONSE_SESSION_OFFSET));
+    if (id == 0 || this.ownsFetch(id)) return;
+    unchecked((this.fetchIds[this.nextFetch] = id));
+    this.nextFetch = (this.nextFetch + 1) % SLOTS;
+  }
+
+  private ownsFetch(id: i32): bool {
+    for (let i = 0; i < SLOTS; i++) if (unchecked(this.fetchIds[i]) == id) return true;
+    return false;
+  }
+
+  private ownsShare(ptr: usize, len: i32): bool {
+    for (let i = 0; i < SLOTS; i++) {
+      const key = unchecked(this.shareKeys[i]);
+      if (key !== null && key.byteLength == len && memory.compare(changetype<usize>(key), ptr, <usize>len) == 0) return true;
+    }
+    return false;
+  }
+
+  // Kafka's answer to an unknown session: the error at the top level, no session, no topics.
+  private refuse(f: KafkaFrame, code: i16): Verdict {
+    this.counters.refused.increment(1);
+    this.none.reset(firstArrayRow(f.apiKey, f.apiVersion));
+    if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, code, this.none, f.rewritten)) {
+      return Verdict.Reject;
+    }
+    return Verdict.Answer;
+  }
+}
