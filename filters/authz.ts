@@ -11,7 +11,7 @@
 //   describe.
 import { Counter } from "@solo-io/proxy-runtime/assembly/index";
 import { Acl, Operation, ResourceType } from "../assembly/policy/acl";
-import { clusterOperation, configOperation, entityOperation } from "../assembly/policy/operations";
+import { clusterOperation, configOperation, createsTopic, entityOperation } from "../assembly/policy/operations";
 import { Entity } from "../assembly/kafka/layout";
 import { FrameEdits } from "../assembly/kafka/frame_edits";
 import { buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
@@ -154,7 +154,14 @@ export class AuthzStage {
     const op = entityOperation(this.apiKey, entity);
     if (op == Operation.None) return;
     const resource = resourceOf(entity);
-    if (this.allowed(resource, ptr, len, op)) return;
+    if (this.allowed(resource, ptr, len, op)) {
+      // Topics the broker may create on the request's behalf need CREATE too.
+      if (entity == Entity.TopicName && createsTopic(this.apiKey, edits.innermostArrayRow()) &&
+        !this.allowed(resource, ptr, len, Operation.Create) && !this.clusterAllows(Operation.Create)) {
+        this.refuse(TOPIC_AUTHORIZATION_FAILED, edits);
+      }
+      return;
+    }
     // Kafka lets CREATE on the cluster create any topic.
     if (this.apiKey == ApiKey.CreateTopics && this.clusterAllows(Operation.Create)) return;
     this.refuse(codeFor(resource), edits);

@@ -5,8 +5,8 @@
 // controller APIs and need CLUSTER_ACTION, so an unexpected API is refused unless a super user
 // sends it.
 import { Operation } from "./acl";
-import { Entity } from "../kafka/layout";
-import { MAX_API_KEY } from "../kafka/generated/schema_tables";
+import { Entity, FIELD_WIDTH, FieldCol, FieldKind, KIND_MASK } from "../kafka/layout";
+import { FIELDS, MAX_API_KEY } from "../kafka/generated/schema_tables";
 
 // Per row: API key, topic op, group op, transactional id op, cluster op.
 const WIDTH = 5;
@@ -80,7 +80,7 @@ const TABLE: StaticArray<i32> = [
   90, Operation.Describe, Operation.Describe, 0, 0, // DescribeShareGroupOffsets
   91, Operation.Read, Operation.Read, 0, 0, // AlterShareGroupOffsets
   92, Operation.Read, Operation.Delete, 0, 0, // DeleteShareGroupOffsets
-  88, Operation.Describe, Operation.Read, 0, 0, // StreamsGroupHeartbeat
+  88, Operation.Describe, Operation.Read, 0, 0, // StreamsGroupHeartbeat (and CREATE, see createsTopic)
   89, 0, Operation.Describe, 0, 0, // StreamsGroupDescribe
 ];
 
@@ -119,4 +119,13 @@ export function configOperation(apiKey: i16): i32 {
 export function clusterOperation(apiKey: i16): i32 {
   const row = rowOf(apiKey);
   return row < 0 ? Operation.ClusterAction : unchecked(TABLE[row + 4]);
+}
+
+// StreamsGroupHeartbeat: the broker creates the topology's internal topics that are missing (its
+// repartition source and changelog topics, the TopicInfo structs; source and sink topics are
+// plain strings), and Kafka asks CREATE on them or on the cluster for that
+// (KafkaApis.handleStreamsGroupHeartbeat). The filter cannot tell which exist, so it asks CREATE
+// for every one the request names. `arrayRow` is the FIELDS row of the array the name sits in.
+export function createsTopic(apiKey: i16, arrayRow: i32): bool {
+  return apiKey == 88 && arrayRow >= 0 && (<i32>unchecked(FIELDS[arrayRow * FIELD_WIDTH + FieldCol.Packed]) & KIND_MASK) == FieldKind.Struct;
 }
