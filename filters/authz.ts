@@ -84,6 +84,8 @@ export class AuthzStage {
   private mergePtr: usize = 0;
   private mergeLen: i32 = 0;
   private hideEntity: i32 = 0;
+  // How many arrays enclose the entries to hide (DescribeTransactions: a transaction's topics).
+  private hideDepth: i32 = 1;
   private scratch: ByteBuffer = new ByteBuffer();
   private tree: MessageTree = new MessageTree();
   private clusterName: ArrayBuffer = String.UTF8.encode(CLUSTER_NAME);
@@ -127,7 +129,7 @@ export class AuthzStage {
     this.entryCode = 0;
     this.filter.reset(-1);
     this.allTopics = false;
-    const op = clusterOperation(f.apiKey);
+    const op = clusterOperation(f.apiKey, f.apiVersion);
     if (op != Operation.None && !this.clusterAllows(op)) this.refuseWhole(CLUSTER_AUTHORIZATION_FAILED);
   }
 
@@ -272,6 +274,7 @@ export class AuthzStage {
     this.apiKey = f.apiKey;
     this.mergeRow = -1;
     this.hideEntity = 0;
+    this.hideDepth = 1;
     const note = f.note;
     const kind = note.len >= 4 ? bswap<u32>(load<u32>(note.ptr)) : 0;
     if (kind == NOTE_MERGE) {
@@ -285,6 +288,10 @@ export class AuthzStage {
       this.hideEntity = Entity.GroupId;
     } else if (f.apiKey == ApiKey.ListTransactions) {
       this.hideEntity = Entity.TransactionalId;
+    } else if (f.apiKey == ApiKey.DescribeTransactions) {
+      // Kafka lists only the transaction's topics the principal may describe.
+      this.hideEntity = Entity.TopicName;
+      this.hideDepth = 2;
     }
   }
 
@@ -297,7 +304,7 @@ export class AuthzStage {
   }
 
   responseEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
-    if (entity != this.hideEntity || len < 0 || edits.arrayDepth() != 1) return;
+    if (entity != this.hideEntity || len < 0 || edits.arrayDepth() != this.hideDepth) return;
     if (this.allowed(resourceOf(entity), ptr, len, Operation.Describe)) return;
     if (edits.dropElement()) this.counters.hidden.increment(1);
   }

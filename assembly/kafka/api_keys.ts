@@ -9,6 +9,7 @@ export const enum ApiKey {
   ApiVersions = 18,
   CreateTopics = 19,
   SaslAuthenticate = 36,
+  DescribeTransactions = 65,
   ListTransactions = 66,
   DescribeTopicPartitions = 75,
   ShareFetch = 78,

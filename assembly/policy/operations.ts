@@ -1,5 +1,5 @@
-// What each Kafka API asks of the ACLs, after the table "Operations and Resources on
-// Protocols" in Kafka's authorization docs: the operation on every topic, group and
+// What each Kafka API asks of the ACLs, after Kafka's own checks (KafkaApis, ControllerApis and
+// AuthHelper in Kafka 4.3; its docs' table "Operations and Resources on Protocols" lags them): the operation on every topic, group and
 // transactional id the request names (the generated walker finds them in any version), and the
 // operation on the cluster an API needs as a whole. APIs not listed are broker-to-broker or
 // controller APIs and need CLUSTER_ACTION, so an unexpected API is refused unless a super user
@@ -32,7 +32,7 @@ const TABLE: StaticArray<i32> = [
   21, Operation.Delete, 0, 0, 0, // DeleteRecords
   22, 0, 0, Operation.Write, 0, // InitProducerId (idempotent producers need WRITE on their topics)
   23, Operation.Describe, 0, 0, 0, // OffsetForLeaderEpoch
-  24, Operation.Write, 0, Operation.Write, 0, // AddPartitionsToTxn
+  24, Operation.Write, 0, Operation.Write, 0, // AddPartitionsToTxn (v4+ is broker traffic, see clusterOperation)
   25, 0, Operation.Read, Operation.Write, 0, // AddOffsetsToTxn
   26, 0, 0, Operation.Write, 0, // EndTxn
   28, Operation.Read, Operation.Read, Operation.Write, 0, // TxnOffsetCommit
@@ -62,7 +62,7 @@ const TABLE: StaticArray<i32> = [
   51, 0, 0, 0, Operation.Alter, // AlterUserScramCredentials
   55, 0, 0, 0, Operation.Describe, // DescribeQuorum
   57, 0, 0, 0, Operation.Alter, // UpdateFeatures
-  60, 0, 0, 0, Operation.Describe, // DescribeCluster
+  60, 0, 0, 0, 0, // DescribeCluster (Kafka asks nothing, like Metadata's broker list)
   61, Operation.Read, 0, 0, 0, // DescribeProducers
   64, 0, 0, 0, Operation.Alter, // UnregisterBroker
   65, 0, 0, Operation.Describe, 0, // DescribeTransactions
@@ -80,6 +80,8 @@ const TABLE: StaticArray<i32> = [
   90, Operation.Describe, Operation.Describe, 0, 0, // DescribeShareGroupOffsets
   91, Operation.Read, Operation.Read, 0, 0, // AlterShareGroupOffsets
   92, Operation.Read, Operation.Delete, 0, 0, // DeleteShareGroupOffsets
+  80, 0, 0, 0, Operation.Alter, // AddRaftVoter
+  81, 0, 0, 0, Operation.Alter, // RemoveRaftVoter
   88, Operation.Describe, Operation.Read, 0, 0, // StreamsGroupHeartbeat (and CREATE, see createsTopic)
   89, 0, Operation.Describe, 0, 0, // StreamsGroupDescribe
 ];
@@ -116,7 +118,9 @@ export function configOperation(apiKey: i16): i32 {
 }
 
 // The operation `apiKey` needs on the cluster; CLUSTER_ACTION for APIs clients do not send.
-export function clusterOperation(apiKey: i16): i32 {
+export function clusterOperation(apiKey: i16, version: i16): i32 {
+  // AddPartitionsToTxn v4+ batches transactions between brokers.
+  if (apiKey == 24 && version >= 4) return Operation.ClusterAction;
   const row = rowOf(apiKey);
   return row < 0 ? Operation.ClusterAction : unchecked(TABLE[row + 4]);
 }
