@@ -78,6 +78,9 @@ export class AuthzStage {
   private filter: EntryFilter = new EntryFilter();
   private bodyPtr: usize = 0;
   private allTopics: bool = false;
+  private apiVersion: i16 = 0;
+  // Metadata: a named topic the principal may not create (see requestFieldEnd).
+  private noCreate: bool = false;
   // Responses: what the request's note asked for.
   private mergeRow: i32 = -1;
   private mergeCount: i32 = 0;
@@ -124,7 +127,9 @@ export class AuthzStage {
   beginRequest(f: KafkaFrame, principal: string): void {
     this.principal = principal;
     this.apiKey = f.apiKey;
+    this.apiVersion = f.apiVersion;
     this.bodyPtr = f.bodyPtr;
+    this.noCreate = false;
     this.wholeCode = 0;
     this.entryCode = 0;
     this.filter.reset(-1);
@@ -157,10 +162,15 @@ export class AuthzStage {
     if (op == Operation.None) return;
     const resource = resourceOf(entity);
     if (this.allowed(resource, ptr, len, op)) {
+      if (entity != Entity.TopicName || this.allowed(resource, ptr, len, Operation.Create) || this.clusterAllows(Operation.Create)) return;
       // Topics the broker may create on the request's behalf need CREATE too.
-      if (entity == Entity.TopicName && createsTopic(this.apiKey, edits.innermostArrayRow()) &&
-        !this.allowed(resource, ptr, len, Operation.Create) && !this.clusterAllows(Operation.Create)) {
+      if (createsTopic(this.apiKey, edits.innermostArrayRow())) {
         this.refuse(TOPIC_AUTHORIZATION_FAILED, edits);
+      } else if (this.apiKey == ApiKey.Metadata) {
+        // Metadata v0-3 always asks for missing topics to be created (Kafka answers them
+        // TOPIC_AUTHORIZATION_FAILED without CREATE); v4+ says so in a flag.
+        if (this.apiVersion < 4) this.refuse(TOPIC_AUTHORIZATION_FAILED, edits);
+        else this.noCreate = true;
       }
       return;
     }
@@ -192,6 +202,19 @@ export class AuthzStage {
       len = rewrite.name.len;
     }
     if (!this.allowed(ResourceType.Topic, ptr, len, op)) this.refuse(TOPIC_AUTHORIZATION_FAILED, edits);
+  }
+
+  // Metadata v4+: AllowAutoTopicCreation follows the topic list. Kafka creates a missing topic
+  // only with CREATE on it (or on the cluster); the filter cannot tell which topics exist, so a
+  // request naming one the principal may not create goes with the flag cleared (none of its
+  // missing topics is created; existing ones are described as before).
+  requestFieldEnd(row: i32, ptr: usize, edits: FrameEdits): void {
+    if (!this.noCreate || edits.arrayDepth() != 1 || edits.innermostArrayRow() != row || load<u8>(ptr) == 0) return;
+    const bytes = edits.bytes;
+    const mark = bytes.len;
+    store<u8>(bytes.reserve(1), 0);
+    bytes.len += 1;
+    edits.replace(ptr, ptr + 1, mark);
   }
 
   // Refuses the innermost entry when it is an entry of the request's top-level list (and the

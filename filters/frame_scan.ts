@@ -112,7 +112,11 @@ export class FrameScan extends Visitor {
   }
 
   fieldEnd(row: i32, ptr: usize): void {
-    if (!this.isRequest && this.authz !== null) this.authz!.responseFieldEnd(row, this.edits);
+    const authz = this.authz;
+    if (authz !== null) {
+      if (this.isRequest) authz.requestFieldEnd(row, ptr, this.edits);
+      else authz.responseFieldEnd(row, this.edits);
+    }
     this.edits.fieldEnd(row, ptr);
   }
 

@@ -1,8 +1,11 @@
-// StreamsGroupHeartbeat (KIP-1071) through real Envoy + filter + Kafka, hand-made: the broker
-// creates the topology's missing internal topics (changelog and repartition topics) for the
-// member, which Kafka allows only with CREATE on them (or on the cluster). A principal with READ
-// on the group and DESCRIBE on the topics but no CREATE must not get them created (the broker's
-// direct listener is the witness); one with CREATE does (so the witness can see a creation).
+// Requests that make the broker create topics, through real Envoy + filter + Kafka, hand-made:
+// Kafka allows that only with CREATE on the topics (or on the cluster), whatever else the request
+// needs. A principal without CREATE must not get topics created (the broker's direct listener is
+// the witness); one with CREATE does (so the witness can see a creation).
+// - StreamsGroupHeartbeat (KIP-1071): the broker creates the topology's missing internal topics
+//   (changelog and repartition topics) for a member with READ on the group.
+// - Metadata: with auto.create.topics.enable (Kafka's default), the broker creates missing topics
+//   a Metadata request names (v4+ when its AllowAutoTopicCreation flag is set, always before).
 import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -24,6 +27,8 @@ const CONFIG = {
       rule("User:streamer", "topic", "app-", ["describe"], "prefixed"),
       rule("User:streams-owner", "group", "app2", ["read"], "prefixed"),
       rule("User:streams-owner", "topic", "app2-", ["describe", "create"], "prefixed"),
+      rule("User:describer", "topic", "auto-", ["describe"], "prefixed"),
+      rule("User:creator", "topic", "auto2-", ["describe", "create"], "prefixed"),
     ],
   },
 };
@@ -69,9 +74,23 @@ function joinBody(group: string, changelog: string): Buffer {
   ]);
 }
 
-describe("StreamsGroupHeartbeat internal topic creation through Envoy + filter + Kafka", () => {
-  const suite = suiteTestBed("streams-create", CONFIG, {
-    kafka: { props: { "group.coordinator.rebalance.protocols": "classic,consumer,streams" } },
+// Metadata v12 (flexible) asking for `topic` by name, allowing auto-creation; v1 (which always
+// allows it).
+function metadataV12(topic: string): Buffer {
+  return Buffer.concat([Buffer.from([2]), Buffer.alloc(16), compactString(topic), Buffer.from([0]), Buffer.from([1, 0, 0])]);
+}
+
+function metadataV1(topic: string): Buffer {
+  const name = Buffer.from(topic);
+  const b = Buffer.alloc(6);
+  b.writeInt32BE(1, 0);
+  b.writeInt16BE(name.length, 4);
+  return Buffer.concat([b, name]);
+}
+
+describe("topic creation on the broker's initiative through Envoy + filter + Kafka", () => {
+  const suite = suiteTestBed("topic-creation", CONFIG, {
+    kafka: { props: { "group.coordinator.rebalance.protocols": "classic,consumer,streams", "auto.create.topics.enable": "true" } },
   });
   const { guard } = suite;
   const heartbeat = async (clientId: string, group: string, changelog: string): Promise<number> => {
@@ -115,5 +134,27 @@ describe("StreamsGroupHeartbeat internal topic creation through Envoy + filter +
     assert.equal(await heartbeat("streams-owner", "app2-late", "app2-late-changelog"), 0);
     assert.ok(await waitForTopic("app2-late-changelog", 15000));
     assert.ok(!(await brokerTopics(suite.bed.kafka)).includes("app-store-changelog"), "an internal topic was created without CREATE");
+  }));
+
+  test("Metadata auto-creation without CREATE: the topic is not created", guard(async () => {
+    const metadata = async (clientId: string, version: number, body: Buffer) => {
+      const c = await RawConnection.open(suite.bed.envoy.listenPort);
+      try {
+        const response = await c.request(requestFrame(3, version, 9, clientId, body, version >= 9));
+        assert.equal(response.readInt32BE(4), 9);
+      } finally {
+        c.close();
+      }
+    };
+    await metadata("describer", 12, metadataV12("auto-one"));
+    await metadata("describer", 1, metadataV1("auto-v1"));
+    // A principal with CREATE gets its topic; after that the others would exist too.
+    await metadata("creator", 12, metadataV12("auto2-one"));
+    assert.ok(await waitForTopic("auto2-one", 15000), "the broker auto-creates topics for a principal allowed to");
+    await metadata("creator", 1, metadataV1("auto2-v1"));
+    assert.ok(await waitForTopic("auto2-v1", 15000));
+    const topics = await brokerTopics(suite.bed.kafka);
+    assert.ok(!topics.includes("auto-one"), "Metadata v12 created a topic without CREATE");
+    assert.ok(!topics.includes("auto-v1"), "Metadata v1 created a topic without CREATE");
   }));
 });
