@@ -15,14 +15,14 @@ import { messageStruct } from "../assembly/kafka/apis";
 import { FIELDS, STRUCTS } from "../assembly/kafka/generated/schema_tables";
 import { ARRAY, FIELD_WIDTH, FieldCol } from "../assembly/kafka/layout";
 import { ApiKey } from "../assembly/kafka/api_keys";
+import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 
 const FETCH_SESSION_ID_NOT_FOUND: i16 = 70;
 const SHARE_SESSION_NOT_FOUND: i16 = 122;
 
-// Sessions remembered per connection: Kafka's clients keep one per connection (a new one
-// replaces it), so a few slots cover replacements in flight; an evicted one is answered as
-// unknown and the client opens another.
-const SLOTS = 4;
+// One session of each kind per connection, the newest: Kafka's clients keep one per connection
+// (a new one replaces it), and a request naming a replaced one is answered as unknown, on which
+// the client opens another.
 // Longest group id + member id kept for a share session (member ids are UUIDs); a longer pair is
 // not remembered, so its incremental requests are answered as unknown.
 const MAX_SHARE_KEY = 1024;
@@ -43,6 +43,9 @@ function fetchRequestSessionOffset(version: i16): i32 {
   return version < 15 ? 17 : 13;
 }
 
+// The answer's entry filter, reused (one VM runs one callback at a time).
+const NONE = new EntryFilter();
+
 // v7+: ThrottleTimeMs, ErrorCode, then SessionId.
 const FETCH_RESPONSE_SESSION_OFFSET = 6;
 
@@ -61,16 +64,14 @@ function firstArrayRow(apiKey: i16, version: i16): i32 {
 }
 
 export class Sessions {
-  private fetchIds: StaticArray<i32> = new StaticArray<i32>(SLOTS);
-  private nextFetch: i32 = 0;
-  private shareKeys: StaticArray<ArrayBuffer | null> = new StaticArray<ArrayBuffer | null>(SLOTS);
-  private nextShare: i32 = 0;
-  private none: EntryFilter = new EntryFilter();
+  private fetchId: i32 = 0;
+  // The share session's GroupId and MemberId as they are on the wire (empty: none).
+  private shareKey: ByteBuffer = new ByteBuffer();
 
   constructor(private counters: SessionCounters) {}
 
   release(): void {
-    this.none.release();
+    this.shareKey.release();
   }
 
   // A request (already walked: its body decodes) that names a session: Verdict.Forward when the
@@ -82,7 +83,7 @@ export class Sessions {
       if (at < 0) return Verdict.Forward;
       const id = <i32>bswap<u32>(load<u32>(f.bodyPtr + <usize>at));
       // Session id 0: a sessionless or new-session fetch, checked entry by entry.
-      if (id == 0 || this.ownsFetch(id)) return Verdict.Forward;
+      if (id == 0 || id == this.fetchId) return Verdict.Forward;
       return this.refuse(f, FETCH_SESSION_ID_NOT_FOUND);
     }
     if (k != ApiKey.ShareFetch && k != ApiKey.ShareAcknowledge) return Verdict.Forward;
@@ -105,48 +106,31 @@ export class Sessions {
     }
     if (p + 4 > end) return Verdict.Reject;
     const keyLen = <i32>(p - body);
-    const epoch = <i32>bswap<u32>(load<u32>(p));
+    const key = this.shareKey;
+    const owned = key.len == keyLen && memory.compare(key.ptr, body, <usize>keyLen) == 0;
     // Epoch 0 opens a session (the broker replaces any with this key).
-    if (epoch == 0) {
-      if (keyLen <= MAX_SHARE_KEY && !this.ownsShare(body, keyLen)) {
-        const key = new ArrayBuffer(keyLen);
-        memory.copy(changetype<usize>(key), body, <usize>keyLen);
-        unchecked((this.shareKeys[this.nextShare] = key));
-        this.nextShare = (this.nextShare + 1) % SLOTS;
+    if (load<u32>(p) == 0) {
+      if (!owned) {
+        key.clear();
+        if (keyLen <= MAX_SHARE_KEY) key.append(body, keyLen);
       }
       return Verdict.Forward;
     }
-    if (this.ownsShare(body, keyLen)) return Verdict.Forward;
-    return this.refuse(f, SHARE_SESSION_NOT_FOUND);
+    return owned ? Verdict.Forward : this.refuse(f, SHARE_SESSION_NOT_FOUND);
   }
 
   // A Fetch response: the session id the broker gave this connection (0: none).
   response(f: KafkaFrame): void {
     if (f.apiKey != ApiKey.Fetch || f.apiVersion < 7 || f.bodyLength < FETCH_RESPONSE_SESSION_OFFSET + 4) return;
     const id = <i32>bswap<u32>(load<u32>(f.bodyPtr + FETCH_RESPONSE_SESSION_OFFSET));
-    if (id == 0 || this.ownsFetch(id)) return;
-    unchecked((this.fetchIds[this.nextFetch] = id));
-    this.nextFetch = (this.nextFetch + 1) % SLOTS;
-  }
-
-  private ownsFetch(id: i32): bool {
-    for (let i = 0; i < SLOTS; i++) if (unchecked(this.fetchIds[i]) == id) return true;
-    return false;
-  }
-
-  private ownsShare(ptr: usize, len: i32): bool {
-    for (let i = 0; i < SLOTS; i++) {
-      const key = unchecked(this.shareKeys[i]);
-      if (key !== null && key.byteLength == len && memory.compare(changetype<usize>(key), ptr, <usize>len) == 0) return true;
-    }
-    return false;
+    if (id != 0) this.fetchId = id;
   }
 
   // Kafka's answer to an unknown session: the error at the top level, no session, no topics.
   private refuse(f: KafkaFrame, code: i16): Verdict {
     this.counters.refused.increment(1);
-    this.none.reset(firstArrayRow(f.apiKey, f.apiVersion));
-    if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, code, this.none, f.rewritten)) {
+    NONE.reset(firstArrayRow(f.apiKey, f.apiVersion));
+    if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, code, NONE, f.rewritten)) {
       return Verdict.Reject;
     }
     return Verdict.Answer;

@@ -129,7 +129,7 @@ export class Pipeline extends FrameHandler {
     // A fetch or share session another connection opened holds topics this request never names.
     const session = this.sessions!.request(f);
     if (session != Verdict.Forward) {
-      if (session == Verdict.Reject) this.reason = "could not answer a " + apiName(f.apiKey) + " request naming another connection's session";
+      if (session == Verdict.Reject) this.reason = "could not answer a request naming another connection's session";
       return session;
     }
     // Authorization first: a refused request is answered, whatever its names would become.
