@@ -108,8 +108,9 @@ export class Sessions {
     const keyLen = <i32>(p - body);
     const key = this.shareKey;
     const owned = key.len == keyLen && memory.compare(key.ptr, body, <usize>keyLen) == 0;
-    // Epoch 0 opens a session (the broker replaces any with this key).
-    if (load<u32>(p) == 0) {
+    // A ShareFetch with epoch 0 opens a session (the broker replaces any with this key);
+    // ShareAcknowledge never does.
+    if (k == ApiKey.ShareFetch && load<u32>(p) == 0) {
       if (!owned) {
         key.clear();
         if (keyLen <= MAX_SHARE_KEY) key.append(body, keyLen);
