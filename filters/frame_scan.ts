@@ -238,14 +238,15 @@ export class FrameScan extends Visitor {
       (k == ApiKey.Fetch || k == ApiKey.ShareFetch || k == ApiKey.ShareAcknowledge);
   }
 
-  // A response topic by id: an id never seen in a Metadata response cannot be checked.
+  // A response topic by id: an id never seen in a Metadata response cannot be checked (nor is it
+  // in requests: authorization and tenants refuse it there too).
   private sessionTopicById(idPtr: usize): bool {
     const e = this.topicIds.find(idPtr);
-    let allowed = e !== null;
+    const rewrite = this.rewrite;
+    let allowed = e !== null || (this.authz === null && !rewrite!.tenanted);
     if (e !== null) {
       let ptr = e.namePtr;
       let len = e.nameLen;
-      const rewrite = this.rewrite;
       if (rewrite !== null) {
         allowed = rewrite.clientTopic(ptr, len);
         ptr = rewrite.name.ptr;

@@ -27,6 +27,7 @@ export class Shared {
   authzCounters: AuthzCounters | null = null;
   rewrite: RewriteRules | null = null;
   rewriteCounters: RewriteCounters | null = null;
+  // Made with the first connection's policy stages.
   sessionCounters: SessionCounters | null = null;
   principalSources: StaticArray<i32> = [];
 
@@ -43,7 +44,6 @@ export class Shared {
     if (c.acl !== null) shared.authzCounters = new AuthzCounters();
     shared.rewrite = c.rewrite;
     if (c.rewrite !== null) shared.rewriteCounters = new RewriteCounters();
-    if (c.acl !== null || c.rewrite !== null) shared.sessionCounters = new SessionCounters();
     return shared;
   }
 }
@@ -78,6 +78,7 @@ export class Pipeline extends FrameHandler {
     this.scan.principal = principal;
     // Stages that change frames need the walk's layout hooks.
     this.scan.wantsLayout = true;
+    if (shared.sessionCounters === null) shared.sessionCounters = new SessionCounters();
     this.sessions = new Sessions(shared.sessionCounters!);
     this.scan.sessionCounters = shared.sessionCounters;
     if (shared.rewrite !== null) {
