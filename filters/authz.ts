@@ -162,16 +162,16 @@ export class AuthzStage {
     if (op == Operation.None) return;
     const resource = resourceOf(entity);
     if (this.allowed(resource, ptr, len, op)) {
-      if (entity != Entity.TopicName || this.allowed(resource, ptr, len, Operation.Create) || this.clusterAllows(Operation.Create)) return;
-      // Topics the broker may create on the request's behalf need CREATE too.
-      if (createsTopic(this.apiKey, edits.innermostArrayRow())) {
-        this.refuse(TOPIC_AUTHORIZATION_FAILED, edits);
-      } else if (this.apiKey == ApiKey.Metadata) {
-        // Metadata v0-3 always asks for missing topics to be created (Kafka answers them
-        // TOPIC_AUTHORIZATION_FAILED without CREATE); v4+ says so in a flag.
-        if (this.apiVersion < 4) this.refuse(TOPIC_AUTHORIZATION_FAILED, edits);
-        else this.noCreate = true;
-      }
+      // Topics the broker may create on the request's behalf need CREATE too (on them or on
+      // the cluster).
+      if (entity != Entity.TopicName) return;
+      const metadata = this.apiKey == ApiKey.Metadata;
+      if (!metadata && !createsTopic(this.apiKey, edits.innermostArrayRow())) return;
+      if (this.allowed(resource, ptr, len, Operation.Create) || this.clusterAllows(Operation.Create)) return;
+      // Metadata v0-3 always asks for missing topics to be created (Kafka answers them
+      // TOPIC_AUTHORIZATION_FAILED without CREATE); v4+ says so in a flag (requestFieldEnd).
+      if (metadata && this.apiVersion >= 4) this.noCreate = true;
+      else this.refuse(TOPIC_AUTHORIZATION_FAILED, edits);
       return;
     }
     // Kafka lets CREATE on the cluster create any topic.

@@ -1,9 +1,9 @@
 // What each Kafka API asks of the ACLs, after Kafka's own checks (KafkaApis, ControllerApis and
-// AuthHelper in Kafka 4.3; its docs' table "Operations and Resources on Protocols" lags them): the operation on every topic, group and
-// transactional id the request names (the generated walker finds them in any version), and the
-// operation on the cluster an API needs as a whole. APIs not listed are broker-to-broker or
-// controller APIs and need CLUSTER_ACTION, so an unexpected API is refused unless a super user
-// sends it.
+// AuthHelper in Kafka 4.3; the docs' table "Operations and Resources on Protocols" lags them):
+// the operation on every topic, group and transactional id the request names (the generated
+// walker finds them in any version), and the operation on the cluster an API needs as a whole.
+// APIs not listed are broker-to-broker or controller APIs and need CLUSTER_ACTION, so an
+// unexpected API is refused unless a super user sends it.
 import { Operation } from "./acl";
 import { Entity, FIELD_WIDTH, FieldCol, FieldKind, KIND_MASK } from "../kafka/layout";
 import { FIELDS, MAX_API_KEY } from "../kafka/generated/schema_tables";
