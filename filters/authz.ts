@@ -79,6 +79,7 @@ export class AuthzStage {
   private bodyPtr: usize = 0;
   private allTopics: bool = false;
   private apiVersion: i16 = 0;
+  private bodyEnd: usize = 0;
   // Metadata: a named topic the principal may not create (see requestFieldEnd).
   private noCreate: bool = false;
   // Responses: what the request's note asked for.
@@ -129,6 +130,7 @@ export class AuthzStage {
     this.apiKey = f.apiKey;
     this.apiVersion = f.apiVersion;
     this.bodyPtr = f.bodyPtr;
+    this.bodyEnd = f.bodyPtr + <usize>f.bodyLength;
     this.noCreate = false;
     this.wholeCode = 0;
     this.entryCode = 0;
@@ -161,6 +163,15 @@ export class AuthzStage {
     const op = entityOperation(this.apiKey, entity);
     if (op == Operation.None) return;
     const resource = resourceOf(entity);
+    if (this.apiKey == ApiKey.InitProducerId && this.apiVersion >= 6) {
+      // Enable2Pc follows the id, TransactionTimeoutMs, ProducerId and ProducerEpoch. Kafka asks
+      // TWO_PHASE_COMMIT on the id for it, which the ACL model here lacks: only ALL (which
+      // includes it in Kafka) or a super user allows it.
+      const flag = ptr + <usize>len + 14;
+      if (flag < this.bodyEnd && load<u8>(flag) != 0 && !this.allowed(resource, ptr, len, Operation.All)) {
+        this.refuseWhole(TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      }
+    }
     if (this.allowed(resource, ptr, len, op)) {
       // Topics the broker may create on the request's behalf need CREATE too (on them or on
       // the cluster).

@@ -8,6 +8,7 @@ export const enum ApiKey {
   ListGroups = 16,
   ApiVersions = 18,
   CreateTopics = 19,
+  InitProducerId = 22,
   SaslAuthenticate = 36,
   DescribeTransactions = 65,
   ListTransactions = 66,

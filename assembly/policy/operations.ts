@@ -30,7 +30,7 @@ const TABLE: StaticArray<i32> = [
   19, Operation.Create, 0, 0, 0, // CreateTopics (CREATE on the cluster also allows it)
   20, Operation.Delete, 0, 0, 0, // DeleteTopics
   21, Operation.Delete, 0, 0, 0, // DeleteRecords
-  22, 0, 0, Operation.Write, 0, // InitProducerId (idempotent producers need WRITE on their topics)
+  22, 0, 0, Operation.Write, 0, // InitProducerId (idempotent producers need WRITE on their topics; Enable2Pc, authz.ts)
   23, Operation.Describe, 0, 0, 0, // OffsetForLeaderEpoch
   24, Operation.Write, 0, Operation.Write, 0, // AddPartitionsToTxn (v4+ is broker traffic, see clusterOperation)
   25, 0, Operation.Read, Operation.Write, 0, // AddOffsetsToTxn

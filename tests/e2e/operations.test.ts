@@ -3,7 +3,9 @@
 // - DescribeCluster needs no ACL (Kafka's AuthHelper only asks DESCRIBE for the authorized
 //   operations field), so Kafka's admin client works for a principal without cluster grants;
 // - AddPartitionsToTxn v4+ is broker traffic: CLUSTER_ACTION, whatever the client may write;
-// - DescribeTransactions lists only the transaction's topics the principal may describe.
+// - DescribeTransactions lists only the transaction's topics the principal may describe;
+// - InitProducerId with Enable2Pc (KIP-939) needs TWO_PHASE_COMMIT on the transactional id,
+//   which the filter's ACLs only grant with ALL.
 import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
 import { suiteTestBed } from "../harness/testbed.ts";
@@ -22,6 +24,7 @@ const CONFIG = {
       allow("User:txer", "transactional_id", "tx-open", ["write", "describe"]),
       allow("User:txer", "topic", "visible-t", ["write"]),
       allow("User:txer", "topic", "hidden-t", ["write"]),
+      allow("User:txer", "transactional_id", "tx-2pc", ["write"]),
       allow("User:describer", "transactional_id", "tx-open", ["describe"]),
       allow("User:describer", "topic", "visible-t", ["describe"]),
     ],
@@ -29,6 +32,7 @@ const CONFIG = {
 };
 
 const CLUSTER_AUTHORIZATION_FAILED = 31;
+const TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53;
 
 function compactString(s: string): Buffer {
   return Buffer.concat([Buffer.from([Buffer.byteLength(s) + 1]), Buffer.from(s)]);
@@ -108,5 +112,17 @@ describe("operation table rows through Envoy + filter + Kafka", () => {
     const frame = await call(proxy(), 65, 0, "describer", body, true);
     assert.ok(frame.includes("visible-t"), "the describable topic is listed");
     assert.ok(!frame.includes("hidden-t"), "a topic the principal may not describe is listed");
+  }));
+
+  test("InitProducerId with Enable2Pc needs more than WRITE on the transactional id", guard(async () => {
+    // v6: id, timeout, producer id and epoch (none), Enable2Pc, KeepPreparedTxn, no tagged fields.
+    // (This broker does not enable v6 yet: a request reaching it closes the connection.)
+    const head = Buffer.concat([compactString("tx-2pc"), int32(60000), Buffer.alloc(8, 0xff), int16(-1)]);
+    const twoPhase = await call(proxy(), 22, 6, "txer", Buffer.concat([head, Buffer.from([1, 0, 0])]), true);
+    // size, correlation id, header tags, throttle time, then the error code.
+    assert.equal(twoPhase.readInt16BE(13), TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    // Without 2PC (v5), WRITE is enough.
+    const plain = await call(proxy(), 22, 5, "txer", Buffer.concat([head, Buffer.from([0])]), true);
+    assert.equal(plain.readInt16BE(13), 0);
   }));
 });
