@@ -11,7 +11,7 @@
 //   describe.
 import { Counter } from "@solo-io/proxy-runtime/assembly/index";
 import { Acl, Operation, ResourceType } from "../assembly/policy/acl";
-import { clusterOperation, configOperation, entityOperation } from "../assembly/policy/operations";
+import { clusterOperation, configOperation, createsTopic, entityOperation } from "../assembly/policy/operations";
 import { Entity } from "../assembly/kafka/layout";
 import { FrameEdits } from "../assembly/kafka/frame_edits";
 import { buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
@@ -78,12 +78,18 @@ export class AuthzStage {
   private filter: EntryFilter = new EntryFilter();
   private bodyPtr: usize = 0;
   private allTopics: bool = false;
+  private apiVersion: i16 = 0;
+  private bodyEnd: usize = 0;
+  // Metadata: a named topic the principal may not create (see requestFieldEnd).
+  private noCreate: bool = false;
   // Responses: what the request's note asked for.
   private mergeRow: i32 = -1;
   private mergeCount: i32 = 0;
   private mergePtr: usize = 0;
   private mergeLen: i32 = 0;
   private hideEntity: i32 = 0;
+  // How many arrays enclose the entries to hide (DescribeTransactions: a transaction's topics).
+  private hideDepth: i32 = 1;
   private scratch: ByteBuffer = new ByteBuffer();
   private tree: MessageTree = new MessageTree();
   private clusterName: ArrayBuffer = String.UTF8.encode(CLUSTER_NAME);
@@ -105,6 +111,11 @@ export class AuthzStage {
     return this.acl.authorize(this.principal, resource, ptr, len, op);
   }
 
+  // Whether the requester may read the topic a response names (client name).
+  readable(ptr: usize, len: i32): bool {
+    return len >= 0 && this.allowed(ResourceType.Topic, ptr, len, Operation.Read);
+  }
+
   private clusterAllows(op: i32): bool {
     return this.allowed(ResourceType.Cluster, changetype<usize>(this.clusterName), this.clusterName.byteLength, op);
   }
@@ -117,12 +128,15 @@ export class AuthzStage {
   beginRequest(f: KafkaFrame, principal: string): void {
     this.principal = principal;
     this.apiKey = f.apiKey;
+    this.apiVersion = f.apiVersion;
     this.bodyPtr = f.bodyPtr;
+    this.bodyEnd = f.bodyPtr + <usize>f.bodyLength;
+    this.noCreate = false;
     this.wholeCode = 0;
     this.entryCode = 0;
     this.filter.reset(-1);
     this.allTopics = false;
-    const op = clusterOperation(f.apiKey);
+    const op = clusterOperation(f.apiKey, f.apiVersion);
     if (op != Operation.None && !this.clusterAllows(op)) this.refuseWhole(CLUSTER_AUTHORIZATION_FAILED);
   }
 
@@ -149,7 +163,28 @@ export class AuthzStage {
     const op = entityOperation(this.apiKey, entity);
     if (op == Operation.None) return;
     const resource = resourceOf(entity);
-    if (this.allowed(resource, ptr, len, op)) return;
+    if (this.apiKey == ApiKey.InitProducerId && this.apiVersion >= 6) {
+      // Enable2Pc follows the id, TransactionTimeoutMs, ProducerId and ProducerEpoch. Kafka asks
+      // TWO_PHASE_COMMIT on the id for it, which the ACL model here lacks: only ALL (which
+      // includes it in Kafka) or a super user allows it.
+      const flag = ptr + <usize>len + 14;
+      if (flag < this.bodyEnd && load<u8>(flag) != 0 && !this.allowed(resource, ptr, len, Operation.All)) {
+        this.refuseWhole(TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      }
+    }
+    if (this.allowed(resource, ptr, len, op)) {
+      // Topics the broker may create on the request's behalf need CREATE too (on them or on
+      // the cluster).
+      if (entity != Entity.TopicName) return;
+      const metadata = this.apiKey == ApiKey.Metadata;
+      if (!metadata && !createsTopic(this.apiKey, edits.innermostArrayRow())) return;
+      if (this.allowed(resource, ptr, len, Operation.Create) || this.clusterAllows(Operation.Create)) return;
+      // Metadata v0-3 always asks for missing topics to be created (Kafka answers them
+      // TOPIC_AUTHORIZATION_FAILED without CREATE); v4+ says so in a flag (requestFieldEnd).
+      if (metadata && this.apiVersion >= 4) this.noCreate = true;
+      else this.refuse(TOPIC_AUTHORIZATION_FAILED, edits);
+      return;
+    }
     // Kafka lets CREATE on the cluster create any topic.
     if (this.apiKey == ApiKey.CreateTopics && this.clusterAllows(Operation.Create)) return;
     this.refuse(codeFor(resource), edits);
@@ -178,6 +213,19 @@ export class AuthzStage {
       len = rewrite.name.len;
     }
     if (!this.allowed(ResourceType.Topic, ptr, len, op)) this.refuse(TOPIC_AUTHORIZATION_FAILED, edits);
+  }
+
+  // Metadata v4+: AllowAutoTopicCreation follows the topic list. Kafka creates a missing topic
+  // only with CREATE on it (or on the cluster); the filter cannot tell which topics exist, so a
+  // request naming one the principal may not create goes with the flag cleared (none of its
+  // missing topics is created; existing ones are described as before).
+  requestFieldEnd(row: i32, ptr: usize, edits: FrameEdits): void {
+    if (!this.noCreate || edits.arrayDepth() != 1 || edits.innermostArrayRow() != row || load<u8>(ptr) == 0) return;
+    const bytes = edits.bytes;
+    const mark = bytes.len;
+    store<u8>(bytes.reserve(1), 0);
+    bytes.len += 1;
+    edits.replace(ptr, ptr + 1, mark);
   }
 
   // Refuses the innermost entry when it is an entry of the request's top-level list (and the
@@ -260,6 +308,7 @@ export class AuthzStage {
     this.apiKey = f.apiKey;
     this.mergeRow = -1;
     this.hideEntity = 0;
+    this.hideDepth = 1;
     const note = f.note;
     const kind = note.len >= 4 ? bswap<u32>(load<u32>(note.ptr)) : 0;
     if (kind == NOTE_MERGE) {
@@ -273,6 +322,10 @@ export class AuthzStage {
       this.hideEntity = Entity.GroupId;
     } else if (f.apiKey == ApiKey.ListTransactions) {
       this.hideEntity = Entity.TransactionalId;
+    } else if (f.apiKey == ApiKey.DescribeTransactions) {
+      // Kafka lists only the transaction's topics the principal may describe.
+      this.hideEntity = Entity.TopicName;
+      this.hideDepth = 2;
     }
   }
 
@@ -285,7 +338,7 @@ export class AuthzStage {
   }
 
   responseEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
-    if (entity != this.hideEntity || len < 0 || edits.arrayDepth() != 1) return;
+    if (entity != this.hideEntity || len < 0 || edits.arrayDepth() != this.hideDepth) return;
     if (this.allowed(resourceOf(entity), ptr, len, Operation.Describe)) return;
     if (edits.dropElement()) this.counters.hidden.increment(1);
   }

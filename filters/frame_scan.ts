@@ -13,6 +13,7 @@ import { TopicIds } from "./topic_ids";
 import { ApiKey } from "../assembly/kafka/api_keys";
 import { API_VERSIONS_ENTRY_STRUCT } from "../assembly/kafka/generated/schema_tables";
 import { VersionGate } from "./versions";
+import { SessionCounters } from "./fetch_sessions";
 
 // The config APIs' ResourceType values for topics and groups (others are the cluster's).
 const CONFIG_TOPIC: i8 = 2;
@@ -26,6 +27,8 @@ export class FrameScan extends Visitor {
   authz: AuthzStage | null = null;
   rewrite: RewriteStage | null = null;
   principal: Principal | null = null;
+  // Set with the policy stages: the response topic checks of session APIs count into it.
+  sessionCounters: SessionCounters | null = null;
   // The frame's edits, when a stage that changes frames is on (wantsLayout).
   readonly edits: FrameEdits = new FrameEdits();
   // Produce requests: the acks value.
@@ -142,7 +145,11 @@ export class FrameScan extends Visitor {
   }
 
   fieldEnd(row: i32, ptr: usize): void {
-    if (!this.isRequest && this.authz !== null) this.authz!.responseFieldEnd(row, this.edits);
+    const authz = this.authz;
+    if (authz !== null) {
+      if (this.isRequest) authz.requestFieldEnd(row, ptr, this.edits);
+      else authz.responseFieldEnd(row, this.edits);
+    }
     this.edits.fieldEnd(row, ptr);
   }
 
@@ -211,6 +218,11 @@ export class FrameScan extends Visitor {
       }
     }
     const authz = this.authz;
+    if (authz !== null && !hidden && entity == Entity.TopicName && this.carriesSessionTopics() && !authz.readable(clientPtr, clientLen)) {
+      this.dropSessionTopic();
+      this.topic = null;
+      return;
+    }
     if (authz !== null && !hidden) {
       if (this.isRequest) authz.requestEntity(entity, clientPtr, clientLen, this.edits);
       else authz.responseEntity(entity, clientPtr, clientLen, this.edits);
@@ -241,6 +253,10 @@ export class FrameScan extends Visitor {
     if (!this.isRequest && this.rewrite !== null && (k == ApiKey.ConsumerGroupHeartbeat || k == ApiKey.ShareGroupHeartbeat)) {
       this.rewrite!.responseTopicId(ptr, this.edits);
     }
+    if (this.carriesSessionTopics() && !this.sessionTopicById(ptr)) {
+      this.topic = null;
+      return;
+    }
     if (this.isRequest && this.authz !== null) this.authz!.requestTopicId(ptr, this.edits);
     else if (this.isRequest && this.rewrite !== null && this.apiKey != ApiKey.Metadata) this.rewrite!.requestTopicId(ptr);
     const m = this.metrics;
@@ -250,6 +266,40 @@ export class FrameScan extends Visitor {
   records(ptr: usize, len: i32): void {
     if (len <= 0 || this.topic === null || !this.tracksRecords()) return;
     this.metrics!.records(this.topic!, this.isRequest, countRecords(ptr, len), len);
+  }
+
+  // Fetch, ShareFetch and ShareAcknowledge responses answer for the topics of a session, which
+  // the request need not name (incremental requests name only what changed): each topic must be
+  // one the requester may read and, with tenants, the tenant's, else its entry is dropped.
+  private carriesSessionTopics(): bool {
+    const k = this.apiKey;
+    return !this.isRequest && this.sessionCounters !== null &&
+      (k == ApiKey.Fetch || k == ApiKey.ShareFetch || k == ApiKey.ShareAcknowledge);
+  }
+
+  // A response topic by id: an id never seen in a Metadata response cannot be checked (nor is it
+  // in requests: authorization and tenants refuse it there too).
+  private sessionTopicById(idPtr: usize): bool {
+    const e = this.topicIds.find(idPtr);
+    const rewrite = this.rewrite;
+    let allowed = e !== null || (this.authz === null && !rewrite!.tenanted);
+    if (e !== null) {
+      let ptr = e.namePtr;
+      let len = e.nameLen;
+      if (rewrite !== null) {
+        allowed = rewrite.clientTopic(ptr, len);
+        ptr = rewrite.name.ptr;
+        len = rewrite.name.len;
+      }
+      if (allowed && this.authz !== null) allowed = this.authz!.readable(ptr, len);
+    }
+    if (!allowed) this.dropSessionTopic();
+    return allowed;
+  }
+
+  // The topic entries of these responses are elements of their top-level list.
+  private dropSessionTopic(): void {
+    if (this.edits.dropElement()) this.sessionCounters!.topicsDropped.increment(1);
   }
 
   private tracksRecords(): bool {

@@ -18,6 +18,7 @@ import { RewriteCounters, RewriteStage } from "./rewrite";
 import { ApiKey } from "../assembly/kafka/api_keys";
 import { FilterConfig, ForwardMode } from "../assembly/policy/config";
 import { VersionGate } from "./versions";
+import { SessionCounters, Sessions } from "./fetch_sessions";
 
 const UNSUPPORTED_VERSION: i16 = 35;
 
@@ -30,6 +31,8 @@ export class Shared {
   authzCounters: AuthzCounters | null = null;
   rewrite: RewriteRules | null = null;
   rewriteCounters: RewriteCounters | null = null;
+  // Made with the first connection's policy stages.
+  sessionCounters: SessionCounters | null = null;
   principalSources: StaticArray<i32> = [];
   sasl: SaslCounters = new SaslCounters();
   versions: VersionGate = new VersionGate(new FilterConfig().maxVersions);
@@ -70,6 +73,7 @@ export class Pipeline extends FrameHandler {
   private authz: AuthzStage | null = null;
   private rewrite: RewriteStage | null = null;
   private sasl: SaslCounters;
+  private sessions: Sessions | null = null;
   // The client id label of the connection's latest request, for its responses' bytes.
   private client: LabelEntry | null = null;
   // The metrics label of the connection's principal, looked up again only when it changes.
@@ -99,6 +103,9 @@ export class Pipeline extends FrameHandler {
     this.scan.principal = principal;
     // Stages that change frames need the walk's layout hooks.
     this.scan.wantsLayout = true;
+    if (shared.sessionCounters === null) shared.sessionCounters = new SessionCounters();
+    this.sessions = new Sessions(shared.sessionCounters!);
+    this.scan.sessionCounters = shared.sessionCounters;
     if (shared.rewrite !== null) {
       this.rewrite = new RewriteStage(shared.rewrite!, shared.rewriteCounters!, shared.topicIds);
       this.scan.rewrite = this.rewrite;
@@ -117,6 +124,7 @@ export class Pipeline extends FrameHandler {
     this.scan.edits.release();
     if (this.authz !== null) this.authz!.release();
     if (this.rewrite !== null) this.rewrite!.release();
+    if (this.sessions !== null) this.sessions!.release();
   }
 
   request(f: KafkaFrame): Verdict {
@@ -164,6 +172,12 @@ export class Pipeline extends FrameHandler {
     if (acksZero) f.expectsResponse = false;
     this.countRequest(f);
     if (this.principal === null) return this.trailingPtr != 0 ? this.applyEdits(f) : Verdict.Forward;
+    // A fetch or share session another connection opened holds topics this request never names.
+    const session = this.sessions!.request(f);
+    if (session != Verdict.Forward) {
+      if (session == Verdict.Reject) this.reason = "could not answer a request naming another connection's session";
+      return session;
+    }
     // Authorization first: a refused request is answered, whatever its names would become.
     let verdict = Verdict.Forward;
     if (authz !== null) {
@@ -282,6 +296,7 @@ export class Pipeline extends FrameHandler {
       return Verdict.Reject;
     }
     if (this.principal === null && !narrow) return Verdict.Forward;
+    if (this.sessions !== null) this.sessions!.response(f);
     return this.applyEdits(f);
   }
 }

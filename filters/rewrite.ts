@@ -69,6 +69,11 @@ export class RewriteStage {
     this.name.release();
   }
 
+  // Whether the principal is a tenant's (its names are confined to a prefix).
+  get tenanted(): bool {
+    return this.prefix !== null;
+  }
+
   // Picks the rules of the request's principal (looked up again only when it changes).
   beginRequest(principal: string): void {
     this.tooLong = 0;

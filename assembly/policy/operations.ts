@@ -1,12 +1,13 @@
-// What each Kafka API asks of the ACLs, after the table "Operations and Resources on
-// Protocols" in Kafka's authorization docs: the operation on every topic, group and
-// transactional id the request names (the generated walker finds them in any version), and the
-// operation on the cluster an API needs as a whole. APIs not listed are broker-to-broker or
-// controller APIs and need CLUSTER_ACTION, so an unexpected API is refused unless a super user
-// sends it.
+// What each Kafka API asks of the ACLs, after Kafka's own checks (KafkaApis, ControllerApis and
+// AuthHelper in Kafka 4.3; the docs' table "Operations and Resources on Protocols" lags them):
+// the operation on every topic, group and transactional id the request names (the generated
+// walker finds them in any version), and the operation on the cluster an API needs as a whole.
+// APIs not listed are broker-to-broker or controller APIs and need CLUSTER_ACTION, so an
+// unexpected API is refused unless a super user sends it.
 import { Operation } from "./acl";
-import { Entity } from "../kafka/layout";
+import { Entity, FieldCol, FieldKind, KIND_MASK } from "../kafka/layout";
 import { MAX_API_KEY } from "../kafka/generated/schema_tables";
+import { fieldCol } from "../kafka/field_table";
 
 // Per row: API key, topic op, group op, transactional id op, cluster op.
 const WIDTH = 5;
@@ -30,9 +31,9 @@ const TABLE: StaticArray<i32> = [
   19, Operation.Create, 0, 0, 0, // CreateTopics (CREATE on the cluster also allows it)
   20, Operation.Delete, 0, 0, 0, // DeleteTopics
   21, Operation.Delete, 0, 0, 0, // DeleteRecords
-  22, 0, 0, Operation.Write, 0, // InitProducerId (idempotent producers need WRITE on their topics)
+  22, 0, 0, Operation.Write, 0, // InitProducerId (idempotent producers need WRITE on their topics; Enable2Pc, authz.ts)
   23, Operation.Describe, 0, 0, 0, // OffsetForLeaderEpoch
-  24, Operation.Write, 0, Operation.Write, 0, // AddPartitionsToTxn
+  24, Operation.Write, 0, Operation.Write, 0, // AddPartitionsToTxn (v4+ is broker traffic, see clusterOperation)
   25, 0, Operation.Read, Operation.Write, 0, // AddOffsetsToTxn
   26, 0, 0, Operation.Write, 0, // EndTxn
   28, Operation.Read, Operation.Read, Operation.Write, 0, // TxnOffsetCommit
@@ -62,7 +63,7 @@ const TABLE: StaticArray<i32> = [
   51, 0, 0, 0, Operation.Alter, // AlterUserScramCredentials
   55, 0, 0, 0, Operation.Describe, // DescribeQuorum
   57, 0, 0, 0, Operation.Alter, // UpdateFeatures
-  60, 0, 0, 0, Operation.Describe, // DescribeCluster
+  60, 0, 0, 0, 0, // DescribeCluster (Kafka asks nothing, like Metadata's broker list)
   61, Operation.Read, 0, 0, 0, // DescribeProducers
   64, 0, 0, 0, Operation.Alter, // UnregisterBroker
   65, 0, 0, Operation.Describe, 0, // DescribeTransactions
@@ -80,7 +81,9 @@ const TABLE: StaticArray<i32> = [
   90, Operation.Describe, Operation.Describe, 0, 0, // DescribeShareGroupOffsets
   91, Operation.Read, Operation.Read, 0, 0, // AlterShareGroupOffsets
   92, Operation.Read, Operation.Delete, 0, 0, // DeleteShareGroupOffsets
-  88, Operation.Describe, Operation.Read, 0, 0, // StreamsGroupHeartbeat
+  80, 0, 0, 0, Operation.Alter, // AddRaftVoter
+  81, 0, 0, 0, Operation.Alter, // RemoveRaftVoter
+  88, Operation.Describe, Operation.Read, 0, 0, // StreamsGroupHeartbeat (and CREATE, see createsTopic)
   89, 0, Operation.Describe, 0, 0, // StreamsGroupDescribe
   93, 0, Operation.Read, 0, 0, // StreamsGroupTopologyDescriptionUpdate
   94, 0, 0, 0, Operation.Alter, // UnregisterController
@@ -118,7 +121,18 @@ export function configOperation(apiKey: i16): i32 {
 }
 
 // The operation `apiKey` needs on the cluster; CLUSTER_ACTION for APIs clients do not send.
-export function clusterOperation(apiKey: i16): i32 {
+export function clusterOperation(apiKey: i16, version: i16): i32 {
+  // AddPartitionsToTxn v4+ batches transactions between brokers.
+  if (apiKey == 24 && version >= 4) return Operation.ClusterAction;
   const row = rowOf(apiKey);
   return row < 0 ? Operation.ClusterAction : unchecked(TABLE[row + 4]);
+}
+
+// StreamsGroupHeartbeat: the broker creates the topology's internal topics that are missing (its
+// repartition source and changelog topics, the TopicInfo structs; source and sink topics are
+// plain strings), and Kafka asks CREATE on them or on the cluster for that
+// (KafkaApis.handleStreamsGroupHeartbeat). The filter cannot tell which exist, so it asks CREATE
+// for every one the request names. `arrayRow` is the field row of the array the name sits in.
+export function createsTopic(apiKey: i16, arrayRow: i32): bool {
+  return apiKey == 88 && arrayRow >= 0 && (<i32>fieldCol(arrayRow, FieldCol.Packed) & KIND_MASK) == FieldKind.Struct;
 }

@@ -19,3 +19,23 @@ test("every row of the ACL operation table sits on the API key its name has in K
   assert.ok(rows.length >= 60, `${rows.length} rows`);
   for (const [, key, name] of rows) assert.equal(names.get(Number(key)), name, `row for API key ${key}`);
 });
+
+// operations.ts createsTopic: in StreamsGroupHeartbeat, the topic names inside struct arrays are
+// the internal topics the broker creates (needing CREATE), the plain string arrays the source and
+// sink topics (DESCRIBE). A schema that moves a name between the two kinds must fail here.
+test("StreamsGroupHeartbeat's topic names in struct arrays are exactly the topics the broker creates", () => {
+  const schema = JSON.parse(readFileSync(join(DEFAULT_SCHEMAS, "StreamsGroupHeartbeatRequest.json"), "utf8").replace(/^\s*\/\/.*$/gm, ""));
+  const structs = new Map<string, any[]>((schema.commonStructs ?? []).map((s: any) => [s.name, s.fields]));
+  const inStructArrays: string[] = [];
+  const inStringArrays: string[] = [];
+  const visit = (fields: any[], path: string) => {
+    for (const f of fields) {
+      if (f.entityType === "topicName") (f.type === "[]string" ? inStringArrays : inStructArrays).push(`${path}${f.name}`);
+      const inner = f.fields ?? structs.get(String(f.type).replace(/^\[\]/, ""));
+      if (inner) visit(inner, `${path}${f.name}.`);
+    }
+  };
+  visit(schema.fields, "");
+  assert.deepEqual(inStringArrays.sort(), ["Topology.Subtopologies.RepartitionSinkTopics", "Topology.Subtopologies.SourceTopics"]);
+  assert.deepEqual(inStructArrays.sort(), ["Topology.Subtopologies.RepartitionSourceTopics.Name", "Topology.Subtopologies.StateChangelogTopics.Name"]);
+});
