@@ -188,11 +188,10 @@ export class AuthzStage {
       this.refuseWhole(code);
       return;
     }
-    const offset = <i32>(edits.innermostElementStart() - this.bodyPtr);
-    if (this.filter.has(offset)) return;
+    // Entries come in wire order: one refused already is the last one added.
+    if (!this.filter.add(<i32>(edits.innermostElementStart() - this.bodyPtr))) return;
     edits.dropElement();
     this.filter.row = row;
-    this.filter.add(offset);
     // Entries share one error code: a mix of refused and unknown ids reads as refused.
     this.entryCode = this.entryCode == 0 || this.entryCode == code ? code : TOPIC_AUTHORIZATION_FAILED;
   }

@@ -23,34 +23,53 @@ function defaultValue(row: i32): i64 {
 }
 
 // Which entries of one request array the response answers (the rest are left out): used to
-// answer only the denied part of a request whose allowed part goes to the broker.
+// answer only the denied part of a request whose allowed part goes to the broker. Entries are
+// added as the walk meets them, so offsets only grow: membership is a look at the last one when
+// adding, and a cursor moving forward when the builder walks the same array in order (a list of
+// many refused entries costs linear time, not quadratic).
 export class EntryFilter {
   // Request array field row the filter applies to; -1 answers everything.
   row: i32 = -1;
-  // Offsets (from the request body) of the entries to answer.
+  // Offsets (from the request body) of the entries to answer, in increasing order.
   offsets: ByteBuffer = new ByteBuffer();
+  private cursor: i32 = 0;
 
   reset(row: i32): void {
     this.row = row;
     this.offsets.clear();
+    this.cursor = 0;
   }
 
   release(): void {
     this.offsets.release();
   }
 
-  add(offset: i32): void {
+  // Adds the entry at `offset` unless it is the last one added (an entry refused for two of its
+  // names); false when it was already there.
+  add(offset: i32): bool {
+    const n = this.offsets.len;
+    if (n > 0 && load<i32>(this.offsets.ptr + <usize>(n - 4)) >= offset) return false;
     store<i32>(this.offsets.reserve(4), offset);
     this.offsets.len += 4;
+    return true;
   }
 
   get size(): i32 {
     return this.offsets.len / 4;
   }
 
+  // Starts a pass over the array's entries in wire order (has() then only moves forward).
+  rewind(): void {
+    this.cursor = 0;
+  }
+
   has(offset: i32): bool {
-    for (let p: i32 = 0; p < this.offsets.len; p += 4) if (load<i32>(this.offsets.ptr + <usize>p) == offset) return true;
-    return false;
+    const ptr = this.offsets.ptr;
+    const end = this.offsets.len;
+    let p = this.cursor;
+    while (p < end && load<i32>(ptr + <usize>p) < offset) p += 4;
+    this.cursor = p;
+    return p < end && load<i32>(ptr + <usize>p) == offset;
   }
 }
 
@@ -108,6 +127,7 @@ class Builder {
     // Response arrays nothing in the request stands for stay empty.
     let count = 0;
     if (from >= 0 && kind == FieldKind.Struct) {
+      this.rewind();
       for (let e = this.tree.firstChild(from); e >= 0; e = this.tree.next(e)) if (this.wanted(from, e)) count++;
     }
     if (compact) writeUnsignedVarint(this.out, <u32>(count + 1));
@@ -116,6 +136,7 @@ class Builder {
     const elementStruct = <i32>col(row, FieldCol.Struct);
     const requestRow = <i32>unchecked(SOURCES[row]);
     const scalars = (col(requestRow, FieldCol.Packed) & KIND_MASK) != FieldKind.Struct;
+    this.rewind();
     for (let e = this.tree.firstChild(from); e >= 0; e = this.tree.next(e)) {
       if (!this.wanted(from, e)) continue;
       if (scalars) this.struct(elementStruct, -1, e);
@@ -123,6 +144,11 @@ class Builder {
     }
   }
 
+  private rewind(): void {
+    if (this.filter !== null) this.filter!.rewind();
+  }
+
+  // Asked for the elements of one array in wire order, after rewind().
   private wanted(array: i32, element: i32): bool {
     const f = this.filter;
     if (f === null || f.row < 0 || this.tree.row(array) != f.row) return true;
