@@ -250,6 +250,9 @@ export class AuthzStage {
       writeInt32(f.note, row);
       writeInt32(f.note, count);
       f.note.append(start, <i32>(end - start));
+      // Both can be many times the request's size: not held until the next refusal.
+      tree.trim();
+      answer.trim();
       return true;
     }
     return false;

@@ -228,5 +228,7 @@ export function buildErrorResponse(apiKey: i16, version: i16, correlationId: i32
   if (responseHeaderVersion(apiKey, version) >= 1) writeUnsignedVarint(out, 0);
   b.struct(messageStruct(apiKey, false), 0, -1);
   store<u32>(out.ptr, bswap<u32>(<u32>(out.len - 4)));
+  // The tree is the VM's: a large request's must not stay held between refusals.
+  b.tree.trim();
   return true;
 }
