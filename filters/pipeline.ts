@@ -4,7 +4,7 @@
 import { FrameHandler, KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { ProxyCounters } from "../assembly/proxy/counters";
 import { LabelEntry } from "../assembly/proxy/label_table";
-import { walk } from "../assembly/kafka/walker";
+import { walk, WalkError } from "../assembly/kafka/walker";
 import { apiName, isValidVersion } from "../assembly/kafka/apis";
 import { FrameScan } from "./frame_scan";
 import { KafkaMetrics } from "./metrics";
@@ -157,6 +157,11 @@ export class Pipeline extends FrameHandler {
     this.scan.start(f.apiKey, f.apiVersion, isRequest, f.ptr);
     const n = walk(f.apiKey, f.apiVersion, isRequest, f.bodyPtr, f.bodyLength, this.scan);
     if (n >= 0) return true;
+    if (n == WalkError.Stopped) {
+      // Only the authorization stage stops a walk (MAX_REFUSED_ENTRIES).
+      this.reason = "more than 10000 refused entries in one request";
+      return false;
+    }
     this.counters.malformed(isRequest).increment(1);
     this.reason = apiName(f.apiKey) + " v" + f.apiVersion.toString() + (isRequest ? " request" : " response") +
       " body does not decode (error " + n.toString() + ")";

@@ -17,8 +17,18 @@ const FROM_ELEMENT: i16 = -2;
   return unchecked(FIELDS[row * FIELD_WIDTH + c]);
 }
 
+// DEFAULTS lists rows in increasing order (generate.ts emits them row by row): a binary search,
+// as an answer with many entries asks for every entry's defaults.
 function defaultValue(row: i32): i64 {
-  for (let i = 0; i < DEFAULTS.length; i += 2) if (unchecked(DEFAULTS[i]) == <i64>row) return unchecked(DEFAULTS[i + 1]);
+  let lo = 0;
+  let hi = DEFAULTS.length >> 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const r = unchecked(DEFAULTS[mid << 1]);
+    if (r == <i64>row) return unchecked(DEFAULTS[(mid << 1) + 1]);
+    if (r < <i64>row) lo = mid + 1;
+    else hi = mid;
+  }
   return 0;
 }
 
@@ -33,6 +43,12 @@ export class EntryFilter {
   // Offsets (from the request body) of the entries to answer, in increasing order.
   offsets: ByteBuffer = new ByteBuffer();
   private cursor: i32 = 0;
+  // Set by buildErrorResponse: the response array that answers the entries (its field row, and
+  // where its elements are in the answer), so they can be merged into the broker's response.
+  answerRow: i32 = -1;
+  answerStart: i32 = 0;
+  answerEnd: i32 = 0;
+  answerCount: i32 = 0;
 
   reset(row: i32): void {
     this.row = row;
@@ -136,11 +152,19 @@ class Builder {
     const elementStruct = <i32>col(row, FieldCol.Struct);
     const requestRow = <i32>unchecked(SOURCES[row]);
     const scalars = (col(requestRow, FieldCol.Packed) & KIND_MASK) != FieldKind.Struct;
+    const start = this.out.len;
     this.rewind();
     for (let e = this.tree.firstChild(from); e >= 0; e = this.tree.next(e)) {
       if (!this.wanted(from, e)) continue;
       if (scalars) this.struct(elementStruct, -1, e);
       else this.struct(elementStruct, e, -1);
+    }
+    const f = this.filter;
+    if (f !== null && requestRow == f.row && f.answerRow < 0) {
+      f.answerRow = row;
+      f.answerStart = start;
+      f.answerEnd = this.out.len;
+      f.answerCount = count;
     }
   }
 
@@ -222,6 +246,7 @@ export function buildErrorResponse(apiKey: i16, version: i16, correlationId: i32
   b.flexible = isFlexible(apiKey, version);
   b.code = code;
   b.filter = filter;
+  if (filter !== null) filter.answerRow = -1;
   out.clear();
   writeInt32(out, 0);
   writeInt32(out, correlationId);

@@ -22,6 +22,8 @@ export const enum WalkError {
   // The message decoded but did not use the whole frame.
   TrailingBytes = -7,
   TooDeep = -8,
+  // A visitor ended the walk (stopWalk): it has seen enough to refuse the frame.
+  Stopped = -9,
 }
 
 // Receives what the walk finds, in wire order. Pointers are into the walked frame.
@@ -96,6 +98,11 @@ export function walkStruct(structIndex: i32, ver: i16, flex: bool, ptr: usize, l
   visitor = v;
   readStruct(structIndex, 0);
   return error != 0 ? error : <i32>(pos - ptr);
+}
+
+// For a visitor: ends the walk under way, which then returns WalkError.Stopped.
+export function stopWalk(): void {
+  fail(WalkError.Stopped);
 }
 
 @inline function fail(code: i32): void {

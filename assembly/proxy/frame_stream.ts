@@ -29,12 +29,13 @@ export class FrameStream {
     const buf = this.buf;
     const need = buf.len + <i32>size;
     if (need > buf.cap) {
-      // Doubling, but never past the unfinished frame at the start (after compact()) when its
-      // size is known and it is all that arrives: a frame costs its size, not the next power of 2.
+      // Once the unfinished frame at the start (after compact()) has shown its size, the buffer
+      // takes the whole frame at once, as Kafka's memory pool does: no chain of copies for a
+      // large frame, and buffers of frame sizes the allocator reuses as they come and go.
       let cap = ByteBuffer.grown(buf.cap, need);
       if (buf.len >= 4) {
         const frame = bswap<i32>(load<i32>(buf.ptr));
-        if (<u32>frame <= <u32>this.maxFrameBytes) cap = min(cap, max(need, frame + 4));
+        if (<u32>frame <= <u32>this.maxFrameBytes) cap = max(cap, frame + 4);
       }
       if (!BufferBudget.allows(cap - buf.cap, cap > KEEP_BYTES)) return FrameError.OverBudget;
       buf.resize(cap);
