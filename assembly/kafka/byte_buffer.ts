@@ -1,5 +1,6 @@
 // A growable byte region outside the GC heap, reused for the life of a connection so that
-// reassembling frames does not allocate per frame once it has reached its working size.
+// reassembling frames does not allocate per frame once it has reached its working size (a
+// large message's size is given back once it is done: trim()).
 //
 // Every buffer's capacity counts in one total per VM (BufferBudget): what frames being
 // reassembled, their edits and answers hold, for all connections together. The network layer
@@ -10,15 +11,15 @@ export class BufferBudget {
   static limit: i32 = i32.MAX_VALUE;
 
   // Whether `more` bytes of capacity may be added. Buffers growing past KEEP_BYTES (large
-  // frames) may only use three quarters: the rest stays for the small frames of other
-  // connections, which large unfinished frames can then not shut out.
+  // frames) may only use half: the rest stays for the small frames of other connections, which
+  // large unfinished frames can then not shut out, and for the allocator's slack.
   @inline static allows(more: i32, large: bool = false): bool {
     const limit = <i64>BufferBudget.limit;
     return <i64>BufferBudget.held + <i64>more <= (large ? limit >> 1 : limit);
   }
 }
 
-// Capacity a buffer grown for a large message keeps once cleared or done with it: an idle
+// Capacity a buffer grown for a large message keeps once done with it (trim): an idle
 // connection must not sit on a frame-sized buffer, while small frames still reuse theirs.
 export const KEEP_BYTES: i32 = 65536;
 

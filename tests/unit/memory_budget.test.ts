@@ -76,7 +76,7 @@ test("50 connections holding unfinished max-size frames stay within max_buffered
   host.close(c);
 });
 
-test("a connection's buffer shrinks once its large frame is done; the budget sees capacity, not length", async () => {
+test("a connection's buffer shrinks once its large frame is done, giving its share of the budget back", async () => {
   const host = await ProxyWasmHost.load(WASM);
   // Large frames may hold 8 MiB together.
   assert.ok(host.configure({ max_request_bytes: 6 * MiB, max_buffered_bytes: 16 * MiB }));
