@@ -180,11 +180,11 @@ describe("memory and CPU bounds through Envoy + filter + Kafka", () => {
       const r = await c.request(small(1), 10000);
       assert.equal(r.readInt32BE(4), 1);
       c.socket.destroy();
-      // The module's memory (sampled as connections come and go): the buffers hold at most
-      // max_buffered_bytes, and the allocator grows the memory by doubling it, so it stays
-      // under twice that; the second wave reuses what the first left.
+      // The module's memory (sampled as connections come and go) stays under max_buffered_bytes
+      // (52 MiB seen): large frames hold at most half of it, whole-frame buffers the allocator
+      // reuses; the second wave reuses what the first left.
       const now = await stat("wasm_memory_bytes");
-      assert.ok(now <= 128 * MiB, `Wasm memory ${now} bytes`);
+      assert.ok(now <= 64 * MiB, `Wasm memory ${now} bytes`);
       if (wave === 1) assert.equal(now, memory, "the second wave grew the module's memory");
       memory = now;
       for (const h of hogs) h.socket.destroy();
