@@ -159,7 +159,7 @@ export class Pipeline extends FrameHandler {
     if (n >= 0) return true;
     if (n == WalkError.Stopped) {
       // Only the authorization stage stops a walk (MAX_REFUSED_ENTRIES).
-      this.reason = "more than 10000 refused entries in one request";
+      this.reason = "more than 5000 refused entries in one request";
       return false;
     }
     this.counters.malformed(isRequest).increment(1);

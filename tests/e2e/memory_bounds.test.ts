@@ -124,6 +124,38 @@ describe("memory and CPU bounds through Envoy + filter + Kafka", () => {
   const { guard } = suite;
   const stat = (name: string) => suite.bed.envoy.stat(name);
 
+  test("50 connections holding unfinished 4 MiB frames: bounded memory, the excess closed and counted, others served", guard(async () => {
+    const port = suite.bed.envoy.listenPort;
+    let memory = 0;
+    // Two waves: the second finds the memory the first used, and the module's memory stops growing.
+    for (let wave = 0; wave < 2; wave++) {
+      const before = await stat("frames_over_memory_budget");
+      const hogs = await Promise.all(Array.from({ length: 50 }, () => hold(port, 4 * MiB, 4 * MiB - 1)));
+      await sleep(1000);
+      const open = hogs.filter((h) => !h.closed()).length;
+      // Frames past 64 KiB may use half of the 64 MiB: 7 buffers of a whole 4 MiB frame, fewer
+      // while other connections hold their first reads.
+      assert.ok(open >= 4 && open <= 7, `${open} connections hold their frame`);
+      assert.equal(await stat("frames_over_memory_budget") - before, 50 - open);
+      // Other clients are served meanwhile.
+      const c = await Client.connect(port);
+      const r = await c.request(small(1), 10000);
+      assert.equal(r.readInt32BE(4), 1);
+      c.socket.destroy();
+      // The module's memory (sampled as connections come and go; this test runs first, so it is
+      // the frames' doing) stays under max_buffered_bytes (52 MiB seen): large frames hold at
+      // most half of it, in whole-frame buffers the allocator reuses; the second wave reuses
+      // what the first left.
+      const now = await stat("wasm_memory_bytes");
+      assert.ok(now <= 64 * MiB, `Wasm memory ${now} bytes`);
+      if (wave === 1) assert.equal(now, memory, "the second wave grew the module's memory");
+      memory = now;
+      for (const h of hogs) h.socket.destroy();
+      await sleep(500);
+    }
+    assert.doesNotMatch(suite.bed.envoy.service.log(), TRAPPED);
+  }));
+
   // Times the other connection's round trips while `stall` sends its request; returns the worst.
   async function worstWhile(stallRequest: Buffer): Promise<{ worst: number; rtts: number[]; answer: Buffer | null }> {
     const port = suite.bed.envoy.listenPort;
@@ -149,48 +181,17 @@ describe("memory and CPU bounds through Envoy + filter + Kafka", () => {
   test("80,000 refused entries in one request leave other connections' round trips under 50 ms", guard(async () => {
     const before = await stat("authz.requests_denied");
     const { worst, rtts, answer } = await worstWhile(manyRefused(80000, 1));
-    // Past 10,000 refusals the filter stops and closes the connection.
+    // Past 5,000 refusals the filter stops and closes the connection.
     assert.equal(answer, null);
     assert.equal(await stat("authz.requests_denied"), before + 1);
     assert.ok(worst < 50, `worst round trip ${worst.toFixed(1)} ms over ${rtts.length}`);
   }));
 
-  test("10,000 refused entries are answered, each with its error, and others' round trips stay under 50 ms", guard(async () => {
-    const { worst, rtts, answer } = await worstWhile(manyRefused(10000, 1));
+  test("5,000 refused entries are answered, each with its error, and others' round trips stay under 50 ms", guard(async () => {
+    const { worst, rtts, answer } = await worstWhile(manyRefused(5000, 1));
     assert.ok(answer !== null);
-    assert.equal(answer.toString("latin1").split("secrets").length - 1, 10000);
+    assert.equal(answer.toString("latin1").split("secrets").length - 1, 5000);
     assert.ok(worst < 50, `worst round trip ${worst.toFixed(1)} ms over ${rtts.length}`);
-  }));
-
-  test("50 connections holding unfinished 4 MiB frames: bounded memory, the excess closed and counted, others served", guard(async () => {
-    const port = suite.bed.envoy.listenPort;
-    let memory = 0;
-    // Two waves: the second finds the memory the first used, and the module's memory stops growing.
-    for (let wave = 0; wave < 2; wave++) {
-      const before = await stat("frames_over_memory_budget");
-      const hogs = await Promise.all(Array.from({ length: 50 }, () => hold(port, 4 * MiB, 4 * MiB - 1)));
-      await sleep(1000);
-      const open = hogs.filter((h) => !h.closed()).length;
-      // Frames past 64 KiB may use half of the 64 MiB: 7 buffers of a whole 4 MiB frame, fewer
-      // while other connections hold their first reads.
-      assert.ok(open >= 4 && open <= 7, `${open} connections hold their frame`);
-      assert.equal(await stat("frames_over_memory_budget") - before, 50 - open);
-      // Other clients are served meanwhile.
-      const c = await Client.connect(port);
-      const r = await c.request(small(1), 10000);
-      assert.equal(r.readInt32BE(4), 1);
-      c.socket.destroy();
-      // The module's memory (sampled as connections come and go) stays under max_buffered_bytes
-      // (52 MiB seen): large frames hold at most half of it, whole-frame buffers the allocator
-      // reuses; the second wave reuses what the first left.
-      const now = await stat("wasm_memory_bytes");
-      assert.ok(now <= 64 * MiB, `Wasm memory ${now} bytes`);
-      if (wave === 1) assert.equal(now, memory, "the second wave grew the module's memory");
-      memory = now;
-      for (const h of hogs) h.socket.destroy();
-      await sleep(500);
-    }
-    assert.doesNotMatch(suite.bed.envoy.service.log(), TRAPPED);
   }));
 
   describe("the reported attack: 8 connections x 70 MiB of a 100 MiB frame, max_request_bytes 100 MiB, FAIL_CLOSED", () => {
