@@ -7,6 +7,7 @@ import { KafkaConnection } from "../assembly/proxy/connection";
 import { ProxyCounters } from "../assembly/proxy/counters";
 import { readHostBuffer, BufferType } from "../assembly/proxy/host_memory";
 import { Pipeline, Shared } from "./pipeline";
+import { BufferBudget } from "../assembly/kafka/byte_buffer";
 
 // proxy-runtime's root and lifecycle callbacks; its HTTP, gRPC, queue and foreign-function
 // callbacks are left out (Envoy never calls them on a network filter; about 2.8 KB of module).
@@ -36,6 +37,7 @@ class KafkaProxyRoot extends RootContext {
     }
     const c = parsed.config!;
     this.config = c;
+    BufferBudget.limit = c.maxBufferedBytes;
     // Envoy hands back the same metric for a name defined again, so counts carry on across
     // reconfiguration; topic ids learned so far stay valid.
     const previous = this.shared;
@@ -62,7 +64,7 @@ class KafkaProxyRoot extends RootContext {
     const c = this.config;
     const shared = this.shared!;
     return new KafkaConnection(contextId, this, new Pipeline(shared), c.forward, c.maxRequestBytes, c.maxResponseBytes,
-      shared.counters);
+      c.maxInFlight, shared.counters);
   }
 }
 

@@ -5,7 +5,7 @@ import { FrameHandler, KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame
 import { ProxyCounters } from "../assembly/proxy/counters";
 import { Counter } from "@solo-io/proxy-runtime/assembly/index";
 import { LabelEntry } from "../assembly/proxy/label_table";
-import { walk } from "../assembly/kafka/walker";
+import { walk, WalkError } from "../assembly/kafka/walker";
 import { apiName, isKnownApi, isValidVersion } from "../assembly/kafka/apis";
 import { FrameScan } from "./frame_scan";
 import { KafkaMetrics } from "./metrics";
@@ -240,6 +240,11 @@ export class Pipeline extends FrameHandler {
       }
     }
     if (n >= 0) return true;
+    if (n == WalkError.Stopped) {
+      // Only the authorization stage stops a walk (MAX_REFUSED_ENTRIES).
+      this.reason = "more than 5000 refused entries in one request";
+      return false;
+    }
     this.counters.malformed(isRequest).increment(1);
     this.reason = apiName(f.apiKey) + " v" + f.apiVersion.toString() + (isRequest ? " request" : " response") +
       " body does not decode (error " + n.toString() + ")";

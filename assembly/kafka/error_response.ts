@@ -14,40 +14,75 @@ import { writeInt16, writeInt32, writeUnsignedVarint } from "./writer";
 
 const FROM_ELEMENT: i16 = -2;
 
+// DEFAULTS lists rows in increasing order (generate.ts emits them row by row): a binary search,
+// as an answer with many entries asks for every entry's defaults.
 function defaultValue(row: i32): i64 {
-  for (let i = 0; i < DEFAULTS.length; i += 2) if (unchecked(DEFAULTS[i]) == <i64>row) return unchecked(DEFAULTS[i + 1]);
+  let lo = 0;
+  let hi = DEFAULTS.length >> 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const r = unchecked(DEFAULTS[mid << 1]);
+    if (r == <i64>row) return unchecked(DEFAULTS[(mid << 1) + 1]);
+    if (r < <i64>row) lo = mid + 1;
+    else hi = mid;
+  }
   return 0;
 }
 
 // Which entries of one request array the response answers (the rest are left out): used to
-// answer only the denied part of a request whose allowed part goes to the broker.
+// answer only the denied part of a request whose allowed part goes to the broker. Entries are
+// added as the walk meets them, so offsets only grow: membership is a look at the last one when
+// adding, and a cursor moving forward when the builder walks the same array in order (a list of
+// many refused entries costs linear time, not quadratic).
 export class EntryFilter {
   // Request array field row the filter applies to; -1 answers everything.
   row: i32 = -1;
-  // Offsets (from the request body) of the entries to answer.
+  // Offsets (from the request body) of the entries to answer, in increasing order.
   offsets: ByteBuffer = new ByteBuffer();
+  private cursor: i32 = 0;
+  // Set by buildErrorResponse: the response array that answers the entries (its field row, and
+  // where its elements are in the answer), so they can be merged into the broker's response.
+  answerRow: i32 = -1;
+  answerStart: i32 = 0;
+  answerEnd: i32 = 0;
+  answerCount: i32 = 0;
 
   reset(row: i32): void {
     this.row = row;
     this.offsets.clear();
+    this.cursor = 0;
   }
 
   release(): void {
     this.offsets.release();
   }
 
-  add(offset: i32): void {
+  // Adds the entry at `offset` unless it is the last one added (an entry refused for two of its
+  // names); false when it was already there.
+  add(offset: i32): bool {
+    const n = this.offsets.len;
+    if (n > 0 && load<i32>(this.offsets.ptr + <usize>(n - 4)) >= offset) return false;
     store<i32>(this.offsets.reserve(4), offset);
     this.offsets.len += 4;
+    return true;
   }
 
   get size(): i32 {
     return this.offsets.len / 4;
   }
 
+  // Starts a pass over the array's entries in wire order (has() then only moves forward).
+  rewind(): void {
+    this.cursor = 0;
+  }
+
   has(offset: i32): bool {
-    for (let p: i32 = 0; p < this.offsets.len; p += 4) if (load<i32>(this.offsets.ptr + <usize>p) == offset) return true;
-    return false;
+    const ptr = this.offsets.ptr;
+    const end = this.offsets.len;
+    let p = this.cursor;
+    while (p < end && load<i32>(ptr + <usize>p) < offset) p += 4;
+    this.cursor = p;
+    return p < end && load<i32>(ptr + <usize>p) == offset;
   }
 }
 
@@ -105,6 +140,7 @@ class Builder {
     // Response arrays nothing in the request stands for stay empty.
     let count = 0;
     if (from >= 0 && kind == FieldKind.Struct) {
+      this.rewind();
       for (let e = this.tree.firstChild(from); e >= 0; e = this.tree.next(e)) if (this.wanted(from, e)) count++;
     }
     if (compact) writeUnsignedVarint(this.out, <u32>(count + 1));
@@ -113,13 +149,27 @@ class Builder {
     const elementStruct = <i32>fieldCol(row, FieldCol.Struct);
     const requestRow = <i32>unchecked(SOURCES[row]);
     const scalars = (fieldCol(requestRow, FieldCol.Packed) & KIND_MASK) != FieldKind.Struct;
+    const start = this.out.len;
+    this.rewind();
     for (let e = this.tree.firstChild(from); e >= 0; e = this.tree.next(e)) {
       if (!this.wanted(from, e)) continue;
       if (scalars) this.struct(elementStruct, -1, e);
       else this.struct(elementStruct, e, -1);
     }
+    const f = this.filter;
+    if (f !== null && requestRow == f.row && f.answerRow < 0) {
+      f.answerRow = row;
+      f.answerStart = start;
+      f.answerEnd = this.out.len;
+      f.answerCount = count;
+    }
   }
 
+  private rewind(): void {
+    if (this.filter !== null) this.filter!.rewind();
+  }
+
+  // Asked for the elements of one array in wire order, after rewind().
   private wanted(array: i32, element: i32): bool {
     const f = this.filter;
     if (f === null || f.row < 0 || this.tree.row(array) != f.row) return true;
@@ -193,11 +243,14 @@ export function buildErrorResponse(apiKey: i16, version: i16, correlationId: i32
   b.flexible = isFlexible(apiKey, version);
   b.code = code;
   b.filter = filter;
+  if (filter !== null) filter.answerRow = -1;
   out.clear();
   writeInt32(out, 0);
   writeInt32(out, correlationId);
   if (responseHeaderVersion(apiKey, version) >= 1) writeUnsignedVarint(out, 0);
   b.struct(messageStruct(apiKey, false), 0, -1);
   store<u32>(out.ptr, bswap<u32>(<u32>(out.len - 4)));
+  // The tree is the VM's: a large request's must not stay held between refusals.
+  b.tree.trim();
   return true;
 }

@@ -19,6 +19,13 @@ export class Gather {
     this.referredEnd = 0;
   }
 
+  // Empties it, and gives back what a large output grew it to.
+  trim(): void {
+    this.referredEnd = 0;
+    this.madeBytes.trim();
+    this.segments.trim();
+  }
+
   // Frees the buffers (off the GC heap) when their connection ends.
   release(): void {
     this.madeBytes.release();

@@ -1,7 +1,7 @@
 // The layout of one walked message as a tree of byte ranges: a node per field and per array
 // element, children in wire order. Only built where a message must be answered or re-shaped
 // (denied requests), never on the plain forwarding path. Nodes live in one reused buffer.
-import { ByteBuffer } from "./byte_buffer";
+import { BufferBudget, ByteBuffer } from "./byte_buffer";
 import { Visitor, WalkError, walk } from "./walker";
 
 const NODE_WIDTH = 6; // row (-1 for elements), start, end, first child, next sibling, last child
@@ -87,8 +87,16 @@ export class MessageTree extends Visitor {
     return this.get(node, 2) - this.get(node, 1);
   }
 
+  // Empties the tree once its user is done (a large one gives its memory back).
+  trim(): void {
+    this.nodes.trim();
+  }
+
   private open(row: i32, ptr: usize): void {
-    if (this.depth == MAX_DEPTH) {
+    // A node per field and element is many times the message's size (a one-byte element is 24
+    // bytes of node): past the VM's buffer budget the build fails like a too-deep message.
+    const nodes = this.nodes;
+    if (this.depth == MAX_DEPTH || (nodes.len + NODE_WIDTH * 4 > nodes.cap && !BufferBudget.allows(max(nodes.cap, 256)))) {
       this.overflow = true;
       return;
     }

@@ -23,6 +23,8 @@ export const enum WalkError {
   // A response decoded but did not use the whole frame.
   TrailingBytes = -7,
   TooDeep = -8,
+  // A visitor ended the walk (stopWalk): it has seen enough to refuse the frame.
+  Stopped = -9,
 }
 
 // Receives what the walk finds, in wire order. Pointers are into the walked frame.
@@ -99,6 +101,11 @@ export function walkStruct(structIndex: i32, ver: i16, flex: bool, ptr: usize, l
   visitor = v;
   readStruct(structIndex, 0);
   return error != 0 ? error : <i32>(pos - ptr);
+}
+
+// For a visitor: ends the walk under way, which then returns WalkError.Stopped.
+export function stopWalk(): void {
+  fail(WalkError.Stopped);
 }
 
 @inline function fail(code: i32): void {

@@ -17,9 +17,18 @@ export const enum ForwardMode {
 }
 
 export class FilterConfig {
-  // Kafka's own default for socket.request.max.bytes.
-  maxRequestBytes: i32 = 104857600;
+  // Not Kafka's 100 MiB (socket.request.max.bytes): a sidecar holds every request whole before it
+  // leaves. 8 MiB is 8 times a Java producer's max.request.size; raise it with the clients'.
+  maxRequestBytes: i32 = 8388608;
+  // Responses are not paused (Envoy never resumes a paused upstream), so this must cover what
+  // the clients ask for: a Java consumer's fetch.max.bytes is 50 MiB.
   maxResponseBytes: i32 = 104857600;
+  // What all connections of one VM (Envoy worker) may hold in buffers together (unfinished
+  // frames first of all), like Kafka's queued.max.request.bytes: a connection that would take
+  // them past it is closed. A frame larger than this can never pass.
+  maxBufferedBytes: i32 = 268435456;
+  // Requests a connection may have waiting for their responses (a Java client sends at most 5).
+  maxInFlight: i32 = 1000;
   forward: ForwardMode = ForwardMode.AfterCheck;
   // The metrics stage (README: Metrics) and its bounds on label cardinality.
   metrics: bool = true;
@@ -92,9 +101,11 @@ export class ConfigResult {
   error: string = "";
 }
 
+// Envoy caps a Wasm VM's memory at 1 GiB; the GC heap, the answers a frame's walk builds and
+// allocator slack need a good part of it, so no size (a frame, all buffers) may pass half.
 function sizeValue(key: string, v: JsonValue, r: ConfigResult): i32 {
-  if (v.kind != JsonKind.Number || v.num != Math.floor(v.num) || v.num < 16 || v.num > 1073741824) {
-    r.error = "config key '" + key + "' must be a whole number of bytes between 16 and 1073741824";
+  if (v.kind != JsonKind.Number || v.num != Math.floor(v.num) || v.num < 16 || v.num > 536870912) {
+    r.error = "config key '" + key + "' must be a whole number of bytes between 16 and 536870912";
     return 0;
   }
   return <i32>v.num;
@@ -133,6 +144,8 @@ export function parseConfig(text: string): ConfigResult {
     const v = root.items[i];
     if (key == "max_request_bytes") c.maxRequestBytes = sizeValue(key, v, r);
     else if (key == "max_response_bytes") c.maxResponseBytes = sizeValue(key, v, r);
+    else if (key == "max_buffered_bytes") c.maxBufferedBytes = sizeValue(key, v, r);
+    else if (key == "max_in_flight_requests") c.maxInFlight = countValue(key, v, r);
     else if (key == "max_topic_labels") c.maxTopicLabels = countValue(key, v, r);
     else if (key == "max_client_labels") c.maxClientLabels = countValue(key, v, r);
     else if (key == "metrics") {

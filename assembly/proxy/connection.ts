@@ -22,6 +22,7 @@ import { ProxyCounters } from "./counters";
 import { Gather } from "../kafka/gather";
 import { writeInt16, writeInt32 } from "../kafka/writer";
 import { ApiKey } from "../kafka/api_keys";
+import { BufferBudget } from "../kafka/byte_buffer";
 
 export class KafkaConnection extends NetworkContext {
   private requests: FrameStream;
@@ -42,6 +43,7 @@ export class KafkaConnection extends NetworkContext {
     private forward: ForwardMode,
     maxRequestBytes: i32,
     maxResponseBytes: i32,
+    private maxInFlight: i32,
     private counters: ProxyCounters,
   ) {
     super(contextId, root);
@@ -87,9 +89,9 @@ export class KafkaConnection extends NetworkContext {
       return Action.Continue;
     }
     const heldBefore = stream.buf.len;
-    if (!stream.pull(hostBuffer, size)) {
-      return this.fail(hostBuffer, size, isRequest, "the host refused to hand over the data");
-    }
+    const pulled = stream.pull(hostBuffer, size);
+    if (pulled == FrameError.OverBudget) return this.overBudget(hostBuffer, size, isRequest);
+    if (pulled != 0) return this.fail(hostBuffer, size, isRequest, "the host refused to hand over the data");
     // Frames before `stream.scanned` are checked; once a stage changed one, everything checked
     // goes through `out` instead of straight from the reassembly buffer.
     const out = this.out;
@@ -108,6 +110,9 @@ export class KafkaConnection extends NetworkContext {
         return this.fail(hostBuffer, size, isRequest, "frame of " + stream.badSize.toString() +
           " bytes is larger than the configured maximum of " + stream.maxFrameBytes.toString());
       }
+      // Each request waits for its response in an entry on the GC heap, which the buffer budget
+      // does not count: how many may wait is capped.
+      if (isRequest && this.inFlight.size >= this.maxInFlight) return this.overBudget(hostBuffer, size, isRequest);
       const frame = isRequest ? this.requestFrame : this.responseFrame;
       const verdict = isRequest ? this.request(stream.framePtr(), n) : this.response(stream.framePtr(), n);
       if (verdict == Verdict.Reject) return this.fail(hostBuffer, size, isRequest, this.handler.reason);
@@ -141,7 +146,20 @@ export class KafkaConnection extends NetworkContext {
     }
     // What is left is the unfinished frame, kept to check it when it completes.
     stream.compact();
+    // What this callback's answers grew goes back (the host has copied them).
+    out.trim();
+    const frame = isRequest ? this.requestFrame : this.responseFrame;
+    frame.rewritten.trim();
+    frame.note.trim();
+    // The frames' walks may have grown other buffers (answers, edits): past the budget, the
+    // connection that did it goes. Its frames were checked, so nothing unchecked left.
+    if (!BufferBudget.allows(0)) return this.overBudget(hostBuffer, 0, isRequest);
     return Action.Continue;
+  }
+
+  private overBudget(hostBuffer: u32, size: u32, isRequest: bool): Action {
+    this.counters.overMemoryBudget.increment(1);
+    return this.fail(hostBuffer, size, isRequest, "over max_buffered_bytes or max_in_flight_requests");
   }
 
   // A request the filter answers itself still goes to the broker as an ApiVersions v0 request

@@ -20,6 +20,9 @@ export class ProxyCounters {
   requestsTrailingBytes: Counter = new Counter("kafka_proxy.requests_trailing_bytes");
   requestsOversized: Counter = new Counter("kafka_proxy.requests_oversized");
   responsesOversized: Counter = new Counter("kafka_proxy.responses_oversized");
+  // Connections closed for what they would make the filter hold: buffers past
+  // max_buffered_bytes (all connections of the VM together), more than max_in_flight_requests.
+  overMemoryBudget: Counter = new Counter("kafka_proxy.frames_over_memory_budget");
 
   sampleMemory(): void {
     this.wasmMemory.record(this.wasmMemory.metric_id, <u64>memory.size() << 16);

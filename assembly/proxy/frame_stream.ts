@@ -1,6 +1,6 @@
 // Reassembles one direction of a Kafka connection into whole frames (int32 size + body),
 // whatever the TCP segmentation: a frame may arrive in many reads, a read may carry many frames.
-import { ByteBuffer } from "../kafka/byte_buffer";
+import { BufferBudget, ByteBuffer, KEEP_BYTES } from "../kafka/byte_buffer";
 import { copyFromHost } from "./host_memory";
 
 export const enum FrameError {
@@ -9,6 +9,8 @@ export const enum FrameError {
   NegativeLength = -1,
   TooLarge = -2,
   HostRefused = -3,
+  // Holding the bytes would take the VM's buffers past max_buffered_bytes.
+  OverBudget = -4,
 }
 
 export class FrameStream {
@@ -20,14 +22,28 @@ export class FrameStream {
 
   constructor(public maxFrameBytes: i32) {}
 
-  // Appends the host buffer's `size` new bytes straight into the reassembly buffer.
-  pull(hostBuffer: u32, size: u32): bool {
-    if (size == 0) return true;
-    const dest = this.buf.reserve(<i32>size);
-    const got = copyFromHost(hostBuffer, 0, size, dest);
-    if (got != <i32>size) return false;
-    this.buf.len += got;
-    return true;
+  // Appends the host buffer's `size` new bytes straight into the reassembly buffer; 0, or a
+  // FrameError when the host refused or the bytes do not fit in the VM's budget.
+  pull(hostBuffer: u32, size: u32): i32 {
+    if (size == 0) return 0;
+    const buf = this.buf;
+    const need = buf.len + <i32>size;
+    if (need > buf.cap) {
+      // Once the unfinished frame at the start (after compact()) has shown its size, the buffer
+      // takes the whole frame at once, as Kafka's memory pool does: no chain of copies for a
+      // large frame, and buffers of frame sizes the allocator reuses as they come and go.
+      let cap = ByteBuffer.grown(buf.cap, need);
+      if (buf.len >= 4) {
+        const frame = bswap<i32>(load<i32>(buf.ptr));
+        if (<u32>frame <= <u32>this.maxFrameBytes) cap = max(cap, frame + 4);
+      }
+      if (!BufferBudget.allows(cap - buf.cap, cap > KEEP_BYTES)) return FrameError.OverBudget;
+      buf.resize(cap);
+    }
+    const got = copyFromHost(hostBuffer, 0, size, buf.ptr + <usize>buf.len);
+    if (got != <i32>size) return FrameError.HostRefused;
+    buf.len += got;
+    return 0;
   }
 
   // The length (size prefix included) of the next whole frame at `scanned`, or a FrameError.
@@ -51,10 +67,13 @@ export class FrameStream {
     return this.buf.ptr + <usize>this.scanned;
   }
 
-  // Forgets everything before `scanned`: those frames have been forwarded.
+  // Forgets everything before `scanned`: those frames have been forwarded. What a large frame
+  // grew the buffer to goes back once it is done.
   compact(): void {
     this.buf.discard(this.scanned);
     this.scanned = 0;
+    const buf = this.buf;
+    if (buf.cap > KEEP_BYTES && buf.len <= KEEP_BYTES) buf.resize(KEEP_BYTES);
   }
 
   reset(): void {

@@ -213,6 +213,6 @@ describe("configuration numbers", () => {
       expect(error.includes("numbers here are whole")).toBe(true, text + ": " + error);
     }
     expect(parseConfig(`{"max_request_bytes": -5}`).error)
-      .toBe("config key 'max_request_bytes' must be a whole number of bytes between 16 and 1073741824");
+      .toBe("config key 'max_request_bytes' must be a whole number of bytes between 16 and 536870912");
   });
 });

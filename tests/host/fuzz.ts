@@ -13,7 +13,7 @@
 // - no per-connection state outlives its connection (connections_active back where it was).
 import { FRAME_COUNT, FRAME_HEX, FRAME_INFO } from "../assembly/fixtures/captured_frames.ts";
 import { ProxyWasmHost, Trap } from "./proxy_wasm_host.ts";
-import { frameBoundaries, frames } from "../harness/raw_client.ts";
+import { frameBoundaries, frames, requestFrame } from "../harness/raw_client.ts";
 
 export const POLICIES: Record<string, object> = {
   metrics: {},
@@ -369,5 +369,69 @@ export function runResponseCase(host: ProxyWasmHost, policy: string, seed: numbe
   if (count(host, "responses_forwarded") - forwarded !== frameBoundaries(back).length) {
     return { ok: false, problem: "responses_forwarded differs from the frames forwarded", input };
   }
+  return { ok: true };
+}
+
+const str16 = (s: string) => {
+  const b = Buffer.alloc(2 + s.length);
+  b.writeInt16BE(s.length, 0);
+  b.write(s, 2);
+  return b;
+};
+
+// Resource pressure (issue 12, items 10 and 11), one case on fresh connections:
+// - a Metadata request naming the refused topic thousands of times among allowed ones (past
+//   5,000 refusals the filter closes the connection; below, none of them reaches the broker);
+// - many connections each holding an unfinished frame of a random announced size: the excess is
+//   closed, nothing of them is forwarded, and a small request on another connection still passes.
+export function runPressureCase(host: ProxyWasmHost, policy: string, seed: number): CaseResult {
+  const r = new Rng(seed);
+  if (r.chance(0.5)) {
+    const n = r.chance(0.7) ? 1 + r.below(3000) : 4000 + r.below(4000);
+    const names: Buffer[] = [];
+    let refused = 0;
+    for (let i = 0; i < n; i++) {
+      const deny = r.chance(0.9);
+      if (deny) refused++;
+      names.push(str16(deny ? "secrets" : r.chance(0.5) ? "capture" : `t${r.below(1000)}`));
+    }
+    const countBytes = Buffer.alloc(4);
+    countBytes.writeInt32BE(n, 0);
+    const version = 1 + r.below(8);
+    const tail = version >= 4 ? Buffer.from([r.below(2)]) : Buffer.alloc(0);
+    const input = requestFrame(3, version, 1, "pressure", Buffer.concat([countBytes, ...names, tail]));
+    const closes = count(host, "connections_closed_protocol_error");
+    const res = checkRequests(host, policy, input, split(input, r));
+    if (!res.ok) return res;
+    const denyPolicy = policy === "acls" || policy === "combined";
+    if (denyPolicy && refused > 5000 && count(host, "connections_closed_protocol_error") === closes) {
+      return { ok: false, problem: "more than 5,000 refused entries were not refused", input };
+    }
+    return res;
+  }
+  const active = count(host, "connections_active");
+  const hogs = [];
+  try {
+    for (let k = 2 + r.below(20); k > 0; k--) {
+      const c = host.connect();
+      const head = Buffer.alloc(4 + r.below(65536));
+      head.writeInt32BE(16 + r.below(8 * 1048576 - 16), 0);
+      for (const chunk of split(head, r)) host.downstream(c, chunk);
+      if (c.toUpstream.length > 0) return { ok: false, problem: "part of an unfinished frame was forwarded", input: head };
+      hogs.push(c);
+    }
+    const probe = host.connect();
+    const req = requestFrame(3, 1, 9, "probe", Buffer.from([0, 0, 0, 0]));
+    host.downstream(probe, req);
+    const passed = !probe.closed && Buffer.concat(probe.toUpstream).equals(req);
+    host.close(probe);
+    if (!passed) return { ok: false, problem: "a small request was refused while frames were held", input: req };
+  } catch (e) {
+    if (e instanceof Trap) return { ok: false, problem: e.message };
+    throw e;
+  } finally {
+    for (const c of hogs) host.close(c);
+  }
+  if (count(host, "connections_active") !== active) return { ok: false, problem: "connections_active did not return after the close" };
   return { ok: true };
 }

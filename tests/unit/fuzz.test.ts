@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, WASM } from "../harness/paths.ts";
 import { fuzz, MAX_MEMORY_GROWTH } from "../host/fuzz_main.ts";
-import { CAPTURED, POLICIES, checkRequests } from "../host/fuzz.ts";
+import { CAPTURED, POLICIES, checkRequests, runPressureCase } from "../host/fuzz.ts";
 import { frameBoundaries } from "../harness/raw_client.ts";
 import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
 
@@ -18,6 +18,21 @@ test("30,000 fuzz cases (mutated captures, random splits, four policies, both di
   assert.ok(r.refusals > 100, `the ACL policies refused ${r.refusals} requests or entries`);
   assert.ok(r.refusedTopicCases > 100, `${r.refusedTopicCases} cases sent the refused topic and none of it reached the broker`);
   assert.ok(r.memoryGrowthBytes <= MAX_MEMORY_GROWTH, `module memory grew ${r.memoryGrowthBytes} B after the first tenth`);
+});
+
+test("400 pressure cases (huge counts of refused entries, many unfinished frames), four policies: no trap, no oracle broken", async () => {
+  const failures: string[] = [];
+  for (const [policy, config] of Object.entries(POLICIES)) {
+    const host = await ProxyWasmHost.load(WASM);
+    assert.ok(host.configure(config));
+    for (let seed = 1; seed <= 100; seed++) {
+      const r = runPressureCase(host, policy, seed);
+      if (!r.ok) failures.push(`seed ${seed} (${policy}): ${r.problem}`);
+    }
+    // Frames held under the default budget (256 MiB, half for large frames) plus what the rest took.
+    assert.ok(host.memoryBytes() <= 256 * 1048576, `${policy}: module memory ${host.memoryBytes()} B`);
+  }
+  assert.deepEqual(failures, []);
 });
 
 test("saved failing inputs replay clean", async () => {
