@@ -4,8 +4,8 @@
 // set, and every other field at its schema default. The mapping is generated (SOURCES, see
 // build/codegen/response_sources.ts), so this covers every API without per-API code.
 import { ByteBuffer } from "./byte_buffer";
-import { DEFAULTS, SOURCES, STRUCTS } from "./generated/schema_tables";
-import { fieldCol } from "./field_table";
+import { DEFAULTS, STRUCTS } from "./generated/schema_tables";
+import { fieldCol, fieldSource } from "./field_table";
 import { ARRAY, FLEX_NEVER, FieldCol, FieldKind, KIND_MASK, ROLE_MASK, ROLE_SHIFT, Role } from "./layout";
 import { isFlexible, messageStruct } from "./apis";
 import { responseHeaderVersion } from "./header";
@@ -112,7 +112,7 @@ class Builder {
     const kind = packed & KIND_MASK;
     const compact = this.flexible && (packed & FLEX_NEVER) == 0;
     const nullable = this.version >= fieldCol(row, FieldCol.NullableMin) && this.version <= fieldCol(row, FieldCol.NullableMax);
-    const source = unchecked(SOURCES[row]);
+    const source = fieldSource(row);
     const from = source >= 0 ? this.tree.child(req, source) : -1;
     if ((packed & ARRAY) != 0) {
       this.array(row, kind, compact, from);
@@ -147,7 +147,7 @@ class Builder {
     else writeInt32(this.out, count);
     if (count == 0) return;
     const elementStruct = <i32>fieldCol(row, FieldCol.Struct);
-    const requestRow = <i32>unchecked(SOURCES[row]);
+    const requestRow = fieldSource(row);
     const scalars = (fieldCol(requestRow, FieldCol.Packed) & KIND_MASK) != FieldKind.Struct;
     const start = this.out.len;
     this.rewind();

@@ -339,11 +339,17 @@ export function generate(schemaDir: string, sourceNote: string): string {
   out.push("];");
   out.push("");
   const sources = responseSources(tables, [...apis.values()]);
-  out.push("// Per field row: the request row a response field copies when the filter answers itself,");
-  out.push("// -2 for the request array element it stands for, -1 for the default (response_sources.ts).");
+  // Sparse (about one row in ten has a source): pairs in row order, found by binary search.
+  const sourcePairs: string[] = [];
+  sources.forEach((src, row) => {
+    if (src !== -1) sourcePairs.push(`${row}, ${src}`);
+  });
+  out.push("// Field rows with a source: row, then the request row a response field copies when the filter");
+  out.push("// answers itself, or -2 for the request array element it stands for (response_sources.ts);");
+  out.push("// other rows take their default.");
   out.push("// prettier-ignore");
   out.push("export const SOURCES: StaticArray<i16> = [");
-  out.push(wrap(sources, 24));
+  out.push(wrap(sourcePairs, 12));
   out.push("];");
   out.push("");
   out.push("// Non-zero numeric defaults: field row, value.");
