@@ -6,20 +6,22 @@
 //   nested deeper than the top-level list) is answered by the filter (Verdict.Answer);
 // - a request with some refused entries in its top-level list (topics of a Produce, Fetch,
 //   Metadata...) goes to the broker without them, and error entries for them are merged into
-//   the broker's response;
-// - lists (all-topics Metadata, ListGroups, ListTransactions) only show what the principal may
-//   describe.
+//   the broker's response; when every entry is refused the filter answers (an empty list can
+//   mean "all": Metadata v0, DescribeTopicPartitions, an incremental Fetch);
+// - lists (all-topics Metadata, DescribeTopicPartitions and OffsetFetch, ListGroups,
+//   ListTransactions) only show what the principal may describe; so do KIP-848 assignments (a
+//   regex subscription resolves over all topics) and the group descriptions naming them.
 import { Counter } from "@solo-io/proxy-runtime/assembly/index";
 import { Acl, Operation, ResourceType } from "../assembly/policy/acl";
 import { clusterOperation, configOperation, entityOperation } from "../assembly/policy/operations";
 import { Entity } from "../assembly/kafka/layout";
 import { FrameEdits } from "../assembly/kafka/frame_edits";
-import { buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
+import { answersEntries, buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
 import { MessageTree } from "../assembly/kafka/message_tree";
 import { SOURCES } from "../assembly/kafka/generated/schema_tables";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
-import { writeInt32 } from "../assembly/kafka/writer";
+import { writeInt16, writeInt32, writeUnsignedVarint } from "../assembly/kafka/writer";
 import { responseHeaderVersion } from "../assembly/kafka/header";
 import { TopicIds } from "./topic_ids";
 import { RewriteStage } from "./rewrite";
@@ -33,6 +35,8 @@ const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 const UNKNOWN_TOPIC_ID: i16 = 100;
 
 const CLUSTER_NAME = "kafka-cluster";
+// A group description's AuthorizedOperations when not asked for (the schema's default).
+const NO_OPERATIONS: i32 = -2147483648;
 
 // What a request leaves for its response (KafkaFrame.note).
 const NOTE_MERGE: i32 = 1;
@@ -77,6 +81,9 @@ export class AuthzStage {
   private entryCode: i16 = 0;
   private filter: EntryFilter = new EntryFilter();
   private bodyPtr: usize = 0;
+  private apiVersion: i16 = 0;
+  // The element count of the list refused entries are dropped from.
+  private listCount: i32 = 0;
   private allTopics: bool = false;
   // Responses: what the request's note asked for.
   private mergeRow: i32 = -1;
@@ -84,6 +91,18 @@ export class AuthzStage {
   private mergePtr: usize = 0;
   private mergeLen: i32 = 0;
   private hideEntity: i32 = 0;
+  // How many arrays enclose a hidden entry (OffsetFetch v8+ lists topics per group).
+  private hideDepth: i32 = 1;
+  private hideIds: bool = false;
+  // Group descriptions (KIP-848): a group naming a topic the principal may not describe is
+  // answered as Kafka does, with error 29 and no members, at the end of the list.
+  private group: ByteBuffer = new ByteBuffer();
+  private groupRefused: bool = false;
+  private refusedGroups: ByteBuffer = new ByteBuffer();
+  private refusedCount: i32 = 0;
+  // DescribeTopicPartitions over all topics: the broker's next cursor when it named a topic the
+  // principal may not describe; the client got an empty name in its place.
+  private cursor: ByteBuffer = new ByteBuffer();
   private scratch: ByteBuffer = new ByteBuffer();
   private tree: MessageTree = new MessageTree();
   private clusterName: ArrayBuffer = String.UTF8.encode(CLUSTER_NAME);
@@ -98,6 +117,9 @@ export class AuthzStage {
   release(): void {
     this.filter.release();
     this.scratch.release();
+    this.group.release();
+    this.refusedGroups.release();
+    this.cursor.release();
     this.tree.release();
   }
 
@@ -117,6 +139,7 @@ export class AuthzStage {
   beginRequest(f: KafkaFrame, principal: string): void {
     this.principal = principal;
     this.apiKey = f.apiKey;
+    this.apiVersion = f.apiVersion;
     this.bodyPtr = f.bodyPtr;
     this.wholeCode = 0;
     this.entryCode = 0;
@@ -126,10 +149,43 @@ export class AuthzStage {
     if (op != Operation.None && !this.clusterAllows(op)) this.refuseWhole(CLUSTER_AUTHORIZATION_FAILED);
   }
 
-  // A top-level array of the request: an all-topics Metadata request has a null (v1+) or empty
-  // (v0) topic list.
-  requestArray(topLevel: bool, count: i32, version: i16): void {
-    if (this.apiKey == ApiKey.Metadata && topLevel && (count < 0 || (count == 0 && version == 0))) this.allTopics = true;
+  // An array of the request (`depth` arrays enclose it): a request for all topics has a null
+  // topic list (Metadata v1+, OffsetFetch v2+, per group from v8) or an empty one (Metadata v0,
+  // DescribeTopicPartitions).
+  requestArray(depth: i32, count: i32): void {
+    const k = this.apiKey;
+    const v = this.apiVersion;
+    if (k == ApiKey.Metadata) {
+      if (depth == 0 && (count < 0 || (count == 0 && v == 0))) this.allTopics = true;
+    } else if (k == ApiKey.OffsetFetch) {
+      if (count < 0 && depth == (v >= 8 ? 1 : 0)) this.allTopics = true;
+    } else if (k == ApiKey.DescribeTopicPartitions) {
+      if (depth == 0 && count == 0) this.allTopics = true;
+    }
+  }
+
+  // DescribeTopicPartitions' cursor, `lengthPtr` to `end` (name and partition index). Over all
+  // topics Kafka lists from it without authorizing it (it only tells where to start); the
+  // empty name this filter put in place of a cursor it hid becomes the broker's cursor again.
+  // Over named topics it must be one of them and is authorized like them.
+  requestCursor(lengthPtr: usize, end: usize, ptr: usize, len: i32, edits: FrameEdits): void {
+    if (!this.allTopics) {
+      this.requestEntity(Entity.TopicName, ptr, len, edits);
+      return;
+    }
+    if (len != 0) return;
+    const saved = this.cursor;
+    const mark = edits.bytes.len;
+    if (saved.len > 0) {
+      edits.bytes.append(saved.ptr, saved.len);
+    } else {
+      // Continued on another connection, which holds no cursor: a name after every topic name
+      // (0x7f) ends the listing, where starting over would loop forever.
+      writeUnsignedVarint(edits.bytes, 2);
+      writeUnsignedVarint(edits.bytes, 0x7f);
+      writeInt32(edits.bytes, 0);
+    }
+    edits.replaceFrom(lengthPtr, end, mark);
   }
 
   requestEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
@@ -180,14 +236,16 @@ export class AuthzStage {
     if (!this.allowed(ResourceType.Topic, ptr, len, op)) this.refuse(TOPIC_AUTHORIZATION_FAILED, edits);
   }
 
-  // Refuses the innermost entry when it is an entry of the request's top-level list (and the
-  // same list as earlier refusals), else the whole request.
+  // Refuses the innermost entry when it is an entry of the request's top-level list (the same
+  // list as earlier refusals) that the response answers entry by entry, else the whole request.
   private refuse(code: i16, edits: FrameEdits): void {
     const row = edits.innermostArrayRow();
-    if (edits.arrayDepth() != 1 || (this.filter.row >= 0 && this.filter.row != row)) {
+    if (edits.arrayDepth() != 1 || (this.filter.row >= 0 && this.filter.row != row) ||
+      (this.filter.row < 0 && !answersEntries(this.apiKey, this.apiVersion, row))) {
       this.refuseWhole(code);
       return;
     }
+    this.listCount = edits.innermostArrayCount();
     const offset = <i32>(edits.innermostElementStart() - this.bodyPtr);
     if (this.filter.has(offset)) return;
     edits.dropElement();
@@ -215,10 +273,24 @@ export class AuthzStage {
       }
       return Verdict.Answer;
     }
-    if (this.filter.size > 0) {
-      this.counters.entries.increment(this.filter.size);
-      if (acksZero) this.counters.dropped.increment(1);
-      else if (!this.mergeNote(f)) return Verdict.Reject;
+    const refused = this.filter.size;
+    if (refused > 0) {
+      this.counters.entries.increment(refused);
+      if (acksZero) {
+        this.counters.dropped.increment(1);
+        return refused >= this.listCount ? Verdict.Drop : Verdict.Forward;
+      }
+      // Every entry refused: the emptied list must not reach the broker, where it may mean all
+      // topics (Metadata v0, DescribeTopicPartitions) or the fetch session's partitions. The
+      // filter answers every entry, except in Metadata v1+, where an empty list asks for no
+      // topics and the broker's answer carries the brokers clients need.
+      if (refused >= this.listCount && (f.apiKey != ApiKey.Metadata || f.apiVersion == 0)) {
+        this.counters.denied.increment(1);
+        if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, this.entryCode, this.filter,
+          f.rewritten)) return Verdict.Reject;
+        return Verdict.Answer;
+      }
+      if (!this.mergeNote(f)) return Verdict.Reject;
     } else if (this.allTopics) {
       writeInt32(f.note, NOTE_HIDE);
     }
@@ -260,6 +332,10 @@ export class AuthzStage {
     this.apiKey = f.apiKey;
     this.mergeRow = -1;
     this.hideEntity = 0;
+    this.hideDepth = 1;
+    this.hideIds = false;
+    this.groupRefused = false;
+    this.refusedCount = 0;
     const note = f.note;
     const kind = note.len >= 4 ? bswap<u32>(load<u32>(note.ptr)) : 0;
     if (kind == NOTE_MERGE) {
@@ -269,6 +345,14 @@ export class AuthzStage {
       this.mergeLen = note.len - 12;
     } else if (kind == NOTE_HIDE) {
       this.hideEntity = Entity.TopicName;
+      // OffsetFetch v8+ lists topics per group, v10 by id.
+      if (f.apiKey == ApiKey.OffsetFetch && f.apiVersion >= 8) {
+        this.hideDepth = 2;
+        this.hideIds = f.apiVersion >= 10;
+      }
+    } else if (f.apiKey == ApiKey.ConsumerGroupHeartbeat || f.apiKey == ApiKey.ShareGroupHeartbeat) {
+      // Assignments name topics by id; a regex subscription resolves over every topic.
+      this.hideIds = true;
     } else if (f.apiKey == ApiKey.ListGroups && !this.clusterAllows(Operation.Describe)) {
       this.hideEntity = Entity.GroupId;
     } else if (f.apiKey == ApiKey.ListTransactions) {
@@ -276,18 +360,100 @@ export class AuthzStage {
     }
   }
 
-  // Before a response field ends: the merged entries go at the end of their list.
+  // Before a response field ends: the merged entries (or refused groups) go at the end of
+  // their list.
   responseFieldEnd(row: i32, edits: FrameEdits): void {
-    if (row == this.mergeRow && edits.arrayDepth() == 1 && edits.innermostArrayRow() == row) {
+    if (edits.arrayDepth() != 1 || edits.innermostArrayRow() != row) return;
+    if (row == this.mergeRow) {
       edits.appendElements(this.mergePtr, this.mergeLen, this.mergeCount);
       this.mergeRow = -1;
+    } else if (this.refusedCount > 0) {
+      edits.appendElements(this.refusedGroups.ptr, this.refusedGroups.len, this.refusedCount);
+      this.refusedCount = 0;
     }
   }
 
   responseEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
-    if (entity != this.hideEntity || len < 0 || edits.arrayDepth() != 1) return;
+    if (len < 0) return;
+    const k = this.apiKey;
+    if (k == ApiKey.ConsumerGroupDescribe || k == ApiKey.ShareGroupDescribe) {
+      this.describedGroupEntity(entity, ptr, len, edits);
+      return;
+    }
+    if (entity != this.hideEntity || edits.arrayDepth() != this.hideDepth) return;
     if (this.allowed(resourceOf(entity), ptr, len, Operation.Describe)) return;
     if (edits.dropElement()) this.counters.hidden.increment(1);
+  }
+
+  // A topic id in a response: in an OffsetFetch v10 listing and in KIP-848 assignments, an id
+  // the principal may not describe (or one this worker cannot name) is dropped.
+  responseTopicId(idPtr: usize, edits: FrameEdits): void {
+    if (!this.hideIds || edits.arrayDepth() != this.hideDepth) return;
+    const e = this.topicIds.find(idPtr);
+    let visible = false;
+    if (e !== null) {
+      let ptr = e.namePtr;
+      let len = e.nameLen;
+      const rewrite = this.rewrite;
+      if (rewrite === null || rewrite.clientTopic(ptr, len)) {
+        if (rewrite !== null) {
+          ptr = rewrite.name.ptr;
+          len = rewrite.name.len;
+        }
+        visible = this.allowed(ResourceType.Topic, ptr, len, Operation.Describe);
+      }
+    }
+    if (!visible && edits.dropElement()) this.counters.hidden.increment(1);
+  }
+
+  // DescribeTopicPartitions over all topics: a next cursor naming a topic the principal may
+  // not describe would show its name; the client gets an empty name (partition 0) instead,
+  // which its next request turns back into the broker's cursor (requestCursor).
+  responseCursor(lengthPtr: usize, end: usize, ptr: usize, len: i32, edits: FrameEdits): void {
+    if (this.hideEntity != Entity.TopicName || len < 0) return;
+    if (this.allowed(ResourceType.Topic, ptr, len, Operation.Describe)) return;
+    this.cursor.clear();
+    this.cursor.append(lengthPtr, <i32>(end - lengthPtr));
+    const mark = edits.bytes.len;
+    // A compact empty string and partition 0 (the API is flexible in every version).
+    writeUnsignedVarint(edits.bytes, 1);
+    writeInt32(edits.bytes, 0);
+    edits.replaceFrom(lengthPtr, end, mark);
+    this.counters.hidden.increment(1);
+  }
+
+  // ConsumerGroupDescribe / ShareGroupDescribe: like Kafka, a group whose members are assigned
+  // a topic the principal may not describe is answered with TOPIC_AUTHORIZATION_FAILED and no
+  // members (this filter also counts subscribed names).
+  private describedGroupEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
+    const depth = edits.arrayDepth();
+    if (entity == Entity.GroupId && depth == 1) {
+      this.group.clear();
+      this.group.append(ptr, len);
+      this.groupRefused = false;
+      return;
+    }
+    if (entity != Entity.TopicName || depth < 2 || this.groupRefused) return;
+    if (this.allowed(ResourceType.Topic, ptr, len, Operation.Describe)) return;
+    if (!edits.dropOuterElement()) return;
+    this.groupRefused = true;
+    this.counters.hidden.increment(1);
+    // The group's answer (both APIs share the struct): error, null message, the group id,
+    // empty state, epochs 0, empty assignor, no members, operations not asked for.
+    const out = this.refusedGroups;
+    if (this.refusedCount == 0) out.clear();
+    writeInt16(out, TOPIC_AUTHORIZATION_FAILED);
+    writeUnsignedVarint(out, 0);
+    writeUnsignedVarint(out, <u32>(this.group.len + 1));
+    out.append(this.group.ptr, this.group.len);
+    writeUnsignedVarint(out, 1);
+    writeInt32(out, 0);
+    writeInt32(out, 0);
+    writeUnsignedVarint(out, 1);
+    writeUnsignedVarint(out, 1);
+    writeInt32(out, NO_OPERATIONS);
+    writeUnsignedVarint(out, 0);
+    this.refusedCount++;
   }
 
   // False when a merge the request asked for did not happen (the response had no such list).

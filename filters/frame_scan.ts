@@ -96,7 +96,7 @@ export class FrameScan extends Visitor {
   }
 
   arrayStart(row: i32, countPtr: usize, countEnd: usize, count: i32, compact: bool): void {
-    if (this.isRequest && this.authz !== null) this.authz!.requestArray(this.edits.arrayDepth() == 0, count, this.apiVersion);
+    if (this.isRequest && this.authz !== null) this.authz!.requestArray(this.edits.arrayDepth(), count);
     this.edits.arrayStart(row, countPtr, countEnd, count, compact);
   }
 
@@ -176,7 +176,13 @@ export class FrameScan extends Visitor {
       }
     }
     const authz = this.authz;
-    if (authz !== null && !hidden) {
+    if (authz !== null && !hidden && len >= 0 && entity == Entity.TopicName && this.apiKey == ApiKey.DescribeTopicPartitions &&
+      this.edits.arrayDepth() == 0) {
+      // The cursor: its name, then its partition index.
+      const end = valuePtr + <usize>len + 4;
+      if (this.isRequest) authz.requestCursor(lengthPtr, end, clientPtr, clientLen, this.edits);
+      else authz.responseCursor(lengthPtr, end, clientPtr, clientLen, this.edits);
+    } else if (authz !== null && !hidden) {
       if (this.isRequest) authz.requestEntity(entity, clientPtr, clientLen, this.edits);
       else authz.responseEntity(entity, clientPtr, clientLen, this.edits);
     }
@@ -202,7 +208,8 @@ export class FrameScan extends Visitor {
       if (this.nameLen > 0) this.topicIds.learn(ptr, this.namePtr, this.nameLen);
       return;
     }
-    if (this.isRequest && this.authz !== null) this.authz!.requestTopicId(ptr, this.edits);
+    if (this.authz !== null && !this.isRequest) this.authz!.responseTopicId(ptr, this.edits);
+    else if (this.isRequest && this.authz !== null) this.authz!.requestTopicId(ptr, this.edits);
     else if (this.isRequest && this.rewrite !== null && this.apiKey != ApiKey.Metadata) this.rewrite!.requestTopicId(ptr);
     const m = this.metrics;
     if (m !== null && this.tracksRecords()) this.topic = m.topicById(this.topicIds, ptr);

@@ -113,6 +113,28 @@ export class FrameEdits {
     return -1;
   }
 
+  // The element count of the innermost open array (-1 outside arrays or for a null one).
+  innermostArrayCount(): i32 {
+    for (let i = this.depth - 1; i >= 0; i--) {
+      const o = unchecked(this.open[i]);
+      if (o.isArray) return o.count;
+    }
+    return -1;
+  }
+
+  // Drops the element of the outermost array being walked (a whole group of a listing, from
+  // anywhere inside it); false outside arrays.
+  dropOuterElement(): bool {
+    for (let i = 1; i < this.depth; i++) {
+      const o = unchecked(this.open[i]);
+      if (!o.isArray && unchecked(this.open[i - 1]).isArray) {
+        o.drop = true;
+        return true;
+      }
+    }
+    return false;
+  }
+
   // Where the innermost element being walked starts (0 outside arrays).
   innermostElementStart(): usize {
     for (let i = this.depth - 1; i >= 0; i--) {
@@ -175,6 +197,14 @@ export class FrameEdits {
   // Replaces [start, end) with the bytes appended to `bytes` since `mark` (= bytes.len before).
   replace(start: usize, end: usize, mark: i32): void {
     this.add(start, end, mark, this.bytes.len - mark);
+  }
+
+  // Like replace, and takes the place of edits already made from `start` on (a renamed name the
+  // new bytes stand in for). No array may have started at or after `start`.
+  replaceFrom(start: usize, end: usize, mark: i32): void {
+    const at = <i32>(start - this.base);
+    while (this.count > 0 && this.field(this.count - 1, 0) >= at) this.table.len -= EDIT_WIDTH * 4;
+    this.replace(start, end, mark);
   }
 
   // Sends the edited frame (`len` bytes at `ptr`, size prefix first) to `out`: the new size
