@@ -16,12 +16,12 @@ import { Acl, Operation, ResourceType } from "../assembly/policy/acl";
 import { clusterOperation, configOperation, entityOperation } from "../assembly/policy/operations";
 import { Entity } from "../assembly/kafka/layout";
 import { FrameEdits } from "../assembly/kafka/frame_edits";
-import { answersEntries, buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
+import { buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
 import { MessageTree } from "../assembly/kafka/message_tree";
 import { SOURCES } from "../assembly/kafka/generated/schema_tables";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
-import { writeInt16, writeInt32, writeUnsignedVarint } from "../assembly/kafka/writer";
+import { writeInt32, writeUnsignedVarint } from "../assembly/kafka/writer";
 import { responseHeaderVersion } from "../assembly/kafka/header";
 import { TopicIds } from "./topic_ids";
 import { RewriteStage } from "./rewrite";
@@ -35,8 +35,17 @@ const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 const UNKNOWN_TOPIC_ID: i16 = 100;
 
 const CLUSTER_NAME = "kafka-cluster";
-// A group description's AuthorizedOperations when not asked for (the schema's default).
-const NO_OPERATIONS: i32 = -2147483648;
+const CLUSTER_BYTES = String.UTF8.encode(CLUSTER_NAME);
+// A ConsumerGroupDescribe / ShareGroupDescribe group refused for its topics, around its group
+// id: error 29, null message | empty state, epochs 0, empty assignor, no members,
+// AuthorizedOperations at its default (not asked for), no tagged fields.
+// DescribeTopicPartitions cursors (name and partition; the API is flexible in every version):
+// one after every topic name (0x7f sorts after the characters topic names may hold), and the
+// one a client gets in place of a hidden topic's, an empty name (HIDDEN_CURSOR, below).
+const END_CURSOR = memory.data<u8>([2, 0x7f, 0, 0, 0, 0]);
+const GROUP_REFUSED = memory.data<u8>([0, 29, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0x80, 0, 0, 0, 0]);
+// An empty compact name and partition 0: the same bytes as an empty state and an epoch 0.
+const HIDDEN_CURSOR = GROUP_REFUSED + 3;
 
 // What a request leaves for its response (KafkaFrame.note).
 const NOTE_MERGE: i32 = 1;
@@ -82,9 +91,10 @@ export class AuthzStage {
   private filter: EntryFilter = new EntryFilter();
   private bodyPtr: usize = 0;
   private apiVersion: i16 = 0;
-  // The element count of the list refused entries are dropped from.
+  // The element count of the latest top-level list: the one refused entries are dropped from.
   private listCount: i32 = 0;
-  private allTopics: bool = false;
+  // The request asks for all topics (read by the walk's visitor for DescribeTopicPartitions).
+  allTopics: bool = false;
   // Responses: what the request's note asked for.
   private mergeRow: i32 = -1;
   private mergeCount: i32 = 0;
@@ -93,19 +103,16 @@ export class AuthzStage {
   private hideEntity: i32 = 0;
   // How many arrays enclose a hidden entry (OffsetFetch v8+ lists topics per group).
   private hideDepth: i32 = 1;
-  private hideIds: bool = false;
   // Group descriptions (KIP-848): a group naming a topic the principal may not describe is
-  // answered as Kafka does, with error 29 and no members, at the end of the list.
-  private group: ByteBuffer = new ByteBuffer();
-  private groupRefused: bool = false;
-  private refusedGroups: ByteBuffer = new ByteBuffer();
-  private refusedCount: i32 = 0;
+  // answered as Kafka does, in its place: error 29, its id (kept in `scratch`, free while
+  // responses are walked), no members. True until the walk reaches a group's id, and once it
+  // was refused.
+  private groupDone: bool = true;
   // DescribeTopicPartitions over all topics: the broker's next cursor when it named a topic the
   // principal may not describe; the client got an empty name in its place.
   private cursor: ByteBuffer = new ByteBuffer();
   private scratch: ByteBuffer = new ByteBuffer();
   private tree: MessageTree = new MessageTree();
-  private clusterName: ArrayBuffer = String.UTF8.encode(CLUSTER_NAME);
 
   // ACLs name topics as clients know them; topic ids resolve to the broker's names, which the
   // rewriting stage (when on) maps back.
@@ -117,8 +124,6 @@ export class AuthzStage {
   release(): void {
     this.filter.release();
     this.scratch.release();
-    this.group.release();
-    this.refusedGroups.release();
     this.cursor.release();
     this.tree.release();
   }
@@ -128,7 +133,7 @@ export class AuthzStage {
   }
 
   private clusterAllows(op: i32): bool {
-    return this.allowed(ResourceType.Cluster, changetype<usize>(this.clusterName), this.clusterName.byteLength, op);
+    return this.allowed(ResourceType.Cluster, changetype<usize>(CLUSTER_BYTES), CLUSTER_BYTES.byteLength, op);
   }
 
   // True when the last request had entries refused (and went on without them).
@@ -155,38 +160,40 @@ export class AuthzStage {
   requestArray(depth: i32, count: i32): void {
     const k = this.apiKey;
     const v = this.apiVersion;
-    if (k == ApiKey.Metadata) {
-      if (depth == 0 && (count < 0 || (count == 0 && v == 0))) this.allTopics = true;
-    } else if (k == ApiKey.OffsetFetch) {
-      if (count < 0 && depth == (v >= 8 ? 1 : 0)) this.allTopics = true;
-    } else if (k == ApiKey.DescribeTopicPartitions) {
-      if (depth == 0 && count == 0) this.allTopics = true;
-    }
+    if (depth == 0) this.listCount = count;
+    // OffsetFetch v8+ asks per group.
+    if (k == ApiKey.OffsetFetch && v >= 8) depth--;
+    if (depth != 0) return;
+    if (count < 0 ? k == ApiKey.Metadata || k == ApiKey.OffsetFetch
+      : count == 0 && ((k == ApiKey.Metadata && v == 0) || k == ApiKey.DescribeTopicPartitions)) this.allTopics = true;
   }
 
-  // DescribeTopicPartitions' cursor, `lengthPtr` to `end` (name and partition index). Over all
-  // topics Kafka lists from it without authorizing it (it only tells where to start); the
-  // empty name this filter put in place of a cursor it hid becomes the broker's cursor again.
-  // Over named topics it must be one of them and is authorized like them.
-  requestCursor(lengthPtr: usize, end: usize, ptr: usize, len: i32, edits: FrameEdits): void {
-    if (!this.allTopics) {
-      this.requestEntity(Entity.TopicName, ptr, len, edits);
-      return;
-    }
+
+  // The cursor of a DescribeTopicPartitions request for all topics, `lengthPtr` to `end` (name
+  // and partition index): Kafka lists from it without authorizing it (it only tells where to
+  // start; over named topics it must be one of them, and is authorized like them). The empty
+  // name this filter put in place of a cursor it hid becomes the broker's cursor again.
+  requestCursor(lengthPtr: usize, end: usize, len: i32, edits: FrameEdits): void {
     if (len != 0) return;
     const saved = this.cursor;
-    const mark = edits.bytes.len;
+    // Continued on another connection, which holds no cursor: a name after every topic name
+    // ends the listing, where starting over would loop forever.
+    let ptr = END_CURSOR;
+    let n = 6;
     if (saved.len > 0) {
-      edits.bytes.append(saved.ptr, saved.len);
-    } else {
-      // Continued on another connection, which holds no cursor: a name after every topic name
-      // (0x7f) ends the listing, where starting over would loop forever.
-      writeUnsignedVarint(edits.bytes, 2);
-      writeUnsignedVarint(edits.bytes, 0x7f);
-      writeInt32(edits.bytes, 0);
+      ptr = saved.ptr;
+      n = saved.len;
     }
-    edits.replaceFrom(lengthPtr, end, mark);
+    this.replaceCursor(lengthPtr, end, ptr, n, edits);
   }
+
+
+  private replaceCursor(start: usize, end: usize, ptr: usize, len: i32, edits: FrameEdits): void {
+    const mark = edits.bytes.len;
+    edits.bytes.append(ptr, len);
+    edits.replace(start, end, mark);
+  }
+
 
   requestEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
     if (len < 0) return;
@@ -215,37 +222,36 @@ export class AuthzStage {
     const op = entityOperation(this.apiKey, Entity.TopicName);
     // The zero id means "by name" (Metadata v10+ requests carry both).
     if (op == Operation.None || (load<u64>(idPtr) == 0 && load<u64>(idPtr + 8) == 0)) return;
-    const e = this.topicIds.find(idPtr);
     // An id this worker never saw in a Metadata response cannot be checked: the client is told
     // it is unknown, which makes it refresh its metadata. The same goes for another tenant's.
-    if (e === null) {
-      this.refuse(UNKNOWN_TOPIC_ID, edits);
-      return;
-    }
+    const code = this.topicIdCode(idPtr, op);
+    if (code != 0) this.refuse(code, edits);
+  }
+
+  // 0 when the principal may do `op` on the topic of an id, else the error refusing it:
+  // UNKNOWN_TOPIC_ID when this worker cannot name it as the client knows it.
+  private topicIdCode(idPtr: usize, op: i32): i16 {
+    const e = this.topicIds.find(idPtr);
+    if (e === null) return UNKNOWN_TOPIC_ID;
     let ptr = e.namePtr;
     let len = e.nameLen;
     const rewrite = this.rewrite;
     if (rewrite !== null) {
-      if (!rewrite.clientTopic(ptr, len)) {
-        this.refuse(UNKNOWN_TOPIC_ID, edits);
-        return;
-      }
+      if (!rewrite.clientTopic(ptr, len)) return UNKNOWN_TOPIC_ID;
       ptr = rewrite.name.ptr;
       len = rewrite.name.len;
     }
-    if (!this.allowed(ResourceType.Topic, ptr, len, op)) this.refuse(TOPIC_AUTHORIZATION_FAILED, edits);
+    return this.allowed(ResourceType.Topic, ptr, len, op) ? 0 : TOPIC_AUTHORIZATION_FAILED;
   }
 
-  // Refuses the innermost entry when it is an entry of the request's top-level list (the same
-  // list as earlier refusals) that the response answers entry by entry, else the whole request.
+  // Refuses the innermost entry when it is an entry of the request's top-level list (and the
+  // same list as earlier refusals), else the whole request.
   private refuse(code: i16, edits: FrameEdits): void {
     const row = edits.innermostArrayRow();
-    if (edits.arrayDepth() != 1 || (this.filter.row >= 0 && this.filter.row != row) ||
-      (this.filter.row < 0 && !answersEntries(this.apiKey, this.apiVersion, row))) {
+    if (edits.arrayDepth() != 1 || (this.filter.row >= 0 && this.filter.row != row)) {
       this.refuseWhole(code);
       return;
     }
-    this.listCount = edits.innermostArrayCount();
     const offset = <i32>(edits.innermostElementStart() - this.bodyPtr);
     if (this.filter.has(offset)) return;
     edits.dropElement();
@@ -262,40 +268,41 @@ export class AuthzStage {
   // After the walk: what happens to the request. `rewritten` holds the edited request when
   // the verdict is Replace, the answer when it is Answer.
   finishRequest(f: KafkaFrame, acksZero: bool, edits: FrameEdits): Verdict {
-    if (this.wholeCode != 0) {
-      this.counters.denied.increment(1);
-      if (acksZero) {
-        this.counters.dropped.increment(1);
-        return Verdict.Drop;
-      }
-      if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, this.wholeCode, null, f.rewritten)) {
-        return Verdict.Reject;
-      }
-      return Verdict.Answer;
-    }
+    let code = this.wholeCode;
+    let filter: EntryFilter | null = null;
     const refused = this.filter.size;
-    if (refused > 0) {
+    if (code == 0) {
+      if (refused == 0) {
+        if (this.allTopics) writeInt32(f.note, NOTE_HIDE);
+        return Verdict.Forward;
+      }
       this.counters.entries.increment(refused);
       if (acksZero) {
         this.counters.dropped.increment(1);
-        return refused >= this.listCount ? Verdict.Drop : Verdict.Forward;
+        return Verdict.Forward;
       }
-      // Every entry refused: the emptied list must not reach the broker, where it may mean all
-      // topics (Metadata v0, DescribeTopicPartitions) or the fetch session's partitions. The
-      // filter answers every entry, except in Metadata v1+, where an empty list asks for no
-      // topics and the broker's answer carries the brokers clients need.
-      if (refused >= this.listCount && (f.apiKey != ApiKey.Metadata || f.apiVersion == 0)) {
-        this.counters.denied.increment(1);
-        if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, this.entryCode, this.filter,
-          f.rewritten)) return Verdict.Reject;
-        return Verdict.Answer;
-      }
-      if (!this.mergeNote(f)) return Verdict.Reject;
-    } else if (this.allTopics) {
-      writeInt32(f.note, NOTE_HIDE);
+      // A response without a list answering the entries one by one (a ConsumerGroupHeartbeat's
+      // subscribed topics) refuses the whole request, as Kafka does. Every entry refused: the
+      // emptied list must not reach the broker, where it may mean all topics (Metadata v0,
+      // DescribeTopicPartitions) or the fetch session's partitions; the filter answers every
+      // entry, except in Metadata v1+, where an empty list asks for no topics and the broker's
+      // answer carries the brokers clients need.
+      const merges = this.mergeNote(f);
+      if (merges && (refused < this.listCount || (f.apiKey == ApiKey.Metadata && f.apiVersion > 0))) return Verdict.Forward;
+      code = this.entryCode;
+      if (merges) filter = this.filter;
     }
-    return Verdict.Forward;
+    this.counters.denied.increment(1);
+    if (acksZero) {
+      this.counters.dropped.increment(1);
+      return Verdict.Drop;
+    }
+    if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, code, filter, f.rewritten)) {
+      return Verdict.Reject;
+    }
+    return Verdict.Answer;
   }
+
 
   // The error entries for the refused part, to be appended to the response's list: built as
   // the answer to the refused entries alone, then cut out of it.
@@ -333,9 +340,7 @@ export class AuthzStage {
     this.mergeRow = -1;
     this.hideEntity = 0;
     this.hideDepth = 1;
-    this.hideIds = false;
-    this.groupRefused = false;
-    this.refusedCount = 0;
+    this.groupDone = true;
     const note = f.note;
     const kind = note.len >= 4 ? bswap<u32>(load<u32>(note.ptr)) : 0;
     if (kind == NOTE_MERGE) {
@@ -345,14 +350,11 @@ export class AuthzStage {
       this.mergeLen = note.len - 12;
     } else if (kind == NOTE_HIDE) {
       this.hideEntity = Entity.TopicName;
-      // OffsetFetch v8+ lists topics per group, v10 by id.
-      if (f.apiKey == ApiKey.OffsetFetch && f.apiVersion >= 8) {
-        this.hideDepth = 2;
-        this.hideIds = f.apiVersion >= 10;
-      }
-    } else if (f.apiKey == ApiKey.ConsumerGroupHeartbeat || f.apiKey == ApiKey.ShareGroupHeartbeat) {
+      // OffsetFetch v8+ lists topics per group (v10 by id).
+      if (f.apiKey == ApiKey.OffsetFetch && f.apiVersion >= 8) this.hideDepth = 2;
+    } else if (f.apiKey == ApiKey.ConsumerGroupHeartbeat) {
       // Assignments name topics by id; a regex subscription resolves over every topic.
-      this.hideIds = true;
+      this.hideEntity = Entity.TopicName;
     } else if (f.apiKey == ApiKey.ListGroups && !this.clusterAllows(Operation.Describe)) {
       this.hideEntity = Entity.GroupId;
     } else if (f.apiKey == ApiKey.ListTransactions) {
@@ -360,23 +362,17 @@ export class AuthzStage {
     }
   }
 
-  // Before a response field ends: the merged entries (or refused groups) go at the end of
-  // their list.
+  // Before a response field ends: the merged entries go at the end of their list.
   responseFieldEnd(row: i32, edits: FrameEdits): void {
-    if (edits.arrayDepth() != 1 || edits.innermostArrayRow() != row) return;
-    if (row == this.mergeRow) {
+    if (row == this.mergeRow && edits.arrayDepth() == 1 && edits.innermostArrayRow() == row) {
       edits.appendElements(this.mergePtr, this.mergeLen, this.mergeCount);
       this.mergeRow = -1;
-    } else if (this.refusedCount > 0) {
-      edits.appendElements(this.refusedGroups.ptr, this.refusedGroups.len, this.refusedCount);
-      this.refusedCount = 0;
     }
   }
 
   responseEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
     if (len < 0) return;
-    const k = this.apiKey;
-    if (k == ApiKey.ConsumerGroupDescribe || k == ApiKey.ShareGroupDescribe) {
+    if (this.apiKey == ApiKey.ConsumerGroupDescribe || this.apiKey == ApiKey.ShareGroupDescribe) {
       this.describedGroupEntity(entity, ptr, len, edits);
       return;
     }
@@ -385,76 +381,50 @@ export class AuthzStage {
     if (edits.dropElement()) this.counters.hidden.increment(1);
   }
 
-  // A topic id in a response: in an OffsetFetch v10 listing and in KIP-848 assignments, an id
-  // the principal may not describe (or one this worker cannot name) is dropped.
+  // A topic id in a response hiding topics (an OffsetFetch v10 listing, KIP-848 assignments;
+  // Metadata and DescribeTopicPartitions ids are learned instead, see FrameScan.topicId): an id
+  // the principal may not describe, or one this worker cannot name, is dropped.
   responseTopicId(idPtr: usize, edits: FrameEdits): void {
-    if (!this.hideIds || edits.arrayDepth() != this.hideDepth) return;
-    const e = this.topicIds.find(idPtr);
-    let visible = false;
-    if (e !== null) {
-      let ptr = e.namePtr;
-      let len = e.nameLen;
-      const rewrite = this.rewrite;
-      if (rewrite === null || rewrite.clientTopic(ptr, len)) {
-        if (rewrite !== null) {
-          ptr = rewrite.name.ptr;
-          len = rewrite.name.len;
-        }
-        visible = this.allowed(ResourceType.Topic, ptr, len, Operation.Describe);
-      }
-    }
-    if (!visible && edits.dropElement()) this.counters.hidden.increment(1);
+    if (this.hideEntity != Entity.TopicName || edits.arrayDepth() != this.hideDepth) return;
+    if (this.topicIdCode(idPtr, Operation.Describe) != 0 && edits.dropElement()) this.counters.hidden.increment(1);
   }
 
   // DescribeTopicPartitions over all topics: a next cursor naming a topic the principal may
   // not describe would show its name; the client gets an empty name (partition 0) instead,
   // which its next request turns back into the broker's cursor (requestCursor).
   responseCursor(lengthPtr: usize, end: usize, ptr: usize, len: i32, edits: FrameEdits): void {
-    if (this.hideEntity != Entity.TopicName || len < 0) return;
-    if (this.allowed(ResourceType.Topic, ptr, len, Operation.Describe)) return;
+    if (this.hideEntity != Entity.TopicName || this.allowed(ResourceType.Topic, ptr, len, Operation.Describe)) return;
     this.cursor.clear();
     this.cursor.append(lengthPtr, <i32>(end - lengthPtr));
-    const mark = edits.bytes.len;
-    // A compact empty string and partition 0 (the API is flexible in every version).
-    writeUnsignedVarint(edits.bytes, 1);
-    writeInt32(edits.bytes, 0);
-    edits.replaceFrom(lengthPtr, end, mark);
-    this.counters.hidden.increment(1);
+    this.replaceCursor(lengthPtr, end, HIDDEN_CURSOR, 5, edits);
   }
+
 
   // ConsumerGroupDescribe / ShareGroupDescribe: like Kafka, a group whose members are assigned
   // a topic the principal may not describe is answered with TOPIC_AUTHORIZATION_FAILED and no
   // members (this filter also counts subscribed names).
   private describedGroupEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
+    const group = this.scratch;
     const depth = edits.arrayDepth();
     if (entity == Entity.GroupId && depth == 1) {
-      this.group.clear();
-      this.group.append(ptr, len);
-      this.groupRefused = false;
+      group.clear();
+      group.append(ptr, len);
+      this.groupDone = false;
       return;
     }
-    if (entity != Entity.TopicName || depth < 2 || this.groupRefused) return;
+    if (entity != Entity.TopicName || depth < 2 || this.groupDone) return;
     if (this.allowed(ResourceType.Topic, ptr, len, Operation.Describe)) return;
-    if (!edits.dropOuterElement()) return;
-    this.groupRefused = true;
-    this.counters.hidden.increment(1);
-    // The group's answer (both APIs share the struct): error, null message, the group id,
-    // empty state, epochs 0, empty assignor, no members, operations not asked for.
-    const out = this.refusedGroups;
-    if (this.refusedCount == 0) out.clear();
-    writeInt16(out, TOPIC_AUTHORIZATION_FAILED);
-    writeUnsignedVarint(out, 0);
-    writeUnsignedVarint(out, <u32>(this.group.len + 1));
-    out.append(this.group.ptr, this.group.len);
-    writeUnsignedVarint(out, 1);
-    writeInt32(out, 0);
-    writeInt32(out, 0);
-    writeUnsignedVarint(out, 1);
-    writeUnsignedVarint(out, 1);
-    writeInt32(out, NO_OPERATIONS);
-    writeUnsignedVarint(out, 0);
-    this.refusedCount++;
+    const out = edits.bytes;
+    const mark = out.len;
+    out.append(GROUP_REFUSED, 3);
+    writeUnsignedVarint(out, <u32>(group.len + 1));
+    out.append(group.ptr, group.len);
+    out.append(GROUP_REFUSED + 3, 16);
+    edits.replaceOuterElement(mark);
+    this.groupDone = true;
   }
+
+
 
   // False when a merge the request asked for did not happen (the response had no such list).
   finishResponse(): bool {

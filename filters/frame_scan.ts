@@ -176,15 +176,18 @@ export class FrameScan extends Visitor {
       }
     }
     const authz = this.authz;
-    if (authz !== null && !hidden && len >= 0 && entity == Entity.TopicName && this.apiKey == ApiKey.DescribeTopicPartitions &&
-      this.edits.arrayDepth() == 0) {
-      // The cursor: its name, then its partition index.
-      const end = valuePtr + <usize>len + 4;
-      if (this.isRequest) authz.requestCursor(lengthPtr, end, clientPtr, clientLen, this.edits);
-      else authz.responseCursor(lengthPtr, end, clientPtr, clientLen, this.edits);
-    } else if (authz !== null && !hidden) {
-      if (this.isRequest) authz.requestEntity(entity, clientPtr, clientLen, this.edits);
-      else authz.responseEntity(entity, clientPtr, clientLen, this.edits);
+    if (authz !== null && !hidden) {
+      if (entity == Entity.TopicName && this.apiKey == ApiKey.DescribeTopicPartitions && this.edits.arrayDepth() == 0 &&
+        (authz.allTopics || !this.isRequest)) {
+        // The cursor of a listing of all topics (never null): its name, then its partition index.
+        const end = valuePtr + <usize>len + 4;
+        if (this.isRequest) authz.requestCursor(lengthPtr, end, clientLen, this.edits);
+        else authz.responseCursor(lengthPtr, end, clientPtr, clientLen, this.edits);
+      } else if (this.isRequest) {
+        authz.requestEntity(entity, clientPtr, clientLen, this.edits);
+      } else {
+        authz.responseEntity(entity, clientPtr, clientLen, this.edits);
+      }
     }
     if (entity != Entity.TopicName) return;
     this.namePtr = brokerPtr;

@@ -14,6 +14,5 @@ export const enum ApiKey {
   ConsumerGroupHeartbeat = 68,
   ConsumerGroupDescribe = 69,
   DescribeTopicPartitions = 75,
-  ShareGroupHeartbeat = 76,
   ShareGroupDescribe = 77,
 }

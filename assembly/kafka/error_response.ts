@@ -61,10 +61,6 @@ class Builder {
   flexible: bool = false;
   code: i16 = 0;
   filter: EntryFilter | null = null;
-  // True while building the entries of the filter's array: with a filter, the request's entries
-  // are what is refused, so error codes outside them (a Fetch's or an OffsetFetch's top-level
-  // one) say nothing went wrong, as the broker's answer would.
-  inEntries: bool = false;
 
   struct(structIndex: i32, req: i32, element: i32): void {
     const first = <i32>unchecked(STRUCTS[structIndex * 2]);
@@ -100,8 +96,10 @@ class Builder {
       return;
     }
     if (((packed >> ROLE_SHIFT) & ROLE_MASK) == Role.ErrorCode) {
+      // With a filter, the request's entries are what is refused: the message's own error code
+      // (a Fetch's, an OffsetFetch's) says nothing else went wrong, as the broker's answer would.
       const f = this.filter;
-      writeInt16(this.out, f === null || f.row < 0 || this.inEntries ? this.code : 0);
+      writeInt16(this.out, f !== null && f.row >= 0 && req == 0 ? 0 : this.code);
       return;
     }
     const copy = source == FROM_ELEMENT ? element : from;
@@ -121,15 +119,11 @@ class Builder {
     const elementStruct = <i32>col(row, FieldCol.Struct);
     const requestRow = <i32>unchecked(SOURCES[row]);
     const scalars = (col(requestRow, FieldCol.Packed) & KIND_MASK) != FieldKind.Struct;
-    const outer = this.inEntries;
-    const f = this.filter;
-    if (f !== null && this.tree.row(from) == f.row) this.inEntries = true;
     for (let e = this.tree.firstChild(from); e >= 0; e = this.tree.next(e)) {
       if (!this.wanted(from, e)) continue;
       if (scalars) this.struct(elementStruct, -1, e);
       else this.struct(elementStruct, e, -1);
     }
-    this.inEntries = outer;
   }
 
   private wanted(array: i32, element: i32): bool {
@@ -193,20 +187,6 @@ class Builder {
 
 const builder = new Builder();
 
-// True when the response of `apiKey` v`version` has a top-level array answering the entries
-// of the request's array field `requestRow` one by one (a Produce's or a Metadata's topics; a
-// ConsumerGroupHeartbeat's subscribed topics have none: refusing one refuses the request).
-export function answersEntries(apiKey: i16, version: i16, requestRow: i32): bool {
-  const s = messageStruct(apiKey, false);
-  const first = <i32>unchecked(STRUCTS[s * 2]);
-  const last = first + <i32>unchecked(STRUCTS[s * 2 + 1]);
-  for (let row = first; row < last; row++) {
-    if (version < col(row, FieldCol.VersionMin) || version > col(row, FieldCol.VersionMax)) continue;
-    if ((col(row, FieldCol.Packed) & ARRAY) != 0 && <i32>unchecked(SOURCES[row]) == requestRow) return true;
-  }
-  return false;
-}
-
 // Writes to `out` the whole response frame (size, header, body) refusing the request whose body
 // is at `ptr`, with `code` in every error code field. Returns false when the request body does
 // not decode. `filter` limits one array to some of its entries.
@@ -219,7 +199,6 @@ export function buildErrorResponse(apiKey: i16, version: i16, correlationId: i32
   b.flexible = isFlexible(apiKey, version);
   b.code = code;
   b.filter = filter;
-  b.inEntries = false;
   out.clear();
   writeInt32(out, 0);
   writeInt32(out, correlationId);

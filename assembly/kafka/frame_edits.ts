@@ -25,6 +25,8 @@ class Open {
   compact: bool = false;
   dropped: i32 = 0;
   appendedCount: i32 = 0;
+  // Arrays: the appended elements; elements: what takes a dropped element's place (offset and
+  // length in `bytes`; nothing when 0).
   appendedAt: i32 = 0;
   appendedLen: i32 = 0;
   // Elements: edits recorded before the element (a dropped element discards its own).
@@ -90,6 +92,7 @@ export class FrameEdits {
     if (o === null) return;
     o.mark = this.count;
     o.drop = false;
+    o.appendedLen = 0;
   }
 
   // Drops the innermost element being walked (false when the walk is not inside an array).
@@ -113,26 +116,18 @@ export class FrameEdits {
     return -1;
   }
 
-  // The element count of the innermost open array (-1 outside arrays or for a null one).
-  innermostArrayCount(): i32 {
-    for (let i = this.depth - 1; i >= 0; i--) {
-      const o = unchecked(this.open[i]);
-      if (o.isArray) return o.count;
+  // Replaces the element of the outermost array being walked, from anywhere inside it, with
+  // the bytes appended to `bytes` since `mark` (a whole group of a listing answered with an
+  // error). The walk must be inside an element of a top-level array.
+  replaceOuterElement(mark: i32): void {
+    if (this.depth < 2 || !unchecked(this.open[0]).isArray) {
+      this.broken = true;
+      return;
     }
-    return -1;
-  }
-
-  // Drops the element of the outermost array being walked (a whole group of a listing, from
-  // anywhere inside it); false outside arrays.
-  dropOuterElement(): bool {
-    for (let i = 1; i < this.depth; i++) {
-      const o = unchecked(this.open[i]);
-      if (!o.isArray && unchecked(this.open[i - 1]).isArray) {
-        o.drop = true;
-        return true;
-      }
-    }
-    return false;
+    const o = unchecked(this.open[1]);
+    o.drop = true;
+    o.appendedAt = mark;
+    o.appendedLen = this.bytes.len - mark;
   }
 
   // Where the innermost element being walked starts (0 outside arrays).
@@ -160,8 +155,8 @@ export class FrameEdits {
     }
     if (!o.drop) return;
     this.table.len = o.mark * EDIT_WIDTH * 4;
-    this.add(o.start, ptr, 0, 0);
-    if (this.depth > 0) unchecked(this.open[this.depth - 1]).dropped++;
+    this.add(o.start, ptr, o.appendedAt, o.appendedLen);
+    if (o.appendedLen == 0 && this.depth > 0) unchecked(this.open[this.depth - 1]).dropped++;
   }
 
   // Appends `count` encoded elements (`len` bytes at `src`) to the innermost open array; they
@@ -194,17 +189,12 @@ export class FrameEdits {
     this.setField(o.slot, 3, this.bytes.len - at);
   }
 
-  // Replaces [start, end) with the bytes appended to `bytes` since `mark` (= bytes.len before).
+  // Replaces [start, end) with the bytes appended to `bytes` since `mark` (= bytes.len before),
+  // in place of an edit already made from `start` on (a renamed name inside the range).
   replace(start: usize, end: usize, mark: i32): void {
+    const last = this.table.len - EDIT_WIDTH * 4;
+    if (last >= 0 && load<i32>(this.table.ptr + <usize>last) >= <i32>(start - this.base)) this.table.len = last;
     this.add(start, end, mark, this.bytes.len - mark);
-  }
-
-  // Like replace, and takes the place of edits already made from `start` on (a renamed name the
-  // new bytes stand in for). No array may have started at or after `start`.
-  replaceFrom(start: usize, end: usize, mark: i32): void {
-    const at = <i32>(start - this.base);
-    while (this.count > 0 && this.field(this.count - 1, 0) >= at) this.table.len -= EDIT_WIDTH * 4;
-    this.replace(start, end, mark);
   }
 
   // Sends the edited frame (`len` bytes at `ptr`, size prefix first) to `out`: the new size
