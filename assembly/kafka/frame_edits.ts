@@ -190,10 +190,11 @@ export class FrameEdits {
   }
 
   // Replaces [start, end) with the bytes appended to `bytes` since `mark` (= bytes.len before),
-  // in place of an edit already made from `start` on (a renamed name inside the range).
+  // in place of an edit already made inside the range (a renamed name; the only edit that can
+  // end past `start`, as edits come in wire order). Elements appended at `start` stay.
   replace(start: usize, end: usize, mark: i32): void {
     const last = this.table.len - EDIT_WIDTH * 4;
-    if (last >= 0 && load<i32>(this.table.ptr + <usize>last) >= <i32>(start - this.base)) this.table.len = last;
+    if (last >= 0 && load<i32>(this.table.ptr + <usize>last, 4) > <i32>(start - this.base)) this.table.len = last;
     this.add(start, end, mark, this.bytes.len - mark);
   }
 
