@@ -90,8 +90,8 @@ export class AuthzStage {
   private entryCode: i16 = 0;
   private filter: EntryFilter = new EntryFilter();
   private bodyPtr: usize = 0;
-  private apiVersion: i16 = 0;
-  // The element count of the latest top-level list: the one refused entries are dropped from.
+  // The element count of the top-level list refused entries are dropped from: the latest one
+  // until an entry is refused (a Fetch's topics, not the forgotten topics after them).
   private listCount: i32 = 0;
   // The request asks for all topics (read by the walk's visitor for DescribeTopicPartitions).
   allTopics: bool = false;
@@ -144,7 +144,6 @@ export class AuthzStage {
   beginRequest(f: KafkaFrame, principal: string): void {
     this.principal = principal;
     this.apiKey = f.apiKey;
-    this.apiVersion = f.apiVersion;
     this.bodyPtr = f.bodyPtr;
     this.wholeCode = 0;
     this.entryCode = 0;
@@ -157,10 +156,9 @@ export class AuthzStage {
   // An array of the request (`depth` arrays enclose it): a request for all topics has a null
   // topic list (Metadata v1+, OffsetFetch v2+, per group from v8) or an empty one (Metadata v0,
   // DescribeTopicPartitions).
-  requestArray(depth: i32, count: i32): void {
+  requestArray(depth: i32, count: i32, v: i16): void {
     const k = this.apiKey;
-    const v = this.apiVersion;
-    if (depth == 0) this.listCount = count;
+    if (depth == 0 && this.filter.row < 0) this.listCount = count;
     // OffsetFetch v8+ asks per group.
     if (k == ApiKey.OffsetFetch && v >= 8) depth--;
     if (depth != 0) return;

@@ -96,7 +96,7 @@ export class FrameScan extends Visitor {
   }
 
   arrayStart(row: i32, countPtr: usize, countEnd: usize, count: i32, compact: bool): void {
-    if (this.isRequest && this.authz !== null) this.authz!.requestArray(this.edits.arrayDepth(), count);
+    if (this.isRequest && this.authz !== null) this.authz!.requestArray(this.edits.arrayDepth(), count, this.apiVersion);
     this.edits.arrayStart(row, countPtr, countEnd, count, compact);
   }
 
