@@ -187,8 +187,8 @@ describe("listings and emptied lists through Envoy + filter + Kafka", () => {
     const longId = "x".repeat(30000);
     const other = async () => (await suite.bed.envoy.stats("client_requests.client.other")).get("wasmcustom.kafka_proxy.client_requests.client.other") ?? 0;
     const before = await other();
-    const r = await call(proxy(), 3, 0, longId, { Topics: [{ Name: "orders" }] });
-    assert.ok(r.Topics.length === 1);
+    const r = await call(proxy(), 18, 0, longId, {});
+    assert.equal(r.ErrorCode, 0);
     assert.equal(await other(), before + 1);
     const names = [...(await suite.bed.envoy.stats()).keys()];
     const longest = Math.max(...names.map((n) => n.length));
