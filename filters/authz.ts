@@ -36,13 +36,13 @@ const UNKNOWN_TOPIC_ID: i16 = 100;
 
 const CLUSTER_NAME = "kafka-cluster";
 const CLUSTER_BYTES = String.UTF8.encode(CLUSTER_NAME);
-// A ConsumerGroupDescribe / ShareGroupDescribe group refused for its topics, around its group
-// id: error 29, null message | empty state, epochs 0, empty assignor, no members,
-// AuthorizedOperations at its default (not asked for), no tagged fields.
 // DescribeTopicPartitions cursors (name and partition; the API is flexible in every version):
 // one after every topic name (0x7f sorts after the characters topic names may hold), and the
 // one a client gets in place of a hidden topic's, an empty name (HIDDEN_CURSOR, below).
 const END_CURSOR = memory.data<u8>([2, 0x7f, 0, 0, 0, 0]);
+// A ConsumerGroupDescribe / ShareGroupDescribe group refused for its topics, around its group
+// id: error 29, null message | empty state, epochs 0, empty assignor, no members,
+// AuthorizedOperations at its default (not asked for), no tagged fields.
 const GROUP_REFUSED = memory.data<u8>([0, 29, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0x80, 0, 0, 0, 0]);
 // An empty compact name and partition 0: the same bytes as an empty state and an epoch 0.
 const HIDDEN_CURSOR = GROUP_REFUSED + 3;
@@ -166,7 +166,6 @@ export class AuthzStage {
       : count == 0 && ((k == ApiKey.Metadata && v == 0) || k == ApiKey.DescribeTopicPartitions)) this.allTopics = true;
   }
 
-
   // The cursor of a DescribeTopicPartitions request for all topics, `lengthPtr` to `end` (name
   // and partition index): Kafka lists from it without authorizing it (it only tells where to
   // start; over named topics it must be one of them, and is authorized like them). The empty
@@ -185,13 +184,11 @@ export class AuthzStage {
     this.replaceCursor(lengthPtr, end, ptr, n, edits);
   }
 
-
   private replaceCursor(start: usize, end: usize, ptr: usize, len: i32, edits: FrameEdits): void {
     const mark = edits.bytes.len;
     edits.bytes.append(ptr, len);
     edits.replace(start, end, mark);
   }
-
 
   requestEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
     if (len < 0) return;
@@ -301,7 +298,6 @@ export class AuthzStage {
     return Verdict.Answer;
   }
 
-
   // The error entries for the refused part, to be appended to the response's list: built as
   // the answer to the refused entries alone, then cut out of it.
   private mergeNote(f: KafkaFrame): bool {
@@ -397,7 +393,6 @@ export class AuthzStage {
     this.replaceCursor(lengthPtr, end, HIDDEN_CURSOR, 5, edits);
   }
 
-
   // ConsumerGroupDescribe / ShareGroupDescribe: like Kafka, a group whose members are assigned
   // a topic the principal may not describe is answered with TOPIC_AUTHORIZATION_FAILED and no
   // members (this filter also counts subscribed names).
@@ -421,8 +416,6 @@ export class AuthzStage {
     edits.replaceOuterElement(mark);
     this.groupDone = true;
   }
-
-
 
   // False when a merge the request asked for did not happen (the response had no such list).
   finishResponse(): bool {
