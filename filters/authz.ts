@@ -6,9 +6,11 @@
 //   nested deeper than the top-level list) is answered by the filter (Verdict.Answer);
 // - a request with some refused entries in its top-level list (topics of a Produce, Fetch,
 //   Metadata...) goes to the broker without them, and error entries for them are merged into
-//   the broker's response;
-// - lists (all-topics Metadata, ListGroups, ListTransactions) only show what the principal may
-//   describe.
+//   the broker's response; when every entry is refused the filter answers (an empty list can
+//   mean "all": Metadata v0, DescribeTopicPartitions, an incremental Fetch);
+// - lists (all-topics Metadata, DescribeTopicPartitions and OffsetFetch, ListGroups,
+//   ListTransactions) only show what the principal may describe; so do KIP-848 assignments (a
+//   regex subscription resolves over all topics) and the group descriptions naming them.
 import { Counter } from "@solo-io/proxy-runtime/assembly/index";
 import { Acl, Operation, ResourceType } from "../assembly/policy/acl";
 import { clusterOperation, configOperation, createsTopic, entityOperation } from "../assembly/policy/operations";
@@ -18,7 +20,8 @@ import { buildErrorResponse, EntryFilter } from "../assembly/kafka/error_respons
 import { stopWalk } from "../assembly/kafka/walker";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
-import { writeInt32 } from "../assembly/kafka/writer";
+import { writeInt32, writeUnsignedVarint } from "../assembly/kafka/writer";
+import { responseHeaderVersion } from "../assembly/kafka/header";
 import { TopicIds } from "./topic_ids";
 import { RewriteStage } from "./rewrite";
 import { ApiKey } from "../assembly/kafka/api_keys";
@@ -31,6 +34,17 @@ const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 const UNKNOWN_TOPIC_ID: i16 = 100;
 
 const CLUSTER_NAME = "kafka-cluster";
+const CLUSTER_BYTES = String.UTF8.encode(CLUSTER_NAME);
+// DescribeTopicPartitions cursors (name and partition; the API is flexible in every version):
+// one after every topic name (0x7f sorts after the characters topic names may hold), and the
+// one a client gets in place of a hidden topic's, an empty name (HIDDEN_CURSOR, below).
+const END_CURSOR = memory.data<u8>([2, 0x7f, 0, 0, 0, 0]);
+// A ConsumerGroupDescribe / ShareGroupDescribe group refused for its topics, around its group
+// id: error 29, null message | empty state, epochs 0, empty assignor, no members,
+// AuthorizedOperations at its default (not asked for), no tagged fields.
+const GROUP_REFUSED = memory.data<u8>([0, 29, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0x80, 0, 0, 0, 0]);
+// An empty compact name and partition 0: the same bytes as an empty state and an epoch 0.
+const HIDDEN_CURSOR = GROUP_REFUSED + 3;
 
 // Refused entries one request may have: each costs an edit, an error entry built and merged, so
 // a request of tens of thousands of them would hold the worker (and all its connections) for
@@ -81,21 +95,32 @@ export class AuthzStage {
   private entryCode: i16 = 0;
   private filter: EntryFilter = new EntryFilter();
   private bodyPtr: usize = 0;
-  private allTopics: bool = false;
   private apiVersion: i16 = 0;
   private bodyEnd: usize = 0;
   // Metadata: a named topic the principal may not create (see requestFieldEnd).
   private noCreate: bool = false;
+  // The element count of the top-level list refused entries are dropped from: the latest one
+  // until an entry is refused (a Fetch's topics, not the forgotten topics after them).
+  private listCount: i32 = 0;
+  // The request asks for all topics (read by the walk's visitor for DescribeTopicPartitions).
+  allTopics: bool = false;
   // Responses: what the request's note asked for.
   private mergeRow: i32 = -1;
   private mergeCount: i32 = 0;
   private mergePtr: usize = 0;
   private mergeLen: i32 = 0;
   private hideEntity: i32 = 0;
-  // How many arrays enclose the entries to hide (DescribeTransactions: a transaction's topics).
+  // How many arrays enclose a hidden entry (OffsetFetch v8+ lists topics per group).
   private hideDepth: i32 = 1;
+  // Group descriptions (KIP-848): a group naming a topic the principal may not describe is
+  // answered as Kafka does, in its place: error 29, its id (kept in `scratch`, free while
+  // responses are walked), no members. True until the walk reaches a group's id, and once it
+  // was refused.
+  private groupDone: bool = true;
+  // DescribeTopicPartitions over all topics: the broker's next cursor when it named a topic the
+  // principal may not describe; the client got an empty name in its place.
+  private cursor: ByteBuffer = new ByteBuffer();
   private scratch: ByteBuffer = new ByteBuffer();
-  private clusterName: ArrayBuffer = String.UTF8.encode(CLUSTER_NAME);
 
   // ACLs name topics as clients know them; topic ids resolve to the broker's names, which the
   // rewriting stage (when on) maps back.
@@ -107,6 +132,7 @@ export class AuthzStage {
   release(): void {
     this.filter.release();
     this.scratch.release();
+    this.cursor.release();
   }
 
   private allowed(resource: i32, ptr: usize, len: i32, op: i32): bool {
@@ -119,7 +145,7 @@ export class AuthzStage {
   }
 
   private clusterAllows(op: i32): bool {
-    return this.allowed(ResourceType.Cluster, changetype<usize>(this.clusterName), this.clusterName.byteLength, op);
+    return this.allowed(ResourceType.Cluster, changetype<usize>(CLUSTER_BYTES), CLUSTER_BYTES.byteLength, op);
   }
 
   // True when the last request had entries refused (and went on without them).
@@ -142,10 +168,41 @@ export class AuthzStage {
     if (op != Operation.None && !this.clusterAllows(op)) this.refuseWhole(CLUSTER_AUTHORIZATION_FAILED);
   }
 
-  // A top-level array of the request: an all-topics Metadata request has a null (v1+) or empty
-  // (v0) topic list.
-  requestArray(topLevel: bool, count: i32, version: i16): void {
-    if (this.apiKey == ApiKey.Metadata && topLevel && (count < 0 || (count == 0 && version == 0))) this.allTopics = true;
+  // An array of the request (`depth` arrays enclose it): a request for all topics has a null
+  // topic list (Metadata v1+, OffsetFetch v2+, per group from v8) or an empty one (Metadata v0,
+  // DescribeTopicPartitions).
+  requestArray(depth: i32, count: i32, v: i16): void {
+    const k = this.apiKey;
+    if (depth == 0 && this.filter.row < 0) this.listCount = count;
+    // OffsetFetch v8+ asks per group.
+    if (k == ApiKey.OffsetFetch && v >= 8) depth--;
+    if (depth != 0) return;
+    if (count < 0 ? k == ApiKey.Metadata || k == ApiKey.OffsetFetch
+      : count == 0 && ((k == ApiKey.Metadata && v == 0) || k == ApiKey.DescribeTopicPartitions)) this.allTopics = true;
+  }
+
+  // The cursor of a DescribeTopicPartitions request for all topics, `lengthPtr` to `end` (name
+  // and partition index): Kafka lists from it without authorizing it (it only tells where to
+  // start; over named topics it must be one of them, and is authorized like them). The empty
+  // name this filter put in place of a cursor it hid becomes the broker's cursor again.
+  requestCursor(lengthPtr: usize, end: usize, len: i32, edits: FrameEdits): void {
+    if (len != 0) return;
+    const saved = this.cursor;
+    // Continued on another connection, which holds no cursor: a name after every topic name
+    // ends the listing, where starting over would loop forever.
+    let ptr = END_CURSOR;
+    let n = 6;
+    if (saved.len > 0) {
+      ptr = saved.ptr;
+      n = saved.len;
+    }
+    this.replaceCursor(lengthPtr, end, ptr, n, edits);
+  }
+
+  private replaceCursor(start: usize, end: usize, ptr: usize, len: i32, edits: FrameEdits): void {
+    const mark = edits.bytes.len;
+    edits.bytes.append(ptr, len);
+    edits.replace(start, end, mark);
   }
 
   requestEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
@@ -196,25 +253,26 @@ export class AuthzStage {
     const op = entityOperation(this.apiKey, Entity.TopicName);
     // The zero id means "by name" (Metadata v10+ requests carry both).
     if (op == Operation.None || (load<u64>(idPtr) == 0 && load<u64>(idPtr + 8) == 0)) return;
-    const e = this.topicIds.find(idPtr);
     // An id this worker never saw in a Metadata response cannot be checked: the client is told
     // it is unknown, which makes it refresh its metadata. The same goes for another tenant's.
-    if (e === null) {
-      this.refuse(UNKNOWN_TOPIC_ID, edits);
-      return;
-    }
+    const code = this.topicIdCode(idPtr, op);
+    if (code != 0) this.refuse(code, edits);
+  }
+
+  // 0 when the principal may do `op` on the topic of an id, else the error refusing it:
+  // UNKNOWN_TOPIC_ID when this worker cannot name it as the client knows it.
+  private topicIdCode(idPtr: usize, op: i32): i16 {
+    const e = this.topicIds.find(idPtr);
+    if (e === null) return UNKNOWN_TOPIC_ID;
     let ptr = e.namePtr;
     let len = e.nameLen;
     const rewrite = this.rewrite;
     if (rewrite !== null) {
-      if (!rewrite.clientTopic(ptr, len)) {
-        this.refuse(UNKNOWN_TOPIC_ID, edits);
-        return;
-      }
+      if (!rewrite.clientTopic(ptr, len)) return UNKNOWN_TOPIC_ID;
       ptr = rewrite.name.ptr;
       len = rewrite.name.len;
     }
-    if (!this.allowed(ResourceType.Topic, ptr, len, op)) this.refuse(TOPIC_AUTHORIZATION_FAILED, edits);
+    return this.allowed(ResourceType.Topic, ptr, len, op) ? 0 : TOPIC_AUTHORIZATION_FAILED;
   }
 
   // Metadata v4+: AllowAutoTopicCreation follows the topic list. Kafka creates a missing topic
@@ -258,25 +316,39 @@ export class AuthzStage {
   // After the walk: what happens to the request. `rewritten` holds the edited request when
   // the verdict is Replace, the answer when it is Answer.
   finishRequest(f: KafkaFrame, acksZero: bool, edits: FrameEdits): Verdict {
-    if (this.wholeCode != 0) {
-      this.counters.denied.increment(1);
+    let code = this.wholeCode;
+    let filter: EntryFilter | null = null;
+    const refused = this.filter.size;
+    if (code == 0) {
+      if (refused == 0) {
+        if (this.allTopics) writeInt32(f.note, NOTE_HIDE);
+        return Verdict.Forward;
+      }
+      this.counters.entries.increment(refused);
       if (acksZero) {
         this.counters.dropped.increment(1);
-        return Verdict.Drop;
+        return Verdict.Forward;
       }
-      if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, this.wholeCode, null, f.rewritten)) {
-        return Verdict.Reject;
-      }
-      return Verdict.Answer;
+      // A response without a list answering the entries one by one (a ConsumerGroupHeartbeat's
+      // subscribed topics) refuses the whole request, as Kafka does. Every entry refused: the
+      // emptied list must not reach the broker, where it may mean all topics (Metadata v0,
+      // DescribeTopicPartitions) or the fetch session's partitions; the filter answers every
+      // entry, except in Metadata v1+, where an empty list asks for no topics and the broker's
+      // answer carries the brokers clients need.
+      const merges = this.mergeNote(f);
+      if (merges && (refused < this.listCount || (f.apiKey == ApiKey.Metadata && f.apiVersion > 0))) return Verdict.Forward;
+      code = this.entryCode;
+      if (merges) filter = this.filter;
     }
-    if (this.filter.size > 0) {
-      this.counters.entries.increment(this.filter.size);
-      if (acksZero) this.counters.dropped.increment(1);
-      else if (!this.mergeNote(f)) return Verdict.Reject;
-    } else if (this.allTopics) {
-      writeInt32(f.note, NOTE_HIDE);
+    this.counters.denied.increment(1);
+    if (acksZero) {
+      this.counters.dropped.increment(1);
+      return Verdict.Drop;
     }
-    return Verdict.Forward;
+    if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, code, filter, f.rewritten)) {
+      return Verdict.Reject;
+    }
+    return Verdict.Answer;
   }
 
   // The error entries for the refused part, to be appended to the response's list: built as
@@ -300,6 +372,7 @@ export class AuthzStage {
     this.mergeRow = -1;
     this.hideEntity = 0;
     this.hideDepth = 1;
+    this.groupDone = true;
     const note = f.note;
     const kind = note.len >= 4 ? bswap<u32>(load<u32>(note.ptr)) : 0;
     if (kind == NOTE_MERGE) {
@@ -308,6 +381,11 @@ export class AuthzStage {
       this.mergePtr = note.ptr + 12;
       this.mergeLen = note.len - 12;
     } else if (kind == NOTE_HIDE) {
+      this.hideEntity = Entity.TopicName;
+      // OffsetFetch v8+ lists topics per group (v10 by id).
+      if (f.apiKey == ApiKey.OffsetFetch && f.apiVersion >= 8) this.hideDepth = 2;
+    } else if (f.apiKey == ApiKey.ConsumerGroupHeartbeat) {
+      // Assignments name topics by id; a regex subscription resolves over every topic.
       this.hideEntity = Entity.TopicName;
     } else if (f.apiKey == ApiKey.ListGroups && !this.clusterAllows(Operation.Describe)) {
       this.hideEntity = Entity.GroupId;
@@ -329,9 +407,56 @@ export class AuthzStage {
   }
 
   responseEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
-    if (entity != this.hideEntity || len < 0 || edits.arrayDepth() != this.hideDepth) return;
+    if (len < 0) return;
+    if (this.apiKey == ApiKey.ConsumerGroupDescribe || this.apiKey == ApiKey.ShareGroupDescribe) {
+      this.describedGroupEntity(entity, ptr, len, edits);
+      return;
+    }
+    if (entity != this.hideEntity || edits.arrayDepth() != this.hideDepth) return;
     if (this.allowed(resourceOf(entity), ptr, len, Operation.Describe)) return;
     if (edits.dropElement()) this.counters.hidden.increment(1);
+  }
+
+  // A topic id in a response hiding topics (an OffsetFetch v10 listing, KIP-848 assignments;
+  // Metadata and DescribeTopicPartitions ids are learned instead, see FrameScan.topicId): an id
+  // the principal may not describe, or one this worker cannot name, is dropped.
+  responseTopicId(idPtr: usize, edits: FrameEdits): void {
+    if (this.hideEntity != Entity.TopicName || edits.arrayDepth() != this.hideDepth) return;
+    if (this.topicIdCode(idPtr, Operation.Describe) != 0 && edits.dropElement()) this.counters.hidden.increment(1);
+  }
+
+  // DescribeTopicPartitions over all topics: a next cursor naming a topic the principal may
+  // not describe would show its name; the client gets an empty name (partition 0) instead,
+  // which its next request turns back into the broker's cursor (requestCursor).
+  responseCursor(lengthPtr: usize, end: usize, ptr: usize, len: i32, edits: FrameEdits): void {
+    if (this.hideEntity != Entity.TopicName || this.allowed(ResourceType.Topic, ptr, len, Operation.Describe)) return;
+    this.cursor.clear();
+    this.cursor.append(lengthPtr, <i32>(end - lengthPtr));
+    this.replaceCursor(lengthPtr, end, HIDDEN_CURSOR, 5, edits);
+  }
+
+  // ConsumerGroupDescribe / ShareGroupDescribe: like Kafka, a group whose members are assigned
+  // a topic the principal may not describe is answered with TOPIC_AUTHORIZATION_FAILED and no
+  // members (this filter also counts subscribed names).
+  private describedGroupEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
+    const group = this.scratch;
+    const depth = edits.arrayDepth();
+    if (entity == Entity.GroupId && depth == 1) {
+      group.clear();
+      group.append(ptr, len);
+      this.groupDone = false;
+      return;
+    }
+    if (entity != Entity.TopicName || depth < 2 || this.groupDone) return;
+    if (this.allowed(ResourceType.Topic, ptr, len, Operation.Describe)) return;
+    const out = edits.bytes;
+    const mark = out.len;
+    out.append(GROUP_REFUSED, 3);
+    writeUnsignedVarint(out, <u32>(group.len + 1));
+    out.append(group.ptr, group.len);
+    out.append(GROUP_REFUSED + 3, 16);
+    edits.replaceOuterElement(mark);
+    this.groupDone = true;
   }
 
   // False when a merge the request asked for did not happen (the response had no such list).

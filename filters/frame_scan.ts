@@ -132,7 +132,7 @@ export class FrameScan extends Visitor {
   }
 
   arrayStart(row: i32, countPtr: usize, countEnd: usize, count: i32, compact: bool): void {
-    if (this.isRequest && this.authz !== null) this.authz!.requestArray(this.edits.arrayDepth() == 0, count, this.apiVersion);
+    if (this.isRequest && this.authz !== null) this.authz!.requestArray(this.edits.arrayDepth(), count, this.apiVersion);
     this.edits.arrayStart(row, countPtr, countEnd, count, compact);
   }
 
@@ -224,8 +224,17 @@ export class FrameScan extends Visitor {
       return;
     }
     if (authz !== null && !hidden) {
-      if (this.isRequest) authz.requestEntity(entity, clientPtr, clientLen, this.edits);
-      else authz.responseEntity(entity, clientPtr, clientLen, this.edits);
+      if (entity == Entity.TopicName && this.apiKey == ApiKey.DescribeTopicPartitions && this.edits.arrayDepth() == 0 &&
+        (authz.allTopics || !this.isRequest)) {
+        // The cursor of a listing of all topics (never null): its name, then its partition index.
+        const end = valuePtr + <usize>len + 4;
+        if (this.isRequest) authz.requestCursor(lengthPtr, end, clientLen, this.edits);
+        else authz.responseCursor(lengthPtr, end, clientPtr, clientLen, this.edits);
+      } else if (this.isRequest) {
+        authz.requestEntity(entity, clientPtr, clientLen, this.edits);
+      } else {
+        authz.responseEntity(entity, clientPtr, clientLen, this.edits);
+      }
     }
     if (entity != Entity.TopicName) return;
     this.namePtr = brokerPtr;
@@ -257,7 +266,8 @@ export class FrameScan extends Visitor {
       this.topic = null;
       return;
     }
-    if (this.isRequest && this.authz !== null) this.authz!.requestTopicId(ptr, this.edits);
+    if (this.authz !== null && !this.isRequest) this.authz!.responseTopicId(ptr, this.edits);
+    else if (this.isRequest && this.authz !== null) this.authz!.requestTopicId(ptr, this.edits);
     else if (this.isRequest && this.rewrite !== null && this.apiKey != ApiKey.Metadata) this.rewrite!.requestTopicId(ptr);
     const m = this.metrics;
     if (m !== null && this.tracksRecords()) this.topic = m.topicById(this.topicIds, ptr);

@@ -128,7 +128,10 @@ class Builder {
       return;
     }
     if (((packed >> ROLE_SHIFT) & ROLE_MASK) == Role.ErrorCode) {
-      writeInt16(this.out, this.code);
+      // With a filter, the request's entries are what is refused: the message's own error code
+      // (a Fetch's, an OffsetFetch's) says nothing else went wrong, as the broker's answer would.
+      const f = this.filter;
+      writeInt16(this.out, f !== null && f.row >= 0 && req == 0 ? 0 : this.code);
       return;
     }
     const copy = source == FROM_ELEMENT ? element : from;

@@ -25,6 +25,8 @@ class Open {
   compact: bool = false;
   dropped: i32 = 0;
   appendedCount: i32 = 0;
+  // Arrays: the appended elements; elements: what takes a dropped element's place (offset and
+  // length in `bytes`; nothing when 0).
   appendedAt: i32 = 0;
   appendedLen: i32 = 0;
   // Elements: edits recorded before the element (a dropped element discards its own).
@@ -90,6 +92,7 @@ export class FrameEdits {
     if (o === null) return;
     o.mark = this.count;
     o.drop = false;
+    o.appendedLen = 0;
   }
 
   // Drops the innermost element being walked (false when the walk is not inside an array).
@@ -111,6 +114,20 @@ export class FrameEdits {
       if (o.isArray) return o.row;
     }
     return -1;
+  }
+
+  // Replaces the element of the outermost array being walked, from anywhere inside it, with
+  // the bytes appended to `bytes` since `mark` (a whole group of a listing answered with an
+  // error). The walk must be inside an element of a top-level array.
+  replaceOuterElement(mark: i32): void {
+    if (this.depth < 2 || !unchecked(this.open[0]).isArray) {
+      this.broken = true;
+      return;
+    }
+    const o = unchecked(this.open[1]);
+    o.drop = true;
+    o.appendedAt = mark;
+    o.appendedLen = this.bytes.len - mark;
   }
 
   // Where the innermost element being walked starts (0 outside arrays).
@@ -138,8 +155,8 @@ export class FrameEdits {
     }
     if (!o.drop) return;
     this.table.len = o.mark * EDIT_WIDTH * 4;
-    this.add(o.start, ptr, 0, 0);
-    if (this.depth > 0) unchecked(this.open[this.depth - 1]).dropped++;
+    this.add(o.start, ptr, o.appendedAt, o.appendedLen);
+    if (o.appendedLen == 0 && this.depth > 0) unchecked(this.open[this.depth - 1]).dropped++;
   }
 
   // Appends `count` encoded elements (`len` bytes at `src`) to the innermost open array; they
@@ -172,8 +189,12 @@ export class FrameEdits {
     this.setField(o.slot, 3, this.bytes.len - at);
   }
 
-  // Replaces [start, end) with the bytes appended to `bytes` since `mark` (= bytes.len before).
+  // Replaces [start, end) with the bytes appended to `bytes` since `mark` (= bytes.len before),
+  // in place of an edit already made inside the range (a renamed name; the only edit that can
+  // end past `start`, as edits come in wire order). Elements appended at `start` stay.
   replace(start: usize, end: usize, mark: i32): void {
+    const last = this.table.len - EDIT_WIDTH * 4;
+    if (last >= 0 && load<i32>(this.table.ptr + <usize>last, 4) > <i32>(start - this.base)) this.table.len = last;
     this.add(start, end, mark, this.bytes.len - mark);
   }
 

@@ -5,6 +5,9 @@
 import { MetricId, defineCounter } from "./metric";
 
 export const OVERFLOW_LABEL = "other";
+// Longer labels (a client id can be 32 KB) share `other` too: every label becomes part of a
+// metric name, kept by Envoy and sent by every stats scrape.
+export const MAX_LABEL_BYTES = 256;
 
 export class LabelEntry {
   ptr: usize = 0;
@@ -58,6 +61,7 @@ export class LabelTable {
 
   lookup(ptr: usize, len: i32): LabelEntry {
     if (len < 0) len = 0;
+    if (len > MAX_LABEL_BYTES) return this.other();
     const hash = fnv1a(ptr, len);
     let i = hash & this.mask;
     while (true) {

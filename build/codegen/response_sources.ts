@@ -35,6 +35,13 @@ const ELEMENT_ALIASES: Record<string, string> = {
   Partitions: "PartitionIndex",
 };
 
+// Response array -> the request array whose entries it answers one by one, where no key field
+// tells (Kafka's CreateAcls and DeleteAcls error responses have one result per creation/filter).
+const ARRAY_ALIASES: Record<string, string> = {
+  Results: "Creations",
+  FilterResults: "Filters",
+};
+
 function rows(t: Tables, struct: number): number[] {
   const s = t.structs[struct];
   return Array.from({ length: s.count }, (_, i) => s.first + i);
@@ -76,6 +83,8 @@ function elementField(t: Tables, respElement: number, req: number): number {
 function matchArray(t: Tables, resp: number, reqRows: number[], source: number[]): number {
   const m = t.meta[resp];
   const arrays = reqRows.filter((q) => t.meta[q].isArray);
+  const aliased = arrays.find((q) => t.meta[q].name === ARRAY_ALIASES[m.name]);
+  if (aliased !== undefined) return aliased;
   const same = arrays.find((q) => t.meta[q].name === m.name);
   const candidates = same !== undefined ? [same, ...arrays.filter((q) => q !== same)] : arrays;
   for (const q of candidates) {
