@@ -45,6 +45,8 @@ export class AuthzCounters {
   entries: Counter = new Counter("kafka_proxy.authz.entries_denied");
   dropped: Counter = new Counter("kafka_proxy.authz.produce_acks0_dropped");
   hidden: Counter = new Counter("kafka_proxy.authz.entries_hidden");
+  // Topic ids refused as unknown: no worker has seen them in a broker response.
+  unknownIds: Counter = new Counter("kafka_proxy.authz.topic_ids_unknown");
 }
 
 function codeFor(resource: i32): i16 {
@@ -160,9 +162,11 @@ export class AuthzStage {
     // The zero id means "by name" (Metadata v10+ requests carry both).
     if (op == Operation.None || (load<u64>(idPtr) == 0 && load<u64>(idPtr + 8) == 0)) return;
     const e = this.topicIds.find(idPtr);
-    // An id this worker never saw in a Metadata response cannot be checked: the client is told
-    // it is unknown, which makes it refresh its metadata. The same goes for another tenant's.
+    // An id no worker has seen in a broker response (topic_ids.ts) cannot be checked: the client
+    // is told it is unknown, which makes it refresh its metadata. The same goes for another
+    // tenant's.
     if (e === null) {
+      this.counters.unknownIds.increment(1);
       this.refuse(UNKNOWN_TOPIC_ID, edits);
       return;
     }
