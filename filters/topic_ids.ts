@@ -12,8 +12,7 @@
 // the map with ids of topics that never existed. An id maps to one name for its whole life (Kafka
 // never renames topics and never reuses ids), so an entry is written once and never updated.
 import { MetricId, add, defineCounter } from "../assembly/proxy/metric";
-import { Status } from "../assembly/proxy/abi";
-import { getShared, setShared, sharedCas } from "../assembly/proxy/shared_data";
+import { CLAIM_FULL, CLAIM_NEW, claimShared, getShared, setShared } from "../assembly/proxy/shared_data";
 import { LabelEntry } from "../assembly/proxy/label_table";
 
 // Kafka's limit on topic name length.
@@ -21,10 +20,9 @@ const MAX_NAME_LENGTH = 249;
 // At most this many ids in the shared map: about 300 bytes each (key, name, the host's
 // bookkeeping), so under 20 MB for the whole Envoy. Past it, ids are still learned per worker.
 const MAX_SHARED_IDS: u32 = 65536;
-// At most this many ids cached per worker; a full cache starts over (the shared map refills it).
-const MAX_LOCAL_IDS: i32 = 65536;
-// Tries to reserve a place in the shared map while other workers do the same.
-const CAS_TRIES = 8;
+// The per-worker cache is direct-mapped: this many places (a few MB at most), an id's place
+// given by its hash.
+const LOCAL_IDS: u32 = 16384;
 // Shared-data keys: "kafka_proxy.topic_id:" then an id's 16 bytes (filled in per lookup), and
 // "kafka_proxy.topic_ids" for the number of ids shared. Static, so a lookup allocates nothing.
 const KEY_PREFIX_LENGTH = 21;
@@ -35,7 +33,6 @@ const COUNT_KEY = memory.data<u8>([107, 97, 102, 107, 97, 95, 112, 114, 111, 120
 const COUNT_KEY_LENGTH = 21;
 // A name or count read from the shared map.
 const VALUE = memory.data(MAX_NAME_LENGTH);
-const SPARE_NAME = memory.data(MAX_NAME_LENGTH);
 
 export class TopicIdEntry {
   // The metrics stage's label for the topic, taken when records are first counted.
@@ -44,15 +41,17 @@ export class TopicIdEntry {
 }
 
 export class TopicIds {
-  private entries: Map<u64, TopicIdEntry> = new Map();
-  private spare: TopicIdEntry = new TopicIdEntry(0, 0, SPARE_NAME, 0);
+  // By place; an id whose place another id holds is looked up in the shared map and takes the
+  // place (entries are checked against the whole id).
+  private entries: Map<u32, TopicIdEntry> = new Map();
   // Ids this worker had not seen, found in the shared map (learned by another worker); ids left
   // out of the shared map because it was full.
   private sharedHits: MetricId = defineCounter("kafka_proxy.topic_ids.shared_hits");
   private sharedFull: MetricId = defineCounter("kafka_proxy.topic_ids.shared_full");
 
-  @inline private static hash(hi: u64, lo: u64): u64 {
-    return hi ^ (lo * 0x9e3779b97f4a7c15);
+  @inline private static hash(hi: u64, lo: u64): u32 {
+    const h = hi ^ (lo * 0x9e3779b97f4a7c15);
+    return <u32>(h ^ (h >> 32)) & (LOCAL_IDS - 1);
   }
 
   // Learns an id from a broker response; `share` puts it in the shared map too.
@@ -84,53 +83,25 @@ export class TopicIds {
     return e.hi == hi && e.lo == lo ? e : null;
   }
 
-  // Caches an entry; past the cache's bound, the one uncached entry is reused (the shared map
-  // has the rest).
+  // Caches an entry. Entries are only held within the walk of one frame.
   private remember(hi: u64, lo: u64, namePtr: usize, nameLen: i32): TopicIdEntry {
-    if (this.entries.size >= MAX_LOCAL_IDS) {
-      const e = this.spare;
-      memory.copy(SPARE_NAME, namePtr, <usize>nameLen);
-      e.hi = hi;
-      e.lo = lo;
-      e.nameLen = nameLen;
-      e.label = null;
-      return e;
-    }
+    const h = TopicIds.hash(hi, lo);
+    // An id with the same hash gives up its place (and its name, held by no one past the walk
+    // that looked it up).
+    if (this.entries.has(h)) heap.free(this.entries.get(h).namePtr);
     const name = heap.alloc(<usize>nameLen);
     memory.copy(name, namePtr, <usize>nameLen);
     const e = new TopicIdEntry(hi, lo, name, nameLen);
-    this.entries.set(TopicIds.hash(hi, lo), e);
+    this.entries.set(h, e);
     return e;
   }
 
-  // Puts an id in the shared map unless it is there or the map is full. The count is raised
-  // first (compare-and-swap), so concurrent workers never take the map past its bound.
+  // Puts an id in the shared map unless it is there or the map is full.
   private publish(idPtr: usize, namePtr: usize, nameLen: i32): void {
     const key = keyOf(idPtr);
-    if (getShared(key, KEY_LENGTH, VALUE, MAX_NAME_LENGTH) != -1) return;
-    for (let i = 0; i < CAS_TRIES; i++) {
-      const got = getShared(COUNT_KEY, COUNT_KEY_LENGTH, VALUE, 4);
-      let count: u32 = 0;
-      // The first writer sets the count unconditionally (a new key has no version to compare):
-      // workers doing so at the same moment undercount, once, by at most one per worker.
-      let cas: u32 = 0;
-      if (got == 4) {
-        count = load<u32>(VALUE);
-        cas = sharedCas;
-      } else if (got != -1) {
-        return;
-      }
-      if (count >= MAX_SHARED_IDS) {
-        add(this.sharedFull, 1);
-        return;
-      }
-      store<u32>(VALUE, count + 1);
-      const status = setShared(COUNT_KEY, COUNT_KEY_LENGTH, VALUE, 4, cas);
-      if (status == Status.CasMismatch) continue;
-      if (status != Status.Ok) return;
-      setShared(key, KEY_LENGTH, namePtr, nameLen, 0);
-      return;
-    }
+    const claim = claimShared(key, KEY_LENGTH, COUNT_KEY, COUNT_KEY_LENGTH, MAX_SHARED_IDS);
+    if (claim == CLAIM_NEW) setShared(key, KEY_LENGTH, namePtr, nameLen, 0);
+    else if (claim == CLAIM_FULL) add(this.sharedFull, 1);
   }
 }
 
