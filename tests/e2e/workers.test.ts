@@ -10,10 +10,22 @@ import { suiteTestBed } from "../harness/testbed.ts";
 import { javaClient } from "../harness/java_client.ts";
 import { client } from "../harness/more_clients.ts";
 import { brokerOffset, createTopics } from "../harness/broker_view.ts";
+import { exchange, frames, requestFrame } from "../harness/raw_client.ts";
 import { recordLines, recordsRead } from "./payload.ts";
 import { WORKERS_CONFIG } from "./client_policy.ts";
 
 const SIZES = [0, 1, 100, 1024, 16 * 1024, 200 * 1024];
+
+// A hand-made Fetch v13 (flexible, topics by id) of partition 0 of topic `id` from offset 0.
+function fetchById(id: string, clientId: string): Buffer {
+  const body = Buffer.concat([
+    Buffer.from("ffffffff" + "00000000" + "00000001" + "00100000" + "00" + "00000000" + "ffffffff", "hex"),
+    Buffer.from([2]), Buffer.from(id, "hex"),
+    Buffer.from([2]), Buffer.from("00000000" + "ffffffff" + "0000000000000000" + "ffffffff" + "ffffffffffffffff" + "00100000", "hex"),
+    Buffer.from([0, 0]), Buffer.from([1, 1, 0]),
+  ]);
+  return requestFrame(1, 13, 41, clientId, body, true);
+}
 
 type Runner = (args: string[], clientId: string) => Promise<string>;
 const RUNNERS: Record<"java" | "franz", Runner> = {
@@ -61,6 +73,30 @@ for (const concurrency of [2, 4]) {
         assert.equal(await stat("authz.requests_denied"), 0);
       }));
     }
+
+    test("on every worker, an id another worker learned gets the principal's own verdict; an id no one saw is unknown", guard(async () => {
+      // The id, read on the broker's own listener: the proxy does not learn it from this.
+      const id = /topicid ([0-9a-f]{32})/.exec(await javaClient(["topicid", suite.bed.kafka.direct, "orders"]))![1];
+      const fetchAs = async (topicId: string, clientId: string) => {
+        const { received } = await exchange(suite.bed.envoy.listenPort, [fetchById(topicId, clientId)], { timeoutMs: 1500 });
+        const [response] = frames(received);
+        // size, correlation id, header tags, throttle time, error code, session id, one topic
+        // (its id), one partition: index, then its error code.
+        assert.equal(response.readInt32BE(4), 41);
+        assert.equal(response.subarray(20, 36).toString("hex"), topicId);
+        return response.readInt16BE(41);
+      };
+      const unknownBefore = await stat("authz.topic_ids_unknown");
+      // Fresh connections, each on whichever worker the kernel picks.
+      for (let i = 0; i < concurrency; i++) {
+        assert.equal(await fetchAs(id, "reader"), 0);
+        assert.equal(await fetchAs(id, "stranger"), 29, "TOPIC_AUTHORIZATION_FAILED");
+      }
+      assert.equal(await stat("authz.topic_ids_unknown"), unknownBefore);
+      // An id no broker response named: unknown on every worker, never guessed.
+      assert.equal(await fetchAs("0123456789abcdef0123456789abcdef", "reader"), 100, "UNKNOWN_TOPIC_ID");
+      assert.equal(await stat("authz.topic_ids_unknown"), unknownBefore + 1);
+    }));
 
     test("the connections did use ids that another worker had learned", guard(async () => {
       // Without this the suite could pass with every connection on one worker.
