@@ -13,6 +13,7 @@ const enum Status {
   Ok = 0,
   NotFound = 1,
   BadArgument = 2,
+  CasMismatch = 8,
 }
 
 const DOWNSTREAM = 2;
@@ -50,6 +51,11 @@ export class ProxyWasmHost {
   private current: Connection | null = null;
   private currentBuffer = 0;
   private clock = 1_000_000_000n;
+  // Envoy's shared data: a value and its version per key (binary keys, held as latin1 strings).
+  // One VM here, so it is the only writer; Envoy gives each set a fresh version, and refuses a set
+  // whose non-zero version is not the key's.
+  readonly sharedData = new Map<string, { value: Buffer; cas: number }>();
+  private nextCas = 1;
   // What the module asked for with proxy_set_tick_period_milliseconds (0: no ticks).
   tickPeriodMs = 0;
 
@@ -238,6 +244,20 @@ export class ProxyWasmHost {
         const m = this.metrics.get(id);
         if (!m) return Status.NotFound;
         this.memory.writeBigUInt64LE(BigInt.asUintN(64, m.value), retValue);
+        return Status.Ok;
+      },
+      proxy_get_shared_data: (keyPtr: number, keyLen: number, retPtr: number, retSize: number, retCas: number) => {
+        const e = this.sharedData.get(this.memory.toString("latin1", keyPtr, keyPtr + keyLen));
+        if (e === undefined) return Status.NotFound;
+        this.give(e.value, retPtr, retSize);
+        this.memory.writeUInt32LE(e.cas, retCas);
+        return Status.Ok;
+      },
+      proxy_set_shared_data: (keyPtr: number, keyLen: number, ptr: number, len: number, cas: number) => {
+        const key = this.memory.toString("latin1", keyPtr, keyPtr + keyLen);
+        const e = this.sharedData.get(key);
+        if (e !== undefined && cas !== 0 && cas !== e.cas) return Status.CasMismatch;
+        this.sharedData.set(key, { value: Buffer.from(this.memory.subarray(ptr, ptr + len)), cas: this.nextCas++ });
         return Status.Ok;
       },
       proxy_get_current_time_nanoseconds: (retPtr: number) => {
