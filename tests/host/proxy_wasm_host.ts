@@ -16,6 +16,9 @@ const enum Status {
   CasMismatch = 8,
 }
 
+// The shared data's version sequence.
+let nextCas = 1;
+
 const DOWNSTREAM = 2;
 const UPSTREAM = 3;
 const PLUGIN_CONFIGURATION = 7;
@@ -52,10 +55,9 @@ export class ProxyWasmHost {
   private currentBuffer = 0;
   private clock = 1_000_000_000n;
   // Envoy's shared data: a value and its version per key (binary keys, held as latin1 strings).
-  // One VM here, so it is the only writer; Envoy gives each set a fresh version, and refuses a set
-  // whose non-zero version is not the key's.
-  readonly sharedData = new Map<string, { value: Buffer; cas: number }>();
-  private nextCas = 1;
+  // Hosts given the same map are workers of one Envoy. Envoy gives each set a fresh version
+  // (one sequence for all hosts), and refuses a set whose non-zero version is not the key's.
+  sharedData = new Map<string, { value: Buffer; cas: number }>();
   // What the module asked for with proxy_set_tick_period_milliseconds (0: no ticks).
   tickPeriodMs = 0;
 
@@ -257,7 +259,7 @@ export class ProxyWasmHost {
         const key = this.memory.toString("latin1", keyPtr, keyPtr + keyLen);
         const e = this.sharedData.get(key);
         if (e !== undefined && cas !== 0 && cas !== e.cas) return Status.CasMismatch;
-        this.sharedData.set(key, { value: Buffer.from(this.memory.subarray(ptr, ptr + len)), cas: this.nextCas++ });
+        this.sharedData.set(key, { value: Buffer.from(this.memory.subarray(ptr, ptr + len)), cas: nextCas++ });
         return Status.Ok;
       },
       proxy_get_current_time_nanoseconds: (retPtr: number) => {
