@@ -8,8 +8,8 @@
 // looked up there before it is called unknown. The local map is a cache of it. Both are bounded.
 // What goes into the shared map comes only from broker responses to Metadata and
 // DescribeTopicPartitions (which name topics that exist): never from client bytes, and not from
-// CreateTopics responses, whose validate-only mode would let a client with CREATE rights fill
-// the map with ids of topics that never existed. An id maps to one name for its whole life (Kafka
+// CreateTopics responses (a validate-only request creates nothing, so its answer need not name a
+// real topic: a client with CREATE rights could fill the map with them). An id maps to one name for its whole life (Kafka
 // never renames topics and never reuses ids), so an entry is written once and never updated.
 import { MetricId, add, defineCounter } from "../assembly/proxy/metric";
 import { CLAIM_FULL, CLAIM_NEW, claimShared, getShared, setShared } from "../assembly/proxy/shared_data";

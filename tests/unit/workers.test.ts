@@ -10,10 +10,16 @@ import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
 
 const POLICY = {
   principal_sources: ["client_id"],
-  acls: { rules: [{ principal: "User:reader", permission: "allow", resource: "topic", name: "orders", operations: ["read", "describe"] }] },
+  acls: {
+    rules: [
+      { principal: "User:reader", permission: "allow", resource: "topic", name: "orders", operations: ["read", "describe"] },
+      { principal: "User:creator", permission: "allow", resource: "topic", name: "fresh", operations: ["create", "read"] },
+    ],
+  },
 };
 const ORDERS_ID = "00112233445566778899aabbccddeeff";
 const FORGED_ID = "ffeeddccbbaa99887766554433221100";
+const CREATED_ID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
 const compactString = (s: string) => Buffer.concat([Buffer.from([s.length + 1]), Buffer.from(s)]);
 
@@ -29,6 +35,26 @@ function metadataResponse(topic: string, id: string): Buffer {
     Buffer.from("00000007" + "00" + "00000000" + "01" + "00" + "00000001", "hex"),
     Buffer.from([2]), Buffer.from("0000", "hex"), compactString(topic), Buffer.from(id, "hex"),
     Buffer.from("00" + "01" + "80000000" + "00", "hex"), Buffer.from([0]),
+  ]);
+  const frame = Buffer.concat([Buffer.alloc(4), body]);
+  frame.writeInt32BE(frame.length - 4, 0);
+  return frame;
+}
+
+// CreateTopics v7 of `topic` (one partition, replication 1), validate-only or not.
+function createTopicsRequest(clientId: string, topic: string, validateOnly: boolean): Buffer {
+  const body = Buffer.concat([
+    Buffer.from([2]), compactString(topic), Buffer.from("00000001" + "0001" + "01" + "01" + "00", "hex"),
+    Buffer.from("00007530", "hex"), Buffer.from([validateOnly ? 1 : 0, 0]),
+  ]);
+  return requestFrame(19, 7, 9, clientId, body, true);
+}
+
+// The broker's CreateTopics v7 answer: `topic` has `id`, no error.
+function createTopicsResponse(topic: string, id: string): Buffer {
+  const body = Buffer.concat([
+    Buffer.from("00000009" + "00" + "00000000" + "02", "hex"), compactString(topic), Buffer.from(id, "hex"),
+    Buffer.from("0000" + "00" + "00000001" + "0001" + "00" + "00" + "00", "hex"),
   ]);
   const frame = Buffer.concat([Buffer.alloc(4), body]);
   frame.writeInt32BE(frame.length - 4, 0);
@@ -98,4 +124,15 @@ test("ids in clients' requests are never learned; an id no response named stays 
   assert.equal(fetchOutcome(a, "reader", FORGED_ID), 100);
   assert.equal(fetchOutcome(b, "reader", FORGED_ID), 100);
   assert.ok(![...a.sharedData.keys()].some((k) => k.includes(Buffer.from(FORGED_ID, "hex").toString("latin1"))));
+});
+
+test("ids from CreateTopics answers stay with the worker that saw them (a validate-only request creates nothing)", async () => {
+  const [a, b] = await workers();
+  const c = a.connect();
+  a.downstream(c, createTopicsRequest("creator", "fresh", true));
+  assert.equal(Buffer.concat(c.toUpstream).readInt16BE(4), 19, "the CreateTopics went on");
+  a.upstream(c, createTopicsResponse("fresh", CREATED_ID));
+  a.close(c);
+  assert.equal(fetchOutcome(a, "creator", CREATED_ID), "forwarded");
+  assert.equal(fetchOutcome(b, "creator", CREATED_ID), 100);
 });
