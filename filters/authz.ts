@@ -63,6 +63,8 @@ export class AuthzCounters {
   entries: Counter = new Counter("kafka_proxy.authz.entries_denied");
   dropped: Counter = new Counter("kafka_proxy.authz.produce_acks0_dropped");
   hidden: Counter = new Counter("kafka_proxy.authz.entries_hidden");
+  // Topic ids refused as unknown: no worker has seen them in a broker response.
+  unknownIds: Counter = new Counter("kafka_proxy.authz.topic_ids_unknown");
 }
 
 function codeFor(resource: i32): i16 {
@@ -253,8 +255,8 @@ export class AuthzStage {
     const op = entityOperation(this.apiKey, Entity.TopicName);
     // The zero id means "by name" (Metadata v10+ requests carry both).
     if (op == Operation.None || (load<u64>(idPtr) == 0 && load<u64>(idPtr + 8) == 0)) return;
-    // An id this worker never saw in a Metadata response cannot be checked: the client is told
-    // it is unknown, which makes it refresh its metadata. The same goes for another tenant's.
+    // An id no worker has seen in a broker response cannot be checked: the client is told it
+    // is unknown, which makes it refresh its metadata. The same goes for another tenant's.
     const code = this.topicIdCode(idPtr, op);
     if (code != 0) this.refuse(code, edits);
   }
@@ -263,7 +265,11 @@ export class AuthzStage {
   // UNKNOWN_TOPIC_ID when this worker cannot name it as the client knows it.
   private topicIdCode(idPtr: usize, op: i32): i16 {
     const e = this.topicIds.find(idPtr);
-    if (e === null) return UNKNOWN_TOPIC_ID;
+    // An id no worker has seen in a broker response (topic_ids.ts) cannot be checked.
+    if (e === null) {
+      this.counters.unknownIds.increment(1);
+      return UNKNOWN_TOPIC_ID;
+    }
     let ptr = e.namePtr;
     let len = e.nameLen;
     const rewrite = this.rewrite;

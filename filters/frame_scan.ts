@@ -254,8 +254,9 @@ export class FrameScan extends Visitor {
     const k = this.apiKey;
     if (!this.isRequest && (k == ApiKey.Metadata || k == ApiKey.CreateTopics || k == ApiKey.DescribeTopicPartitions)) {
       // These responses (Metadata v10+, CreateTopics v7+) pair each topic's name (just seen)
-      // with its id; Kafka's admin client describes topics with DescribeTopicPartitions.
-      if (this.nameLen > 0) this.topicIds.learn(ptr, this.namePtr, this.nameLen);
+      // with its id; Kafka's admin client describes topics with DescribeTopicPartitions. Ids
+      // from CreateTopics stay with this worker (topic_ids.ts says why).
+      if (this.nameLen > 0) this.topicIds.learn(ptr, this.namePtr, this.nameLen, k != ApiKey.CreateTopics);
       return;
     }
     // KIP-848 assignments name topics by id only: a tenant is assigned only its own.

@@ -18,7 +18,8 @@ step("starting Kafka (KRaft, one node) and Envoy with the kafka_proxy filter");
 // cover mTLS and SASL), and team blue as a tenant whose `orders` is the broker's `blue.orders`.
 const POLICY = JSON.parse(readFileSync(join(ROOT, "examples/demo-filter.json"), "utf8"));
 console.log(`filter configuration:\n${JSON.stringify(POLICY, null, 1)}`);
-const bed = await startTestBed("demo", POLICY);
+// Envoy with its default concurrency (one worker, one filter VM, per core), as in production.
+const bed = await startTestBed("demo", POLICY, { envoy: () => ({ concurrency: "default" }) });
 let failed = false;
 try {
   console.log(`clients bootstrap from ${bed.bootstrap} (Envoy); broker's direct listener ${bed.kafka.direct}`);

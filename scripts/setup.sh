@@ -5,6 +5,8 @@
 #   .tools/kafka/libs  Apache Kafka broker, tools and client jars from Maven Central (build/kafka-deps/pom.xml)
 #   .tools/kafka/schemas  Kafka's message schemas, from the kafka-clients jar (common/message/*.json)
 #   .tools/kafka39/libs  an Apache Kafka 3.9 broker (build/kafka-deps-39/pom.xml), for the old-broker test
+#   .tools/franz/      the franz-go test client (tests/clients/franz), modules from the Go module proxy
+#   .tools/python/     confluent-kafka from PyPI (bundles librdkafka), for tests/clients/rdkafka_client.py
 #   /usr/bin/docker-registry, /usr/bin/skopeo  Debian packages, for the OCI image tests
 # Each step is skipped when its stamp says the pinned version is already there.
 set -euo pipefail
@@ -53,6 +55,21 @@ if ! stamp_ok .tools/kafka39/.stamp "$pom39_sum"; then
   mvn -q -B -f build/kafka-deps-39/pom.xml dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$ROOT/.tools/kafka39/libs"
   echo "$pom39_sum" > .tools/kafka39/.stamp
+fi
+# The client matrix's other clients: franz-go built from its module, librdkafka in its wheel.
+franz_sum=$(cat tests/clients/franz/go.mod tests/clients/franz/go.sum tests/clients/franz/main.go | sha256sum | cut -d' ' -f1)
+if ! stamp_ok .tools/franz/.stamp "$franz_sum"; then
+  echo "setup: franz-go test client"
+  mkdir -p .tools/franz
+  (cd tests/clients/franz && go build -o "$ROOT/.tools/franz/franz" .)
+  echo "$franz_sum" > .tools/franz/.stamp
+fi
+CONFLUENT_KAFKA_VERSION=2.16.1
+if ! stamp_ok .tools/python/.stamp "$CONFLUENT_KAFKA_VERSION"; then
+  echo "setup: confluent-kafka $CONFLUENT_KAFKA_VERSION (librdkafka) from PyPI"
+  rm -rf .tools/python
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-deps --target .tools/python "confluent-kafka==$CONFLUENT_KAFKA_VERSION"
+  echo "$CONFLUENT_KAFKA_VERSION" > .tools/python/.stamp
 fi
 # A real OCI registry and a real puller for the distribution tests; system packages, since
 # Debian is where they come from (the machines run as root).

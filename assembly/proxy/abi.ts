@@ -21,6 +21,7 @@ export const enum Status {
   Ok = 0,
   NotFound = 1,
   BadArgument = 2,
+  CasMismatch = 8,
 }
 
 // @ts-ignore: decorator
@@ -46,3 +47,13 @@ export declare function proxy_continue_stream(stream: u32): u32;
 // @ts-ignore: decorator
 @external("env", "proxy_get_property")
 export declare function proxy_get_property(path: usize, pathSize: u32, returnData: usize, returnSize: usize): u32;
+
+// Shared data: one key-value store per VM id, shared by all of Envoy's workers (their VMs are
+// separate instances). Values are copied in and out; `cas` versions each key.
+// @ts-ignore: decorator
+@external("env", "proxy_get_shared_data")
+export declare function proxy_get_shared_data(key: usize, keySize: u32, returnValue: usize, returnSize: usize, returnCas: usize): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_set_shared_data")
+export declare function proxy_set_shared_data(key: usize, keySize: u32, value: usize, valueSize: u32, cas: u32): u32;

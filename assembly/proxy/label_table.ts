@@ -1,8 +1,11 @@
 // Metrics that carry a free-text label (a topic, a client id): one set of host metrics per
 // distinct label, looked up by the label's bytes in place so that counting a frame allocates
 // nothing once its labels were seen. At most `cap` distinct labels get metrics of their own;
-// the rest share the label `other`, which keeps the number of series bounded.
+// the rest share the label `other`, which keeps the number of series bounded. Envoy shares
+// metrics by name across its workers' VMs, so the bound is the whole Envoy's: each label takes a
+// place in the host's shared data once (the first metric's name is its key).
 import { MetricId, defineCounter } from "./metric";
+import { CLAIM_FULL, CLAIM_NEW, CLAIM_PRESENT, claimShared, setShared } from "./shared_data";
 
 export const OVERFLOW_LABEL = "other";
 // Longer labels (a client id can be 32 KB) share `other` too: every label becomes part of a
@@ -46,6 +49,11 @@ export class LabelTable {
   private mask: u32;
   private count: i32 = 0;
   private overflow: LabelEntry | null = null;
+  // The name of the table's first metric without its label: the key of its count in the shared
+  // data, and with a label appended, the key of that label.
+  private countKey: string;
+  // No place is left in the shared data: every new label is `other`.
+  private full: bool = false;
 
   // Metric names are `kafka_proxy.<stem>.<labelKey>.<label>`.
   constructor(private stems: string[], private labelKey: string, private cap: i32) {
@@ -53,6 +61,7 @@ export class LabelTable {
     while (size < cap * 2) size <<= 1;
     this.slots = new Array<LabelEntry | null>(size);
     this.mask = <u32>size - 1;
+    this.countKey = "kafka_proxy." + stems[0] + "." + labelKey;
   }
 
   get size(): i32 {
@@ -70,8 +79,10 @@ export class LabelTable {
       if (e.hash == hash && e.len == len && memory.compare(e.ptr, ptr, <usize>len) == 0) return e;
       i = (i + 1) & this.mask;
     }
-    if (this.count >= this.cap) return this.other();
-    const e = this.define(sanitize(ptr, len));
+    if (this.count >= this.cap || this.full) return this.other();
+    const label = sanitize(ptr, len);
+    if (!this.claim(label)) return this.other();
+    const e = this.define(label);
     e.ptr = heap.alloc(<usize>max(len, 1));
     memory.copy(e.ptr, ptr, <usize>len);
     e.len = len;
@@ -84,6 +95,18 @@ export class LabelTable {
   other(): LabelEntry {
     if (this.overflow === null) this.overflow = this.define(OVERFLOW_LABEL);
     return this.overflow!;
+  }
+
+  // True when the label has metrics (another worker defined them) or may have them now.
+  private claim(label: string): bool {
+    const key = String.UTF8.encode(this.countKey + "." + label);
+    const keyPtr = changetype<usize>(key);
+    const countKey = String.UTF8.encode(this.countKey);
+    const r = claimShared(keyPtr, key.byteLength, changetype<usize>(countKey), countKey.byteLength, <u32>this.cap);
+    // Labels are never removed: once the places are all taken, they stay taken.
+    if (r == CLAIM_FULL) this.full = true;
+    if (r == CLAIM_NEW) setShared(keyPtr, key.byteLength, keyPtr, 1, 0);
+    return r == CLAIM_PRESENT || r == CLAIM_NEW;
   }
 
   private define(label: string): LabelEntry {

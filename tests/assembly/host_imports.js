@@ -29,6 +29,14 @@ export function hostImports(binary, memoryOf) {
       values[id] = BigInt(value);
       return OK;
     },
+    // Shared data as a host with one worker and nothing shared yet: writes are accepted, reads
+    // find nothing (handing a value back would need the module's allocator, which specs lack).
+    proxy_get_shared_data() {
+      return NOT_FOUND;
+    },
+    proxy_set_shared_data() {
+      return OK;
+    },
     proxy_get_metric(id, resultPtr) {
       if (id >= values.length) return NOT_FOUND;
       view().setBigUint64(resultPtr, BigInt.asUintN(64, values[id]), true);

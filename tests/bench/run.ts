@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick] [-- --out DIR]`: what the filter costs, side by side in one run on
 // one machine: the broker directly, Envoy tcp_proxy alone, and Envoy with the filter's stages
-// (scenarios.ts). One KRaft broker; each Envoy (--concurrency 1) listens on the port the broker
+// (scenarios.ts). One KRaft broker; each Envoy (--concurrency 2, or ENVOY_CONCURRENCY) listens on the port the broker
 // advertises, one scenario at a time. Writes JSON, a markdown table and an SVG chart.
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";

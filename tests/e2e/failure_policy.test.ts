@@ -46,9 +46,12 @@ describe("Envoy's failure_policy for a module that traps", () => {
   });
 
   // A healthy connection, the poisoned one, a healthy one right after it and one more 2.5 s later
-  // (past FAIL_RELOAD's reload backoff of about a second), through a fresh Envoy.
+  // (past FAIL_RELOAD's reload backoff of about a second), through a fresh Envoy. The policy acts
+  // on the VM that trapped, and each worker has its own: with one worker every connection meets
+  // that VM (with more, a worker whose VM did not trap keeps serving its connections).
   async function scenario(policy: Policy, check: (envoy: Envoy, outcomes: Outcome[]) => Promise<void>): Promise<void> {
-    const envoy = await startEnvoy(dir, { listenPort: await freePort(), upstreamPort: kafka.proxiedPort, filterConfig: {}, wasmPath: trapWasm, failurePolicy: policy });
+    const envoy = await startEnvoy(dir, { listenPort: await freePort(), upstreamPort: kafka.proxiedPort, filterConfig: {}, wasmPath: trapWasm,
+      failurePolicy: policy, concurrency: 1 });
     try {
       const outcomes: Outcome[] = [];
       for (const clientId of ["healthy", "POISON", "healthy", "healthy"]) {

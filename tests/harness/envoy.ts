@@ -17,7 +17,13 @@ export interface EnvoyOptions {
   failurePolicy?: "FAIL_CLOSED" | "FAIL_OPEN" | "FAIL_RELOAD";
   // Terminate TLS on the listener and require a client certificate signed by `ca`.
   mtls?: { cert: string; key: string; ca: string };
+  // Envoy's worker threads (one filter VM each): ENVOY_CONCURRENCY, else 2, so that a client's
+  // connections land on different workers as they do in production; "default" leaves Envoy's own
+  // (one per core).
+  concurrency?: number | "default";
 }
+
+export const DEFAULT_CONCURRENCY: number = Number(process.env.ENVOY_CONCURRENCY ?? 2);
 
 // Envoy's tag extraction rules that turn the filter's stat names into Prometheus labels; the
 // same list stands in envoy-config/kafka-proxy.yaml (a test checks).
@@ -104,8 +110,10 @@ export async function startEnvoy(dir: string, opts: EnvoyOptions): Promise<Envoy
   const adminPort = await freePort();
   const configFile = join(dir, `envoy-${opts.listenPort}.json`);
   writeFileSync(configFile, JSON.stringify(envoyConfig(opts, adminPort), null, 2));
+  const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
   const service = new Service("envoy", join(dir, `envoy-${opts.listenPort}.log`), ENVOY_BIN, [
-    "-c", configFile, "--concurrency", "1", "--use-dynamic-base-id", "-l", "info",
+    "-c", configFile, ...(concurrency === "default" ? [] : ["--concurrency", String(concurrency)]),
+    "--use-dynamic-base-id", "-l", "info",
   ]);
   const envoy = new Envoy(service, adminPort, opts.listenPort);
   await waitFor("Envoy to be ready", async () => (await envoy.admin("/ready")).trim() === "LIVE", 30000, service);

@@ -13,7 +13,11 @@ const enum Status {
   Ok = 0,
   NotFound = 1,
   BadArgument = 2,
+  CasMismatch = 8,
 }
+
+// The shared data's version sequence.
+let nextCas = 1;
 
 const DOWNSTREAM = 2;
 const UPSTREAM = 3;
@@ -50,6 +54,10 @@ export class ProxyWasmHost {
   private current: Connection | null = null;
   private currentBuffer = 0;
   private clock = 1_000_000_000n;
+  // Envoy's shared data: a value and its version per key (binary keys, held as latin1 strings).
+  // Hosts given the same map are workers of one Envoy. Envoy gives each set a fresh version
+  // (one sequence for all hosts), and refuses a set whose non-zero version is not the key's.
+  sharedData = new Map<string, { value: Buffer; cas: number }>();
   // What the module asked for with proxy_set_tick_period_milliseconds (0: no ticks).
   tickPeriodMs = 0;
 
@@ -238,6 +246,20 @@ export class ProxyWasmHost {
         const m = this.metrics.get(id);
         if (!m) return Status.NotFound;
         this.memory.writeBigUInt64LE(BigInt.asUintN(64, m.value), retValue);
+        return Status.Ok;
+      },
+      proxy_get_shared_data: (keyPtr: number, keyLen: number, retPtr: number, retSize: number, retCas: number) => {
+        const e = this.sharedData.get(this.memory.toString("latin1", keyPtr, keyPtr + keyLen));
+        if (e === undefined) return Status.NotFound;
+        this.give(e.value, retPtr, retSize);
+        this.memory.writeUInt32LE(e.cas, retCas);
+        return Status.Ok;
+      },
+      proxy_set_shared_data: (keyPtr: number, keyLen: number, ptr: number, len: number, cas: number) => {
+        const key = this.memory.toString("latin1", keyPtr, keyPtr + keyLen);
+        const e = this.sharedData.get(key);
+        if (e !== undefined && cas !== 0 && cas !== e.cas) return Status.CasMismatch;
+        this.sharedData.set(key, { value: Buffer.from(this.memory.subarray(ptr, ptr + len)), cas: nextCas++ });
         return Status.Ok;
       },
       proxy_get_current_time_nanoseconds: (retPtr: number) => {
