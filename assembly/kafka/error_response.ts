@@ -4,8 +4,8 @@
 // set, and every other field at its schema default. The mapping is generated (SOURCES, see
 // build/codegen/response_sources.ts), so this covers every API without per-API code.
 import { ByteBuffer } from "./byte_buffer";
-import { DEFAULTS, STRUCTS } from "./generated/schema_tables";
-import { fieldCol, fieldSource } from "./field_table";
+import { STRUCTS } from "./generated/schema_tables";
+import { fieldCol, fieldDefault, fieldSource } from "./field_table";
 import { ARRAY, FLEX_NEVER, FieldCol, FieldKind, KIND_MASK, ROLE_MASK, ROLE_SHIFT, Role } from "./layout";
 import { isFlexible, messageStruct } from "./apis";
 import { responseHeaderVersion } from "./header";
@@ -13,21 +13,6 @@ import { MessageTree } from "./message_tree";
 import { writeInt16, writeInt32, writeUnsignedVarint } from "./writer";
 
 const FROM_ELEMENT: i16 = -2;
-
-// DEFAULTS lists rows in increasing order (generate.ts emits them row by row): a binary search,
-// as an answer with many entries asks for every entry's defaults.
-function defaultValue(row: i32): i64 {
-  let lo = 0;
-  let hi = DEFAULTS.length >> 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    const r = unchecked(DEFAULTS[mid << 1]);
-    if (r == <i64>row) return unchecked(DEFAULTS[(mid << 1) + 1]);
-    if (r < <i64>row) lo = mid + 1;
-    else hi = mid;
-  }
-  return 0;
-}
 
 // Which entries of one request array the response answers (the rest are left out): used to
 // answer only the denied part of a request whose allowed part goes to the broker. Entries are
@@ -197,22 +182,22 @@ class Builder {
     switch (kind) {
       case FieldKind.Int8:
       case FieldKind.Bool: {
-        store<i8>(out.reserve(1), <i8>defaultValue(row));
+        store<i8>(out.reserve(1), <i8>fieldDefault(row));
         out.len += 1;
         return;
       }
       case FieldKind.Int16:
       case FieldKind.Uint16: {
-        writeInt16(out, <i16>defaultValue(row));
+        writeInt16(out, <i16>fieldDefault(row));
         return;
       }
       case FieldKind.Int32: {
-        writeInt32(out, <i32>defaultValue(row));
+        writeInt32(out, <i32>fieldDefault(row));
         return;
       }
       case FieldKind.Int64:
       case FieldKind.Float64: {
-        const v = defaultValue(row);
+        const v = fieldDefault(row);
         writeInt32(out, <i32>(v >> 32));
         writeInt32(out, <i32>v);
         return;

@@ -1,7 +1,8 @@
-// One column of a generated field row (FieldCol), from the two tables the generator splits the
-// rows into (see build/codegen/generate.ts): callers pass a constant column, so the branches fold.
-import { FIELD_BYTES, FIELD_WORDS, SOURCES } from "./generated/schema_tables";
-import { BYTE_NEVER, FIELD_WIDTH, FieldCol, NEVER } from "./layout";
+// Reading the generated field tables (build/codegen/generate.ts writes them compact: the module
+// carries them whole). fieldCol: one column of a field row (FieldCol), from the two tables the
+// rows are split into; callers pass a constant column, so the branches fold.
+import { DEFAULTS, FIELD_BYTES, FIELD_WORDS, SOURCES } from "./generated/schema_tables";
+import { BYTE_NEVER, FIELD_WIDTH, FieldCol, FieldKind, KIND_MASK, NEVER } from "./layout";
 
 const BYTE_COLUMNS = FIELD_WIDTH - 2;
 
@@ -12,17 +13,30 @@ const BYTE_COLUMNS = FIELD_WIDTH - 2;
   return v == <i16>BYTE_NEVER ? <i16>NEVER : v;
 }
 
-// The request row a response field copies when the filter answers itself, -2 for the request
-// array element it stands for, -1 for none (SOURCES holds only the rows that have one).
-export function fieldSource(row: i32): i32 {
+// The second value of the (row, value) pair for `row` in a table of pairs in row order, or
+// `none` (SOURCES and DEFAULTS are sparse: one row in ten, or fewer, has an entry).
+function pairValue<T>(table: StaticArray<T>, row: i32, none: i32): i32 {
   let lo = 0;
-  let hi = SOURCES.length >> 1;
+  let hi = table.length >> 1;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    const r = <i32>unchecked(SOURCES[mid << 1]);
-    if (r == row) return <i32>unchecked(SOURCES[(mid << 1) + 1]);
+    const r = <i32>unchecked(table[mid << 1]);
+    if (r == row) return <i32>unchecked(table[(mid << 1) + 1]);
     if (r < row) lo = mid + 1;
     else hi = mid;
   }
-  return -1;
+  return none;
+}
+
+// The request row a response field copies when the filter answers itself, -2 for the request
+// array element it stands for, -1 for none.
+export function fieldSource(row: i32): i32 {
+  return pairValue<i16>(SOURCES, row, -1);
+}
+
+// A numeric field's schema default (0 unless DEFAULTS says otherwise).
+export function fieldDefault(row: i32): i64 {
+  const v = pairValue<i32>(DEFAULTS, row, 0);
+  if (v == i32.MAX_VALUE && (<i32>fieldCol(row, FieldCol.Packed) & KIND_MASK) == FieldKind.Int64) return i64.MAX_VALUE;
+  return v;
 }

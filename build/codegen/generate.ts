@@ -352,10 +352,22 @@ export function generate(schemaDir: string, sourceNote: string): string {
   out.push(wrap(sourcePairs, 12));
   out.push("];");
   out.push("");
-  out.push("// Non-zero numeric defaults: field row, value.");
+  // Every non-zero default fits an i32 but Long.MAX_VALUE (int64 fields only), written as
+  // INT32_MAX and read back by its field's kind (field_table.ts: fieldDefault).
+  const INT32_MAX = 0x7fffffffn;
+  const defaults = numericDefaults(tables).map(([r, v]) => {
+    const kind = tables.fields[r][0] & KIND_MASK;
+    if (kind === FieldKind.Float64) throw new Error(`row ${r}: a non-zero float64 default`);
+    if (v === 0x7fffffffffffffffn && kind === FieldKind.Int64) return `${r}, ${INT32_MAX}`;
+    if (v > INT32_MAX || v < -0x80000000n || (v === INT32_MAX && kind === FieldKind.Int64)) {
+      throw new Error(`row ${r}: default ${v} does not fit the i32 table`);
+    }
+    return `${r}, ${v}`;
+  });
+  out.push("// Non-zero numeric defaults: field row, value (Long.MAX_VALUE as INT32_MAX, see field_table.ts).");
   out.push("// prettier-ignore");
-  out.push("export const DEFAULTS: StaticArray<i64> = [");
-  out.push(wrap(numericDefaults(tables).map(([r, v]) => `${r}, ${v}`), 8));
+  out.push("export const DEFAULTS: StaticArray<i32> = [");
+  out.push(wrap(defaults, 8));
   out.push("];");
   out.push("");
   // One ASCII blob rather than a string per API: AssemblyScript strings are UTF-16 with a
