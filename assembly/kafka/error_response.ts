@@ -113,10 +113,11 @@ class Builder {
       return;
     }
     if (((packed >> ROLE_SHIFT) & ROLE_MASK) == Role.ErrorCode) {
-      // With a filter, the request's entries are what is refused: the message's own error code
+      // With a filter naming entries, they are what is refused: the message's own error code
       // (a Fetch's, an OffsetFetch's) says nothing else went wrong, as the broker's answer would.
+      // A filter naming none (a fetch session refused) keeps the code at the top level.
       const f = this.filter;
-      writeInt16(this.out, f !== null && f.row >= 0 && req == 0 ? 0 : this.code);
+      writeInt16(this.out, f !== null && f.row >= 0 && f.size > 0 && req == 0 ? 0 : this.code);
       return;
     }
     const copy = source == FROM_ELEMENT ? element : from;

@@ -18,8 +18,10 @@ const CONFIG = {
   acls: {
     super_users: ["User:admin"],
     rules: [
-      // The reader may see orders and zeta, never secret; it may use groups rg and rg-sub.
-      allow("User:reader", "topic", "orders", ["read", "describe"]),
+      // The reader may see orders and zeta, never secret; it may use groups rg and rg-sub. CREATE
+      // on orders: Metadata v0-3 always asks the broker to create missing topics, and the filter
+      // refuses such entries without CREATE (topic_creation.test.ts).
+      allow("User:reader", "topic", "orders", ["read", "describe", "create"]),
       allow("User:reader", "topic", "zeta", ["describe"]),
       allow("User:reader", "group", "rg", ["read", "describe"]),
       allow("User:reader", "group", "rg-sub", ["read"]),
