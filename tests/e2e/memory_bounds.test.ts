@@ -120,7 +120,8 @@ const CONFIG = {
 };
 
 describe("memory and CPU bounds through Envoy + filter + Kafka", () => {
-  const suite = suiteTestBed("memory_bounds", CONFIG);
+  // One worker: the budget is per VM (each Envoy worker has its own), which this test counts.
+  const suite = suiteTestBed("memory_bounds", CONFIG, { envoy: () => ({ concurrency: 1 }) });
   const { guard } = suite;
   const stat = (name: string) => suite.bed.envoy.stat(name);
 
