@@ -14,9 +14,9 @@ import { Acl, Operation, ResourceType } from "../assembly/policy/acl";
 import { clusterOperation, configOperation, createsTopic, entityOperation } from "../assembly/policy/operations";
 import { Entity } from "../assembly/kafka/layout";
 import { FrameEdits } from "../assembly/kafka/frame_edits";
-import { buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
+import { answers, buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
 import { MessageTree } from "../assembly/kafka/message_tree";
-import { SOURCES } from "../assembly/kafka/generated/schema_tables";
+import { FETCH_FORGOTTEN_ROW } from "../assembly/kafka/generated/schema_tables";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { writeInt32 } from "../assembly/kafka/writer";
@@ -30,6 +30,7 @@ const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
 const GROUP_AUTHORIZATION_FAILED: i16 = 30;
 const CLUSTER_AUTHORIZATION_FAILED: i16 = 31;
 const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
+const OPERATION_NOT_ATTEMPTED: i16 = 55;
 const UNKNOWN_TOPIC_ID: i16 = 100;
 
 const CLUSTER_NAME = "kafka-cluster";
@@ -46,6 +47,12 @@ export class AuthzCounters {
   dropped: Counter = new Counter("kafka_proxy.authz.produce_acks0_dropped");
   hidden: Counter = new Counter("kafka_proxy.authz.entries_hidden");
 }
+
+// The operations Kafka reports in AuthorizedOperations per resource type
+// (AclEntry.supportedOperations), as bits of Operation values.
+const TOPIC_OPERATIONS: i32 = 0b1101111110; // read, write, create, delete, alter, describe, describe/alter configs
+const GROUP_OPERATIONS: i32 = 0b1101010010; // read, delete, describe, describe/alter configs
+const CLUSTER_OPERATIONS: i32 = 0b11111101000; // create, alter, describe, cluster action, describe/alter configs, idempotent write
 
 function codeFor(resource: i32): i16 {
   if (resource == ResourceType.Group) return GROUP_AUTHORIZATION_FAILED;
@@ -90,6 +97,11 @@ export class AuthzStage {
   private hideEntity: i32 = 0;
   // How many arrays enclose the entries to hide (DescribeTransactions: a transaction's topics).
   private hideDepth: i32 = 1;
+  // Responses with AuthorizedOperations: the resource type of their top-level entries, and the
+  // client name of the entry being walked (copied into `scratch`, free while responses are
+  // walked; -1 when none).
+  private opsResource: i32 = 0;
+  private opsNameLen: i32 = -1;
   private scratch: ByteBuffer = new ByteBuffer();
   private tree: MessageTree = new MessageTree();
   private clusterName: ArrayBuffer = String.UTF8.encode(CLUSTER_NAME);
@@ -161,7 +173,7 @@ export class AuthzStage {
       return;
     }
     const op = entityOperation(this.apiKey, entity);
-    if (op == Operation.None) return;
+    if (op == Operation.None || this.forgotten(edits)) return;
     const resource = resourceOf(entity);
     if (this.apiKey == ApiKey.InitProducerId && this.apiVersion >= 6) {
       // Enable2Pc follows the id, TransactionTimeoutMs, ProducerId and ProducerEpoch. Kafka asks
@@ -212,7 +224,13 @@ export class AuthzStage {
       ptr = rewrite.name.ptr;
       len = rewrite.name.len;
     }
-    if (!this.allowed(ResourceType.Topic, ptr, len, op)) this.refuse(TOPIC_AUTHORIZATION_FAILED, edits);
+    if (!this.forgotten(edits) && !this.allowed(ResourceType.Topic, ptr, len, op)) this.refuse(TOPIC_AUTHORIZATION_FAILED, edits);
+  }
+
+  // Fetch's forgotten topics are only dropped from the connection's own session: Kafka checks
+  // no ACL on them (refusing them would refuse the whole fetch).
+  private forgotten(edits: FrameEdits): bool {
+    return this.apiKey == ApiKey.Fetch && edits.innermostArrayRow() == FETCH_FORGOTTEN_ROW;
   }
 
   // Metadata v4+: AllowAutoTopicCreation follows the topic list. Kafka creates a missing topic
@@ -252,24 +270,35 @@ export class AuthzStage {
   // After the walk: what happens to the request. `rewritten` holds the edited request when
   // the verdict is Replace, the answer when it is Answer.
   finishRequest(f: KafkaFrame, acksZero: bool, edits: FrameEdits): Verdict {
-    if (this.wholeCode != 0) {
+    let code = this.wholeCode;
+    let other: i16 = 0;
+    if (code == 0 && this.filter.size > 0) {
+      this.counters.entries.increment(this.filter.size);
+      if (acksZero) {
+        this.counters.dropped.increment(1);
+        return Verdict.Forward;
+      }
+      // Kafka refuses AddPartitionsToTxn v0-3 as a whole: the refused topics' partitions get
+      // the error, the others OPERATION_NOT_ATTEMPTED (none is added to the transaction).
+      if (this.apiKey == ApiKey.AddPartitionsToTxn && this.apiVersion <= 3) other = OPERATION_NOT_ATTEMPTED;
+      else if (this.mergeNote(f)) return Verdict.Forward;
+      // A response with no list for the refused entries (the KIP-848 heartbeats' subscribed
+      // topics) carries their error for the whole request, as Kafka answers it.
+      code = this.entryCode;
+    }
+    if (code != 0) {
       this.counters.denied.increment(1);
       if (acksZero) {
         this.counters.dropped.increment(1);
         return Verdict.Drop;
       }
-      if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, this.wholeCode, null, f.rewritten)) {
+      if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, code,
+        other != 0 ? this.filter : null, f.rewritten, other)) {
         return Verdict.Reject;
       }
       return Verdict.Answer;
     }
-    if (this.filter.size > 0) {
-      this.counters.entries.increment(this.filter.size);
-      if (acksZero) this.counters.dropped.increment(1);
-      else if (!this.mergeNote(f)) return Verdict.Reject;
-    } else if (this.allTopics) {
-      writeInt32(f.note, NOTE_HIDE);
-    }
+    if (this.allTopics) writeInt32(f.note, NOTE_HIDE);
     return Verdict.Forward;
   }
 
@@ -285,7 +314,7 @@ export class AuthzStage {
     if (tree.build(f.apiKey, f.apiVersion, false, answer.ptr + <usize>headerLen, answer.len - headerLen) < 0) return false;
     for (let n = tree.firstChild(0); n >= 0; n = tree.next(n)) {
       const row = tree.row(n);
-      if (<i32>unchecked(SOURCES[row]) != this.filter.row) continue;
+      if (!answers(row, this.filter.row)) continue;
       let count = 0;
       let first = -1;
       for (let e = tree.firstChild(n); e >= 0; e = tree.next(e)) {
@@ -309,6 +338,11 @@ export class AuthzStage {
     this.mergeRow = -1;
     this.hideEntity = 0;
     this.hideDepth = 1;
+    const k = f.apiKey;
+    this.opsResource = k == ApiKey.Metadata || k == ApiKey.DescribeTopicPartitions ? ResourceType.Topic :
+      k == ApiKey.DescribeGroups || k == ApiKey.ConsumerGroupDescribe || k == ApiKey.ShareGroupDescribe ||
+      k == ApiKey.StreamsGroupDescribe ? ResourceType.Group : ResourceType.None;
+    this.opsNameLen = -1;
     const note = f.note;
     const kind = note.len >= 4 ? bswap<u32>(load<u32>(note.ptr)) : 0;
     if (kind == NOTE_MERGE) {
@@ -338,9 +372,39 @@ export class AuthzStage {
   }
 
   responseEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
+    if (resourceOf(entity) == this.opsResource && edits.arrayDepth() == 1) {
+      this.opsNameLen = len;
+      this.scratch.clear();
+      if (len > 0) this.scratch.append(ptr, len);
+    }
     if (entity != this.hideEntity || len < 0 || edits.arrayDepth() != this.hideDepth) return;
     if (this.allowed(resourceOf(entity), ptr, len, Operation.Describe)) return;
     if (edits.dropElement()) this.counters.hidden.increment(1);
+  }
+
+  // A broker without an authorizer claims every operation: the bit set (one bit per Kafka
+  // AclOperation code) is computed from the filter's ACLs for the entry's resource (the cluster
+  // at the top level), as Kafka's authorizedOperations does. INT32_MIN (not asked for) stays.
+  authorizedOperations(ptr: usize, edits: FrameEdits): void {
+    if (load<u32>(ptr) == 0x80) return;
+    let resource = ResourceType.Cluster;
+    let mask = CLUSTER_OPERATIONS;
+    let name = changetype<usize>(this.clusterName);
+    let len = this.clusterName.byteLength;
+    if (edits.arrayDepth() > 0) {
+      resource = this.opsResource;
+      mask = resource == ResourceType.Topic ? TOPIC_OPERATIONS : resource == ResourceType.Group ? GROUP_OPERATIONS : 0;
+      name = this.scratch.ptr;
+      len = this.opsNameLen;
+    }
+    let bits = 0;
+    for (let op = Operation.Read; op <= Operation.IdempotentWrite; op++) {
+      // Kafka's AclOperation codes are this module's Operation values + 2 (READ = 3).
+      if (len >= 0 && ((mask >> op) & 1) != 0 && this.allowed(resource, name, len, op)) bits |= 1 << (op + 2);
+    }
+    const mark = edits.bytes.len;
+    writeInt32(edits.bytes, bits);
+    edits.replace(ptr, ptr + 4, mark);
   }
 
   // False when a merge the request asked for did not happen (the response had no such list).

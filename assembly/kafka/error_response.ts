@@ -4,7 +4,7 @@
 // set, and every other field at its schema default. The mapping is generated (SOURCES, see
 // build/codegen/response_sources.ts), so this covers every API without per-API code.
 import { ByteBuffer } from "./byte_buffer";
-import { DEFAULTS, SOURCES, STRUCTS } from "./generated/schema_tables";
+import { ALT_SOURCES, DEFAULTS, SOURCES, STRUCTS } from "./generated/schema_tables";
 import { fieldCol } from "./field_table";
 import { ARRAY, FLEX_NEVER, FieldCol, FieldKind, KIND_MASK, ROLE_MASK, ROLE_SHIFT, Role } from "./layout";
 import { isFlexible, messageStruct } from "./apis";
@@ -17,6 +17,17 @@ const FROM_ELEMENT: i16 = -2;
 function defaultValue(row: i32): i64 {
   for (let i = 0; i < DEFAULTS.length; i += 2) if (unchecked(DEFAULTS[i]) == <i64>row) return unchecked(DEFAULTS[i + 1]);
   return 0;
+}
+
+// The source of response field `row` in versions where SOURCES' is absent (-1 if none).
+function altSource(row: i32): i32 {
+  for (let i = 0; i < ALT_SOURCES.length; i += 2) if (<i32>unchecked(ALT_SOURCES[i]) == row) return unchecked(ALT_SOURCES[i + 1]);
+  return -1;
+}
+
+// Whether response array `row` answers the entries of request array `requestRow`.
+export function answers(row: i32, requestRow: i32): bool {
+  return <i32>unchecked(SOURCES[row]) == requestRow || altSource(row) == requestRow;
 }
 
 // Which entries of one request array the response answers (the rest are left out): used to
@@ -58,6 +69,8 @@ class Builder {
   flexible: bool = false;
   code: i16 = 0;
   filter: EntryFilter | null = null;
+  // When set, the filter does not select entries: the others get this code instead.
+  other: i16 = 0;
 
   struct(structIndex: i32, req: i32, element: i32): void {
     const first = <i32>unchecked(STRUCTS[structIndex * 2]);
@@ -77,10 +90,18 @@ class Builder {
     const kind = packed & KIND_MASK;
     const compact = this.flexible && (packed & FLEX_NEVER) == 0;
     const nullable = this.version >= fieldCol(row, FieldCol.NullableMin) && this.version <= fieldCol(row, FieldCol.NullableMax);
-    const source = unchecked(SOURCES[row]);
-    const from = source >= 0 ? this.tree.child(req, source) : -1;
+    let source = <i32>unchecked(SOURCES[row]);
+    let from = source >= 0 ? this.tree.child(req, source) : -1;
+    if (from < 0 && source >= 0) {
+      // The request named these entries another way in this version (DeleteTopics v0-5).
+      const alt = altSource(row);
+      if (alt != -1) {
+        source = alt;
+        from = this.tree.child(req, alt);
+      }
+    }
     if ((packed & ARRAY) != 0) {
-      this.array(row, kind, compact, from);
+      this.array(row, kind, compact, from, source);
       return;
     }
     if (kind == FieldKind.Struct) {
@@ -101,7 +122,7 @@ class Builder {
     this.defaultOf(row, kind, nullable, compact);
   }
 
-  private array(row: i32, kind: i32, compact: bool, from: i32): void {
+  private array(row: i32, kind: i32, compact: bool, from: i32, requestRow: i32): void {
     // Response arrays nothing in the request stands for stay empty.
     let count = 0;
     if (from >= 0 && kind == FieldKind.Struct) {
@@ -111,18 +132,21 @@ class Builder {
     else writeInt32(this.out, count);
     if (count == 0) return;
     const elementStruct = <i32>fieldCol(row, FieldCol.Struct);
-    const requestRow = <i32>unchecked(SOURCES[row]);
     const scalars = (fieldCol(requestRow, FieldCol.Packed) & KIND_MASK) != FieldKind.Struct;
+    const code = this.code;
+    const f = this.filter;
     for (let e = this.tree.firstChild(from); e >= 0; e = this.tree.next(e)) {
       if (!this.wanted(from, e)) continue;
+      if (this.other != 0 && f !== null && this.tree.row(from) == f.row && !f.has(this.tree.offset(e))) this.code = this.other;
       if (scalars) this.struct(elementStruct, -1, e);
       else this.struct(elementStruct, e, -1);
+      this.code = code;
     }
   }
 
   private wanted(array: i32, element: i32): bool {
     const f = this.filter;
-    if (f === null || f.row < 0 || this.tree.row(array) != f.row) return true;
+    if (f === null || f.row < 0 || this.other != 0 || this.tree.row(array) != f.row) return true;
     return f.has(this.tree.offset(element));
   }
 
@@ -183,9 +207,10 @@ const builder = new Builder();
 
 // Writes to `out` the whole response frame (size, header, body) refusing the request whose body
 // is at `ptr`, with `code` in every error code field. Returns false when the request body does
-// not decode. `filter` limits one array to some of its entries.
+// not decode. `filter` limits one array to some of its entries, or, with `other`, answers its
+// entries with `code` and the rest of that array with `other`.
 export function buildErrorResponse(apiKey: i16, version: i16, correlationId: i32, ptr: usize, len: i32, code: i16,
-  filter: EntryFilter | null, out: ByteBuffer): bool {
+  filter: EntryFilter | null, out: ByteBuffer, other: i16 = 0): bool {
   const b = builder;
   if (b.tree.build(apiKey, version, true, ptr, len) < 0) return false;
   b.out = out;
@@ -193,6 +218,7 @@ export function buildErrorResponse(apiKey: i16, version: i16, correlationId: i32
   b.flexible = isFlexible(apiKey, version);
   b.code = code;
   b.filter = filter;
+  b.other = other;
   out.clear();
   writeInt32(out, 0);
   writeInt32(out, correlationId);

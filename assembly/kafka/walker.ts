@@ -39,6 +39,8 @@ export class Visitor {
   int8(role: i32, value: i8): void {}
   topicId(ptr: usize): void {}
   acks(value: i16): void {}
+  // An AuthorizedOperations int32 at `ptr` (Role.AuthorizedOperations).
+  authorizedOperations(ptr: usize): void {}
   // A record set (`len` -1 for null); its bytes are not touched.
   records(ptr: usize, len: i32): void {}
   // Around every struct value, including each element of an array of structs.
@@ -250,6 +252,7 @@ function readValue(row: i32, packed: i32, kind: i32, compact: bool, nullable: bo
     case FieldKind.Int32: {
       if (!have(4)) return;
       if (entity != 0) visitor.entity(entity, pos, pos, 4, false);
+      else if (role == Role.AuthorizedOperations) visitor.authorizedOperations(pos);
       pos += 4;
       return;
     }

@@ -131,6 +131,7 @@ export function roleOf(message: string, f: FieldSpec): Role {
   if (CONFIG_MESSAGES.test(message) && f.name === "ResourceType") return Role.ResourceType;
   if (NAME_PATTERNS.has(`${message}.${f.name}`) && (f.type === "string" || f.type === "[]string")) return Role.NamePattern;
   if (ACL_RESOURCE_NAMES.has(`${message}.${f.name}`) && f.type === "string") return Role.AclResourceName;
+  if (message.endsWith("Response") && f.name.endsWith("AuthorizedOperations") && f.type === "int32") return Role.AuthorizedOperations;
   return Role.None;
 }
 
@@ -303,6 +304,11 @@ export function generate(schemaDir: string, sourceNote: string): string {
   const apiVersionEntry = tables.structs.findIndex((s) => s.name === "ApiVersionsResponse.ApiVersion");
   if (apiVersionEntry < 0) throw new Error(`${schemaDir}: ApiVersionsResponse.ApiVersion missing`);
   out.push(`export const API_VERSIONS_ENTRY_STRUCT: i32 = ${apiVersionEntry};`);
+  // Fetch's forgotten topics are only dropped from the session: Kafka authorizes none (authz.ts).
+  const fetch = tables.structs.find((s) => s.name === "FetchRequest");
+  const forgotten = fetch ? Array.from({ length: fetch.count }, (_, i) => fetch.first + i).find((r) => tables.meta[r].name === "ForgottenTopicsData") : undefined;
+  if (forgotten === undefined) throw new Error(`${schemaDir}: FetchRequest.ForgottenTopicsData missing`);
+  out.push(`export const FETCH_FORGOTTEN_ROW: i32 = ${forgotten};`);
   out.push("");
   out.push("// Per struct: first field row, number of rows.");
   out.push("// prettier-ignore");
@@ -338,12 +344,18 @@ export function generate(schemaDir: string, sourceNote: string): string {
   });
   out.push("];");
   out.push("");
-  const sources = responseSources(tables, [...apis.values()]);
+  const { source: sources, alt } = responseSources(tables, [...apis.values()]);
   out.push("// Per field row: the request row a response field copies when the filter answers itself,");
   out.push("// -2 for the request array element it stands for, -1 for the default (response_sources.ts).");
   out.push("// prettier-ignore");
   out.push("export const SOURCES: StaticArray<i16> = [");
   out.push(wrap(sources, 24));
+  out.push("];");
+  out.push("");
+  out.push("// Response row, the source it takes where SOURCES' request field is absent from the version.");
+  out.push("// prettier-ignore");
+  out.push("export const ALT_SOURCES: StaticArray<i16> = [");
+  out.push(wrap(alt, 24));
   out.push("];");
   out.push("");
   out.push("// Non-zero numeric defaults: field row, value.");
