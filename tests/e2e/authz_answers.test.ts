@@ -151,3 +151,33 @@ describe("the filter answers as Kafka does", () => {
     assert.deepEqual(list(mixed, "Responses").map((t) => [t.Topic, list(t, "Partitions").map((p) => p.ErrorCode)]), [["a-1", [0]], ["secret", [29]]]);
   }));
 });
+
+describe("AuthorizedOperations with tenants: computed on the client's names", () => {
+  const suite = suiteTestBed("authz-answers-tenant", {
+    principal_sources: ["client_id"],
+    rewrite: { tenants: [{ principal: "User:tenant-a", prefix: "tenantA." }] },
+    acls: { rules: [allow("User:tenant-a", "topic", "t1", ["read", "create"])] },
+  });
+  const apis = loadApis();
+
+  test("a tenant's topic shows the operations its ACLs (on the client name) allow", suite.guard(async () => {
+    const ask = async (key: number, version: number, body: Struct) => {
+      const api = apis.get(key)!;
+      const { received } = await exchange(suite.bed.envoy.listenPort, [encodeRequest(api, version, 7, "tenant-a", body)], { timeoutMs: 10000, expectBytes: 8 });
+      let [frame] = frames(received);
+      if (!frame) {
+        // The first bytes only: wait for the whole frame.
+        const again = await exchange(suite.bed.envoy.listenPort, [encodeRequest(api, version, 7, "tenant-a", body)],
+          { timeoutMs: 10000, expectBytes: 4 + received.readInt32BE(0) });
+        [frame] = frames(again.received);
+      }
+      return decodeResponse(api, version, frame).body;
+    };
+    const created = await ask(19, 5, { Topics: [{ Name: "t1", NumPartitions: 1, ReplicationFactor: 1, Assignments: [], Configs: [] }], TimeoutMs: 30000, ValidateOnly: false });
+    assert.equal((created.Topics as Struct[])[0].ErrorCode, 0);
+    const md = await ask(3, 10, { Topics: [{ Name: "t1", TopicId: Buffer.alloc(16) }], AllowAutoTopicCreation: false, IncludeTopicAuthorizedOperations: true });
+    const [t] = md.Topics as Struct[];
+    assert.equal(t.Name, "t1");
+    assert.equal(t.TopicAuthorizedOperations, bit(READ, CREATE, DESCRIBE));
+  }));
+});
