@@ -18,6 +18,7 @@ import { Entity } from "../assembly/kafka/layout";
 import { FrameEdits } from "../assembly/kafka/frame_edits";
 import { buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
 import { stopWalk } from "../assembly/kafka/walker";
+import { FETCH_FORGOTTEN_ROW } from "../assembly/kafka/generated/schema_tables";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { writeInt32, writeUnsignedVarint } from "../assembly/kafka/writer";
@@ -31,6 +32,7 @@ const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
 const GROUP_AUTHORIZATION_FAILED: i16 = 30;
 const CLUSTER_AUTHORIZATION_FAILED: i16 = 31;
 const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
+const OPERATION_NOT_ATTEMPTED: i16 = 55;
 const UNKNOWN_TOPIC_ID: i16 = 100;
 
 const CLUSTER_NAME = "kafka-cluster";
@@ -66,6 +68,12 @@ export class AuthzCounters {
   // Topic ids refused as unknown: no worker has seen them in a broker response.
   unknownIds: Counter = new Counter("kafka_proxy.authz.topic_ids_unknown");
 }
+
+// The operations Kafka reports in AuthorizedOperations per resource type
+// (AclEntry.supportedOperations), as bits of Operation values.
+const TOPIC_OPERATIONS: i32 = 0b1101111110; // read, write, create, delete, alter, describe, describe/alter configs
+const GROUP_OPERATIONS: i32 = 0b1101010010; // read, delete, describe, describe/alter configs
+const CLUSTER_OPERATIONS: i32 = 0b11111101000; // create, alter, describe, cluster action, describe/alter configs, idempotent write
 
 function codeFor(resource: i32): i16 {
   if (resource == ResourceType.Group) return GROUP_AUTHORIZATION_FAILED;
@@ -122,6 +130,11 @@ export class AuthzStage {
   // DescribeTopicPartitions over all topics: the broker's next cursor when it named a topic the
   // principal may not describe; the client got an empty name in its place.
   private cursor: ByteBuffer = new ByteBuffer();
+  // Responses with AuthorizedOperations: the resource type of their top-level entries, and the
+  // client name of the entry being walked (copied into `scratch`, free while responses are
+  // walked; -1 when none).
+  private opsResource: i32 = 0;
+  private opsNameLen: i32 = -1;
   private scratch: ByteBuffer = new ByteBuffer();
 
   // ACLs name topics as clients know them; topic ids resolve to the broker's names, which the
@@ -222,7 +235,7 @@ export class AuthzStage {
       return;
     }
     const op = entityOperation(this.apiKey, entity);
-    if (op == Operation.None) return;
+    if (op == Operation.None || this.forgotten(edits)) return;
     const resource = resourceOf(entity);
     if (this.apiKey == ApiKey.InitProducerId && this.apiVersion >= 6) {
       // Enable2Pc follows the id, TransactionTimeoutMs, ProducerId and ProducerEpoch. Kafka asks
@@ -258,7 +271,9 @@ export class AuthzStage {
     // An id no worker has seen in a broker response cannot be checked: the client is told it
     // is unknown, which makes it refresh its metadata. The same goes for another tenant's.
     const code = this.topicIdCode(idPtr, op);
-    if (code != 0) this.refuse(code, edits);
+    // Fetch's forgotten topics need no ACL (forgotten()); an id nobody named, or another
+    // tenant's, is still refused.
+    if (code != 0 && (code != TOPIC_AUTHORIZATION_FAILED || !this.forgotten(edits))) this.refuse(code, edits);
   }
 
   // 0 when the principal may do `op` on the topic of an id, else the error refusing it:
@@ -279,6 +294,12 @@ export class AuthzStage {
       len = rewrite.name.len;
     }
     return this.allowed(ResourceType.Topic, ptr, len, op) ? 0 : TOPIC_AUTHORIZATION_FAILED;
+  }
+
+  // Fetch's forgotten topics are only dropped from the connection's own session: Kafka checks
+  // no ACL on them (refusing them would refuse the whole fetch).
+  private forgotten(edits: FrameEdits): bool {
+    return this.apiKey == ApiKey.Fetch && edits.innermostArrayRow() == FETCH_FORGOTTEN_ROW;
   }
 
   // Metadata v4+: AllowAutoTopicCreation follows the topic list. Kafka creates a missing topic
@@ -324,6 +345,7 @@ export class AuthzStage {
   finishRequest(f: KafkaFrame, acksZero: bool, edits: FrameEdits): Verdict {
     let code = this.wholeCode;
     let filter: EntryFilter | null = null;
+    let other: i16 = 0;
     const refused = this.filter.size;
     if (code == 0) {
       if (refused == 0) {
@@ -341,17 +363,24 @@ export class AuthzStage {
       // DescribeTopicPartitions) or the fetch session's partitions; the filter answers every
       // entry, except in Metadata v1+, where an empty list asks for no topics and the broker's
       // answer carries the brokers clients need.
-      const merges = this.mergeNote(f);
-      if (merges && (refused < this.listCount || (f.apiKey == ApiKey.Metadata && f.apiVersion > 0))) return Verdict.Forward;
       code = this.entryCode;
-      if (merges) filter = this.filter;
+      if (f.apiKey == ApiKey.AddPartitionsToTxn && f.apiVersion <= 3) {
+        // Kafka refuses AddPartitionsToTxn v0-3 as a whole: the refused topics' partitions get
+        // the error, the others OPERATION_NOT_ATTEMPTED (none is added to the transaction).
+        other = OPERATION_NOT_ATTEMPTED;
+        filter = this.filter;
+      } else {
+        const merges = this.mergeNote(f);
+        if (merges && (refused < this.listCount || (f.apiKey == ApiKey.Metadata && f.apiVersion > 0))) return Verdict.Forward;
+        if (merges) filter = this.filter;
+      }
     }
     this.counters.denied.increment(1);
     if (acksZero) {
       this.counters.dropped.increment(1);
       return Verdict.Drop;
     }
-    if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, code, filter, f.rewritten)) {
+    if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, code, filter, f.rewritten, other)) {
       return Verdict.Reject;
     }
     return Verdict.Answer;
@@ -379,6 +408,11 @@ export class AuthzStage {
     this.hideEntity = 0;
     this.hideDepth = 1;
     this.groupDone = true;
+    const k = f.apiKey;
+    this.opsResource = k == ApiKey.Metadata || k == ApiKey.DescribeTopicPartitions ? ResourceType.Topic :
+      k == ApiKey.DescribeGroups || k == ApiKey.ConsumerGroupDescribe || k == ApiKey.ShareGroupDescribe ||
+      k == ApiKey.StreamsGroupDescribe ? ResourceType.Group : ResourceType.None;
+    this.opsNameLen = -1;
     const note = f.note;
     const kind = note.len >= 4 ? bswap<u32>(load<u32>(note.ptr)) : 0;
     if (kind == NOTE_MERGE) {
@@ -413,6 +447,11 @@ export class AuthzStage {
   }
 
   responseEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
+    if (this.opsResource != ResourceType.None && resourceOf(entity) == this.opsResource && edits.arrayDepth() == 1) {
+      this.opsNameLen = len;
+      this.scratch.clear();
+      if (len > 0) this.scratch.append(ptr, len);
+    }
     if (len < 0) return;
     if (this.apiKey == ApiKey.ConsumerGroupDescribe || this.apiKey == ApiKey.ShareGroupDescribe) {
       this.describedGroupEntity(entity, ptr, len, edits);
@@ -463,6 +502,31 @@ export class AuthzStage {
     out.append(GROUP_REFUSED + 3, 16);
     edits.replaceOuterElement(mark);
     this.groupDone = true;
+  }
+
+  // A broker without an authorizer claims every operation: the bit set (one bit per Kafka
+  // AclOperation code) is computed from the filter's ACLs for the entry's resource (the cluster
+  // at the top level), as Kafka's authorizedOperations does. INT32_MIN (not asked for) stays.
+  authorizedOperations(ptr: usize, edits: FrameEdits): void {
+    if (load<u32>(ptr) == 0x80) return;
+    let resource = ResourceType.Cluster;
+    let mask = CLUSTER_OPERATIONS;
+    let name = changetype<usize>(CLUSTER_BYTES);
+    let len = CLUSTER_BYTES.byteLength;
+    if (edits.arrayDepth() > 0) {
+      resource = this.opsResource;
+      mask = resource == ResourceType.Topic ? TOPIC_OPERATIONS : resource == ResourceType.Group ? GROUP_OPERATIONS : 0;
+      name = this.scratch.ptr;
+      len = this.opsNameLen;
+    }
+    let bits = 0;
+    for (let op = Operation.Read; op <= Operation.IdempotentWrite; op++) {
+      // Kafka's AclOperation codes are this module's Operation values + 2 (READ = 3).
+      if (len >= 0 && ((mask >> op) & 1) != 0 && this.allowed(resource, name, len, op)) bits |= 1 << (op + 2);
+    }
+    const mark = edits.bytes.len;
+    writeInt32(edits.bytes, bits);
+    edits.replace(ptr, ptr + 4, mark);
   }
 
   // False when a merge the request asked for did not happen (the response had no such list).

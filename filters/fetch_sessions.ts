@@ -54,8 +54,8 @@ const FETCH_RESPONSE_SESSION_OFFSET = 6;
 // entries has the empty topic list Kafka's session errors carry.
 function firstArrayRow(apiKey: i16, version: i16): i32 {
   const s = messageStruct(apiKey, true);
-  const first = <i32>unchecked(STRUCTS[s * 2]);
-  const end = first + <i32>unchecked(STRUCTS[s * 2 + 1]);
+  const first = <i32>unchecked(STRUCTS[s]);
+  const end = <i32>unchecked(STRUCTS[s + 1]);
   for (let r = first; r < end; r++) {
     if ((<i32>fieldCol(r, FieldCol.Packed) & ARRAY) == 0) continue;
     if (version >= fieldCol(r, FieldCol.VersionMin) && version <= fieldCol(r, FieldCol.VersionMax)) return r;

@@ -274,6 +274,10 @@ export class FrameScan extends Visitor {
     if (m !== null && this.tracksRecords()) this.topic = m.topicById(this.topicIds, ptr);
   }
 
+  authorizedOperations(ptr: usize): void {
+    if (!this.isRequest && this.authz !== null) this.authz!.authorizedOperations(ptr, this.edits);
+  }
+
   records(ptr: usize, len: i32): void {
     if (len <= 0 || this.topic === null || !this.tracksRecords()) return;
     this.metrics!.records(this.topic!, this.isRequest, countRecords(ptr, len), len);

@@ -1,39 +1,38 @@
 // Lookups over the generated API table: which API keys and versions exist and how they encode.
-import { APIS, API_NAME_BYTES, API_NAME_ENDS, MAX_API_KEY } from "./generated/schema_tables";
+import { APIS, API_NAME_BYTES, API_NAME_ENDS, API_VERSIONS, MAX_API_KEY } from "./generated/schema_tables";
+import { BYTE_NEVER, NEVER } from "./layout";
 
-const API_WIDTH = 5;
-
-@inline function apiRow(apiKey: i16): i32 {
-  return <i32>apiKey * API_WIDTH;
+// Column `c` of API_VERSIONS: 0 first valid, 1 last valid, 2 first flexible version.
+@inline function versionCol(apiKey: i16, c: i32): i16 {
+  const v = <i16>unchecked(API_VERSIONS[<i32>apiKey * 3 + c]);
+  return v == <i16>BYTE_NEVER ? <i16>NEVER : v;
 }
 
 export function isKnownApi(apiKey: i16): bool {
-  return apiKey >= 0 && apiKey <= MAX_API_KEY && unchecked(APIS[apiRow(apiKey)]) >= 0;
+  return apiKey >= 0 && apiKey <= MAX_API_KEY && unchecked(APIS[<i32>apiKey * 2]) >= 0;
 }
 
 // True when this build's schemas define `version` of the API.
 export function isValidVersion(apiKey: i16, version: i16): bool {
-  if (!isKnownApi(apiKey)) return false;
-  const row = apiRow(apiKey);
-  return version >= unchecked(APIS[row + 2]) && version <= unchecked(APIS[row + 3]);
+  return isKnownApi(apiKey) && version >= versionCol(apiKey, 0) && version <= versionCol(apiKey, 1);
 }
 
 // Flexible versions are open-ended in every schema, so this also answers for versions newer
 // than the schemas know (what a broker assumes for a newer ApiVersions request, KIP-511).
 export function isFlexible(apiKey: i16, version: i16): bool {
-  return isKnownApi(apiKey) && version >= unchecked(APIS[apiRow(apiKey) + 4]);
+  return isKnownApi(apiKey) && version >= versionCol(apiKey, 2);
 }
 
 export function messageStruct(apiKey: i16, isRequest: bool): i32 {
-  return unchecked(APIS[apiRow(apiKey) + (isRequest ? 0 : 1)]);
+  return unchecked(APIS[<i32>apiKey * 2 + (isRequest ? 0 : 1)]);
 }
 
 export function lowestVersion(apiKey: i16): i16 {
-  return unchecked(APIS[apiRow(apiKey) + 2]);
+  return versionCol(apiKey, 0);
 }
 
 export function highestVersion(apiKey: i16): i16 {
-  return unchecked(APIS[apiRow(apiKey) + 3]);
+  return versionCol(apiKey, 1);
 }
 
 export function apiName(apiKey: i16): string {

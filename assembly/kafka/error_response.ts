@@ -5,7 +5,7 @@
 // build/codegen/response_sources.ts), so this covers every API without per-API code.
 import { ByteBuffer } from "./byte_buffer";
 import { STRUCTS } from "./generated/schema_tables";
-import { fieldCol, fieldDefault, fieldSource } from "./field_table";
+import { fieldAltSource, fieldCol, fieldDefault, fieldSource } from "./field_table";
 import { ARRAY, FLEX_NEVER, FieldCol, FieldKind, KIND_MASK, ROLE_MASK, ROLE_SHIFT, Role } from "./layout";
 import { isFlexible, messageStruct } from "./apis";
 import { responseHeaderVersion } from "./header";
@@ -78,10 +78,12 @@ class Builder {
   flexible: bool = false;
   code: i16 = 0;
   filter: EntryFilter | null = null;
+  // When set, the filter does not select entries: the others get this code instead.
+  other: i16 = 0;
 
   struct(structIndex: i32, req: i32, element: i32): void {
-    const first = <i32>unchecked(STRUCTS[structIndex * 2]);
-    const last = first + <i32>unchecked(STRUCTS[structIndex * 2 + 1]);
+    const first = <i32>unchecked(STRUCTS[structIndex]);
+    const last = <i32>unchecked(STRUCTS[structIndex + 1]);
     const v = this.version;
     for (let row = first; row < last; row++) {
       if (v < fieldCol(row, FieldCol.VersionMin) || v > fieldCol(row, FieldCol.VersionMax)) continue;
@@ -97,10 +99,18 @@ class Builder {
     const kind = packed & KIND_MASK;
     const compact = this.flexible && (packed & FLEX_NEVER) == 0;
     const nullable = this.version >= fieldCol(row, FieldCol.NullableMin) && this.version <= fieldCol(row, FieldCol.NullableMax);
-    const source = fieldSource(row);
-    const from = source >= 0 ? this.tree.child(req, source) : -1;
+    let source = fieldSource(row);
+    let from = source >= 0 ? this.tree.child(req, source) : -1;
+    if (from < 0 && source >= 0) {
+      // The request named these entries another way in this version (DeleteTopics v0-5).
+      const alt = fieldAltSource(row);
+      if (alt != -1) {
+        source = alt;
+        from = this.tree.child(req, alt);
+      }
+    }
     if ((packed & ARRAY) != 0) {
-      this.array(row, kind, compact, from);
+      this.array(row, kind, compact, from, source);
       return;
     }
     if (kind == FieldKind.Struct) {
@@ -125,7 +135,7 @@ class Builder {
     this.defaultOf(row, kind, nullable, compact);
   }
 
-  private array(row: i32, kind: i32, compact: bool, from: i32): void {
+  private array(row: i32, kind: i32, compact: bool, from: i32, requestRow: i32): void {
     // Response arrays nothing in the request stands for stay empty.
     let count = 0;
     if (from >= 0 && kind == FieldKind.Struct) {
@@ -136,16 +146,18 @@ class Builder {
     else writeInt32(this.out, count);
     if (count == 0) return;
     const elementStruct = <i32>fieldCol(row, FieldCol.Struct);
-    const requestRow = fieldSource(row);
     const scalars = (fieldCol(requestRow, FieldCol.Packed) & KIND_MASK) != FieldKind.Struct;
     const start = this.out.len;
+    const code = this.code;
+    const f = this.filter;
     this.rewind();
     for (let e = this.tree.firstChild(from); e >= 0; e = this.tree.next(e)) {
       if (!this.wanted(from, e)) continue;
+      if (this.other != 0 && f !== null && this.tree.row(from) == f.row && !f.has(this.tree.offset(e))) this.code = this.other;
       if (scalars) this.struct(elementStruct, -1, e);
       else this.struct(elementStruct, e, -1);
+      this.code = code;
     }
-    const f = this.filter;
     if (f !== null && requestRow == f.row && f.answerRow < 0) {
       f.answerRow = row;
       f.answerStart = start;
@@ -161,7 +173,7 @@ class Builder {
   // Asked for the elements of one array in wire order, after rewind().
   private wanted(array: i32, element: i32): bool {
     const f = this.filter;
-    if (f === null || f.row < 0 || this.tree.row(array) != f.row) return true;
+    if (f === null || f.row < 0 || this.other != 0 || this.tree.row(array) != f.row) return true;
     return f.has(this.tree.offset(element));
   }
 
@@ -222,9 +234,10 @@ const builder = new Builder();
 
 // Writes to `out` the whole response frame (size, header, body) refusing the request whose body
 // is at `ptr`, with `code` in every error code field. Returns false when the request body does
-// not decode. `filter` limits one array to some of its entries.
+// not decode. `filter` limits one array to some of its entries, or, with `other`, answers its
+// entries with `code` and the rest of that array with `other`.
 export function buildErrorResponse(apiKey: i16, version: i16, correlationId: i32, ptr: usize, len: i32, code: i16,
-  filter: EntryFilter | null, out: ByteBuffer): bool {
+  filter: EntryFilter | null, out: ByteBuffer, other: i16 = 0): bool {
   const b = builder;
   if (b.tree.build(apiKey, version, true, ptr, len) < 0) return false;
   b.out = out;
@@ -233,6 +246,7 @@ export function buildErrorResponse(apiKey: i16, version: i16, correlationId: i32
   b.code = code;
   b.filter = filter;
   if (filter !== null) filter.answerRow = -1;
+  b.other = other;
   out.clear();
   writeInt32(out, 0);
   writeInt32(out, correlationId);

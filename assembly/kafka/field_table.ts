@@ -1,7 +1,7 @@
 // Reading the generated field tables (build/codegen/generate.ts writes them compact: the module
 // carries them whole). fieldCol: one column of a field row (FieldCol), from the two tables the
 // rows are split into; callers pass a constant column, so the branches fold.
-import { DEFAULTS, FIELD_BYTES, FIELD_WORDS, SOURCES } from "./generated/schema_tables";
+import { ALT_SOURCES, DEFAULTS, FIELD_BYTES, FIELD_WORDS, SOURCES } from "./generated/schema_tables";
 import { BYTE_NEVER, FIELD_WIDTH, FieldCol, FieldKind, KIND_MASK, NEVER } from "./layout";
 
 const BYTE_COLUMNS = FIELD_WIDTH - 2;
@@ -14,7 +14,7 @@ const BYTE_COLUMNS = FIELD_WIDTH - 2;
 }
 
 // The second value of the (row, value) pair for `row` in a table of pairs in row order, or
-// `none` (SOURCES and DEFAULTS are sparse: one row in ten, or fewer, has an entry).
+// `none` (SOURCES, ALT_SOURCES and DEFAULTS are sparse: one row in ten, or fewer, has an entry).
 function pairValue<T>(table: StaticArray<T>, row: i32, none: i32): i32 {
   let lo = 0;
   let hi = table.length >> 1;
@@ -32,6 +32,12 @@ function pairValue<T>(table: StaticArray<T>, row: i32, none: i32): i32 {
 // array element it stands for, -1 for none.
 export function fieldSource(row: i32): i32 {
   return pairValue<i16>(SOURCES, row, -1);
+}
+
+// The source of response field `row` in the versions where fieldSource's request field is
+// absent (DeleteTopics: TopicNames up to v5, Topics from v6), -1 for none.
+export function fieldAltSource(row: i32): i32 {
+  return pairValue<i16>(ALT_SOURCES, row, -1);
 }
 
 // A numeric field's schema default (0 unless DEFAULTS says otherwise).

@@ -88,4 +88,8 @@ export const enum Role {
   // transactional ids or the cluster, literal, prefixed or "*", as the resource and pattern
   // types say. Reported through Visitor.text.
   AclResourceName = 12,
+  // Responses' AuthorizedOperations bit sets (int32, one bit per AclOperation code; INT32_MIN
+  // when not asked for): what the principal may do with the resource the struct describes, or
+  // with the cluster at the top level. Reported through Visitor.authorizedOperations.
+  AuthorizedOperations = 13,
 }

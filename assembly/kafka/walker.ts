@@ -41,6 +41,8 @@ export class Visitor {
   int8(role: i32, value: i8): void {}
   topicId(ptr: usize): void {}
   acks(value: i16): void {}
+  // An AuthorizedOperations int32 at `ptr` (Role.AuthorizedOperations).
+  authorizedOperations(ptr: usize): void {}
   // A record set (`len` -1 for null); its bytes are not touched.
   records(ptr: usize, len: i32): void {}
   // Around every struct value, including each element of an array of structs.
@@ -150,8 +152,8 @@ function readStruct(structIndex: i32, depth: i32): void {
     return;
   }
   visitor.structStart(structIndex, pos);
-  const first = <i32>unchecked(STRUCTS[structIndex * 2]);
-  const last = first + <i32>unchecked(STRUCTS[structIndex * 2 + 1]);
+  const first = <i32>unchecked(STRUCTS[structIndex]);
+  const last = <i32>unchecked(STRUCTS[structIndex + 1]);
   for (let row = first; row < last; row++) {
     if (version < fieldCol(row, FieldCol.VersionMin) || version > fieldCol(row, FieldCol.VersionMax)) continue;
     if (fieldCol(row, FieldCol.Tag) >= 0 && version >= fieldCol(row, FieldCol.TaggedMin)) continue;
@@ -257,6 +259,7 @@ function readValue(row: i32, packed: i32, kind: i32, compact: bool, nullable: bo
     case FieldKind.Int32: {
       if (!have(4)) return;
       if (entity != 0) visitor.entity(entity, pos, pos, 4, false);
+      else if (role == Role.AuthorizedOperations) visitor.authorizedOperations(pos);
       pos += 4;
       return;
     }

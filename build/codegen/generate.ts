@@ -131,6 +131,7 @@ export function roleOf(message: string, f: FieldSpec): Role {
   if (CONFIG_MESSAGES.test(message) && f.name === "ResourceType") return Role.ResourceType;
   if (NAME_PATTERNS.has(`${message}.${f.name}`) && (f.type === "string" || f.type === "[]string")) return Role.NamePattern;
   if (ACL_RESOURCE_NAMES.has(`${message}.${f.name}`) && f.type === "string") return Role.AclResourceName;
+  if (message.endsWith("Response") && f.name.endsWith("AuthorizedOperations") && f.type === "int32") return Role.AuthorizedOperations;
   return Role.None;
 }
 
@@ -303,11 +304,23 @@ export function generate(schemaDir: string, sourceNote: string): string {
   const apiVersionEntry = tables.structs.findIndex((s) => s.name === "ApiVersionsResponse.ApiVersion");
   if (apiVersionEntry < 0) throw new Error(`${schemaDir}: ApiVersionsResponse.ApiVersion missing`);
   out.push(`export const API_VERSIONS_ENTRY_STRUCT: i32 = ${apiVersionEntry};`);
+  // Fetch's forgotten topics are only dropped from the session: Kafka authorizes none (authz.ts).
+  const fetch = tables.structs.find((s) => s.name === "FetchRequest");
+  const forgotten = fetch ? Array.from({ length: fetch.count }, (_, i) => fetch.first + i).find((r) => tables.meta[r].name === "ForgottenTopicsData") : undefined;
+  if (forgotten === undefined) throw new Error(`${schemaDir}: FetchRequest.ForgottenTopicsData missing`);
+  out.push(`export const FETCH_FORGOTTEN_ROW: i32 = ${forgotten};`);
   out.push("");
-  out.push("// Per struct: first field row, number of rows.");
+  // Structs lay their rows out one after another (addStruct), so a struct's rows run from its
+  // first row to the next struct's: one column, and one more entry for the end of the last.
+  tables.structs.forEach((st, i) => {
+    const next = i + 1 < tables.structs.length ? tables.structs[i + 1].first : tables.fields.length;
+    if (st.first + st.count !== next) throw new Error(`${st.name}: rows not contiguous with the next struct's`);
+  });
+  out.push("// Per struct: its first field row (its rows end where the next struct's begin).");
   out.push("// prettier-ignore");
   out.push("export const STRUCTS: StaticArray<i16> = [");
-  for (const s of tables.structs) out.push(`  ${s.first}, ${s.count}, // ${s.name}`);
+  for (const st of tables.structs) out.push(`  ${st.first}, // ${st.name}`);
+  out.push(`  ${tables.fields.length},`);
   out.push("];");
   out.push("");
   // A field's FIELD_WIDTH columns (FieldCol) in two tables, read through field_table.ts: the
@@ -330,15 +343,25 @@ export function generate(schemaDir: string, sourceNote: string): string {
   out.push(wrap(tables.fields.map((r) => r.slice(1, FIELD_WIDTH - 1).map(narrow).join(", ")), 4));
   out.push("];");
   out.push("");
-  out.push("// Per API key: request struct, response struct, first and last valid version, first flexible version.");
+  // Two tables, like the fields': the struct indexes as i16, the versions as i8 (NEVER as
+  // BYTE_NEVER; apis.ts reads them back).
+  out.push("// Per API key: request struct, response struct (-1 for a key no schema defines).");
   out.push("// prettier-ignore");
   out.push("export const APIS: StaticArray<i16> = [");
   apiRows.forEach((_, i) => {
-    if (i % 5 === 0) out.push(`  ${apiRows.slice(i, i + 5).join(", ")}, // ${i / 5} ${names[i / 5]}`);
+    if (i % 5 === 0) out.push(`  ${apiRows.slice(i, i + 2).join(", ")}, // ${i / 5} ${names[i / 5]}`);
   });
   out.push("];");
   out.push("");
-  const sources = responseSources(tables, [...apis.values()]);
+  out.push(`// Per API key: first and last valid version, first flexible version (${BYTE_NEVER} for NEVER).`);
+  out.push("// prettier-ignore");
+  out.push("export const API_VERSIONS: StaticArray<i8> = [");
+  apiRows.forEach((_, i) => {
+    if (i % 5 === 0) out.push(`  ${apiRows.slice(i + 2, i + 5).map(narrow).join(", ")}, // ${i / 5} ${names[i / 5]}`);
+  });
+  out.push("];");
+  out.push("");
+  const { source: sources, alt } = responseSources(tables, [...apis.values()]);
   // Sparse (about one row in ten has a source): pairs in row order, found by binary search.
   const sourcePairs: string[] = [];
   sources.forEach((src, row) => {
@@ -350,6 +373,20 @@ export function generate(schemaDir: string, sourceNote: string): string {
   out.push("// prettier-ignore");
   out.push("export const SOURCES: StaticArray<i16> = [");
   out.push(wrap(sourcePairs, 12));
+  out.push("];");
+  out.push("");
+  // Response row, the source it takes where SOURCES' request field is absent from the version
+  // (pairs in row order, read like SOURCES).
+  const altPairs: [number, number][] = [];
+  for (let i = 0; i < alt.length; i += 2) altPairs.push([alt[i], alt[i + 1]]);
+  altPairs.sort((x, y) => x[0] - y[0]);
+  altPairs.forEach(([r], i) => {
+    if (i > 0 && altPairs[i - 1][0] === r) throw new Error(`row ${r}: two alternative sources`);
+  });
+  out.push("// Response rows whose SOURCES request field is absent from some versions: row, the source then.");
+  out.push("// prettier-ignore");
+  out.push("export const ALT_SOURCES: StaticArray<i16> = [");
+  out.push(wrap(altPairs.map(([r, v]) => `${r}, ${v}`), 12));
   out.push("];");
   out.push("");
   // Every non-zero default fits an i32 but Long.MAX_VALUE (int64 fields only), written as

@@ -5,533 +5,535 @@ export const MAX_API_KEY: i16 = 94;
 export const REQUEST_HEADER_STRUCT: i32 = 380;
 export const RESPONSE_HEADER_STRUCT: i32 = 381;
 export const API_VERSIONS_ENTRY_STRUCT: i32 = 61;
+export const FETCH_FORGOTTEN_ROW: i32 = 785;
 
-// Per struct: first field row, number of rows.
+// Per struct: its first field row (its rows end where the next struct's begin).
 // prettier-ignore
 export const STRUCTS: StaticArray<i16> = [
-  0, 4, // AddOffsetsToTxnRequest
-  4, 2, // AddOffsetsToTxnResponse
-  6, 5, // AddPartitionsToTxnRequest
-  11, 5, // AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction
-  16, 2, // AddPartitionsToTxnRequest.AddPartitionsToTxnTopic
-  18, 2, // AddPartitionsToTxnRequest.AddPartitionsToTxnTopic
-  20, 4, // AddPartitionsToTxnResponse
-  24, 2, // AddPartitionsToTxnResponse.AddPartitionsToTxnResult
-  26, 2, // AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult
-  28, 2, // AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult
-  30, 2, // AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult
-  32, 2, // AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult
-  34, 6, // AddRaftVoterRequest
-  40, 3, // AddRaftVoterRequest.Listener
-  43, 3, // AddRaftVoterResponse
-  46, 2, // AllocateProducerIdsRequest
-  48, 4, // AllocateProducerIdsResponse
-  52, 2, // AlterClientQuotasRequest
-  54, 2, // AlterClientQuotasRequest.EntryData
-  56, 2, // AlterClientQuotasRequest.EntityData
-  58, 3, // AlterClientQuotasRequest.OpData
-  61, 2, // AlterClientQuotasResponse
-  63, 3, // AlterClientQuotasResponse.EntryData
-  66, 2, // AlterClientQuotasResponse.EntityData
-  68, 2, // AlterConfigsRequest
-  70, 3, // AlterConfigsRequest.AlterConfigsResource
-  73, 2, // AlterConfigsRequest.AlterableConfig
-  75, 2, // AlterConfigsResponse
-  77, 4, // AlterConfigsResponse.AlterConfigsResourceResponse
-  81, 3, // AlterPartitionReassignmentsRequest
-  84, 2, // AlterPartitionReassignmentsRequest.ReassignableTopic
-  86, 2, // AlterPartitionReassignmentsRequest.ReassignablePartition
-  88, 5, // AlterPartitionReassignmentsResponse
-  93, 2, // AlterPartitionReassignmentsResponse.ReassignableTopicResponse
-  95, 3, // AlterPartitionReassignmentsResponse.ReassignablePartitionResponse
-  98, 3, // AlterPartitionRequest
-  101, 2, // AlterPartitionRequest.TopicData
-  103, 6, // AlterPartitionRequest.PartitionData
-  109, 2, // AlterPartitionRequest.BrokerState
-  111, 3, // AlterPartitionResponse
-  114, 2, // AlterPartitionResponse.TopicData
-  116, 7, // AlterPartitionResponse.PartitionData
-  123, 1, // AlterReplicaLogDirsRequest
-  124, 2, // AlterReplicaLogDirsRequest.AlterReplicaLogDir
-  126, 2, // AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic
-  128, 2, // AlterReplicaLogDirsResponse
-  130, 2, // AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult
-  132, 2, // AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult
-  134, 2, // AlterShareGroupOffsetsRequest
-  136, 2, // AlterShareGroupOffsetsRequest.AlterShareGroupOffsetsRequestTopic
-  138, 2, // AlterShareGroupOffsetsRequest.AlterShareGroupOffsetsRequestPartition
-  140, 4, // AlterShareGroupOffsetsResponse
-  144, 3, // AlterShareGroupOffsetsResponse.AlterShareGroupOffsetsResponseTopic
-  147, 3, // AlterShareGroupOffsetsResponse.AlterShareGroupOffsetsResponsePartition
-  150, 2, // AlterUserScramCredentialsRequest
-  152, 2, // AlterUserScramCredentialsRequest.ScramCredentialDeletion
-  154, 5, // AlterUserScramCredentialsRequest.ScramCredentialUpsertion
-  159, 2, // AlterUserScramCredentialsResponse
-  161, 3, // AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult
-  164, 4, // ApiVersionsRequest
-  168, 7, // ApiVersionsResponse
-  175, 3, // ApiVersionsResponse.ApiVersion
-  178, 3, // ApiVersionsResponse.SupportedFeatureKey
-  181, 3, // ApiVersionsResponse.FinalizedFeatureKey
-  184, 3, // AssignReplicasToDirsRequest
-  187, 2, // AssignReplicasToDirsRequest.DirectoryData
-  189, 2, // AssignReplicasToDirsRequest.TopicData
-  191, 1, // AssignReplicasToDirsRequest.PartitionData
-  192, 3, // AssignReplicasToDirsResponse
-  195, 2, // AssignReplicasToDirsResponse.DirectoryData
-  197, 2, // AssignReplicasToDirsResponse.TopicData
-  199, 2, // AssignReplicasToDirsResponse.PartitionData
-  201, 4, // BeginQuorumEpochRequest
-  205, 2, // BeginQuorumEpochRequest.TopicData
-  207, 4, // BeginQuorumEpochRequest.PartitionData
-  211, 3, // BeginQuorumEpochRequest.LeaderEndpoint
-  214, 3, // BeginQuorumEpochResponse
-  217, 2, // BeginQuorumEpochResponse.TopicData
-  219, 4, // BeginQuorumEpochResponse.PartitionData
-  223, 3, // BeginQuorumEpochResponse.NodeEndpoint
-  226, 7, // BrokerHeartbeatRequest
-  233, 5, // BrokerHeartbeatResponse
-  238, 9, // BrokerRegistrationRequest
-  247, 4, // BrokerRegistrationRequest.Listener
-  251, 3, // BrokerRegistrationRequest.Feature
-  254, 3, // BrokerRegistrationResponse
-  257, 2, // ConsumerGroupDescribeRequest
-  259, 2, // ConsumerGroupDescribeResponse
-  261, 9, // ConsumerGroupDescribeResponse.DescribedGroup
-  270, 11, // ConsumerGroupDescribeResponse.Member
-  281, 1, // ConsumerGroupDescribeResponse.Assignment
-  282, 3, // ConsumerGroupDescribeResponse.TopicPartitions
-  285, 1, // ConsumerGroupDescribeResponse.Assignment
-  286, 3, // ConsumerGroupDescribeResponse.TopicPartitions
-  289, 10, // ConsumerGroupHeartbeatRequest
-  299, 2, // ConsumerGroupHeartbeatRequest.TopicPartitions
-  301, 7, // ConsumerGroupHeartbeatResponse
-  308, 1, // ConsumerGroupHeartbeatResponse.Assignment
-  309, 2, // ConsumerGroupHeartbeatResponse.TopicPartitions
-  311, 0, // ControlledShutdownRequest
-  311, 0, // ControlledShutdownResponse
-  311, 5, // ControllerRegistrationRequest
-  316, 4, // ControllerRegistrationRequest.Listener
-  320, 3, // ControllerRegistrationRequest.Feature
-  323, 3, // ControllerRegistrationResponse
-  326, 1, // CreateAclsRequest
-  327, 7, // CreateAclsRequest.AclCreation
-  334, 2, // CreateAclsResponse
-  336, 2, // CreateAclsResponse.AclCreationResult
-  338, 4, // CreateDelegationTokenRequest
-  342, 2, // CreateDelegationTokenRequest.CreatableRenewers
-  344, 11, // CreateDelegationTokenResponse
-  355, 3, // CreatePartitionsRequest
-  358, 3, // CreatePartitionsRequest.CreatePartitionsTopic
-  361, 1, // CreatePartitionsRequest.CreatePartitionsAssignment
-  362, 2, // CreatePartitionsResponse
-  364, 3, // CreatePartitionsResponse.CreatePartitionsTopicResult
-  367, 3, // CreateTopicsRequest
-  370, 5, // CreateTopicsRequest.CreatableTopic
-  375, 2, // CreateTopicsRequest.CreatableReplicaAssignment
-  377, 2, // CreateTopicsRequest.CreatableTopicConfig
-  379, 2, // CreateTopicsResponse
-  381, 8, // CreateTopicsResponse.CreatableTopicResult
-  389, 5, // CreateTopicsResponse.CreatableTopicConfigs
-  394, 1, // DeleteAclsRequest
-  395, 7, // DeleteAclsRequest.DeleteAclsFilter
-  402, 2, // DeleteAclsResponse
-  404, 3, // DeleteAclsResponse.DeleteAclsFilterResult
-  407, 9, // DeleteAclsResponse.DeleteAclsMatchingAcl
-  416, 1, // DeleteGroupsRequest
-  417, 2, // DeleteGroupsResponse
-  419, 3, // DeleteGroupsResponse.DeletableGroupResult
-  422, 2, // DeleteRecordsRequest
-  424, 2, // DeleteRecordsRequest.DeleteRecordsTopic
-  426, 2, // DeleteRecordsRequest.DeleteRecordsPartition
-  428, 2, // DeleteRecordsResponse
-  430, 2, // DeleteRecordsResponse.DeleteRecordsTopicResult
-  432, 3, // DeleteRecordsResponse.DeleteRecordsPartitionResult
-  435, 2, // DeleteShareGroupOffsetsRequest
-  437, 1, // DeleteShareGroupOffsetsRequest.DeleteShareGroupOffsetsRequestTopic
-  438, 4, // DeleteShareGroupOffsetsResponse
-  442, 4, // DeleteShareGroupOffsetsResponse.DeleteShareGroupOffsetsResponseTopic
-  446, 2, // DeleteShareGroupStateRequest
-  448, 2, // DeleteShareGroupStateRequest.DeleteStateData
-  450, 1, // DeleteShareGroupStateRequest.PartitionData
-  451, 1, // DeleteShareGroupStateResponse
-  452, 2, // DeleteShareGroupStateResponse.DeleteStateResult
-  454, 3, // DeleteShareGroupStateResponse.PartitionResult
-  457, 3, // DeleteTopicsRequest
-  460, 2, // DeleteTopicsRequest.DeleteTopicState
-  462, 2, // DeleteTopicsResponse
-  464, 4, // DeleteTopicsResponse.DeletableTopicResult
-  468, 7, // DescribeAclsRequest
-  475, 4, // DescribeAclsResponse
-  479, 4, // DescribeAclsResponse.DescribeAclsResource
-  483, 4, // DescribeAclsResponse.AclDescription
-  487, 2, // DescribeClientQuotasRequest
-  489, 3, // DescribeClientQuotasRequest.ComponentData
-  492, 4, // DescribeClientQuotasResponse
-  496, 2, // DescribeClientQuotasResponse.EntryData
-  498, 2, // DescribeClientQuotasResponse.EntityData
-  500, 2, // DescribeClientQuotasResponse.ValueData
-  502, 3, // DescribeClusterRequest
-  505, 8, // DescribeClusterResponse
-  513, 5, // DescribeClusterResponse.DescribeClusterBroker
-  518, 3, // DescribeConfigsRequest
-  521, 3, // DescribeConfigsRequest.DescribeConfigsResource
-  524, 2, // DescribeConfigsResponse
-  526, 5, // DescribeConfigsResponse.DescribeConfigsResult
-  531, 8, // DescribeConfigsResponse.DescribeConfigsResourceResult
-  539, 3, // DescribeConfigsResponse.DescribeConfigsSynonym
-  542, 1, // DescribeDelegationTokenRequest
-  543, 2, // DescribeDelegationTokenRequest.DescribeDelegationTokenOwner
-  545, 3, // DescribeDelegationTokenResponse
-  548, 10, // DescribeDelegationTokenResponse.DescribedDelegationToken
-  558, 2, // DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer
-  560, 2, // DescribeGroupsRequest
-  562, 2, // DescribeGroupsResponse
-  564, 8, // DescribeGroupsResponse.DescribedGroup
-  572, 6, // DescribeGroupsResponse.DescribedGroupMember
-  578, 1, // DescribeLogDirsRequest
-  579, 2, // DescribeLogDirsRequest.DescribableLogDirTopic
-  581, 3, // DescribeLogDirsResponse
-  584, 6, // DescribeLogDirsResponse.DescribeLogDirsResult
-  590, 2, // DescribeLogDirsResponse.DescribeLogDirsTopic
-  592, 4, // DescribeLogDirsResponse.DescribeLogDirsPartition
-  596, 1, // DescribeProducersRequest
-  597, 2, // DescribeProducersRequest.TopicRequest
-  599, 2, // DescribeProducersResponse
-  601, 2, // DescribeProducersResponse.TopicResponse
-  603, 4, // DescribeProducersResponse.PartitionResponse
-  607, 6, // DescribeProducersResponse.ProducerState
-  613, 1, // DescribeQuorumRequest
-  614, 2, // DescribeQuorumRequest.TopicData
-  616, 1, // DescribeQuorumRequest.PartitionData
-  617, 4, // DescribeQuorumResponse
-  621, 2, // DescribeQuorumResponse.TopicData
-  623, 8, // DescribeQuorumResponse.PartitionData
-  631, 5, // DescribeQuorumResponse.ReplicaState
-  636, 5, // DescribeQuorumResponse.ReplicaState
-  641, 2, // DescribeQuorumResponse.Node
-  643, 3, // DescribeQuorumResponse.Listener
-  646, 1, // DescribeShareGroupOffsetsRequest
-  647, 2, // DescribeShareGroupOffsetsRequest.DescribeShareGroupOffsetsRequestGroup
-  649, 2, // DescribeShareGroupOffsetsRequest.DescribeShareGroupOffsetsRequestTopic
-  651, 2, // DescribeShareGroupOffsetsResponse
-  653, 4, // DescribeShareGroupOffsetsResponse.DescribeShareGroupOffsetsResponseGroup
-  657, 3, // DescribeShareGroupOffsetsResponse.DescribeShareGroupOffsetsResponseTopic
-  660, 6, // DescribeShareGroupOffsetsResponse.DescribeShareGroupOffsetsResponsePartition
-  666, 3, // DescribeTopicPartitionsRequest
-  669, 1, // DescribeTopicPartitionsRequest.TopicRequest
-  670, 2, // DescribeTopicPartitionsRequest.Cursor
-  672, 3, // DescribeTopicPartitionsResponse
-  675, 6, // DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic
-  681, 9, // DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition
-  690, 2, // DescribeTopicPartitionsResponse.Cursor
-  692, 1, // DescribeTransactionsRequest
-  693, 2, // DescribeTransactionsResponse
-  695, 8, // DescribeTransactionsResponse.TransactionState
-  703, 2, // DescribeTransactionsResponse.TopicData
-  705, 1, // DescribeUserScramCredentialsRequest
-  706, 1, // DescribeUserScramCredentialsRequest.UserName
-  707, 4, // DescribeUserScramCredentialsResponse
-  711, 4, // DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult
-  715, 2, // DescribeUserScramCredentialsResponse.CredentialInfo
-  717, 3, // ElectLeadersRequest
-  720, 2, // ElectLeadersRequest.TopicPartitions
-  722, 3, // ElectLeadersResponse
-  725, 2, // ElectLeadersResponse.ReplicaElectionResult
-  727, 3, // ElectLeadersResponse.PartitionResult
-  730, 3, // EndQuorumEpochRequest
-  733, 2, // EndQuorumEpochRequest.TopicData
-  735, 5, // EndQuorumEpochRequest.PartitionData
-  740, 2, // EndQuorumEpochRequest.ReplicaInfo
-  742, 3, // EndQuorumEpochRequest.LeaderEndpoint
-  745, 3, // EndQuorumEpochResponse
-  748, 2, // EndQuorumEpochResponse.TopicData
-  750, 4, // EndQuorumEpochResponse.PartitionData
-  754, 3, // EndQuorumEpochResponse.NodeEndpoint
-  757, 4, // EndTxnRequest
-  761, 4, // EndTxnResponse
-  765, 3, // EnvelopeRequest
-  768, 2, // EnvelopeResponse
-  770, 2, // ExpireDelegationTokenRequest
-  772, 3, // ExpireDelegationTokenResponse
-  775, 12, // FetchRequest
-  787, 2, // FetchRequest.ReplicaState
-  789, 3, // FetchRequest.FetchTopic
-  792, 8, // FetchRequest.FetchPartition
-  800, 3, // FetchRequest.ForgottenTopic
-  803, 5, // FetchResponse
-  808, 3, // FetchResponse.FetchableTopicResponse
-  811, 11, // FetchResponse.PartitionData
-  822, 2, // FetchResponse.EpochEndOffset
-  824, 2, // FetchResponse.LeaderIdAndEpoch
-  826, 2, // FetchResponse.SnapshotId
-  828, 2, // FetchResponse.AbortedTransaction
-  830, 4, // FetchResponse.NodeEndpoint
-  834, 4, // FetchSnapshotRequest
-  838, 2, // FetchSnapshotRequest.TopicSnapshot
-  840, 5, // FetchSnapshotRequest.PartitionSnapshot
-  845, 2, // FetchSnapshotRequest.SnapshotId
-  847, 4, // FetchSnapshotResponse
-  851, 2, // FetchSnapshotResponse.TopicSnapshot
-  853, 7, // FetchSnapshotResponse.PartitionSnapshot
-  860, 2, // FetchSnapshotResponse.SnapshotId
-  862, 2, // FetchSnapshotResponse.LeaderIdAndEpoch
-  864, 3, // FetchSnapshotResponse.NodeEndpoint
-  867, 3, // FindCoordinatorRequest
-  870, 7, // FindCoordinatorResponse
-  877, 6, // FindCoordinatorResponse.Coordinator
-  883, 1, // GetTelemetrySubscriptionsRequest
-  884, 9, // GetTelemetrySubscriptionsResponse
-  893, 4, // HeartbeatRequest
-  897, 2, // HeartbeatResponse
-  899, 2, // IncrementalAlterConfigsRequest
-  901, 3, // IncrementalAlterConfigsRequest.AlterConfigsResource
-  904, 3, // IncrementalAlterConfigsRequest.AlterableConfig
-  907, 2, // IncrementalAlterConfigsResponse
-  909, 4, // IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
-  913, 6, // InitProducerIdRequest
-  919, 6, // InitProducerIdResponse
-  925, 2, // InitializeShareGroupStateRequest
-  927, 2, // InitializeShareGroupStateRequest.InitializeStateData
-  929, 3, // InitializeShareGroupStateRequest.PartitionData
-  932, 1, // InitializeShareGroupStateResponse
-  933, 2, // InitializeShareGroupStateResponse.InitializeStateResult
-  935, 3, // InitializeShareGroupStateResponse.PartitionResult
-  938, 8, // JoinGroupRequest
-  946, 2, // JoinGroupRequest.JoinGroupRequestProtocol
-  948, 9, // JoinGroupResponse
-  957, 3, // JoinGroupResponse.JoinGroupResponseMember
-  960, 0, // LeaderAndIsrRequest
-  960, 0, // LeaderAndIsrResponse
-  960, 3, // LeaveGroupRequest
-  963, 3, // LeaveGroupRequest.MemberIdentity
-  966, 3, // LeaveGroupResponse
-  969, 3, // LeaveGroupResponse.MemberResponse
-  972, 1, // ListConfigResourcesRequest
-  973, 3, // ListConfigResourcesResponse
-  976, 2, // ListConfigResourcesResponse.ConfigResource
-  978, 2, // ListGroupsRequest
-  980, 3, // ListGroupsResponse
-  983, 4, // ListGroupsResponse.ListedGroup
-  987, 4, // ListOffsetsRequest
-  991, 2, // ListOffsetsRequest.ListOffsetsTopic
-  993, 3, // ListOffsetsRequest.ListOffsetsPartition
-  996, 2, // ListOffsetsResponse
-  998, 2, // ListOffsetsResponse.ListOffsetsTopicResponse
-  1000, 5, // ListOffsetsResponse.ListOffsetsPartitionResponse
-  1005, 2, // ListPartitionReassignmentsRequest
-  1007, 2, // ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics
-  1009, 4, // ListPartitionReassignmentsResponse
-  1013, 2, // ListPartitionReassignmentsResponse.OngoingTopicReassignment
-  1015, 4, // ListPartitionReassignmentsResponse.OngoingPartitionReassignment
-  1019, 4, // ListTransactionsRequest
-  1023, 4, // ListTransactionsResponse
-  1027, 3, // ListTransactionsResponse.TransactionState
-  1030, 4, // MetadataRequest
-  1034, 2, // MetadataRequest.MetadataRequestTopic
-  1036, 7, // MetadataResponse
-  1043, 4, // MetadataResponse.MetadataResponseBroker
-  1047, 6, // MetadataResponse.MetadataResponseTopic
-  1053, 7, // MetadataResponse.MetadataResponsePartition
-  1060, 6, // OffsetCommitRequest
-  1066, 3, // OffsetCommitRequest.OffsetCommitRequestTopic
-  1069, 4, // OffsetCommitRequest.OffsetCommitRequestPartition
-  1073, 2, // OffsetCommitResponse
-  1075, 3, // OffsetCommitResponse.OffsetCommitResponseTopic
-  1078, 2, // OffsetCommitResponse.OffsetCommitResponsePartition
-  1080, 2, // OffsetDeleteRequest
-  1082, 2, // OffsetDeleteRequest.OffsetDeleteRequestTopic
-  1084, 1, // OffsetDeleteRequest.OffsetDeleteRequestPartition
-  1085, 3, // OffsetDeleteResponse
-  1088, 2, // OffsetDeleteResponse.OffsetDeleteResponseTopic
-  1090, 2, // OffsetDeleteResponse.OffsetDeleteResponsePartition
-  1092, 4, // OffsetFetchRequest
-  1096, 2, // OffsetFetchRequest.OffsetFetchRequestTopic
-  1098, 4, // OffsetFetchRequest.OffsetFetchRequestGroup
-  1102, 3, // OffsetFetchRequest.OffsetFetchRequestTopics
-  1105, 4, // OffsetFetchResponse
-  1109, 2, // OffsetFetchResponse.OffsetFetchResponseTopic
-  1111, 5, // OffsetFetchResponse.OffsetFetchResponsePartition
-  1116, 3, // OffsetFetchResponse.OffsetFetchResponseGroup
-  1119, 3, // OffsetFetchResponse.OffsetFetchResponseTopics
-  1122, 5, // OffsetFetchResponse.OffsetFetchResponsePartitions
-  1127, 2, // OffsetForLeaderEpochRequest
-  1129, 2, // OffsetForLeaderEpochRequest.OffsetForLeaderTopic
-  1131, 3, // OffsetForLeaderEpochRequest.OffsetForLeaderPartition
-  1134, 2, // OffsetForLeaderEpochResponse
-  1136, 2, // OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult
-  1138, 4, // OffsetForLeaderEpochResponse.EpochEndOffset
-  1142, 4, // ProduceRequest
-  1146, 3, // ProduceRequest.TopicProduceData
-  1149, 2, // ProduceRequest.PartitionProduceData
-  1151, 3, // ProduceResponse
-  1154, 3, // ProduceResponse.TopicProduceResponse
-  1157, 8, // ProduceResponse.PartitionProduceResponse
-  1165, 2, // ProduceResponse.BatchIndexAndErrorMessage
-  1167, 2, // ProduceResponse.LeaderIdAndEpoch
-  1169, 4, // ProduceResponse.NodeEndpoint
-  1173, 5, // PushTelemetryRequest
-  1178, 2, // PushTelemetryResponse
-  1180, 2, // ReadShareGroupStateRequest
-  1182, 2, // ReadShareGroupStateRequest.ReadStateData
-  1184, 2, // ReadShareGroupStateRequest.PartitionData
-  1186, 1, // ReadShareGroupStateResponse
-  1187, 2, // ReadShareGroupStateResponse.ReadStateResult
-  1189, 6, // ReadShareGroupStateResponse.PartitionResult
-  1195, 4, // ReadShareGroupStateResponse.StateBatch
-  1199, 2, // ReadShareGroupStateSummaryRequest
-  1201, 2, // ReadShareGroupStateSummaryRequest.ReadStateSummaryData
-  1203, 2, // ReadShareGroupStateSummaryRequest.PartitionData
-  1205, 1, // ReadShareGroupStateSummaryResponse
-  1206, 2, // ReadShareGroupStateSummaryResponse.ReadStateSummaryResult
-  1208, 7, // ReadShareGroupStateSummaryResponse.PartitionResult
-  1215, 3, // RemoveRaftVoterRequest
-  1218, 3, // RemoveRaftVoterResponse
-  1221, 2, // RenewDelegationTokenRequest
-  1223, 3, // RenewDelegationTokenResponse
-  1226, 4, // RequestHeader
-  1230, 1, // ResponseHeader
-  1231, 1, // SaslAuthenticateRequest
-  1232, 4, // SaslAuthenticateResponse
-  1236, 1, // SaslHandshakeRequest
-  1237, 2, // SaslHandshakeResponse
-  1239, 5, // ShareAcknowledgeRequest
-  1244, 2, // ShareAcknowledgeRequest.AcknowledgeTopic
-  1246, 2, // ShareAcknowledgeRequest.AcknowledgePartition
-  1248, 3, // ShareAcknowledgeRequest.AcknowledgementBatch
-  1251, 6, // ShareAcknowledgeResponse
-  1257, 2, // ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse
-  1259, 4, // ShareAcknowledgeResponse.PartitionData
-  1263, 2, // ShareAcknowledgeResponse.LeaderIdAndEpoch
-  1265, 4, // ShareAcknowledgeResponse.NodeEndpoint
-  1269, 12, // ShareFetchRequest
-  1281, 2, // ShareFetchRequest.FetchTopic
-  1283, 3, // ShareFetchRequest.FetchPartition
-  1286, 3, // ShareFetchRequest.AcknowledgementBatch
-  1289, 2, // ShareFetchRequest.ForgottenTopic
-  1291, 6, // ShareFetchResponse
-  1297, 2, // ShareFetchResponse.ShareFetchableTopicResponse
-  1299, 8, // ShareFetchResponse.PartitionData
-  1307, 2, // ShareFetchResponse.LeaderIdAndEpoch
-  1309, 3, // ShareFetchResponse.AcquiredRecords
-  1312, 4, // ShareFetchResponse.NodeEndpoint
-  1316, 2, // ShareGroupDescribeRequest
-  1318, 2, // ShareGroupDescribeResponse
-  1320, 9, // ShareGroupDescribeResponse.DescribedGroup
-  1329, 7, // ShareGroupDescribeResponse.Member
-  1336, 1, // ShareGroupDescribeResponse.Assignment
-  1337, 3, // ShareGroupDescribeResponse.TopicPartitions
-  1340, 5, // ShareGroupHeartbeatRequest
-  1345, 7, // ShareGroupHeartbeatResponse
-  1352, 1, // ShareGroupHeartbeatResponse.Assignment
-  1353, 2, // ShareGroupHeartbeatResponse.TopicPartitions
-  1355, 0, // StopReplicaRequest
-  1355, 0, // StopReplicaResponse
-  1355, 3, // StreamsGroupDescribeRequest
-  1358, 2, // StreamsGroupDescribeResponse
-  1360, 12, // StreamsGroupDescribeResponse.DescribedGroup
-  1372, 2, // StreamsGroupDescribeResponse.Topology
-  1374, 5, // StreamsGroupDescribeResponse.Subtopology
-  1379, 4, // StreamsGroupDescribeResponse.TopicInfo
-  1383, 2, // StreamsGroupDescribeResponse.KeyValue
-  1385, 4, // StreamsGroupDescribeResponse.TopicInfo
-  1389, 2, // StreamsGroupDescribeResponse.KeyValue
-  1391, 15, // StreamsGroupDescribeResponse.Member
-  1406, 2, // StreamsGroupDescribeResponse.Endpoint
-  1408, 2, // StreamsGroupDescribeResponse.KeyValue
-  1410, 3, // StreamsGroupDescribeResponse.TaskOffset
-  1413, 3, // StreamsGroupDescribeResponse.TaskOffset
-  1416, 3, // StreamsGroupDescribeResponse.Assignment
-  1419, 2, // StreamsGroupDescribeResponse.TaskIds
-  1421, 2, // StreamsGroupDescribeResponse.TaskIds
-  1423, 2, // StreamsGroupDescribeResponse.TaskIds
-  1425, 3, // StreamsGroupDescribeResponse.Assignment
-  1428, 2, // StreamsGroupDescribeResponse.TaskIds
-  1430, 2, // StreamsGroupDescribeResponse.TaskIds
-  1432, 2, // StreamsGroupDescribeResponse.TaskIds
-  1434, 2, // StreamsGroupDescribeResponse.TopologyDescription
-  1436, 2, // StreamsGroupDescribeResponse.TopologyDescriptionSubtopology
-  1438, 6, // StreamsGroupDescribeResponse.TopologyDescriptionNode
-  1444, 2, // StreamsGroupDescribeResponse.TopologyDescriptionGlobalStore
-  1446, 6, // StreamsGroupDescribeResponse.TopologyDescriptionNode
-  1452, 6, // StreamsGroupDescribeResponse.TopologyDescriptionNode
-  1458, 17, // StreamsGroupHeartbeatRequest
-  1475, 2, // StreamsGroupHeartbeatRequest.Topology
-  1477, 7, // StreamsGroupHeartbeatRequest.Subtopology
-  1484, 4, // StreamsGroupHeartbeatRequest.TopicInfo
-  1488, 2, // StreamsGroupHeartbeatRequest.KeyValue
-  1490, 4, // StreamsGroupHeartbeatRequest.TopicInfo
-  1494, 2, // StreamsGroupHeartbeatRequest.KeyValue
-  1496, 3, // StreamsGroupHeartbeatRequest.CopartitionGroup
-  1499, 2, // StreamsGroupHeartbeatRequest.TaskIds
-  1501, 2, // StreamsGroupHeartbeatRequest.TaskIds
-  1503, 2, // StreamsGroupHeartbeatRequest.TaskIds
-  1505, 2, // StreamsGroupHeartbeatRequest.Endpoint
-  1507, 2, // StreamsGroupHeartbeatRequest.KeyValue
-  1509, 3, // StreamsGroupHeartbeatRequest.TaskOffset
-  1512, 3, // StreamsGroupHeartbeatRequest.TaskOffset
-  1515, 16, // StreamsGroupHeartbeatResponse
-  1531, 2, // StreamsGroupHeartbeatResponse.Status
-  1533, 2, // StreamsGroupHeartbeatResponse.TaskIds
-  1535, 2, // StreamsGroupHeartbeatResponse.TaskIds
-  1537, 2, // StreamsGroupHeartbeatResponse.TaskIds
-  1539, 3, // StreamsGroupHeartbeatResponse.EndpointToPartitions
-  1542, 2, // StreamsGroupHeartbeatResponse.Endpoint
-  1544, 2, // StreamsGroupHeartbeatResponse.TopicPartition
-  1546, 2, // StreamsGroupHeartbeatResponse.TopicPartition
-  1548, 4, // StreamsGroupTopologyDescriptionUpdateRequest
-  1552, 2, // StreamsGroupTopologyDescriptionUpdateRequest.TopologyDescription
-  1554, 2, // StreamsGroupTopologyDescriptionUpdateRequest.TopologyDescriptionSubtopology
-  1556, 6, // StreamsGroupTopologyDescriptionUpdateRequest.TopologyDescriptionNode
-  1562, 2, // StreamsGroupTopologyDescriptionUpdateRequest.TopologyDescriptionGlobalStore
-  1564, 6, // StreamsGroupTopologyDescriptionUpdateRequest.TopologyDescriptionNode
-  1570, 6, // StreamsGroupTopologyDescriptionUpdateRequest.TopologyDescriptionNode
-  1576, 3, // StreamsGroupTopologyDescriptionUpdateResponse
-  1579, 7, // SyncGroupRequest
-  1586, 2, // SyncGroupRequest.SyncGroupRequestAssignment
-  1588, 5, // SyncGroupResponse
-  1593, 8, // TxnOffsetCommitRequest
-  1601, 3, // TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic
-  1604, 4, // TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition
-  1608, 2, // TxnOffsetCommitResponse
-  1610, 3, // TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic
-  1613, 2, // TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition
-  1615, 1, // UnregisterBrokerRequest
-  1616, 3, // UnregisterBrokerResponse
-  1619, 1, // UnregisterControllerRequest
-  1620, 3, // UnregisterControllerResponse
-  1623, 3, // UpdateFeaturesRequest
-  1626, 4, // UpdateFeaturesRequest.FeatureUpdateKey
-  1630, 4, // UpdateFeaturesResponse
-  1634, 3, // UpdateFeaturesResponse.UpdatableFeatureResult
-  1637, 0, // UpdateMetadataRequest
-  1637, 0, // UpdateMetadataResponse
-  1637, 6, // UpdateRaftVoterRequest
-  1643, 3, // UpdateRaftVoterRequest.Listener
-  1646, 2, // UpdateRaftVoterRequest.KRaftVersionFeature
-  1648, 3, // UpdateRaftVoterResponse
-  1651, 4, // UpdateRaftVoterResponse.CurrentLeader
-  1655, 3, // VoteRequest
-  1658, 2, // VoteRequest.TopicData
-  1660, 8, // VoteRequest.PartitionData
-  1668, 3, // VoteResponse
-  1671, 2, // VoteResponse.TopicData
-  1673, 5, // VoteResponse.PartitionData
-  1678, 3, // VoteResponse.NodeEndpoint
-  1681, 2, // WriteShareGroupStateRequest
-  1683, 2, // WriteShareGroupStateRequest.WriteStateData
-  1685, 6, // WriteShareGroupStateRequest.PartitionData
-  1691, 4, // WriteShareGroupStateRequest.StateBatch
-  1695, 1, // WriteShareGroupStateResponse
-  1696, 2, // WriteShareGroupStateResponse.WriteStateResult
-  1698, 3, // WriteShareGroupStateResponse.PartitionResult
-  1701, 1, // WriteTxnMarkersRequest
-  1702, 6, // WriteTxnMarkersRequest.WritableTxnMarker
-  1708, 2, // WriteTxnMarkersRequest.WritableTxnMarkerTopic
-  1710, 1, // WriteTxnMarkersResponse
-  1711, 2, // WriteTxnMarkersResponse.WritableTxnMarkerResult
-  1713, 2, // WriteTxnMarkersResponse.WritableTxnMarkerTopicResult
-  1715, 2, // WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult
+  0, // AddOffsetsToTxnRequest
+  4, // AddOffsetsToTxnResponse
+  6, // AddPartitionsToTxnRequest
+  11, // AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction
+  16, // AddPartitionsToTxnRequest.AddPartitionsToTxnTopic
+  18, // AddPartitionsToTxnRequest.AddPartitionsToTxnTopic
+  20, // AddPartitionsToTxnResponse
+  24, // AddPartitionsToTxnResponse.AddPartitionsToTxnResult
+  26, // AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult
+  28, // AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult
+  30, // AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult
+  32, // AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult
+  34, // AddRaftVoterRequest
+  40, // AddRaftVoterRequest.Listener
+  43, // AddRaftVoterResponse
+  46, // AllocateProducerIdsRequest
+  48, // AllocateProducerIdsResponse
+  52, // AlterClientQuotasRequest
+  54, // AlterClientQuotasRequest.EntryData
+  56, // AlterClientQuotasRequest.EntityData
+  58, // AlterClientQuotasRequest.OpData
+  61, // AlterClientQuotasResponse
+  63, // AlterClientQuotasResponse.EntryData
+  66, // AlterClientQuotasResponse.EntityData
+  68, // AlterConfigsRequest
+  70, // AlterConfigsRequest.AlterConfigsResource
+  73, // AlterConfigsRequest.AlterableConfig
+  75, // AlterConfigsResponse
+  77, // AlterConfigsResponse.AlterConfigsResourceResponse
+  81, // AlterPartitionReassignmentsRequest
+  84, // AlterPartitionReassignmentsRequest.ReassignableTopic
+  86, // AlterPartitionReassignmentsRequest.ReassignablePartition
+  88, // AlterPartitionReassignmentsResponse
+  93, // AlterPartitionReassignmentsResponse.ReassignableTopicResponse
+  95, // AlterPartitionReassignmentsResponse.ReassignablePartitionResponse
+  98, // AlterPartitionRequest
+  101, // AlterPartitionRequest.TopicData
+  103, // AlterPartitionRequest.PartitionData
+  109, // AlterPartitionRequest.BrokerState
+  111, // AlterPartitionResponse
+  114, // AlterPartitionResponse.TopicData
+  116, // AlterPartitionResponse.PartitionData
+  123, // AlterReplicaLogDirsRequest
+  124, // AlterReplicaLogDirsRequest.AlterReplicaLogDir
+  126, // AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic
+  128, // AlterReplicaLogDirsResponse
+  130, // AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult
+  132, // AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult
+  134, // AlterShareGroupOffsetsRequest
+  136, // AlterShareGroupOffsetsRequest.AlterShareGroupOffsetsRequestTopic
+  138, // AlterShareGroupOffsetsRequest.AlterShareGroupOffsetsRequestPartition
+  140, // AlterShareGroupOffsetsResponse
+  144, // AlterShareGroupOffsetsResponse.AlterShareGroupOffsetsResponseTopic
+  147, // AlterShareGroupOffsetsResponse.AlterShareGroupOffsetsResponsePartition
+  150, // AlterUserScramCredentialsRequest
+  152, // AlterUserScramCredentialsRequest.ScramCredentialDeletion
+  154, // AlterUserScramCredentialsRequest.ScramCredentialUpsertion
+  159, // AlterUserScramCredentialsResponse
+  161, // AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult
+  164, // ApiVersionsRequest
+  168, // ApiVersionsResponse
+  175, // ApiVersionsResponse.ApiVersion
+  178, // ApiVersionsResponse.SupportedFeatureKey
+  181, // ApiVersionsResponse.FinalizedFeatureKey
+  184, // AssignReplicasToDirsRequest
+  187, // AssignReplicasToDirsRequest.DirectoryData
+  189, // AssignReplicasToDirsRequest.TopicData
+  191, // AssignReplicasToDirsRequest.PartitionData
+  192, // AssignReplicasToDirsResponse
+  195, // AssignReplicasToDirsResponse.DirectoryData
+  197, // AssignReplicasToDirsResponse.TopicData
+  199, // AssignReplicasToDirsResponse.PartitionData
+  201, // BeginQuorumEpochRequest
+  205, // BeginQuorumEpochRequest.TopicData
+  207, // BeginQuorumEpochRequest.PartitionData
+  211, // BeginQuorumEpochRequest.LeaderEndpoint
+  214, // BeginQuorumEpochResponse
+  217, // BeginQuorumEpochResponse.TopicData
+  219, // BeginQuorumEpochResponse.PartitionData
+  223, // BeginQuorumEpochResponse.NodeEndpoint
+  226, // BrokerHeartbeatRequest
+  233, // BrokerHeartbeatResponse
+  238, // BrokerRegistrationRequest
+  247, // BrokerRegistrationRequest.Listener
+  251, // BrokerRegistrationRequest.Feature
+  254, // BrokerRegistrationResponse
+  257, // ConsumerGroupDescribeRequest
+  259, // ConsumerGroupDescribeResponse
+  261, // ConsumerGroupDescribeResponse.DescribedGroup
+  270, // ConsumerGroupDescribeResponse.Member
+  281, // ConsumerGroupDescribeResponse.Assignment
+  282, // ConsumerGroupDescribeResponse.TopicPartitions
+  285, // ConsumerGroupDescribeResponse.Assignment
+  286, // ConsumerGroupDescribeResponse.TopicPartitions
+  289, // ConsumerGroupHeartbeatRequest
+  299, // ConsumerGroupHeartbeatRequest.TopicPartitions
+  301, // ConsumerGroupHeartbeatResponse
+  308, // ConsumerGroupHeartbeatResponse.Assignment
+  309, // ConsumerGroupHeartbeatResponse.TopicPartitions
+  311, // ControlledShutdownRequest
+  311, // ControlledShutdownResponse
+  311, // ControllerRegistrationRequest
+  316, // ControllerRegistrationRequest.Listener
+  320, // ControllerRegistrationRequest.Feature
+  323, // ControllerRegistrationResponse
+  326, // CreateAclsRequest
+  327, // CreateAclsRequest.AclCreation
+  334, // CreateAclsResponse
+  336, // CreateAclsResponse.AclCreationResult
+  338, // CreateDelegationTokenRequest
+  342, // CreateDelegationTokenRequest.CreatableRenewers
+  344, // CreateDelegationTokenResponse
+  355, // CreatePartitionsRequest
+  358, // CreatePartitionsRequest.CreatePartitionsTopic
+  361, // CreatePartitionsRequest.CreatePartitionsAssignment
+  362, // CreatePartitionsResponse
+  364, // CreatePartitionsResponse.CreatePartitionsTopicResult
+  367, // CreateTopicsRequest
+  370, // CreateTopicsRequest.CreatableTopic
+  375, // CreateTopicsRequest.CreatableReplicaAssignment
+  377, // CreateTopicsRequest.CreatableTopicConfig
+  379, // CreateTopicsResponse
+  381, // CreateTopicsResponse.CreatableTopicResult
+  389, // CreateTopicsResponse.CreatableTopicConfigs
+  394, // DeleteAclsRequest
+  395, // DeleteAclsRequest.DeleteAclsFilter
+  402, // DeleteAclsResponse
+  404, // DeleteAclsResponse.DeleteAclsFilterResult
+  407, // DeleteAclsResponse.DeleteAclsMatchingAcl
+  416, // DeleteGroupsRequest
+  417, // DeleteGroupsResponse
+  419, // DeleteGroupsResponse.DeletableGroupResult
+  422, // DeleteRecordsRequest
+  424, // DeleteRecordsRequest.DeleteRecordsTopic
+  426, // DeleteRecordsRequest.DeleteRecordsPartition
+  428, // DeleteRecordsResponse
+  430, // DeleteRecordsResponse.DeleteRecordsTopicResult
+  432, // DeleteRecordsResponse.DeleteRecordsPartitionResult
+  435, // DeleteShareGroupOffsetsRequest
+  437, // DeleteShareGroupOffsetsRequest.DeleteShareGroupOffsetsRequestTopic
+  438, // DeleteShareGroupOffsetsResponse
+  442, // DeleteShareGroupOffsetsResponse.DeleteShareGroupOffsetsResponseTopic
+  446, // DeleteShareGroupStateRequest
+  448, // DeleteShareGroupStateRequest.DeleteStateData
+  450, // DeleteShareGroupStateRequest.PartitionData
+  451, // DeleteShareGroupStateResponse
+  452, // DeleteShareGroupStateResponse.DeleteStateResult
+  454, // DeleteShareGroupStateResponse.PartitionResult
+  457, // DeleteTopicsRequest
+  460, // DeleteTopicsRequest.DeleteTopicState
+  462, // DeleteTopicsResponse
+  464, // DeleteTopicsResponse.DeletableTopicResult
+  468, // DescribeAclsRequest
+  475, // DescribeAclsResponse
+  479, // DescribeAclsResponse.DescribeAclsResource
+  483, // DescribeAclsResponse.AclDescription
+  487, // DescribeClientQuotasRequest
+  489, // DescribeClientQuotasRequest.ComponentData
+  492, // DescribeClientQuotasResponse
+  496, // DescribeClientQuotasResponse.EntryData
+  498, // DescribeClientQuotasResponse.EntityData
+  500, // DescribeClientQuotasResponse.ValueData
+  502, // DescribeClusterRequest
+  505, // DescribeClusterResponse
+  513, // DescribeClusterResponse.DescribeClusterBroker
+  518, // DescribeConfigsRequest
+  521, // DescribeConfigsRequest.DescribeConfigsResource
+  524, // DescribeConfigsResponse
+  526, // DescribeConfigsResponse.DescribeConfigsResult
+  531, // DescribeConfigsResponse.DescribeConfigsResourceResult
+  539, // DescribeConfigsResponse.DescribeConfigsSynonym
+  542, // DescribeDelegationTokenRequest
+  543, // DescribeDelegationTokenRequest.DescribeDelegationTokenOwner
+  545, // DescribeDelegationTokenResponse
+  548, // DescribeDelegationTokenResponse.DescribedDelegationToken
+  558, // DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer
+  560, // DescribeGroupsRequest
+  562, // DescribeGroupsResponse
+  564, // DescribeGroupsResponse.DescribedGroup
+  572, // DescribeGroupsResponse.DescribedGroupMember
+  578, // DescribeLogDirsRequest
+  579, // DescribeLogDirsRequest.DescribableLogDirTopic
+  581, // DescribeLogDirsResponse
+  584, // DescribeLogDirsResponse.DescribeLogDirsResult
+  590, // DescribeLogDirsResponse.DescribeLogDirsTopic
+  592, // DescribeLogDirsResponse.DescribeLogDirsPartition
+  596, // DescribeProducersRequest
+  597, // DescribeProducersRequest.TopicRequest
+  599, // DescribeProducersResponse
+  601, // DescribeProducersResponse.TopicResponse
+  603, // DescribeProducersResponse.PartitionResponse
+  607, // DescribeProducersResponse.ProducerState
+  613, // DescribeQuorumRequest
+  614, // DescribeQuorumRequest.TopicData
+  616, // DescribeQuorumRequest.PartitionData
+  617, // DescribeQuorumResponse
+  621, // DescribeQuorumResponse.TopicData
+  623, // DescribeQuorumResponse.PartitionData
+  631, // DescribeQuorumResponse.ReplicaState
+  636, // DescribeQuorumResponse.ReplicaState
+  641, // DescribeQuorumResponse.Node
+  643, // DescribeQuorumResponse.Listener
+  646, // DescribeShareGroupOffsetsRequest
+  647, // DescribeShareGroupOffsetsRequest.DescribeShareGroupOffsetsRequestGroup
+  649, // DescribeShareGroupOffsetsRequest.DescribeShareGroupOffsetsRequestTopic
+  651, // DescribeShareGroupOffsetsResponse
+  653, // DescribeShareGroupOffsetsResponse.DescribeShareGroupOffsetsResponseGroup
+  657, // DescribeShareGroupOffsetsResponse.DescribeShareGroupOffsetsResponseTopic
+  660, // DescribeShareGroupOffsetsResponse.DescribeShareGroupOffsetsResponsePartition
+  666, // DescribeTopicPartitionsRequest
+  669, // DescribeTopicPartitionsRequest.TopicRequest
+  670, // DescribeTopicPartitionsRequest.Cursor
+  672, // DescribeTopicPartitionsResponse
+  675, // DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic
+  681, // DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition
+  690, // DescribeTopicPartitionsResponse.Cursor
+  692, // DescribeTransactionsRequest
+  693, // DescribeTransactionsResponse
+  695, // DescribeTransactionsResponse.TransactionState
+  703, // DescribeTransactionsResponse.TopicData
+  705, // DescribeUserScramCredentialsRequest
+  706, // DescribeUserScramCredentialsRequest.UserName
+  707, // DescribeUserScramCredentialsResponse
+  711, // DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult
+  715, // DescribeUserScramCredentialsResponse.CredentialInfo
+  717, // ElectLeadersRequest
+  720, // ElectLeadersRequest.TopicPartitions
+  722, // ElectLeadersResponse
+  725, // ElectLeadersResponse.ReplicaElectionResult
+  727, // ElectLeadersResponse.PartitionResult
+  730, // EndQuorumEpochRequest
+  733, // EndQuorumEpochRequest.TopicData
+  735, // EndQuorumEpochRequest.PartitionData
+  740, // EndQuorumEpochRequest.ReplicaInfo
+  742, // EndQuorumEpochRequest.LeaderEndpoint
+  745, // EndQuorumEpochResponse
+  748, // EndQuorumEpochResponse.TopicData
+  750, // EndQuorumEpochResponse.PartitionData
+  754, // EndQuorumEpochResponse.NodeEndpoint
+  757, // EndTxnRequest
+  761, // EndTxnResponse
+  765, // EnvelopeRequest
+  768, // EnvelopeResponse
+  770, // ExpireDelegationTokenRequest
+  772, // ExpireDelegationTokenResponse
+  775, // FetchRequest
+  787, // FetchRequest.ReplicaState
+  789, // FetchRequest.FetchTopic
+  792, // FetchRequest.FetchPartition
+  800, // FetchRequest.ForgottenTopic
+  803, // FetchResponse
+  808, // FetchResponse.FetchableTopicResponse
+  811, // FetchResponse.PartitionData
+  822, // FetchResponse.EpochEndOffset
+  824, // FetchResponse.LeaderIdAndEpoch
+  826, // FetchResponse.SnapshotId
+  828, // FetchResponse.AbortedTransaction
+  830, // FetchResponse.NodeEndpoint
+  834, // FetchSnapshotRequest
+  838, // FetchSnapshotRequest.TopicSnapshot
+  840, // FetchSnapshotRequest.PartitionSnapshot
+  845, // FetchSnapshotRequest.SnapshotId
+  847, // FetchSnapshotResponse
+  851, // FetchSnapshotResponse.TopicSnapshot
+  853, // FetchSnapshotResponse.PartitionSnapshot
+  860, // FetchSnapshotResponse.SnapshotId
+  862, // FetchSnapshotResponse.LeaderIdAndEpoch
+  864, // FetchSnapshotResponse.NodeEndpoint
+  867, // FindCoordinatorRequest
+  870, // FindCoordinatorResponse
+  877, // FindCoordinatorResponse.Coordinator
+  883, // GetTelemetrySubscriptionsRequest
+  884, // GetTelemetrySubscriptionsResponse
+  893, // HeartbeatRequest
+  897, // HeartbeatResponse
+  899, // IncrementalAlterConfigsRequest
+  901, // IncrementalAlterConfigsRequest.AlterConfigsResource
+  904, // IncrementalAlterConfigsRequest.AlterableConfig
+  907, // IncrementalAlterConfigsResponse
+  909, // IncrementalAlterConfigsResponse.AlterConfigsResourceResponse
+  913, // InitProducerIdRequest
+  919, // InitProducerIdResponse
+  925, // InitializeShareGroupStateRequest
+  927, // InitializeShareGroupStateRequest.InitializeStateData
+  929, // InitializeShareGroupStateRequest.PartitionData
+  932, // InitializeShareGroupStateResponse
+  933, // InitializeShareGroupStateResponse.InitializeStateResult
+  935, // InitializeShareGroupStateResponse.PartitionResult
+  938, // JoinGroupRequest
+  946, // JoinGroupRequest.JoinGroupRequestProtocol
+  948, // JoinGroupResponse
+  957, // JoinGroupResponse.JoinGroupResponseMember
+  960, // LeaderAndIsrRequest
+  960, // LeaderAndIsrResponse
+  960, // LeaveGroupRequest
+  963, // LeaveGroupRequest.MemberIdentity
+  966, // LeaveGroupResponse
+  969, // LeaveGroupResponse.MemberResponse
+  972, // ListConfigResourcesRequest
+  973, // ListConfigResourcesResponse
+  976, // ListConfigResourcesResponse.ConfigResource
+  978, // ListGroupsRequest
+  980, // ListGroupsResponse
+  983, // ListGroupsResponse.ListedGroup
+  987, // ListOffsetsRequest
+  991, // ListOffsetsRequest.ListOffsetsTopic
+  993, // ListOffsetsRequest.ListOffsetsPartition
+  996, // ListOffsetsResponse
+  998, // ListOffsetsResponse.ListOffsetsTopicResponse
+  1000, // ListOffsetsResponse.ListOffsetsPartitionResponse
+  1005, // ListPartitionReassignmentsRequest
+  1007, // ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics
+  1009, // ListPartitionReassignmentsResponse
+  1013, // ListPartitionReassignmentsResponse.OngoingTopicReassignment
+  1015, // ListPartitionReassignmentsResponse.OngoingPartitionReassignment
+  1019, // ListTransactionsRequest
+  1023, // ListTransactionsResponse
+  1027, // ListTransactionsResponse.TransactionState
+  1030, // MetadataRequest
+  1034, // MetadataRequest.MetadataRequestTopic
+  1036, // MetadataResponse
+  1043, // MetadataResponse.MetadataResponseBroker
+  1047, // MetadataResponse.MetadataResponseTopic
+  1053, // MetadataResponse.MetadataResponsePartition
+  1060, // OffsetCommitRequest
+  1066, // OffsetCommitRequest.OffsetCommitRequestTopic
+  1069, // OffsetCommitRequest.OffsetCommitRequestPartition
+  1073, // OffsetCommitResponse
+  1075, // OffsetCommitResponse.OffsetCommitResponseTopic
+  1078, // OffsetCommitResponse.OffsetCommitResponsePartition
+  1080, // OffsetDeleteRequest
+  1082, // OffsetDeleteRequest.OffsetDeleteRequestTopic
+  1084, // OffsetDeleteRequest.OffsetDeleteRequestPartition
+  1085, // OffsetDeleteResponse
+  1088, // OffsetDeleteResponse.OffsetDeleteResponseTopic
+  1090, // OffsetDeleteResponse.OffsetDeleteResponsePartition
+  1092, // OffsetFetchRequest
+  1096, // OffsetFetchRequest.OffsetFetchRequestTopic
+  1098, // OffsetFetchRequest.OffsetFetchRequestGroup
+  1102, // OffsetFetchRequest.OffsetFetchRequestTopics
+  1105, // OffsetFetchResponse
+  1109, // OffsetFetchResponse.OffsetFetchResponseTopic
+  1111, // OffsetFetchResponse.OffsetFetchResponsePartition
+  1116, // OffsetFetchResponse.OffsetFetchResponseGroup
+  1119, // OffsetFetchResponse.OffsetFetchResponseTopics
+  1122, // OffsetFetchResponse.OffsetFetchResponsePartitions
+  1127, // OffsetForLeaderEpochRequest
+  1129, // OffsetForLeaderEpochRequest.OffsetForLeaderTopic
+  1131, // OffsetForLeaderEpochRequest.OffsetForLeaderPartition
+  1134, // OffsetForLeaderEpochResponse
+  1136, // OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult
+  1138, // OffsetForLeaderEpochResponse.EpochEndOffset
+  1142, // ProduceRequest
+  1146, // ProduceRequest.TopicProduceData
+  1149, // ProduceRequest.PartitionProduceData
+  1151, // ProduceResponse
+  1154, // ProduceResponse.TopicProduceResponse
+  1157, // ProduceResponse.PartitionProduceResponse
+  1165, // ProduceResponse.BatchIndexAndErrorMessage
+  1167, // ProduceResponse.LeaderIdAndEpoch
+  1169, // ProduceResponse.NodeEndpoint
+  1173, // PushTelemetryRequest
+  1178, // PushTelemetryResponse
+  1180, // ReadShareGroupStateRequest
+  1182, // ReadShareGroupStateRequest.ReadStateData
+  1184, // ReadShareGroupStateRequest.PartitionData
+  1186, // ReadShareGroupStateResponse
+  1187, // ReadShareGroupStateResponse.ReadStateResult
+  1189, // ReadShareGroupStateResponse.PartitionResult
+  1195, // ReadShareGroupStateResponse.StateBatch
+  1199, // ReadShareGroupStateSummaryRequest
+  1201, // ReadShareGroupStateSummaryRequest.ReadStateSummaryData
+  1203, // ReadShareGroupStateSummaryRequest.PartitionData
+  1205, // ReadShareGroupStateSummaryResponse
+  1206, // ReadShareGroupStateSummaryResponse.ReadStateSummaryResult
+  1208, // ReadShareGroupStateSummaryResponse.PartitionResult
+  1215, // RemoveRaftVoterRequest
+  1218, // RemoveRaftVoterResponse
+  1221, // RenewDelegationTokenRequest
+  1223, // RenewDelegationTokenResponse
+  1226, // RequestHeader
+  1230, // ResponseHeader
+  1231, // SaslAuthenticateRequest
+  1232, // SaslAuthenticateResponse
+  1236, // SaslHandshakeRequest
+  1237, // SaslHandshakeResponse
+  1239, // ShareAcknowledgeRequest
+  1244, // ShareAcknowledgeRequest.AcknowledgeTopic
+  1246, // ShareAcknowledgeRequest.AcknowledgePartition
+  1248, // ShareAcknowledgeRequest.AcknowledgementBatch
+  1251, // ShareAcknowledgeResponse
+  1257, // ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse
+  1259, // ShareAcknowledgeResponse.PartitionData
+  1263, // ShareAcknowledgeResponse.LeaderIdAndEpoch
+  1265, // ShareAcknowledgeResponse.NodeEndpoint
+  1269, // ShareFetchRequest
+  1281, // ShareFetchRequest.FetchTopic
+  1283, // ShareFetchRequest.FetchPartition
+  1286, // ShareFetchRequest.AcknowledgementBatch
+  1289, // ShareFetchRequest.ForgottenTopic
+  1291, // ShareFetchResponse
+  1297, // ShareFetchResponse.ShareFetchableTopicResponse
+  1299, // ShareFetchResponse.PartitionData
+  1307, // ShareFetchResponse.LeaderIdAndEpoch
+  1309, // ShareFetchResponse.AcquiredRecords
+  1312, // ShareFetchResponse.NodeEndpoint
+  1316, // ShareGroupDescribeRequest
+  1318, // ShareGroupDescribeResponse
+  1320, // ShareGroupDescribeResponse.DescribedGroup
+  1329, // ShareGroupDescribeResponse.Member
+  1336, // ShareGroupDescribeResponse.Assignment
+  1337, // ShareGroupDescribeResponse.TopicPartitions
+  1340, // ShareGroupHeartbeatRequest
+  1345, // ShareGroupHeartbeatResponse
+  1352, // ShareGroupHeartbeatResponse.Assignment
+  1353, // ShareGroupHeartbeatResponse.TopicPartitions
+  1355, // StopReplicaRequest
+  1355, // StopReplicaResponse
+  1355, // StreamsGroupDescribeRequest
+  1358, // StreamsGroupDescribeResponse
+  1360, // StreamsGroupDescribeResponse.DescribedGroup
+  1372, // StreamsGroupDescribeResponse.Topology
+  1374, // StreamsGroupDescribeResponse.Subtopology
+  1379, // StreamsGroupDescribeResponse.TopicInfo
+  1383, // StreamsGroupDescribeResponse.KeyValue
+  1385, // StreamsGroupDescribeResponse.TopicInfo
+  1389, // StreamsGroupDescribeResponse.KeyValue
+  1391, // StreamsGroupDescribeResponse.Member
+  1406, // StreamsGroupDescribeResponse.Endpoint
+  1408, // StreamsGroupDescribeResponse.KeyValue
+  1410, // StreamsGroupDescribeResponse.TaskOffset
+  1413, // StreamsGroupDescribeResponse.TaskOffset
+  1416, // StreamsGroupDescribeResponse.Assignment
+  1419, // StreamsGroupDescribeResponse.TaskIds
+  1421, // StreamsGroupDescribeResponse.TaskIds
+  1423, // StreamsGroupDescribeResponse.TaskIds
+  1425, // StreamsGroupDescribeResponse.Assignment
+  1428, // StreamsGroupDescribeResponse.TaskIds
+  1430, // StreamsGroupDescribeResponse.TaskIds
+  1432, // StreamsGroupDescribeResponse.TaskIds
+  1434, // StreamsGroupDescribeResponse.TopologyDescription
+  1436, // StreamsGroupDescribeResponse.TopologyDescriptionSubtopology
+  1438, // StreamsGroupDescribeResponse.TopologyDescriptionNode
+  1444, // StreamsGroupDescribeResponse.TopologyDescriptionGlobalStore
+  1446, // StreamsGroupDescribeResponse.TopologyDescriptionNode
+  1452, // StreamsGroupDescribeResponse.TopologyDescriptionNode
+  1458, // StreamsGroupHeartbeatRequest
+  1475, // StreamsGroupHeartbeatRequest.Topology
+  1477, // StreamsGroupHeartbeatRequest.Subtopology
+  1484, // StreamsGroupHeartbeatRequest.TopicInfo
+  1488, // StreamsGroupHeartbeatRequest.KeyValue
+  1490, // StreamsGroupHeartbeatRequest.TopicInfo
+  1494, // StreamsGroupHeartbeatRequest.KeyValue
+  1496, // StreamsGroupHeartbeatRequest.CopartitionGroup
+  1499, // StreamsGroupHeartbeatRequest.TaskIds
+  1501, // StreamsGroupHeartbeatRequest.TaskIds
+  1503, // StreamsGroupHeartbeatRequest.TaskIds
+  1505, // StreamsGroupHeartbeatRequest.Endpoint
+  1507, // StreamsGroupHeartbeatRequest.KeyValue
+  1509, // StreamsGroupHeartbeatRequest.TaskOffset
+  1512, // StreamsGroupHeartbeatRequest.TaskOffset
+  1515, // StreamsGroupHeartbeatResponse
+  1531, // StreamsGroupHeartbeatResponse.Status
+  1533, // StreamsGroupHeartbeatResponse.TaskIds
+  1535, // StreamsGroupHeartbeatResponse.TaskIds
+  1537, // StreamsGroupHeartbeatResponse.TaskIds
+  1539, // StreamsGroupHeartbeatResponse.EndpointToPartitions
+  1542, // StreamsGroupHeartbeatResponse.Endpoint
+  1544, // StreamsGroupHeartbeatResponse.TopicPartition
+  1546, // StreamsGroupHeartbeatResponse.TopicPartition
+  1548, // StreamsGroupTopologyDescriptionUpdateRequest
+  1552, // StreamsGroupTopologyDescriptionUpdateRequest.TopologyDescription
+  1554, // StreamsGroupTopologyDescriptionUpdateRequest.TopologyDescriptionSubtopology
+  1556, // StreamsGroupTopologyDescriptionUpdateRequest.TopologyDescriptionNode
+  1562, // StreamsGroupTopologyDescriptionUpdateRequest.TopologyDescriptionGlobalStore
+  1564, // StreamsGroupTopologyDescriptionUpdateRequest.TopologyDescriptionNode
+  1570, // StreamsGroupTopologyDescriptionUpdateRequest.TopologyDescriptionNode
+  1576, // StreamsGroupTopologyDescriptionUpdateResponse
+  1579, // SyncGroupRequest
+  1586, // SyncGroupRequest.SyncGroupRequestAssignment
+  1588, // SyncGroupResponse
+  1593, // TxnOffsetCommitRequest
+  1601, // TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic
+  1604, // TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition
+  1608, // TxnOffsetCommitResponse
+  1610, // TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic
+  1613, // TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition
+  1615, // UnregisterBrokerRequest
+  1616, // UnregisterBrokerResponse
+  1619, // UnregisterControllerRequest
+  1620, // UnregisterControllerResponse
+  1623, // UpdateFeaturesRequest
+  1626, // UpdateFeaturesRequest.FeatureUpdateKey
+  1630, // UpdateFeaturesResponse
+  1634, // UpdateFeaturesResponse.UpdatableFeatureResult
+  1637, // UpdateMetadataRequest
+  1637, // UpdateMetadataResponse
+  1637, // UpdateRaftVoterRequest
+  1643, // UpdateRaftVoterRequest.Listener
+  1646, // UpdateRaftVoterRequest.KRaftVersionFeature
+  1648, // UpdateRaftVoterResponse
+  1651, // UpdateRaftVoterResponse.CurrentLeader
+  1655, // VoteRequest
+  1658, // VoteRequest.TopicData
+  1660, // VoteRequest.PartitionData
+  1668, // VoteResponse
+  1671, // VoteResponse.TopicData
+  1673, // VoteResponse.PartitionData
+  1678, // VoteResponse.NodeEndpoint
+  1681, // WriteShareGroupStateRequest
+  1683, // WriteShareGroupStateRequest.WriteStateData
+  1685, // WriteShareGroupStateRequest.PartitionData
+  1691, // WriteShareGroupStateRequest.StateBatch
+  1695, // WriteShareGroupStateResponse
+  1696, // WriteShareGroupStateResponse.WriteStateResult
+  1698, // WriteShareGroupStateResponse.PartitionResult
+  1701, // WriteTxnMarkersRequest
+  1702, // WriteTxnMarkersRequest.WritableTxnMarker
+  1708, // WriteTxnMarkersRequest.WritableTxnMarkerTopic
+  1710, // WriteTxnMarkersResponse
+  1711, // WriteTxnMarkersResponse.WritableTxnMarkerResult
+  1713, // WriteTxnMarkersResponse.WritableTxnMarkerTopicResult
+  1715, // WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult
+  1717,
 ];
 
 // Per field: FieldCol.Packed, FieldCol.Struct.
@@ -570,7 +572,7 @@ export const FIELD_WORDS: StaticArray<i16> = [
   8, -1, 28, 83, 28, 84, 9, -1, 7, -1, 24, -1, 5, -1, 9, -1,
   9, -1, 3, -1, 2, -1, 9, -1, 2, -1, 2, -1, 4, -1, 514, -1,
   5, -1, 153, -1, 7, -1, 4, -1, 28, 88, 514, -1, 9, -1, 137, -1,
-  9, -1, 4, -1, 4, -1, 9, -1, 28, 89, 4, -1, 9, -1, 9, -1,
+  9, -1, 4, -1, 4, -1, 9, -1, 28, 89, 6660, -1, 9, -1, 9, -1,
   9, -1, 4, -1, 9, -1, 9, -1, 89, -1, 5641, -1, 12, 90, 12, 92,
   1, -1, 28, 91, 1032, -1, 73, -1, 20, -1, 28, 93, 1032, -1, 73, -1,
   20, -1, 137, -1, 9, -1, 4, -1, 9, -1, 9, -1, 4, -1, 89, -1,
@@ -601,14 +603,14 @@ export const FIELD_WORDS: StaticArray<i16> = [
   7, -1, 9, -1, 1, -1, 9, -1, 4, -1, 514, -1, 9, -1, 28, 159,
   28, 160, 28, 161, 9, -1, 9, -1, 9, -1, 6, -1, 7, -1, 1, -1,
   7, -1, 4, -1, 514, -1, 9, -1, 1, -1, 9, -1, 260, -1, 28, 164,
-  4, -1, 260, -1, 9, -1, 4, -1, 9, -1, 7, -1, 28, 166, 7, -1,
+  6660, -1, 260, -1, 9, -1, 4, -1, 9, -1, 7, -1, 28, 166, 7, -1,
   7, -1, 5121, -1, 457, -1, 25, -1, 4, -1, 28, 168, 514, -1, 9, -1,
   5121, -1, 457, -1, 28, 169, 9, -1, 9, -1, 7, -1, 1, -1, 7, -1,
   28, 170, 1, -1, 9, -1, 9, -1, 9, -1, 1, -1, 28, 172, 9, -1,
   9, -1, 514, -1, 28, 174, 4, -1, 9, -1, 9, -1, 9, -1, 9, -1,
   5, -1, 5, -1, 5, -1, 9, -1, 10, -1, 28, 175, 9, -1, 9, -1,
   153, -1, 7, -1, 4, -1, 28, 178, 514, -1, 9, -1, 137, -1, 9, -1,
-  9, -1, 9, -1, 28, 179, 4, -1, 9, -1, 9, -1, 9, -1, 9, -1,
+  9, -1, 9, -1, 28, 179, 6660, -1, 9, -1, 9, -1, 9, -1, 9, -1,
   10, -1, 10, -1, 28, 181, 73, -1, 20, -1, 4, -1, 514, -1, 28, 183,
   514, -1, 9, -1, 28, 184, 5, -1, 5, -1, 7, -1, 73, -1, 28, 185,
   4, -1, 5, -1, 5, -1, 7, -1, 28, 187, 73, -1, 20, -1, 4, -1,
@@ -622,7 +624,7 @@ export const FIELD_WORDS: StaticArray<i16> = [
   9, -1, 73, -1, 1032, -1, 28, 208, 4, -1, 5, -1, 4, -1, 5, -1,
   514, -1, 9, -1, 28, 210, 4, -1, 12, 211, 73, -1, 73, -1, 4, -1,
   4, -1, 28, 213, 12, 215, 514, -1, 73, -1, 1032, -1, 7, -1, 28, 214,
-  4, -1, 514, -1, 4, -1, 260, -1, 4, -1, 276, -1, 276, -1, 276, -1,
+  6660, -1, 514, -1, 4, -1, 260, -1, 4, -1, 276, -1, 276, -1, 276, -1,
   276, -1, 276, -1, 73, -1, 4, -1, 217, -1, 4, -1, 28, 218, 514, -1,
   201, -1, 9, -1, 4, -1, 5, -1, 325, -1, 2, -1, 28, 219, 73, -1,
   20, -1, 28, 221, 9, -1, 4, -1, 514, -1, 9, -1, 28, 223, 9, -1,
@@ -667,8 +669,8 @@ export const FIELD_WORDS: StaticArray<i16> = [
   276, -1, 276, -1, 276, -1, 25, -1, 341, -1, 5, -1, 5641, -1, 4, -1,
   514, -1, 25, -1, 28, 317, 201, -1, 325, -1, 9, -1, 28, 319, 7, -1,
   7, -1, 7, -1, 1032, -1, 73, -1, 4, -1, 28, 321, 9, -1, 260, -1,
-  28, 322, 4, -1, 514, -1, 260, -1, 9, -1, 4, -1, 9, -1, 514, -1,
-  73, -1, 1032, -1, 7, -1, 28, 323, 4, -1, 514, -1, 4, -1, 260, -1,
+  28, 322, 6660, -1, 514, -1, 260, -1, 9, -1, 4, -1, 9, -1, 514, -1,
+  73, -1, 1032, -1, 7, -1, 28, 323, 6660, -1, 514, -1, 4, -1, 260, -1,
   4, -1, 276, -1, 276, -1, 276, -1, 137, -1, 4, -1, 9, -1, 9, -1,
   5, -1, 28, 325, 73, -1, 1032, -1, 28, 326, 4, -1, 5, -1, 4, -1,
   9, -1, 4, -1, 28, 328, 73, -1, 1032, -1, 28, 329, 4, -1, 514, -1,
@@ -703,12 +705,12 @@ export const FIELD_WORDS: StaticArray<i16> = [
   12, 403, 11, -1, 28, 404, 4, -1, 4, -1, 5, -1, 5, -1, 2, -1,
   260, -1, 9, -1, 4, -1, 9, -1, 153, -1, 7, -1, 4, -1, 28, 408,
   514, -1, 9, -1, 137, -1, 9, -1, 4, -1, 4, -1, 9, -1, 28, 409,
-  4, -1, 9, -1, 9, -1, 4, -1, 9, -1, 9, -1, 89, -1, 12, 410,
+  6660, -1, 9, -1, 9, -1, 4, -1, 9, -1, 9, -1, 89, -1, 12, 410,
   28, 411, 1032, -1, 73, -1, 20, -1, 137, -1, 9, -1, 4, -1, 9, -1,
   89, -1, 4, -1, 514, -1, 9, -1, 9, -1, 4, -1, 4, -1, 12, 414,
   28, 415, 1032, -1, 20, -1, 153, -1, 7, -1, 7, -1, 4, -1, 28, 420,
   514, -1, 9, -1, 137, -1, 9, -1, 4, -1, 4, -1, 12, 421, 28, 427,
-  4, -1, 12, 440, 1, -1, 9, -1, 4, -1, 28, 422, 9, -1, 89, -1,
+  6660, -1, 12, 440, 1, -1, 9, -1, 4, -1, 28, 422, 9, -1, 89, -1,
   89, -1, 28, 423, 28, 425, 73, -1, 4, -1, 2, -1, 28, 424, 9, -1,
   9, -1, 73, -1, 4, -1, 2, -1, 28, 426, 9, -1, 9, -1, 9, -1,
   4, -1, 9, -1, 9, -1, 9, -1, 9, -1, 4, -1, 9, -1, 12, 428,
@@ -1189,104 +1191,204 @@ export const FIELD_BYTES: StaticArray<i8> = [
   0, 127, 127, -1, -1, 127,
 ];
 
-// Per API key: request struct, response struct, first and last valid version, first flexible version.
+// Per API key: request struct, response struct (-1 for a key no schema defines).
 // prettier-ignore
 export const APIS: StaticArray<i16> = [
-  352, 355, 3, 13, 9, // 0 Produce
-  245, 250, 4, 18, 12, // 1 Fetch
-  304, 307, 1, 11, 6, // 2 ListOffsets
-  318, 320, 0, 13, 9, // 3 Metadata
-  292, 293, 32767, -1, 32767, // 4 LeaderAndIsr
-  416, 417, 32767, -1, 32767, // 5 StopReplica
-  495, 496, 32767, -1, 32767, // 6 UpdateMetadata
-  99, 100, 32767, -1, 32767, // 7 ControlledShutdown
-  324, 327, 2, 10, 8, // 8 OffsetCommit
-  336, 340, 1, 10, 6, // 9 OffsetFetch
-  268, 269, 0, 6, 3, // 10 FindCoordinator
-  288, 290, 0, 9, 6, // 11 JoinGroup
-  273, 274, 0, 4, 4, // 12 Heartbeat
-  294, 296, 0, 5, 4, // 13 LeaveGroup
-  478, 480, 0, 5, 4, // 14 SyncGroup
-  176, 177, 0, 6, 5, // 15 DescribeGroups
-  301, 302, 0, 5, 3, // 16 ListGroups
-  384, 385, 0, 1, 32767, // 17 SaslHandshake
-  59, 60, 0, 5, 3, // 18 ApiVersions
-  117, 121, 2, 7, 5, // 19 CreateTopics
-  148, 150, 1, 6, 4, // 20 DeleteTopics
-  132, 135, 0, 2, 2, // 21 DeleteRecords
-  280, 281, 0, 6, 2, // 22 InitProducerId
-  346, 349, 2, 4, 4, // 23 OffsetForLeaderEpoch
-  2, 6, 0, 5, 3, // 24 AddPartitionsToTxn
-  0, 1, 0, 4, 3, // 25 AddOffsetsToTxn
-  239, 240, 0, 5, 3, // 26 EndTxn
-  516, 519, 1, 2, 1, // 27 WriteTxnMarkers
-  481, 484, 0, 6, 3, // 28 TxnOffsetCommit
-  152, 153, 1, 3, 2, // 29 DescribeAcls
-  105, 107, 1, 3, 2, // 30 CreateAcls
-  124, 126, 1, 3, 2, // 31 DeleteAcls
-  165, 167, 1, 4, 4, // 32 DescribeConfigs
-  24, 27, 0, 2, 2, // 33 AlterConfigs
-  42, 45, 1, 2, 2, // 34 AlterReplicaLogDirs
-  180, 182, 1, 5, 2, // 35 DescribeLogDirs
-  382, 383, 0, 2, 2, // 36 SaslAuthenticate
-  112, 115, 0, 3, 2, // 37 CreatePartitions
-  109, 111, 1, 3, 2, // 38 CreateDelegationToken
-  378, 379, 1, 2, 2, // 39 RenewDelegationToken
-  243, 244, 1, 2, 2, // 40 ExpireDelegationToken
-  171, 173, 1, 3, 2, // 41 DescribeDelegationToken
-  129, 130, 0, 3, 2, // 42 DeleteGroups
-  225, 227, 0, 2, 2, // 43 ElectLeaders
-  275, 278, 0, 1, 1, // 44 IncrementalAlterConfigs
-  29, 32, 0, 1, 0, // 45 AlterPartitionReassignments
-  310, 312, 0, 0, 0, // 46 ListPartitionReassignments
-  330, 333, 0, 0, 32767, // 47 OffsetDelete
-  156, 158, 0, 1, 1, // 48 DescribeClientQuotas
-  17, 21, 0, 1, 1, // 49 AlterClientQuotas
-  220, 222, 0, 0, 0, // 50 DescribeUserScramCredentials
-  54, 57, 0, 0, 0, // 51 AlterUserScramCredentials
-  502, 505, 0, 2, 0, // 52 Vote
-  72, 76, 0, 1, 1, // 53 BeginQuorumEpoch
-  230, 235, 0, 1, 1, // 54 EndQuorumEpoch
-  192, 195, 0, 2, 0, // 55 DescribeQuorum
-  35, 39, 2, 3, 0, // 56 AlterPartition
-  491, 493, 0, 2, 0, // 57 UpdateFeatures
-  241, 242, 0, 0, 0, // 58 Envelope
-  258, 262, 0, 1, 0, // 59 FetchSnapshot
-  162, 163, 0, 2, 0, // 60 DescribeCluster
-  186, 188, 0, 0, 0, // 61 DescribeProducers
-  82, 85, 0, 4, 0, // 62 BrokerRegistration
-  80, 81, 0, 2, 0, // 63 BrokerHeartbeat
-  487, 488, 0, 0, 0, // 64 UnregisterBroker
-  216, 217, 0, 0, 0, // 65 DescribeTransactions
-  315, 316, 0, 2, 0, // 66 ListTransactions
-  15, 16, 0, 0, 0, // 67 AllocateProducerIds
-  94, 96, 0, 1, 0, // 68 ConsumerGroupHeartbeat
-  86, 87, 0, 1, 0, // 69 ConsumerGroupDescribe
-  101, 104, 0, 0, 0, // 70 ControllerRegistration
-  271, 272, 0, 0, 0, // 71 GetTelemetrySubscriptions
-  361, 362, 0, 0, 0, // 72 PushTelemetry
-  64, 68, 0, 0, 0, // 73 AssignReplicasToDirs
-  298, 299, 0, 1, 0, // 74 ListConfigResources
-  209, 212, 0, 0, 0, // 75 DescribeTopicPartitions
-  412, 413, 1, 1, 0, // 76 ShareGroupHeartbeat
-  406, 407, 1, 1, 0, // 77 ShareGroupDescribe
-  395, 400, 1, 2, 0, // 78 ShareFetch
-  386, 390, 1, 2, 0, // 79 ShareAcknowledge
-  12, 14, 0, 1, 0, // 80 AddRaftVoter
-  376, 377, 0, 0, 0, // 81 RemoveRaftVoter
-  497, 500, 0, 0, 0, // 82 UpdateRaftVoter
-  282, 285, 0, 0, 0, // 83 InitializeShareGroupState
-  363, 366, 0, 0, 0, // 84 ReadShareGroupState
-  509, 513, 0, 1, 0, // 85 WriteShareGroupState
-  142, 145, 0, 0, 0, // 86 DeleteShareGroupState
-  370, 373, 0, 1, 0, // 87 ReadShareGroupStateSummary
-  446, 461, 0, 1, 0, // 88 StreamsGroupHeartbeat
-  418, 419, 0, 1, 0, // 89 StreamsGroupDescribe
-  202, 205, 0, 1, 0, // 90 DescribeShareGroupOffsets
-  48, 51, 0, 0, 0, // 91 AlterShareGroupOffsets
-  138, 140, 0, 0, 0, // 92 DeleteShareGroupOffsets
-  470, 477, 0, 0, 0, // 93 StreamsGroupTopologyDescriptionUpdate
-  489, 490, 0, 0, 0, // 94 UnregisterController
+  352, 355, // 0 Produce
+  245, 250, // 1 Fetch
+  304, 307, // 2 ListOffsets
+  318, 320, // 3 Metadata
+  292, 293, // 4 LeaderAndIsr
+  416, 417, // 5 StopReplica
+  495, 496, // 6 UpdateMetadata
+  99, 100, // 7 ControlledShutdown
+  324, 327, // 8 OffsetCommit
+  336, 340, // 9 OffsetFetch
+  268, 269, // 10 FindCoordinator
+  288, 290, // 11 JoinGroup
+  273, 274, // 12 Heartbeat
+  294, 296, // 13 LeaveGroup
+  478, 480, // 14 SyncGroup
+  176, 177, // 15 DescribeGroups
+  301, 302, // 16 ListGroups
+  384, 385, // 17 SaslHandshake
+  59, 60, // 18 ApiVersions
+  117, 121, // 19 CreateTopics
+  148, 150, // 20 DeleteTopics
+  132, 135, // 21 DeleteRecords
+  280, 281, // 22 InitProducerId
+  346, 349, // 23 OffsetForLeaderEpoch
+  2, 6, // 24 AddPartitionsToTxn
+  0, 1, // 25 AddOffsetsToTxn
+  239, 240, // 26 EndTxn
+  516, 519, // 27 WriteTxnMarkers
+  481, 484, // 28 TxnOffsetCommit
+  152, 153, // 29 DescribeAcls
+  105, 107, // 30 CreateAcls
+  124, 126, // 31 DeleteAcls
+  165, 167, // 32 DescribeConfigs
+  24, 27, // 33 AlterConfigs
+  42, 45, // 34 AlterReplicaLogDirs
+  180, 182, // 35 DescribeLogDirs
+  382, 383, // 36 SaslAuthenticate
+  112, 115, // 37 CreatePartitions
+  109, 111, // 38 CreateDelegationToken
+  378, 379, // 39 RenewDelegationToken
+  243, 244, // 40 ExpireDelegationToken
+  171, 173, // 41 DescribeDelegationToken
+  129, 130, // 42 DeleteGroups
+  225, 227, // 43 ElectLeaders
+  275, 278, // 44 IncrementalAlterConfigs
+  29, 32, // 45 AlterPartitionReassignments
+  310, 312, // 46 ListPartitionReassignments
+  330, 333, // 47 OffsetDelete
+  156, 158, // 48 DescribeClientQuotas
+  17, 21, // 49 AlterClientQuotas
+  220, 222, // 50 DescribeUserScramCredentials
+  54, 57, // 51 AlterUserScramCredentials
+  502, 505, // 52 Vote
+  72, 76, // 53 BeginQuorumEpoch
+  230, 235, // 54 EndQuorumEpoch
+  192, 195, // 55 DescribeQuorum
+  35, 39, // 56 AlterPartition
+  491, 493, // 57 UpdateFeatures
+  241, 242, // 58 Envelope
+  258, 262, // 59 FetchSnapshot
+  162, 163, // 60 DescribeCluster
+  186, 188, // 61 DescribeProducers
+  82, 85, // 62 BrokerRegistration
+  80, 81, // 63 BrokerHeartbeat
+  487, 488, // 64 UnregisterBroker
+  216, 217, // 65 DescribeTransactions
+  315, 316, // 66 ListTransactions
+  15, 16, // 67 AllocateProducerIds
+  94, 96, // 68 ConsumerGroupHeartbeat
+  86, 87, // 69 ConsumerGroupDescribe
+  101, 104, // 70 ControllerRegistration
+  271, 272, // 71 GetTelemetrySubscriptions
+  361, 362, // 72 PushTelemetry
+  64, 68, // 73 AssignReplicasToDirs
+  298, 299, // 74 ListConfigResources
+  209, 212, // 75 DescribeTopicPartitions
+  412, 413, // 76 ShareGroupHeartbeat
+  406, 407, // 77 ShareGroupDescribe
+  395, 400, // 78 ShareFetch
+  386, 390, // 79 ShareAcknowledge
+  12, 14, // 80 AddRaftVoter
+  376, 377, // 81 RemoveRaftVoter
+  497, 500, // 82 UpdateRaftVoter
+  282, 285, // 83 InitializeShareGroupState
+  363, 366, // 84 ReadShareGroupState
+  509, 513, // 85 WriteShareGroupState
+  142, 145, // 86 DeleteShareGroupState
+  370, 373, // 87 ReadShareGroupStateSummary
+  446, 461, // 88 StreamsGroupHeartbeat
+  418, 419, // 89 StreamsGroupDescribe
+  202, 205, // 90 DescribeShareGroupOffsets
+  48, 51, // 91 AlterShareGroupOffsets
+  138, 140, // 92 DeleteShareGroupOffsets
+  470, 477, // 93 StreamsGroupTopologyDescriptionUpdate
+  489, 490, // 94 UnregisterController
+];
+
+// Per API key: first and last valid version, first flexible version (127 for NEVER).
+// prettier-ignore
+export const API_VERSIONS: StaticArray<i8> = [
+  3, 13, 9, // 0 Produce
+  4, 18, 12, // 1 Fetch
+  1, 11, 6, // 2 ListOffsets
+  0, 13, 9, // 3 Metadata
+  127, -1, 127, // 4 LeaderAndIsr
+  127, -1, 127, // 5 StopReplica
+  127, -1, 127, // 6 UpdateMetadata
+  127, -1, 127, // 7 ControlledShutdown
+  2, 10, 8, // 8 OffsetCommit
+  1, 10, 6, // 9 OffsetFetch
+  0, 6, 3, // 10 FindCoordinator
+  0, 9, 6, // 11 JoinGroup
+  0, 4, 4, // 12 Heartbeat
+  0, 5, 4, // 13 LeaveGroup
+  0, 5, 4, // 14 SyncGroup
+  0, 6, 5, // 15 DescribeGroups
+  0, 5, 3, // 16 ListGroups
+  0, 1, 127, // 17 SaslHandshake
+  0, 5, 3, // 18 ApiVersions
+  2, 7, 5, // 19 CreateTopics
+  1, 6, 4, // 20 DeleteTopics
+  0, 2, 2, // 21 DeleteRecords
+  0, 6, 2, // 22 InitProducerId
+  2, 4, 4, // 23 OffsetForLeaderEpoch
+  0, 5, 3, // 24 AddPartitionsToTxn
+  0, 4, 3, // 25 AddOffsetsToTxn
+  0, 5, 3, // 26 EndTxn
+  1, 2, 1, // 27 WriteTxnMarkers
+  0, 6, 3, // 28 TxnOffsetCommit
+  1, 3, 2, // 29 DescribeAcls
+  1, 3, 2, // 30 CreateAcls
+  1, 3, 2, // 31 DeleteAcls
+  1, 4, 4, // 32 DescribeConfigs
+  0, 2, 2, // 33 AlterConfigs
+  1, 2, 2, // 34 AlterReplicaLogDirs
+  1, 5, 2, // 35 DescribeLogDirs
+  0, 2, 2, // 36 SaslAuthenticate
+  0, 3, 2, // 37 CreatePartitions
+  1, 3, 2, // 38 CreateDelegationToken
+  1, 2, 2, // 39 RenewDelegationToken
+  1, 2, 2, // 40 ExpireDelegationToken
+  1, 3, 2, // 41 DescribeDelegationToken
+  0, 3, 2, // 42 DeleteGroups
+  0, 2, 2, // 43 ElectLeaders
+  0, 1, 1, // 44 IncrementalAlterConfigs
+  0, 1, 0, // 45 AlterPartitionReassignments
+  0, 0, 0, // 46 ListPartitionReassignments
+  0, 0, 127, // 47 OffsetDelete
+  0, 1, 1, // 48 DescribeClientQuotas
+  0, 1, 1, // 49 AlterClientQuotas
+  0, 0, 0, // 50 DescribeUserScramCredentials
+  0, 0, 0, // 51 AlterUserScramCredentials
+  0, 2, 0, // 52 Vote
+  0, 1, 1, // 53 BeginQuorumEpoch
+  0, 1, 1, // 54 EndQuorumEpoch
+  0, 2, 0, // 55 DescribeQuorum
+  2, 3, 0, // 56 AlterPartition
+  0, 2, 0, // 57 UpdateFeatures
+  0, 0, 0, // 58 Envelope
+  0, 1, 0, // 59 FetchSnapshot
+  0, 2, 0, // 60 DescribeCluster
+  0, 0, 0, // 61 DescribeProducers
+  0, 4, 0, // 62 BrokerRegistration
+  0, 2, 0, // 63 BrokerHeartbeat
+  0, 0, 0, // 64 UnregisterBroker
+  0, 0, 0, // 65 DescribeTransactions
+  0, 2, 0, // 66 ListTransactions
+  0, 0, 0, // 67 AllocateProducerIds
+  0, 1, 0, // 68 ConsumerGroupHeartbeat
+  0, 1, 0, // 69 ConsumerGroupDescribe
+  0, 0, 0, // 70 ControllerRegistration
+  0, 0, 0, // 71 GetTelemetrySubscriptions
+  0, 0, 0, // 72 PushTelemetry
+  0, 0, 0, // 73 AssignReplicasToDirs
+  0, 1, 0, // 74 ListConfigResources
+  0, 0, 0, // 75 DescribeTopicPartitions
+  1, 1, 0, // 76 ShareGroupHeartbeat
+  1, 1, 0, // 77 ShareGroupDescribe
+  1, 2, 0, // 78 ShareFetch
+  1, 2, 0, // 79 ShareAcknowledge
+  0, 1, 0, // 80 AddRaftVoter
+  0, 0, 0, // 81 RemoveRaftVoter
+  0, 0, 0, // 82 UpdateRaftVoter
+  0, 0, 0, // 83 InitializeShareGroupState
+  0, 0, 0, // 84 ReadShareGroupState
+  0, 1, 0, // 85 WriteShareGroupState
+  0, 0, 0, // 86 DeleteShareGroupState
+  0, 1, 0, // 87 ReadShareGroupStateSummary
+  0, 1, 0, // 88 StreamsGroupHeartbeat
+  0, 1, 0, // 89 StreamsGroupDescribe
+  0, 1, 0, // 90 DescribeShareGroupOffsets
+  0, 0, 0, // 91 AlterShareGroupOffsets
+  0, 0, 0, // 92 DeleteShareGroupOffsets
+  0, 0, 0, // 93 StreamsGroupTopologyDescriptionUpdate
+  0, 0, 0, // 94 UnregisterController
 ];
 
 // Field rows with a source: row, then the request row a response field copies when the filter
@@ -1295,18 +1397,27 @@ export const APIS: StaticArray<i16> = [
 // prettier-ignore
 export const SOURCES: StaticArray<i16> = [
   22, 6, 23, 10, 24, 11, 25, 15, 26, 16, 27, 17, 28, -2, 30, 18, 31, 19, 32, -2, 76, 68, 79, 70,
-  80, 71, 92, 83, 93, 84, 94, 85, 95, 86, 113, 100, 114, 101, 115, 102, 116, 103, 260, 257, 263, -2, 304, 290,
-  335, 326, 363, 355, 364, 358, 380, 367, 381, 370, 388, 374, 389, 377, 403, 394, 418, 416, 419, -2, 429, 422, 430, 424,
-  431, 425, 432, 426, 451, 447, 452, 448, 453, 449, 454, 450, 463, 457, 464, 460, 465, 461, 525, 518, 528, 521, 529, 522,
-  563, 560, 566, -2, 600, 596, 601, 597, 602, 598, 603, -2, 652, 646, 653, 647, 673, 666, 676, 669, 694, 692, 696, -2,
-  724, 718, 725, 720, 806, 784, 808, 789, 809, 790, 810, 791, 811, 792, 849, 837, 851, 838, 852, 839, 853, 840, 855, 842,
+  80, 71, 92, 83, 93, 84, 94, 85, 95, 86, 113, 100, 114, 101, 115, 102, 116, 103, 143, 135, 144, 136, 146, 137,
+  147, 138, 215, 203, 217, 205, 218, 206, 219, 207, 260, 257, 263, -2, 304, 290, 335, 326, 363, 355, 364, 358, 380, 367,
+  381, 370, 388, 374, 389, 377, 403, 394, 418, 416, 419, -2, 429, 422, 430, 424, 431, 425, 432, 426, 441, 436, 442, 437,
+  451, 447, 452, 448, 453, 449, 454, 450, 463, 457, 464, 460, 465, 461, 525, 518, 528, 521, 529, 522, 563, 560, 566, -2,
+  600, 596, 601, 597, 602, 598, 603, -2, 619, 613, 621, 614, 622, 615, 623, 616, 652, 646, 653, 647, 654, 648, 657, 649,
+  659, 650, 660, -2, 673, 666, 676, 669, 694, 692, 696, -2, 724, 718, 725, 720, 726, 721, 727, -2, 746, 731, 748, 733,
+  749, 734, 750, 735, 806, 784, 808, 789, 809, 790, 810, 791, 811, 792, 849, 837, 851, 838, 852, 839, 853, 840, 855, 842,
   876, 869, 877, -2, 908, 899, 911, 901, 912, 902, 932, 926, 933, 927, 934, 928, 935, 929, 955, 941, 968, 962, 969, 963,
   970, 964, 997, 989, 998, 991, 999, 992, 1000, 993, 1012, 1006, 1013, 1007, 1014, 1008, 1015, -2, 1040, 1030, 1048, 1035, 1049, 1034,
   1074, 1065, 1075, 1066, 1076, 1067, 1077, 1068, 1078, 1069, 1087, 1081, 1088, 1082, 1089, 1083, 1090, 1084, 1106, 1093, 1108, 1094, 1109, 1096,
   1110, 1097, 1111, -2, 1116, 1098, 1117, 1101, 1119, 1102, 1120, 1103, 1121, 1104, 1122, -2, 1135, 1128, 1136, 1129, 1137, 1130, 1139, 1131,
   1151, 1145, 1154, 1146, 1155, 1147, 1156, 1148, 1157, 1149, 1186, 1181, 1187, 1182, 1188, 1183, 1189, 1184, 1205, 1200, 1206, 1201, 1207, 1202,
   1208, 1203, 1255, 1243, 1257, 1244, 1258, 1245, 1259, 1246, 1295, 1279, 1297, 1281, 1298, 1282, 1299, 1283, 1319, 1316, 1322, -2, 1348, 1341,
-  1359, 1355, 1362, -2, 1518, 1459, 1609, 1600, 1610, 1601, 1611, 1602, 1612, 1603, 1613, 1604, 1695, 1682, 1696, 1683, 1697, 1684, 1698, 1685,
+  1359, 1355, 1362, -2, 1518, 1459, 1609, 1600, 1610, 1601, 1611, 1602, 1612, 1603, 1613, 1604, 1669, 1657, 1671, 1658, 1672, 1659, 1673, 1660,
+  1695, 1682, 1696, 1683, 1697, 1684, 1698, 1685,
+];
+
+// Response rows whose SOURCES request field is absent from some versions: row, the source then.
+// prettier-ignore
+export const ALT_SOURCES: StaticArray<i16> = [
+  463, 458, 464, -2,
 ];
 
 // Non-zero numeric defaults: field row, value (Long.MAX_VALUE as INT32_MAX, see field_table.ts).
