@@ -12,9 +12,8 @@ import { suiteTestBed } from "../harness/testbed.ts";
 import { javaClient } from "../harness/java_client.ts";
 import { exchange, frames, requestFrame } from "../harness/raw_client.ts";
 import { brokerOffset as viewOffset } from "../harness/broker_view.ts";
+import { allow } from "../harness/acl_rules.ts";
 
-const allow = (principal: string, resource: string, name: string, operations: string[], pattern = "literal") =>
-  ({ principal, permission: "allow", resource, name, operations, pattern });
 
 export const AUTHZ_CONFIG = {
   principal_sources: ["client_id"],

@@ -7,9 +7,8 @@ import assert from "node:assert/strict";
 import { suiteTestBed } from "../harness/testbed.ts";
 import { exchange, frames } from "../harness/raw_client.ts";
 import { Struct, decodeResponse, encodeRequest, loadApis } from "./oracle/codec.ts";
+import { allow } from "../harness/acl_rules.ts";
 
-const allow = (principal: string, resource: string, name: string, operations: string[], pattern = "literal") =>
-  ({ principal, permission: "allow", resource, name, operations, pattern });
 
 const CONFIG = {
   principal_sources: ["client_id"],

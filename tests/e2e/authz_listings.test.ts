@@ -9,9 +9,8 @@ import { randomUUID } from "node:crypto";
 import { suiteTestBed } from "../harness/testbed.ts";
 import { brokerGroups, createTopics } from "../harness/broker_view.ts";
 import { call, Session } from "../harness/kafka_codec.ts";
+import { allow } from "../harness/acl_rules.ts";
 
-const allow = (principal: string, resource: string, name: string, operations: string[], pattern = "literal") =>
-  ({ principal, permission: "allow", resource, name, operations, pattern });
 
 const CONFIG = {
   principal_sources: ["client_id"],

@@ -1,8 +1,7 @@
 // The policy the topic-id and client-matrix suites (workers.test.ts, clients.test.ts) run under:
 // ACLs by client id for a writer and a reader of `orders`, and tenant-a, whose `orders` is the
 // broker's `tenantA.orders`. Anyone else is refused.
-const allow = (principal: string, resource: string, name: string, operations: string[]) =>
-  ({ principal, permission: "allow", resource, name, operations, pattern: "literal" });
+import { allow } from "../harness/acl_rules.ts";
 
 export const WORKERS_CONFIG = {
   principal_sources: ["client_id"],

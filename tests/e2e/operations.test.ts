@@ -12,9 +12,8 @@ import { suiteTestBed } from "../harness/testbed.ts";
 import { requestFrame } from "../harness/raw_client.ts";
 import { RawConnection } from "../harness/raw_connection.ts";
 import { createTopics } from "../harness/broker_view.ts";
+import { allow } from "../harness/acl_rules.ts";
 
-const allow = (principal: string, resource: string, name: string, operations: string[]) =>
-  ({ principal, permission: "allow", resource, name, operations, pattern: "literal" });
 
 const CONFIG = {
   principal_sources: ["client_id"],

@@ -13,9 +13,8 @@ import { suiteTestBed } from "../harness/testbed.ts";
 import { requestFrame } from "../harness/raw_client.ts";
 import { RawConnection } from "../harness/raw_connection.ts";
 import { brokerTopics, createTopics } from "../harness/broker_view.ts";
+import { allow as rule } from "../harness/acl_rules.ts";
 
-const rule = (principal: string, resource: string, name: string, operations: string[], pattern = "literal") =>
-  ({ principal, permission: "allow", resource, name, operations, pattern });
 
 const CONFIG = {
   principal_sources: ["client_id"],
