@@ -13,6 +13,8 @@
 //                                                              committed transaction
 //   transactions <bootstrap>                                  prints "transaction <id> <state>"
 //   topicid <bootstrap> <topic>                               prints "topicid <32 hex digits>"
+// A failure also prints "error <ms since main started> <exception>" on stderr, as the other
+// clients' drivers do, so a test can tell how long the client took to surface it.
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.*;
@@ -24,6 +26,8 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.*;
 
 public class JavaClient {
+  static final long START = System.nanoTime();
+
   // The same deterministic payload the TypeScript tests build (tests/e2e/payload.ts).
   static byte[] payload(int size, int index) {
     byte[] b = new byte[size];
@@ -36,6 +40,16 @@ public class JavaClient {
   }
 
   public static void main(String[] args) throws Exception {
+    try {
+      run(args);
+    } catch (Throwable e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      System.err.println("error " + (System.nanoTime() - START) / 1_000_000 + " " + cause);
+      throw e;
+    }
+  }
+
+  static void run(String[] args) throws Exception {
     switch (args[0]) {
       case "produce" -> produce(args[1], args[2], args[3], args[4], null);
       case "txproduce" -> produce(args[1], args[2], args[4], args[5], args[3]);

@@ -2,6 +2,13 @@
 # clients. Same commands and output lines as tests/clients/JavaClient.java:
 #   produce <bootstrap> <topic> <keyPrefix> <size,size,...>   values from payload(size, index)
 #   consume <bootstrap> <topic> <group> <count>               prints "record <key> <size> <sha256>"
+#   list <bootstrap>                                          list_topics(): prints "topic <name>" each
+#   subscribe <bootstrap> <regex> <group> <count>             consume by a regex subscription (librdkafka
+#                                                             takes a topic starting with "^" as a regex,
+#                                                             matched against all-topics Metadata):
+#                                                             prints "assigned <topic> <partition>" and
+#                                                             "record <topic> <key> <size> <sha256>"
+# TIMEOUT_S in the environment bounds list and consume (default 30 s and 60 s).
 # CLIENT_ID in the environment sets the client id (the principal when the filter takes
 # principals from client ids). A failure prints "error <elapsed ms> <librdkafka error name>
 # <message>" on stderr and exits 1, so a test can check which error the client surfaced and how
@@ -53,7 +60,21 @@ def produce(bootstrap, topic, key_prefix, sizes):
     producer.flush(10)
 
 
-def consume(bootstrap, topic, group, count):
+def list_topics(bootstrap):
+    # The all-topics Metadata request (librdkafka's, with bytes after its message).
+    producer = Producer({"bootstrap.servers": bootstrap, "client.id": client_id("rdkafka-lister")})
+    try:
+        metadata = producer.list_topics(timeout=float(os.environ.get("TIMEOUT_S") or 30))
+    except KafkaException as e:
+        fail(e.args[0])
+    for name in sorted(metadata.topics):
+        err = metadata.topics[name].error
+        if err is not None:
+            fail(err)
+        print(f"topic {name}", flush=True)
+
+
+def consume(bootstrap, topic, group, count, with_topic=False):
     errors = []
     consumer = Consumer({
         "bootstrap.servers": bootstrap,
@@ -63,9 +84,14 @@ def consume(bootstrap, topic, group, count):
         "enable.auto.commit": False,
         "error_cb": errors.append,
     })
-    consumer.subscribe([topic])
+    def on_assign(consumer, partitions):
+        # Which topics the regex matched: the proof that nothing else was ever assigned.
+        for p in partitions:
+            print(f"assigned {p.topic} {p.partition}", flush=True)
+
+    consumer.subscribe([topic], **({"on_assign": on_assign} if with_topic else {}))
     got = 0
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + float(os.environ.get("TIMEOUT_S") or 60)
     try:
         while got < count:
             if time.monotonic() > deadline:
@@ -80,7 +106,8 @@ def consume(bootstrap, topic, group, count):
                 # A refused topic or group ends the run with the client's own error.
                 fail(msg.error())
             value = msg.value() or b""
-            print(f"record {msg.key().decode()} {len(value)} {hashlib.sha256(value).hexdigest()}", flush=True)
+            named = f"{msg.topic()} " if with_topic else ""
+            print(f"record {named}{msg.key().decode()} {len(value)} {hashlib.sha256(value).hexdigest()}", flush=True)
             got += 1
         consumer.commit(asynchronous=False)
         print(f"committed {got}", flush=True)
@@ -91,13 +118,22 @@ def consume(bootstrap, topic, group, count):
 
 
 def main(argv):
+    if len(argv) == 3 and argv[1] == "list":
+        list_topics(argv[2])
+        return
     if len(argv) < 6:
-        print("usage: rdkafka_client.py produce|consume <bootstrap> <topic> <keyPrefix|group> <sizes|count>", file=sys.stderr)
+        print("usage: rdkafka_client.py produce|consume|subscribe <bootstrap> <topic|regex> <keyPrefix|group> <sizes|count>"
+              " | list <bootstrap>", file=sys.stderr)
         sys.exit(2)
     if argv[1] == "produce":
         produce(argv[2], argv[3], argv[4], argv[5])
     elif argv[1] == "consume":
         consume(argv[2], argv[3], argv[4], int(argv[5]))
+    elif argv[1] == "subscribe":
+        if not argv[3].startswith("^"):
+            print("a regex subscription starts with ^", file=sys.stderr)
+            sys.exit(2)
+        consume(argv[2], argv[3], argv[4], int(argv[5]), with_topic=True)
     else:
         print(f"unknown command {argv[1]}", file=sys.stderr)
         sys.exit(2)

@@ -74,16 +74,41 @@ describe("authorization through Envoy + filter + Kafka", () => {
     } finally {
       await producer.disconnect();
     }
+    // How long a fresh producer takes to surface the refusal, from connecting (the time
+    // clients.test.ts prints for franz-go and librdkafka, measured from their start).
+    const fresh = client("producer").producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });
+    const start = performance.now();
+    await fresh.connect();
+    try {
+      await assert.rejects(fresh.send({ topic: "audit", messages: [{ value: "refused" }] }), /TOPIC_AUTHORIZATION_FAILED|not authorized/i);
+    } finally {
+      const ms = Math.round(performance.now() - start);
+      await fresh.disconnect();
+      // Not a hang or a retry loop until a timeout.
+      assert.ok(ms < 15000, `${ms} ms`);
+      console.log(`# kafkajs: refusal surfaced after ${ms} ms (from connect)`);
+    }
     assert.equal(await brokerOffset("orders"), 1);
     assert.equal(await brokerOffset("audit"), 0, "the refused record never reached the broker");
     assert.ok((await stat("authz.entries_denied")) >= 1);
   }));
 
   test("the Java client (Produce v13 with topic ids) is refused with TopicAuthorizationException and allowed where it may", guard(async () => {
-    await assert.rejects(javaClient(["produce", suite.bed.bootstrap, "audit", "java", "10"], 60000),
-      /TopicAuthorizationException|Not authorized to access topics: \[audit\]/);
+    const start = performance.now();
+    const refusal = await javaClient(["produce", suite.bed.bootstrap, "audit", "java", "10"], 60000).then(
+      () => assert.fail("the refused Java producer succeeded"), (e: Error) => e.message);
+    const wallMs = Math.round(performance.now() - start);
+    assert.match(refusal, /TopicAuthorizationException|Not authorized to access topics: \[audit\]/);
+    // The client's own "error <ms>" line: from its main() (the JVM's start-up excluded), as
+    // clients.test.ts prints for franz-go and librdkafka. Not a hang or a retry loop.
+    const ms = Number(/^error (\d+) /m.exec(refusal)?.[1]);
+    assert.ok(ms < 15000, `${ms} ms: ${refusal}`);
     assert.equal(await brokerOffset("audit"), 0);
+    const allowedStart = performance.now();
     const out = await javaClient(["produce", suite.bed.bootstrap, "orders", "java", "10,20"]);
+    // For comparison: a run that is not refused takes as long (the client's own start-up).
+    console.log(`# java: refusal surfaced after ${ms} ms (${wallMs} ms with the JVM's start; ` +
+      `an allowed produce of 2 records: ${Math.round(performance.now() - allowedStart)} ms with the JVM's start)`);
     assert.match(out, /produced java-1 \d+/);
     assert.equal(await brokerOffset("orders"), 3);
   }));

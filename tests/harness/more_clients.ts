@@ -29,10 +29,12 @@ function requireClient(kind: ClientKind): void {
 }
 
 // Resolves with the run's outcome (a client that failed is not an exception: tests check its error).
-export function runClient(kind: ClientKind, args: string[], clientId?: string, timeoutMs = 120000): Promise<ClientRun> {
+// `extraEnv` adds settings the client reads from its environment (TIMEOUT_S).
+export function runClient(kind: ClientKind, args: string[], clientId?: string, timeoutMs = 120000,
+  extraEnv: Record<string, string> = {}): Promise<ClientRun> {
   requireClient(kind);
   const [cmd, argv] = kind === "franz" ? [FRANZ_BIN, args] : ["python3", [RDKAFKA_DRIVER, ...args]];
-  const env = { ...process.env, PYTHONPATH: RDKAFKA_PATH, ...(clientId === undefined ? {} : { CLIENT_ID: clientId }) };
+  const env = { ...process.env, PYTHONPATH: RDKAFKA_PATH, ...(clientId === undefined ? {} : { CLIENT_ID: clientId }), ...extraEnv };
   return new Promise((res) => {
     const p = spawn(cmd, argv, { timeout: timeoutMs, env });
     let stdout = "";
