@@ -525,8 +525,8 @@ function send(host: ProxyWasmHost, c: Connection, bytes: Buffer, r: Rng): void {
 }
 
 // Pipelined SASL legs: SaslHandshake/SaslAuthenticate (PLAIN, naming alice, who may use
-// `orders`, the super user admin, or mallory, who may use nothing) and DeleteTopics naming
-// `orders` and/or `secrets` with client id `admin`, written in random groups, in any order; the
+// `orders`, the super user admin, or mallory, who may use nothing), DeleteTopics naming
+// `orders` and/or `secrets` and Metadata v4 naming no topic, with client id `admin`, written in random groups, in any order; the
 // fake broker follows Kafka's order of legs, accepts or refuses the login at random and sometimes
 // answers only after the next group.
 // Oracle, as the broker sees it: until it accepted a login, no request other than ApiVersions/SASL
@@ -549,16 +549,22 @@ export function runSaslCase(host: ProxyWasmHost, seed: number): CaseResult {
     const held: Request[] = [];
     for (let group = 1 + r.below(5); group > 0 && !c.closed; group--) {
       const out: Buffer[] = [];
-      for (let n = 1 + r.below(4); n > 0; n--) {
-        const what = r.below(3);
-        const id = ++corr;
-        if (what === 0) out.push(encodeRequest(17, 1, id, "admin", { Mechanism: "PLAIN" }));
-        else if (what === 1) {
-          const user = ["alice", "admin", "mallory"][r.below(3)];
-          out.push(encodeRequest(36, r.below(3), id, "admin", { AuthBytes: Buffer.from(`\0${user}\0pw`) }));
+      const user = () => ["alice", "admin", "mallory"][r.below(3)];
+      const authenticate = (name: string) => encodeRequest(36, r.below(3), ++corr, "admin", { AuthBytes: Buffer.from(`\0${name}\0pw`) });
+      for (let n = 1 + r.below(3); n > 0; n--) {
+        const what = r.below(20);
+        if (what < 8) {
+          // A login, sometimes with a second leg naming someone else in the same write (issue
+          // 12, item 1).
+          out.push(encodeRequest(17, 1, ++corr, "admin", { Mechanism: "PLAIN" }), authenticate(user()));
+          if (r.chance(0.5)) out.push(authenticate(user()));
+        } else if (what < 11) out.push(r.chance(0.5) ? encodeRequest(17, 1, ++corr, "admin", { Mechanism: "PLAIN" }) : authenticate(user()));
+        else if (what < 14) {
+          // Needs no ACL: goes up for anyone, so only the pipelining rule keeps it back.
+          out.push(encodeRequest(3, 4, ++corr, "admin", { Topics: [], AllowAutoTopicCreation: false }));
         } else {
           const names = r.chance(0.5) ? ["secrets"] : r.chance(0.5) ? ["orders"] : ["orders", "secrets"];
-          out.push(encodeRequest(20, 1 + r.below(4), id, "admin", { TopicNames: names, TimeoutMs: 1000 }));
+          out.push(encodeRequest(20, 1 + r.below(4), ++corr, "admin", { TopicNames: names, TimeoutMs: 1000 }));
         }
       }
       send(host, c, Buffer.concat(out), r);
@@ -594,7 +600,8 @@ export function runSaslCase(host: ProxyWasmHost, seed: number): CaseResult {
             if (ok) state = "authenticate";
             return { ErrorCode: ok ? 0 : 34, Mechanisms: ["PLAIN"] };
           }
-          if (q.apiKey !== 36) return { Responses: (q.body.TopicNames ?? []).map((name: string) => ({ Name: name })) };
+          if (q.apiKey === 20) return { Responses: q.body.TopicNames.map((name: string) => ({ Name: name })) };
+          if (q.apiKey !== 36) return {};
           if (state !== "authenticate") return { ErrorCode: 34, ErrorMessage: "Unexpected SaslAuthenticate" };
           const ok = r.chance(0.5);
           state = ok ? "done" : "failed";
