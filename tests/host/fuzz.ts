@@ -11,6 +11,9 @@
 // - the counters agree with the bytes: under the metrics policy requests_forwarded (responses_
 //   forwarded) grows by the number of frames that went on, and a close is counted as a refusal;
 // - no per-connection state outlives its connection (connections_active back where it was).
+// Besides, resource pressure (runPressureCase) and the protocol classes of issue 12 (runSaslCase,
+// runListsCase, runRegexCase, runSessionCase: valid requests in hostile orders and values, a fake
+// broker answering, an oracle each, described with each).
 import { FRAME_COUNT, FRAME_HEX, FRAME_INFO } from "../assembly/fixtures/captured_frames.ts";
 import { type Connection, ProxyWasmHost, Trap } from "./proxy_wasm_host.ts";
 import { frameBoundaries, frames, requestFrame } from "../harness/raw_client.ts";
@@ -525,14 +528,14 @@ function send(host: ProxyWasmHost, c: Connection, bytes: Buffer, r: Rng): void {
 }
 
 // Pipelined SASL legs: SaslHandshake/SaslAuthenticate (PLAIN, naming alice, who may use
-// `orders`, the super user admin, or mallory, who may use nothing), DeleteTopics naming
-// `orders` and/or `secrets` and Metadata v4 naming no topic, with client id `admin`, written in random groups, in any order; the
-// fake broker follows Kafka's order of legs, accepts or refuses the login at random and sometimes
-// answers only after the next group.
-// Oracle, as the broker sees it: until it accepted a login, no request other than ApiVersions/SASL
-// goes up while a login it got is unanswered, and once a login went up, a forwarded request names `secrets` only if the
-// first login the broker accepted was admin's and `orders` only if it was admin's or alice's
-// (before any login the client id `admin` counts).
+// `orders`, the super user admin, or mallory, who may use nothing), DeleteTopics naming `orders`
+// and/or `secrets` and Metadata v4 naming no topic, all with client id `admin`, written in random
+// groups, in any order; the fake broker follows Kafka's order of legs, accepts or refuses the
+// login at random and sometimes answers only after the client's next group.
+// Oracle, as the broker sees it: until it accepted a login, no request but ApiVersions/SASL goes
+// up while a login it got is unanswered; once a login went up, a forwarded request names
+// `secrets` only if the login the broker accepted was admin's, and `orders` only if it was
+// admin's or alice's (before any login, the client id `admin` counts).
 export function runSaslCase(host: ProxyWasmHost, seed: number): CaseResult {
   const r = new Rng(seed);
   return guarded(host, (open) => {
@@ -625,8 +628,9 @@ export const classOutcomes = { patternsForwarded: 0, patternsRefused: 0, ownSess
 // one to three of them pipelined. An empty or null list means "all topics" in some of them
 // (Metadata v0 empty, v1+ null, DescribeTopicPartitions empty, OffsetFetch null), so the
 // oracle: what goes up names no refused topic and keeps every list the client gave non-null and
-// (but Metadata v1+, where empty asks for none) non-empty, and a request whose every name was
-// refused gets an answer from the filter, the connection open.
+// (but Metadata v1+, where empty asks for none) non-empty, a request whose every name was
+// refused gets an answer from the filter, the connection open, and wherever an answer names the
+// refused topic it carries an error.
 export function runListsCase(host: ProxyWasmHost, seed: number): CaseResult {
   const r = new Rng(seed);
   return guarded(host, (open) => {
@@ -677,6 +681,14 @@ export function runListsCase(host: ProxyWasmHost, seed: number): CaseResult {
     const got = answers(c, sent);
     for (const [id, given] of lists) {
       if (given.flat().every((n) => n === "secrets") && !got.has(id)) return `request ${id}, all refused, got no answer`;
+      // The refused topic, wherever the answer names it, carries an error (topic or partitions).
+      const body = got.get(id);
+      const topics: any[] = body === undefined ? [] : body.Groups ? body.Groups.flatMap((g: any) => g.Topics ?? []) : body.Topics ?? [];
+      for (const t of topics) {
+        if (t.Name !== "secrets") continue;
+        const errors = t.ErrorCode !== undefined ? [t.ErrorCode] : (t.Partitions ?? []).map((q: any) => q.ErrorCode);
+        if (errors.length === 0 || errors.includes(0)) return `request ${id}: the answer lists the refused topic without an error`;
+      }
     }
     return null;
   });
