@@ -193,6 +193,37 @@ export function encodeRequest(apiKey: number, version: number, correlationId: nu
   return requestFrame(apiKey, version, correlationId, clientId, Buffer.concat(encodeStruct(ctx, msg.fields, body)), flexible);
 }
 
+// The broker's side, for the fuzzer's fake broker (tests/host/fuzz.ts): a whole request frame
+// decoded (header v1 or v2 by the API's flexible versions), and a response encoded (header v1
+// when flexible, ApiVersions always v0). Fields left out of `body` get zeros, empty or null.
+export function decodeRequest(frame: Buffer): { apiKey: number; version: number; correlationId: number; clientId: string | null; body: any } {
+  const apiKey = frame.readInt16BE(4);
+  const version = frame.readInt16BE(6);
+  const correlationId = frame.readInt32BE(8);
+  const msg = load(apiKey, "request");
+  const flexible = inRange(msg.flexibleVersions, version);
+  const ctx = new Ctx(msg, version, flexible);
+  const r = new Reader(frame);
+  const idLength = frame.readInt16BE(12);
+  const clientId = idLength < 0 ? null : frame.toString("utf8", 14, 14 + idLength);
+  r.at = 14 + Math.max(0, idLength);
+  if (flexible) r.skipTagged();
+  const body = decodeStruct(ctx, r, msg.fields);
+  if (r.at !== frame.length) throw new Error(`API ${apiKey} v${version} request: ${frame.length - r.at} bytes left over`);
+  return { apiKey, version, correlationId, clientId, body };
+}
+
+export function encodeResponse(apiKey: number, version: number, correlationId: number, body: object): Buffer {
+  const msg = load(apiKey, "response");
+  const flexible = inRange(msg.flexibleVersions, version);
+  const ctx = new Ctx(msg, version, flexible);
+  const head = Buffer.alloc(8);
+  head.writeInt32BE(correlationId, 4);
+  const frame = Buffer.concat([head, ...(flexible && apiKey !== 18 ? [Buffer.from([0])] : []), ...encodeStruct(ctx, msg.fields, body)]);
+  frame.writeInt32BE(frame.length - 4, 0);
+  return frame;
+}
+
 // A whole response frame (size prefix included) of `apiKey` v`version`: its correlation id and
 // decoded body.
 export function decodeResponse(apiKey: number, version: number, frame: Buffer): { correlationId: number; body: any } {

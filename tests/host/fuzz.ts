@@ -11,9 +11,13 @@
 // - the counters agree with the bytes: under the metrics policy requests_forwarded (responses_
 //   forwarded) grows by the number of frames that went on, and a close is counted as a refusal;
 // - no per-connection state outlives its connection (connections_active back where it was).
+// Besides, resource pressure (runPressureCase) and the protocol classes of issue 12 (runSaslCase,
+// runListsCase, runRegexCase, runSessionCase: valid requests in hostile orders and values, a fake
+// broker answering, an oracle each, described with each).
 import { FRAME_COUNT, FRAME_HEX, FRAME_INFO } from "../assembly/fixtures/captured_frames.ts";
-import { ProxyWasmHost, Trap } from "./proxy_wasm_host.ts";
+import { type Connection, ProxyWasmHost, Trap } from "./proxy_wasm_host.ts";
 import { frameBoundaries, frames, requestFrame } from "../harness/raw_client.ts";
+import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from "../harness/kafka_codec.ts";
 
 export const POLICIES: Record<string, object> = {
   metrics: {},
@@ -434,4 +438,425 @@ export function runPressureCase(host: ProxyWasmHost, policy: string, seed: numbe
   }
   if (count(host, "connections_active") !== active) return { ok: false, problem: "connections_active did not return after the close" };
   return { ok: true };
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Protocol classes (issue 12): whole, valid requests in hostile orders and values, a fake broker
+// answering what the filter forwards (encoded and decoded by Kafka's schemas,
+// tests/harness/kafka_codec.ts), and an oracle per class that looks only at what reached the
+// broker and what the client got back.
+
+// The classes' policies. `sasl` keeps the default principal sources (all four), under which
+// pipelined requests were once judged by their client id.
+export const CLASS_POLICIES: Record<string, object> = {
+  sasl: {
+    acls: {
+      super_users: ["User:admin"],
+      rules: [{ principal: "User:alice", permission: "allow", resource: "topic", name: "orders", operations: ["all"] }],
+    },
+  },
+  lists: POLICIES.acls,
+  regex: { principal_sources: ["client_id"], rewrite: { tenants: [{ principal: "User:tenantA", prefix: "tenantA." }] } },
+  sessions: POLICIES.acls,
+};
+export const CLASSES = Object.keys(CLASS_POLICIES);
+
+type Request = ReturnType<typeof decodeRequest>;
+
+// The broker's side of one connection: the requests the filter forwarded since the last look,
+// and answers to them in order (default: every field zero, empty or null, which also answers the
+// filter's ApiVersions v0 stand-in for a request it answers itself).
+class FakeBroker {
+  private seen = 0;
+  constructor(private host: ProxyWasmHost, private c: Connection) {}
+  take(): Request[] {
+    const all = frames(Buffer.concat(this.c.toUpstream));
+    const fresh = all.slice(this.seen).map((f) => decodeRequest(f));
+    this.seen = all.length;
+    return fresh;
+  }
+  reply(qs: Request[], answer: (q: Request) => object = () => ({})): void {
+    const out = qs.map((q) => encodeResponse(q.apiKey, q.version, q.correlationId, answer(q)));
+    if (out.length > 0 && !this.c.closed) this.host.upstream(this.c, Buffer.concat(out));
+  }
+}
+
+// What the client got back, decoded, by correlation id (`sent`: API key and version per id).
+function answers(c: Connection, sent: Map<number, [number, number]>): Map<number, any> {
+  const out = new Map<number, any>();
+  for (const f of frames(Buffer.concat(c.toDownstream))) {
+    const kv = sent.get(f.readInt32BE(4));
+    if (kv) out.set(f.readInt32BE(4), decodeResponse(kv[0], kv[1], f).body);
+  }
+  return out;
+}
+
+// Runs `body` on connections it opens through `open`; traps, host errors and per-connection state
+// that outlives its connection are failures too. The input of a failure is what the client sent.
+function guarded(host: ProxyWasmHost, body: (open: () => Connection) => string | null): CaseResult {
+  const active = count(host, "connections_active");
+  const conns: Connection[] = [];
+  const open = () => {
+    const c = host.connect();
+    conns.push(c);
+    return c;
+  };
+  let problem: string | null;
+  try {
+    problem = body(open);
+  } catch (e) {
+    if (!(e instanceof Trap)) throw e;
+    problem = e.message;
+  }
+  try {
+    for (const c of conns) host.close(c);
+  } catch (e) {
+    if (!(e instanceof Trap)) throw e;
+    problem ??= e.message;
+  }
+  problem ??= conns.flatMap((c) => c.hostErrors).join("; ") || null;
+  if (problem === null && count(host, "connections_active") !== active) problem = "connections_active did not return after the close";
+  return problem === null ? { ok: true } : { ok: false, problem, input: Buffer.concat(conns.flatMap((c) => sentBy.get(c) ?? [])) };
+}
+// What each connection's client sent (for the failure's record).
+const sentBy = new WeakMap<Connection, Buffer[]>();
+function send(host: ProxyWasmHost, c: Connection, bytes: Buffer, r: Rng): void {
+  if (!sentBy.has(c)) sentBy.set(c, []);
+  sentBy.get(c)!.push(bytes);
+  for (const chunk of split(bytes, r)) host.downstream(c, chunk);
+}
+
+// Pipelined SASL legs: SaslHandshake/SaslAuthenticate (PLAIN, naming alice, who may use
+// `orders`, the super user admin, or mallory, who may use nothing), DeleteTopics naming `orders`
+// and/or `secrets` and Metadata v4 naming no topic, all with client id `admin`, written in random
+// groups, in any order; the fake broker follows Kafka's order of legs, accepts or refuses the
+// login at random and sometimes answers only after the client's next group.
+// Oracle, as the broker sees it: until it accepted a login, no request but ApiVersions/SASL goes
+// up while a login it got is unanswered; once a login went up, a forwarded request names
+// `secrets` only if the login the broker accepted was admin's, and `orders` only if it was
+// admin's or alice's (before any login, the client id `admin` counts).
+export function runSaslCase(host: ProxyWasmHost, seed: number): CaseResult {
+  const r = new Rng(seed);
+  return guarded(host, (open) => {
+    const c = open();
+    const broker = new FakeBroker(host, c);
+    let corr = 0;
+    let started = false;
+    let accepted: string | null = null;
+    let state: "handshake" | "authenticate" | "done" | "failed" = "handshake";
+    let pending = 0;
+    // The user each forwarded SaslAuthenticate names (by correlation id).
+    const users = new Map<number, string>();
+    // Forwarded, not answered yet.
+    const held: Request[] = [];
+    for (let group = 1 + r.below(5); group > 0 && !c.closed; group--) {
+      const out: Buffer[] = [];
+      const user = () => ["alice", "admin", "mallory"][r.below(3)];
+      const authenticate = (name: string) => encodeRequest(36, r.below(3), ++corr, "admin", { AuthBytes: Buffer.from(`\0${name}\0pw`) });
+      for (let n = 1 + r.below(3); n > 0; n--) {
+        const what = r.below(20);
+        if (what < 8) {
+          // A login, sometimes with a second leg naming someone else in the same write (issue
+          // 12, item 1).
+          out.push(encodeRequest(17, 1, ++corr, "admin", { Mechanism: "PLAIN" }), authenticate(user()));
+          if (r.chance(0.5)) out.push(authenticate(user()));
+        } else if (what < 11) out.push(r.chance(0.5) ? encodeRequest(17, 1, ++corr, "admin", { Mechanism: "PLAIN" }) : authenticate(user()));
+        else if (what < 14) {
+          // Needs no ACL: goes up for anyone, so only the pipelining rule keeps it back.
+          out.push(encodeRequest(3, 4, ++corr, "admin", { Topics: [], AllowAutoTopicCreation: false }));
+        } else {
+          const names = r.chance(0.5) ? ["secrets"] : r.chance(0.5) ? ["orders"] : ["orders", "secrets"];
+          out.push(encodeRequest(20, 1 + r.below(4), ++corr, "admin", { TopicNames: names, TimeoutMs: 1000 }));
+        }
+      }
+      send(host, c, Buffer.concat(out), r);
+      const forwarded = broker.take();
+      for (const q of forwarded) {
+        if (q.apiKey === 17 || q.apiKey === 36) {
+          started = true;
+          pending++;
+          if (q.apiKey === 36) users.set(q.correlationId, q.body.AuthBytes.toString().split("\0")[1]);
+          continue;
+        }
+        if (q.apiKey === 18) continue;
+        // Once the broker accepted a login the principal is final (a later login changes nothing;
+        // Kafka closes a re-authentication naming anyone else), so only the first login's
+        // pipelining matters.
+        if (pending > 0 && accepted === null) return `request ${q.correlationId} went up while a login awaited its answer`;
+        const principal = started ? accepted : "admin";
+        const names: string[] = q.body.TopicNames ?? q.body.Topics?.map((t: any) => t.Name) ?? [];
+        if (names.includes("secrets") && principal !== "admin") return `secrets went up as ${principal}`;
+        if (names.includes("orders") && principal !== "admin" && principal !== "alice") return `orders went up as ${principal}`;
+      }
+      // The broker answers now, or only after the client's next group (which then pipelines
+      // behind these logins).
+      if (group === 1 || r.chance(0.6)) {
+        const due = [...held, ...forwarded];
+        held.length = 0;
+        broker.reply(due, (q) => {
+          // Kafka's SaslServerAuthenticator: a handshake, then one PLAIN leg, accepted or not
+          // (Kafka then closes; this broker goes on answering, with errors). Anything out of
+          // that order is ILLEGAL_SASL_STATE (34); a later handshake cannot change the principal.
+          if (q.apiKey === 17) {
+            const ok = state === "handshake";
+            if (ok) state = "authenticate";
+            return { ErrorCode: ok ? 0 : 34, Mechanisms: ["PLAIN"] };
+          }
+          if (q.apiKey === 20) return { Responses: q.body.TopicNames.map((name: string) => ({ Name: name })) };
+          if (q.apiKey !== 36) return {};
+          if (state !== "authenticate") return { ErrorCode: 34, ErrorMessage: "Unexpected SaslAuthenticate" };
+          const ok = r.chance(0.5);
+          state = ok ? "done" : "failed";
+          if (ok) accepted = users.get(q.correlationId)!;
+          return ok ? { AuthBytes: Buffer.alloc(0) } : { ErrorCode: 58, ErrorMessage: "Authentication failed" };
+        });
+        pending = 0;
+      } else held.push(...forwarded);
+    }
+    return null;
+  });
+}
+
+// What the classes' cases did, for the tests to check that each oracle had work: patterns that
+// went up and patterns answered 128, Fetches that went up on their own session, Fetches naming a
+// foreign session that were answered.
+export const classOutcomes = { patternsForwarded: 0, patternsRefused: 0, ownSessionsForwarded: 0, foreignSessionsRefused: 0 };
+
+// Lists that the ACLs empty: Metadata, DescribeTopicPartitions and OffsetFetch (v1-9, one or two
+// groups in v8+) naming the refused topic, once or more, sometimes next to an allowed one,
+// one to three of them pipelined. An empty or null list means "all topics" in some of them
+// (Metadata v0 empty, v1+ null, DescribeTopicPartitions empty, OffsetFetch null), so the
+// oracle: what goes up names no refused topic and keeps every list the client gave non-null and
+// (but Metadata v1+, where empty asks for none) non-empty, a request whose every name was
+// refused gets an answer from the filter, the connection open, and wherever an answer names the
+// refused topic it carries an error.
+export function runListsCase(host: ProxyWasmHost, seed: number): CaseResult {
+  const r = new Rng(seed);
+  return guarded(host, (open) => {
+    const c = open();
+    const broker = new FakeBroker(host, c);
+    const names = () => Array.from({ length: 1 + r.below(3) }, () => (r.chance(0.8) ? "secrets" : "capture"));
+    const sent = new Map<number, [number, number]>();
+    const lists = new Map<number, string[][]>();
+    const out: Buffer[] = [];
+    for (let id = 1 + r.below(3); id > 0; id--) {
+      const kind = r.below(3);
+      let frame: Buffer;
+      let given: string[][];
+      if (kind === 0) {
+        const v = r.chance(0.5) ? 0 : r.below(13);
+        given = [names()];
+        frame = encodeRequest(3, v, id, "fuzz", { Topics: given[0].map((Name) => ({ Name })), AllowAutoTopicCreation: r.chance(0.5) });
+        sent.set(id, [3, v]);
+      } else if (kind === 1) {
+        given = [names()];
+        frame = encodeRequest(75, 0, id, "fuzz", { Topics: given[0].map((Name) => ({ Name })), ResponsePartitionLimit: 2000, Cursor: null });
+        sent.set(id, [75, 0]);
+      } else {
+        const v = 1 + r.below(9);
+        const topics = (t: string[]) => t.map((Name) => ({ Name, PartitionIndexes: [0] }));
+        given = v >= 8 ? Array.from({ length: 1 + r.below(2) }, names) : [names()];
+        frame = encodeRequest(9, v, id, "fuzz", v >= 8
+          ? { Groups: given.map((t, g) => ({ GroupId: `g${g}`, MemberId: null, MemberEpoch: -1, Topics: topics(t) })) }
+          : { GroupId: "g", Topics: topics(given[0]) });
+        sent.set(id, [9, v]);
+      }
+      lists.set(id, given);
+      out.push(frame);
+    }
+    send(host, c, Buffer.concat(out), r);
+    const forwarded = broker.take();
+    for (const q of forwarded) {
+      if (q.apiKey === 18) continue;
+      const up: (any[] | null)[] = q.apiKey === 9 && q.version >= 8 ? q.body.Groups.map((g: any) => g.Topics) : [q.body.Topics];
+      for (const list of up) {
+        if (list === null) return `${q.apiKey} v${q.version} went up with a null list (all topics)`;
+        if (list.length === 0 && !(q.apiKey === 3 && q.version >= 1)) return `${q.apiKey} v${q.version} went up with an empty list`;
+        if (list.some((t) => t.Name === "secrets")) return `${q.apiKey} v${q.version} went up naming the refused topic`;
+      }
+    }
+    broker.reply(forwarded);
+    if (c.closed) return "the connection was closed";
+    const got = answers(c, sent);
+    for (const [id, given] of lists) {
+      if (given.flat().every((n) => n === "secrets") && !got.has(id)) return `request ${id}, all refused, got no answer`;
+      // The refused topic, wherever the answer names it, carries an error (topic or partitions).
+      const body = got.get(id);
+      const topics: any[] = body === undefined ? [] : body.Groups ? body.Groups.flatMap((g: any) => g.Topics ?? []) : body.Topics ?? [];
+      for (const t of topics) {
+        if (t.Name !== "secrets") continue;
+        const errors = t.ErrorCode !== undefined ? [t.ErrorCode] : (t.Partitions ?? []).map((q: any) => q.ErrorCode);
+        if (errors.length === 0 || errors.includes(0)) return `request ${id}: the answer lists the refused topic without an error`;
+      }
+    }
+    return null;
+  });
+}
+
+// Whether `p`, put inside `(?:` `)`, stays one expression there: no `)` that closes more than it
+// opened, none left open, no escape that eats the closing `)` or quotes it (`\` at the end, `\Q`),
+// no character class left open (it would take the `)` in), and no escape whose extent this reader
+// does not know (`\p{..}`, `\x{..}`, octal or `\E`). RE2J's syntax, read independently of the
+// filter's validator.
+export function staysInGroup(p: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < p.length; i++) {
+    const ch = p[i];
+    if (ch === "\\") {
+      if (i + 1 >= p.length || /[QEpPx0-9]/.test(p[i + 1])) return false;
+      i++;
+    } else if (ch === "[") {
+      // A class: `]` first (after an optional `^`) is a member; `[:name:]` inside is one unit.
+      i++;
+      if (p[i] === "^") i++;
+      if (p[i] === "]") i++;
+      for (; i < p.length && p[i] !== "]"; i++) {
+        if (p[i] === "\\") {
+          if (i + 1 >= p.length || /[QEpPx0-9]/.test(p[i + 1])) return false;
+          i++;
+        } else if (p[i] === "[" && p[i + 1] === ":") {
+          const end = p.indexOf(":]", i + 2);
+          if (end > 0) i = end + 1;
+        }
+      }
+      if (i >= p.length) return false;
+    } else if (ch === "(") depth++;
+    else if (ch === ")" && --depth < 0) return false;
+  }
+  return depth === 0;
+}
+
+const REGEX_PIECES = [".*)|(.*", ".*", ")", "(", "(?:", "((", "))", "\\Q", "\\E", "\\Q)\\E", "[^a]", "[)]", "[", "]", "[]a]",
+  "[^]", "(?i)", "(?i:a)", "(?P<n>a)", "(?<n>a)", "(?=a)", "\\", "\\)", "\\(", "\\.", "\\d+", "\\w", "\\pL", "\\p{Greek}", "\\x{29}",
+  "\\051", "a|b", "|", "^", "$", "ord", "orders", "x{2,3}", "[[:alpha:]]", "[a-z]", "[\\]]", "(a(b)c)", "((a)|(b))", "tenantB\\.",
+  "*", "+?", "{", "}"];
+
+function randomPattern(r: Rng): string {
+  if (r.chance(0.15)) {
+    // Random characters, ASCII and beyond (sent as UTF-8).
+    return Array.from({ length: 1 + r.below(12) }, () => String.fromCharCode(r.chance(0.9) ? r.below(128) : 128 + r.below(2000))).join("");
+  }
+  return Array.from({ length: 1 + r.below(4) }, () => REGEX_PIECES[r.below(REGEX_PIECES.length)]).join("");
+}
+
+// Regex payloads under a tenant prefix: ConsumerGroupHeartbeat v1 SubscribedTopicRegex and
+// ListTransactions v2 TransactionalIdPattern, patterns built from escape attempts and random
+// characters, one to three pipelined. Oracle: a forwarded pattern is exactly `tenantA\.(?:P)`
+// with P the client's pattern and staysInGroup(P) (or empty or null as sent, ListTransactions'
+// "all", filtered by name in the answer); otherwise the client got INVALID_REGULAR_EXPRESSION (128).
+// classOutcomes counts the patterns that went up and those answered (a run must see both).
+export function runRegexCase(host: ProxyWasmHost, seed: number): CaseResult {
+  const r = new Rng(seed);
+  return guarded(host, (open) => {
+    const c = open();
+    const broker = new FakeBroker(host, c);
+    const sent = new Map<number, [number, number]>();
+    const patterns = new Map<number, string | null>();
+    const out: Buffer[] = [];
+    for (let id = 1 + r.below(3); id > 0; id--) {
+      const heartbeat = r.chance(0.5);
+      const p = !heartbeat && r.chance(0.1) ? (r.chance(0.5) ? "" : null) : randomPattern(r);
+      patterns.set(id, p);
+      if (heartbeat) {
+        out.push(encodeRequest(68, 1, id, "tenantA", { GroupId: "g", MemberId: "m", MemberEpoch: 0, RebalanceTimeoutMs: 30000,
+          SubscribedTopicNames: null, SubscribedTopicRegex: p, ServerAssignor: null, TopicPartitions: [] }));
+        sent.set(id, [68, 1]);
+      } else {
+        out.push(encodeRequest(66, 2, id, "tenantA", { StateFilters: [], ProducerIdFilters: [], DurationFilter: -1, TransactionalIdPattern: p }));
+        sent.set(id, [66, 2]);
+      }
+    }
+    send(host, c, Buffer.concat(out), r);
+    const forwarded = broker.take();
+    const up = new Set<number>();
+    for (const q of forwarded) {
+      if (q.apiKey === 18) continue;
+      const p = patterns.get(q.correlationId);
+      const got: string | null = q.apiKey === 68 ? q.body.SubscribedTopicRegex : q.body.TransactionalIdPattern;
+      if (p === undefined || !(q.apiKey === 68 || q.apiKey === 66)) return `unexpected request ${q.apiKey} went up`;
+      const fine = p === null || p === "" ? got === p : got === `tenantA\\.(?:${p})` && staysInGroup(p);
+      if (!fine) return `pattern ${JSON.stringify(p)} went up as ${JSON.stringify(got)}`;
+      up.add(q.correlationId);
+    }
+    broker.reply(forwarded);
+    if (c.closed) return "the connection was closed";
+    const got = answers(c, sent);
+    for (const id of patterns.keys()) {
+      if (up.has(id)) {
+        classOutcomes.patternsForwarded++;
+        continue;
+      }
+      classOutcomes.patternsRefused++;
+      if (got.get(id)?.ErrorCode !== 128) return `pattern ${JSON.stringify(patterns.get(id))} neither went up nor got 128 (${JSON.stringify(got.get(id))})`;
+    }
+    return null;
+  });
+}
+
+// Session reuse: two or three connections fetch (v7-12) with new sessions, no session, their own
+// session ids, other connections' ids, and random ids and epochs, one or two pipelined per step;
+// the fake broker hands out a fresh session id for every new session. Oracle: a Fetch goes up
+// with a session id only on the connection the broker gave that id to; one naming a foreign id is
+// answered FETCH_SESSION_ID_NOT_FOUND (70).
+export function runSessionCase(host: ProxyWasmHost, seed: number): CaseResult {
+  const r = new Rng(seed);
+  return guarded(host, (open) => {
+    const conns = Array.from({ length: 2 + r.below(2) }, () => {
+      const c = open();
+      return { c, broker: new FakeBroker(host, c), given: new Set<number>(), sent: new Map<number, [number, number]>(), ids: new Map<number, number>() };
+    });
+    let corr = 0;
+    for (let step = 2 + r.below(8); step > 0; step--) {
+      const k = conns[r.below(conns.length)];
+      if (k.c.closed) continue;
+      const out: Buffer[] = [];
+      for (let n = 1 + r.below(2); n > 0; n--) {
+        const others = conns.filter((o) => o !== k).flatMap((o) => [...o.given]);
+        let id = 0;
+        let epoch = -1;
+        switch (r.below(5)) {
+          case 0: epoch = 0; break; // a new session
+          case 1: break; // no session
+          case 2: id = [...k.given][r.below(Math.max(1, k.given.size))] ?? 0; epoch = 1 + r.below(5); break;
+          case 3: id = others[r.below(Math.max(1, others.length))] ?? r.next() | 0; epoch = r.below(3) === 0 ? -1 : r.below(10); break;
+          default: id = r.chance(0.5) ? r.next() | 0 : r.below(4) - 1; epoch = (r.next() | 0) % 20;
+        }
+        const v = 7 + r.below(6);
+        const topics = r.chance(0.5) ? [] : [{ Topic: r.chance(0.8) ? "capture" : "secrets",
+          Partitions: [{ Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0n, LastFetchedEpoch: -1, LogStartOffset: -1n, PartitionMaxBytes: 1 << 20 }] }];
+        const c = ++corr;
+        k.sent.set(c, [1, v]);
+        k.ids.set(c, id);
+        out.push(encodeRequest(1, v, c, "fuzz", { ReplicaId: -1, MaxWaitMs: 0, MinBytes: 1, MaxBytes: 1 << 20, IsolationLevel: 0,
+          SessionId: id, SessionEpoch: epoch, Topics: topics, ForgottenTopicsData: [], RackId: "" }));
+      }
+      send(host, k.c, Buffer.concat(out), r);
+      const forwarded = k.broker.take();
+      for (const q of forwarded) {
+        if (q.apiKey !== 1) continue;
+        if (q.body.SessionId === 0) continue;
+        if (!k.given.has(q.body.SessionId)) return `a Fetch with foreign session id ${q.body.SessionId} went up`;
+        classOutcomes.ownSessionsForwarded++;
+      }
+      k.broker.reply(forwarded, (q) => {
+        if (q.apiKey !== 1) return {};
+        if (q.body.SessionId !== 0) return { SessionId: q.body.SessionId };
+        if (q.body.SessionEpoch !== 0) return {};
+        const fresh = (r.next() | 0) || 1;
+        k.given.add(fresh);
+        return { SessionId: fresh };
+      });
+      if (k.c.closed) return "the connection was closed";
+      const up = new Set(forwarded.filter((q) => q.apiKey === 1).map((q) => q.correlationId));
+      const got = answers(k.c, k.sent);
+      for (const [c, id] of k.ids) {
+        if (up.has(c) || id === 0 || k.given.has(id)) continue;
+        if (got.get(c)?.ErrorCode !== 70) return `Fetch ${c} with foreign session id ${id} got ${JSON.stringify(got.get(c)?.ErrorCode)}, not 70`;
+        classOutcomes.foreignSessionsRefused++;
+      }
+      k.ids.clear();
+    }
+    return null;
+  });
 }

@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, WASM } from "../harness/paths.ts";
-import { fuzz, MAX_MEMORY_GROWTH } from "../host/fuzz_main.ts";
-import { CAPTURED, POLICIES, checkRequests, runPressureCase } from "../host/fuzz.ts";
+import { fuzz, fuzzClasses, MAX_MEMORY_GROWTH } from "../host/fuzz_main.ts";
+import { CAPTURED, POLICIES, checkRequests, classOutcomes, runPressureCase, staysInGroup } from "../host/fuzz.ts";
 import { frameBoundaries } from "../harness/raw_client.ts";
 import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
 
@@ -33,6 +33,26 @@ test("400 pressure cases (huge counts of refused entries, many unfinished frames
     assert.ok(host.memoryBytes() <= 256 * 1048576, `${policy}: module memory ${host.memoryBytes()} B`);
   }
   assert.deepEqual(failures, []);
+});
+
+test("2,000 protocol-class cases (pipelined SASL legs, emptied lists, regex payloads, session reuse): no trap, no oracle broken, every oracle had work", async () => {
+  const before = { ...classOutcomes };
+  const { failures, hosts } = await fuzzClasses(2000, 777, WASM);
+  assert.deepEqual(failures, []);
+  const metric = (cls: string, name: string) => Number(hosts.get(cls)!.metric(`kafka_proxy.${name}`) ?? 0n);
+  // Requests pipelined behind a login were refused, and logins both let and kept requests out.
+  assert.ok(metric("sasl", "sasl.pending_refused") > 50);
+  assert.ok(metric("sasl", "authz.requests_denied") > 50);
+  assert.ok(metric("lists", "authz.requests_denied") > 100, "requests whose every topic was refused");
+  assert.ok(classOutcomes.patternsForwarded - before.patternsForwarded > 50, "patterns that went up (checked)");
+  assert.ok(classOutcomes.patternsRefused - before.patternsRefused > 50, "patterns answered 128");
+  assert.ok(classOutcomes.ownSessionsForwarded - before.ownSessionsForwarded > 20, "Fetches on their own session");
+  assert.ok(classOutcomes.foreignSessionsRefused - before.foreignSessionsRefused > 50, "Fetches naming a foreign session, answered 70");
+});
+
+test("the regex oracle's reader: what stays inside (?:...) and what escapes it", () => {
+  for (const p of ["ord.*", "(a|b)", "[)]x", "[]a]", "\\)", "a\\\\", "(?i)a", "[[:alpha:]]+", "((a)(b))"]) assert.ok(staysInGroup(p), p);
+  for (const p of [".*)|(.*", ")", "(", "a\\", "\\Q)\\E", "[a", "[)", "(()", "\\x{29}", "\\051", "a)(b"]) assert.ok(!staysInGroup(p), p);
 });
 
 test("saved failing inputs replay clean", async () => {
