@@ -9,15 +9,15 @@
 // under the names it knows, and a filter that refuses those bytes closes the connection.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { cpSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { suiteTestBed } from "../harness/testbed.ts";
 import { client, runClient, type ClientKind } from "../harness/more_clients.ts";
 import { brokerOffset, brokerTopics, createTopics } from "../harness/broker_view.ts";
 import type { KafkaBroker } from "../harness/kafka.ts";
-import { ROOT, scratchDir } from "../harness/paths.ts";
+import { scratchDir } from "../harness/paths.ts";
+import { buildVariantModule, patchSource } from "../harness/variant_module.ts";
 import { payload, recordLines, recordsRead } from "./payload.ts";
 import { WORKERS_CONFIG } from "./client_policy.ts";
 
@@ -158,20 +158,9 @@ describe("franz-go and librdkafka through Envoy + filter + Kafka", () => {
 // The same module with walk() refusing bytes after a request's message, as the filter did before
 // issue 13 (error -7, TrailingBytes): the tests above fail on it for that reason.
 function buildStrictModule(dir: string): string {
-  const src = join(dir, "src");
-  for (const d of ["assembly", "filters", "build/shims"]) cpSync(join(ROOT, d), join(src, d), { recursive: true });
-  cpSync(join(ROOT, "asconfig.json"), join(src, "asconfig.json"));
-  symlinkSync(join(ROOT, "node_modules"), join(src, "node_modules"));
-  const walker = join(src, "assembly/kafka/walker.ts");
-  const tolerant = "if (n >= 0 && n != len && !isRequest) return WalkError.TrailingBytes;";
-  const text = readFileSync(walker, "utf8");
-  if (!text.includes(tolerant)) throw new Error("walker.ts no longer has the trailing-bytes line this test patches");
-  writeFileSync(walker, text.replace(tolerant, "if (n >= 0 && n != len) return WalkError.TrailingBytes;"));
-  const out = join(dir, "strict.wasm");
-  const r = spawnSync("npx", ["asc", "--config", "asconfig.json", "--target", "release", "-o", out], { cwd: src, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`strict build failed:\n${r.stdout}\n${r.stderr}`);
-  rmSync(src, { recursive: true, force: true });
-  return out;
+  return buildVariantModule(dir, "strict", (src) => patchSource(src, "assembly/kafka/walker.ts",
+    "if (n >= 0 && n != len && !isRequest) return WalkError.TrailingBytes;",
+    "if (n >= 0 && n != len) return WalkError.TrailingBytes;"));
 }
 
 describe("librdkafka through a filter that refuses bytes after a request's message", () => {

@@ -7,15 +7,15 @@
 // and hand-made frames.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { payload, sha256, SIZES } from "./payload.ts";
 import { suiteTestBed } from "../harness/testbed.ts";
 import { javaClient } from "../harness/java_client.ts";
 import { exchange, frames, requestFrame } from "../harness/raw_client.ts";
-import { KAFKA39_LIBS, ROOT, requireInstalled, scratchDir } from "../harness/paths.ts";
+import { KAFKA39_LIBS, requireInstalled, scratchDir } from "../harness/paths.ts";
+import { buildVariantModule } from "../harness/variant_module.ts";
 import { freePort } from "../harness/process.ts";
 import { startKafka, KafkaBroker } from "../harness/kafka.ts";
 import { startEnvoy, Envoy } from "../harness/envoy.ts";
@@ -101,11 +101,6 @@ const ADDED_IN_44 = ["StreamsGroupTopologyDescriptionUpdate", "UnregisterControl
 // Builds the filter from the installed schemas trimmed to Kafka 4.3.1's ranges: a filter that
 // is one release older than the broker and the Java client.
 function buildTrimmedModule(dir: string): string {
-  const src = join(dir, "src");
-  mkdirSync(src, { recursive: true });
-  for (const d of ["assembly", "filters", "build/shims"]) cpSync(join(ROOT, d), join(src, d), { recursive: true });
-  cpSync(join(ROOT, "asconfig.json"), join(src, "asconfig.json"));
-  symlinkSync(join(ROOT, "node_modules"), join(src, "node_modules"));
   const schemas = join(dir, "schemas");
   mkdirSync(schemas);
   for (const file of readdirSync(DEFAULT_SCHEMAS)) {
@@ -117,12 +112,8 @@ function buildTrimmedModule(dir: string): string {
     }
     writeFileSync(join(schemas, file), text);
   }
-  writeFileSync(join(src, "assembly/kafka/generated/schema_tables.ts"), generate(schemas, "trimmed schemas"));
-  const out = join(dir, "trimmed.wasm");
-  const r = spawnSync("npx", ["asc", "--config", "asconfig.json", "--target", "release", "-o", out], { cwd: src, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`trimmed build failed:\n${r.stdout}\n${r.stderr}`);
-  rmSync(src, { recursive: true, force: true });
-  return out;
+  return buildVariantModule(dir, "trimmed", (src) =>
+    writeFileSync(join(src, "assembly/kafka/generated/schema_tables.ts"), generate(schemas, "trimmed schemas")));
 }
 
 describe("a filter built from Kafka 4.3.1's ranges, with the 4.4 broker and Java client", () => {
