@@ -73,19 +73,19 @@ function fetchById(clientId: string, id: string): Buffer {
 }
 
 // What a Fetch by `id` from `clientId` on a fresh connection of `host` comes to: "forwarded", or
-// the error code the filter gives its partition (a refused entry leaves the request, and its
-// error is merged into the broker's answer).
+// the error code the filter gives its partition. Its only topic refused, the Fetch would be
+// emptied, so the filter answers it itself: the broker gets the ApiVersions v0 stand-in with the
+// Fetch's correlation id, and its reply is swapped for the filter's answer.
 function fetchOutcome(host: ProxyWasmHost, clientId: string, id: string): string | number {
   const c = host.connect();
   try {
     host.downstream(c, fetchById(clientId, id));
     const sent = Buffer.concat(c.toUpstream);
-    assert.equal(sent.readInt16BE(4), 1, "a Fetch went on");
-    if (sent.includes(Buffer.from(id, "hex"))) return "forwarded";
-    // The broker's Fetch v13 answer to what it got: no topics.
-    const answer = Buffer.from("00000000" + "00000029" + "00" + "00000000" + "0000" + "00000000" + "01" + "00", "hex");
-    answer.writeInt32BE(answer.length - 4, 0);
-    host.upstream(c, answer);
+    if (sent.readInt16BE(4) === 1 && sent.includes(Buffer.from(id, "hex"))) return "forwarded";
+    assert.equal(sent.readInt16BE(4), 18, "the filter's stand-in went up instead of the Fetch");
+    assert.equal(sent.length, 14, "nothing but the stand-in went up");
+    // The broker's ApiVersions v0 reply to the stand-in (correlation id 41, no error, no APIs).
+    host.upstream(c, Buffer.from("0000000a" + "00000029" + "0000" + "00000000", "hex"));
     const merged = Buffer.concat(c.toDownstream);
     // size, correlation id, header tags, throttle time, error code, session id, one topic (its
     // id), one partition: index, then its error code.
