@@ -9,6 +9,8 @@ export const WORKERS_CONFIG = {
     rules: [
       allow("User:writer", "topic", "orders", ["write", "describe"]),
       allow("User:reader", "topic", "orders", ["read", "describe"]),
+      // workers.test.ts learns this topic's id on one worker and fetches it on the others.
+      allow("User:reader", "topic", "id-probe", ["read", "describe"]),
       { ...allow("User:reader", "group", "readers-", ["read"]), pattern: "prefixed" },
       // The tenant's ACLs name its topics as it knows them.
       allow("User:tenant-a", "topic", "orders", ["write", "read", "describe"]),
