@@ -69,7 +69,9 @@ const BOUNDED_LOGS = {
 };
 
 export async function soak(seconds: number, connections: number, pauseMs = 0): Promise<SoakResult> {
-  const bed = await startTestBed("soak", SOAK_POLICY, { kafka: { props: BOUNDED_LOGS } });
+  // One worker: the module's memory gauge is one VM's (each worker sets it from its own VM, so
+  // with several the samples alternate between VMs and read as growth).
+  const bed = await startTestBed("soak", SOAK_POLICY, { kafka: { props: BOUNDED_LOGS }, envoy: () => ({ concurrency: 1 }) });
   let failed = true;
   try {
     const direct = new Kafka({ clientId: "setup", brokers: [bed.kafka.direct], logLevel: logLevel.NOTHING }).admin();
