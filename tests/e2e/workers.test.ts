@@ -10,22 +10,11 @@ import { suiteTestBed } from "../harness/testbed.ts";
 import { javaClient } from "../harness/java_client.ts";
 import { client } from "../harness/more_clients.ts";
 import { brokerOffset, createTopics } from "../harness/broker_view.ts";
-import { exchange, frames, requestFrame } from "../harness/raw_client.ts";
+import { exchange, fetchByIdFrame, frames, requestFrame } from "../harness/raw_client.ts";
 import { recordLines, recordsRead } from "./payload.ts";
 import { WORKERS_CONFIG } from "./client_policy.ts";
 
 const SIZES = [0, 1, 100, 1024, 16 * 1024, 200 * 1024];
-
-// A hand-made Fetch v13 (flexible, topics by id) of partition 0 of topic `id` from offset 0.
-function fetchById(id: string, clientId: string): Buffer {
-  const body = Buffer.concat([
-    Buffer.from("ffffffff" + "00000000" + "00000001" + "00100000" + "00" + "00000000" + "ffffffff", "hex"),
-    Buffer.from([2]), Buffer.from(id, "hex"),
-    Buffer.from([2]), Buffer.from("00000000" + "ffffffff" + "0000000000000000" + "ffffffff" + "ffffffffffffffff" + "00100000", "hex"),
-    Buffer.from([0, 0]), Buffer.from([1, 1, 0]),
-  ]);
-  return requestFrame(1, 13, 41, clientId, body, true);
-}
 
 type Runner = (args: string[], clientId: string) => Promise<string>;
 const RUNNERS: Record<"java" | "franz", Runner> = {
@@ -78,7 +67,7 @@ for (const concurrency of [2, 4]) {
       // The id, read on the broker's own listener: the proxy does not learn it from this.
       const id = /topicid ([0-9a-f]{32})/.exec(await javaClient(["topicid", suite.bed.kafka.direct, "orders"]))![1];
       const fetchAs = async (topicId: string, clientId: string) => {
-        const { received } = await exchange(suite.bed.envoy.listenPort, [fetchById(topicId, clientId)], { timeoutMs: 1500 });
+        const { received } = await exchange(suite.bed.envoy.listenPort, [fetchByIdFrame(topicId, clientId)], { timeoutMs: 1500 });
         const [response] = frames(received);
         // size, correlation id, header tags, throttle time, error code, session id, one topic
         // (its id), one partition: index, then its error code.
@@ -118,7 +107,7 @@ for (const concurrency of [2, 4]) {
       const id = answer.subarray(at + 8, at + 24).toString("hex");
       assert.notEqual(id, "0".repeat(32));
       const codes = await Promise.all(Array.from({ length: 16 }, async () => {
-        const { received: r } = await exchange(suite.bed.envoy.listenPort, [fetchById(id, "reader")], { timeoutMs: 3000 });
+        const { received: r } = await exchange(suite.bed.envoy.listenPort, [fetchByIdFrame(id, "reader")], { timeoutMs: 3000 });
         return frames(r)[0].readInt16BE(41);
       }));
       assert.deepEqual(codes, Array(16).fill(0), "every connection fetched by the id");

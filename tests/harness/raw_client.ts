@@ -75,3 +75,15 @@ export function frames(data: Buffer): Buffer[] {
   let start = 0;
   return frameBoundaries(data).map((end) => data.subarray(start, (start = end)));
 }
+
+// A Fetch v13 (flexible, topics by id) of partition 0 of topic `id` (32 hex digits) from offset 0,
+// correlation id 41.
+export function fetchByIdFrame(id: string, clientId: string): Buffer {
+  const body = Buffer.concat([
+    Buffer.from("ffffffff" + "00000000" + "00000001" + "00100000" + "00" + "00000000" + "ffffffff", "hex"),
+    Buffer.from([2]), Buffer.from(id, "hex"),
+    Buffer.from([2]), Buffer.from("00000000" + "ffffffff" + "0000000000000000" + "ffffffff" + "ffffffffffffffff" + "00100000", "hex"),
+    Buffer.from([0, 0]), Buffer.from([1, 1, 0]),
+  ]);
+  return requestFrame(1, 13, 41, clientId, body, true);
+}

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WASM } from "../harness/paths.ts";
-import { requestFrame } from "../harness/raw_client.ts";
+import { fetchByIdFrame, requestFrame } from "../harness/raw_client.ts";
 import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
 
 const POLICY = {
@@ -61,17 +61,6 @@ function createTopicsResponse(topic: string, id: string): Buffer {
   return frame;
 }
 
-// Fetch v13 (topics by id) of partition 0 of topic `id`.
-function fetchById(clientId: string, id: string): Buffer {
-  const body = Buffer.concat([
-    Buffer.from("ffffffff" + "00000000" + "00000001" + "00100000" + "00" + "00000000" + "ffffffff", "hex"),
-    Buffer.from([2]), Buffer.from(id, "hex"),
-    Buffer.from([2]), Buffer.from("00000000" + "ffffffff" + "0000000000000000" + "ffffffff" + "ffffffffffffffff" + "00100000", "hex"),
-    Buffer.from([0, 0]), Buffer.from([1, 1, 0]),
-  ]);
-  return requestFrame(1, 13, 41, clientId, body, true);
-}
-
 // What a Fetch by `id` from `clientId` on a fresh connection of `host` comes to: "forwarded", or
 // the error code the filter gives its partition. Its only topic refused, the Fetch would be
 // emptied, so the filter answers it itself: the broker gets the ApiVersions v0 stand-in with the
@@ -79,7 +68,7 @@ function fetchById(clientId: string, id: string): Buffer {
 function fetchOutcome(host: ProxyWasmHost, clientId: string, id: string): string | number {
   const c = host.connect();
   try {
-    host.downstream(c, fetchById(clientId, id));
+    host.downstream(c, fetchByIdFrame(id, clientId));
     const sent = Buffer.concat(c.toUpstream);
     if (sent.readInt16BE(4) === 1 && sent.includes(Buffer.from(id, "hex"))) return "forwarded";
     assert.equal(sent.readInt16BE(4), 18, "the filter's stand-in went up instead of the Fetch");
