@@ -12,6 +12,7 @@ import { javaClient } from "../harness/java_client.ts";
 import { frames, requestFrame } from "../harness/raw_client.ts";
 import { createConnection } from "node:net";
 import { brokerGroups, createTopics } from "../harness/broker_view.ts";
+import { uvarint } from "../harness/kafka_codec.ts";
 
 const CONFIG = {
   principal_sources: ["client_id"],
@@ -23,15 +24,6 @@ const CONFIG = {
   },
 };
 
-const uvarint = (n: number): Buffer => {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return Buffer.from(out);
-};
 const cstr = (s: string | null): Buffer => (s === null ? uvarint(0) : Buffer.concat([uvarint(Buffer.byteLength(s) + 1), Buffer.from(s)]));
 const i8 = (n: number) => Buffer.from([n & 0xff]);
 const i32 = (n: number) => {

@@ -60,7 +60,7 @@ class Ctx {
   }
 }
 
-function uvarint(n: number): Buffer {
+export function uvarint(n: number): Buffer {
   const out: number[] = [];
   while (n >= 0x80) {
     out.push((n & 0x7f) | 0x80);
