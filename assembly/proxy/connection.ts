@@ -11,7 +11,8 @@
 // upstream cannot be resumed in Envoy.
 import { RootContext, log, LogLevelValues } from "@solo-io/proxy-runtime/assembly/index";
 import { get_current_time_nanoseconds } from "@solo-io/proxy-runtime/assembly/runtime";
-import { Action, BufferType, StreamType, proxy_close_stream, proxy_set_buffer_bytes } from "./abi";
+import { Action, BufferType, StreamType, proxy_close_stream } from "./abi";
+import { writeToHost } from "./host_memory";
 import { NetworkContext } from "./network_context";
 import { FrameError, FrameStream } from "./frame_stream";
 import { CorrelationQueue } from "./correlation";
@@ -54,11 +55,15 @@ export class KafkaConnection extends NetworkContext {
   }
 
   downstreamData(size: u32, endOfStream: bool): Action {
-    return this.data(this.requests, BufferType.DownstreamData, size, true);
+    const action = this.data(this.requests, BufferType.DownstreamData, size, true);
+    this.counters.flushAbiBytes(this.closing ? 0 : size);
+    return action;
   }
 
   upstreamData(size: u32, endOfStream: bool): Action {
-    return this.data(this.responses, BufferType.UpstreamData, size, false);
+    const action = this.data(this.responses, BufferType.UpstreamData, size, false);
+    this.counters.flushAbiBytes(this.closing ? 0 : size);
+    return action;
   }
 
   connectionClosed(): void {
@@ -85,7 +90,7 @@ export class KafkaConnection extends NetworkContext {
   private data(stream: FrameStream, hostBuffer: u32, size: u32, isRequest: bool): Action {
     if (this.closing) {
       // The connection is being torn down for a protocol error: nothing more goes through.
-      if (size > 0) proxy_set_buffer_bytes(hostBuffer, 0, size, 0, 0);
+      if (size > 0) writeToHost(hostBuffer, 0, size, 0, 0);
       return Action.Continue;
     }
     const heldBefore = stream.buf.len;
@@ -141,7 +146,7 @@ export class KafkaConnection extends NetworkContext {
         this.send(hostBuffer, size);
       } else if (heldBefore != 0 || stream.scanned != stream.buf.len) {
         // Untouched when Envoy's buffer already is exactly the checked frames.
-        proxy_set_buffer_bytes(hostBuffer, 0, size, stream.buf.ptr, <u32>stream.scanned);
+        writeToHost(hostBuffer, 0, size, stream.buf.ptr, <u32>stream.scanned);
       }
     }
     // What is left is the unfinished frame, kept to check it when it completes.
@@ -181,13 +186,13 @@ export class KafkaConnection extends NetworkContext {
   private send(hostBuffer: u32, size: u32): void {
     const n = this.out.count;
     if (n == 0) {
-      proxy_set_buffer_bytes(hostBuffer, 0, size, 0, 0);
+      writeToHost(hostBuffer, 0, size, 0, 0);
       return;
     }
     let sent: u32 = 0;
     for (let i = 0; i < n; i++) {
       const len = <u32>this.out.lenAt(i);
-      proxy_set_buffer_bytes(hostBuffer, sent, i == 0 ? size : 0, this.out.ptrAt(i), len);
+      writeToHost(hostBuffer, sent, i == 0 ? size : 0, this.out.ptrAt(i), len);
       sent += len;
     }
   }
@@ -256,7 +261,7 @@ export class KafkaConnection extends NetworkContext {
     log(LogLevelValues.warn, "closing connection " + this.context_id.toString() + ": " +
       (isRequest ? "request" : "response") + " stream: " + reason);
     this.counters.protocolCloses.increment(1);
-    if (size > 0 && this.forward == ForwardMode.AfterCheck) proxy_set_buffer_bytes(hostBuffer, 0, size, 0, 0);
+    if (size > 0 && this.forward == ForwardMode.AfterCheck) writeToHost(hostBuffer, 0, size, 0, 0);
     this.closing = true;
     this.finish();
     proxy_close_stream(StreamType.Downstream);

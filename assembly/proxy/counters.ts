@@ -1,5 +1,6 @@
 // Counters of the network layer itself: what it had to refuse and why.
 import { Counter, Gauge } from "@solo-io/proxy-runtime/assembly/index";
+import { abiBytesRead, abiBytesWritten, takeAbiBytes } from "./host_memory";
 
 export class ProxyCounters {
   activeConnections: Gauge = new Gauge("kafka_proxy.connections_active");
@@ -23,6 +24,20 @@ export class ProxyCounters {
   // Connections closed for what they would make the filter hold: buffers past
   // max_buffered_bytes (all connections of the VM together), more than max_in_flight_requests.
   overMemoryBudget: Counter = new Counter("kafka_proxy.frames_over_memory_budget");
+
+  // Bytes copied across the ABI (proxy_get/set_buffer_bytes), next to the bytes the filter let
+  // through in both directions: their ratio is what the filter costs over tcp_proxy in copies.
+  abiBytesRead: Counter = new Counter("kafka_proxy.abi_bytes_read");
+  abiBytesWritten: Counter = new Counter("kafka_proxy.abi_bytes_written");
+  bytesForwarded: Counter = new Counter("kafka_proxy.bytes_forwarded");
+
+  // Once per data callback: one host call per counter that moved, not one per copy.
+  flushAbiBytes(forwarded: u32): void {
+    if (abiBytesRead > 0) this.abiBytesRead.increment(<u32>abiBytesRead);
+    if (abiBytesWritten > 0) this.abiBytesWritten.increment(<u32>abiBytesWritten);
+    if (forwarded > 0) this.bytesForwarded.increment(forwarded);
+    takeAbiBytes();
+  }
 
   sampleMemory(): void {
     this.wasmMemory.record(this.wasmMemory.metric_id, <u64>memory.size() << 16);

@@ -7,10 +7,21 @@
 // the runtime releases through its `free`.
 
 import { malloc, free } from "@solo-io/proxy-runtime/assembly/malloc";
-import { proxy_get_buffer_bytes, proxy_get_property, Status } from "./abi";
+import { proxy_get_buffer_bytes, proxy_get_property, proxy_set_buffer_bytes, Status } from "./abi";
 export { BufferType } from "./abi";
 
 let armedPtr: usize = 0;
+
+// Bytes the module copied out of and into the host's data buffers since the last flush
+// (ProxyCounters.flushAbiBytes): every copy across the ABI is counted, so the copy ratio
+// (copied / forwarded) is visible in every run.
+export let abiBytesRead: u32 = 0;
+export let abiBytesWritten: u32 = 0;
+
+export function takeAbiBytes(): void {
+  abiBytesRead = 0;
+  abiBytesWritten = 0;
+}
 let armedCap: usize = 0;
 
 // Scratch words the host writes the returned pointer and size into.
@@ -38,6 +49,7 @@ export function copyFromHost(buffer: u32, start: u32, len: u32, dest: usize): i3
   if (status != Status.Ok) return -1;
   const got = <u32>load<usize>(outSize);
   const at = load<usize>(outPtr);
+  abiBytesRead += got;
   // Envoy skips the allocation for an empty result; a copy that did not land in the armed
   // destination came from malloc and is moved over and released.
   if (got == 0) return 0;
@@ -46,6 +58,13 @@ export function copyFromHost(buffer: u32, start: u32, len: u32, dest: usize): i3
     free(at);
   }
   return <i32>got;
+}
+
+// Replaces the first `drain` bytes of a host buffer with `len` bytes at `ptr` (start 0), or
+// appends them (start at or past the end): the only two edits Envoy allows.
+export function writeToHost(buffer: u32, start: u32, drain: u32, ptr: usize, len: u32): void {
+  abiBytesWritten += len;
+  proxy_set_buffer_bytes(buffer, start, drain, ptr, len);
 }
 
 // A whole host buffer as a new ArrayBuffer: for the rare, cold reads (configuration).
