@@ -1,6 +1,6 @@
 // What one walk of a frame tells the stages: every frame is walked once, and this visitor
 // collects what any stage needs from it (the walk is the only parse).
-import { Visitor } from "../assembly/kafka/walker";
+import { Visitor, skippedRecords } from "../assembly/kafka/walker";
 import { Entity, Role } from "../assembly/kafka/layout";
 import { countRecords } from "../assembly/kafka/record_batches";
 import { LabelEntry } from "../assembly/proxy/label_table";
@@ -40,6 +40,8 @@ export class FrameScan extends Visitor {
   softwareNameLen: i32 = -1;
   softwareVersionPtr: usize = 0;
   softwareVersionLen: i32 = -1;
+  // The topic of the last record set reported (for recordsLater).
+  private lastTopic: LabelEntry | null = null;
   // The topic the record sets that follow belong to (topic names and ids come first in
   // Produce and Fetch topic structs).
   private topic: LabelEntry | null = null;
@@ -74,6 +76,7 @@ export class FrameScan extends Visitor {
     this.softwareNameLen = -1;
     this.softwareVersionLen = -1;
     this.topic = null;
+    this.lastTopic = null;
     this.nameLen = -1;
     this.keyType = apiKey == ApiKey.FindCoordinator && apiVersion == 0 ? 0 : -1;
     this.heldKeyLen = -2;
@@ -280,7 +283,13 @@ export class FrameScan extends Visitor {
 
   records(ptr: usize, len: i32): void {
     if (len <= 0 || this.topic === null || !this.tracksRecords()) return;
-    this.metrics!.records(this.topic!, this.isRequest, countRecords(ptr, len), len);
+    this.lastTopic = this.topic;
+    this.metrics!.records(this.topic!, this.isRequest, ptr == 0 ? skippedRecords() : countRecords(ptr, len), len);
+  }
+
+  // Records of the request's last record set counted after it was decided.
+  recordsLater(count: i64): void {
+    if (count > 0 && this.lastTopic !== null) this.metrics!.records(this.lastTopic!, true, count, 0);
   }
 
   // Fetch, ShareFetch and ShareAcknowledge responses answer for the topics of a session, which

@@ -93,6 +93,7 @@ export class Pipeline extends FrameHandler {
     this.canEdit = shared.canEdit;
     this.scan = new FrameScan(shared.topicIds);
     this.scan.metrics = shared.metrics;
+    this.countsRecords = shared.metrics !== null;
     if (shared.acl !== null || shared.rewrite !== null) this.policyStages(shared);
   }
 
@@ -116,6 +117,20 @@ export class Pipeline extends FrameHandler {
       this.authz = authz;
       this.scan.authz = authz;
     }
+  }
+
+  recordsLater(count: i64): void {
+    this.scan.recordsLater(count);
+  }
+
+  // Fetch responses are the bulk of what consumers read. With topic ids (Fetch v13+, share
+  // fetches) no stage changes them when the session's topics are all the requester's (which
+  // sessions bound to their connection ensure: fetch_sessions.ts); by name, only tenant
+  // rewriting would, restoring the names. A topic the checks drop after all closes the
+  // connection (the response's start has gone).
+  streams(apiKey: i16, apiVersion: i16): bool {
+    if (apiKey == ApiKey.ShareFetch) return true;
+    return apiKey == ApiKey.Fetch && (this.rewrite === null || apiVersion >= 13);
   }
 
   // The connection ended: its off-heap buffers go back (the GC does not see them).

@@ -100,6 +100,10 @@ export class Gather {
     this.referredEnd = 0;
   }
 
+  @inline isMadeAt(i: i32): bool {
+    return this.isMade(i);
+  }
+
   @inline private isMade(i: i32): bool {
     return this.field(i, 2) != 0;
   }

@@ -9,6 +9,7 @@ import {
   ROLE_SHIFT, Role,
 } from "./layout";
 import { isFlexible, isValidVersion, messageStruct } from "./apis";
+import { WalkSource } from "./walk_source";
 
 export const enum WalkError {
   Truncated = -1,
@@ -25,6 +26,8 @@ export const enum WalkError {
   TooDeep = -8,
   // A visitor ended the walk (stopWalk): it has seen enough to refuse the frame.
   Stopped = -9,
+  // The walk's source (walk_source.ts) does not have the bytes yet: walk again with more.
+  NeedMore = -10,
 }
 
 // Receives what the walk finds, in wire order. Pointers are into the walked frame.
@@ -43,7 +46,8 @@ export class Visitor {
   acks(value: i16): void {}
   // An AuthorizedOperations int32 at `ptr` (Role.AuthorizedOperations).
   authorizedOperations(ptr: usize): void {}
-  // A record set (`len` -1 for null); its bytes are not touched.
+  // A record set (`len` -1 for null); its bytes are not touched. `ptr` is 0 when the bytes
+  // stayed with the walk's source (their record count: WalkSource.lastRecords).
   records(ptr: usize, len: i32): void {}
   // Around every struct value, including each element of an array of structs.
   structStart(structIndex: i32, ptr: usize): void {}
@@ -65,7 +69,13 @@ const MAX_DEPTH = 16;
 
 // The walk's state lives in globals: one walk runs at a time and nothing is allocated per frame.
 let pos: usize = 0;
+// End of the message as the frame's size says; `filled` is where the bytes in memory end: the
+// same, except while a WalkSource brings the bytes in as the walk needs them.
 let end: usize = 0;
+let filled: usize = 0;
+let source: WalkSource | null = null;
+// Record set bytes left with the source: the message took that many bytes more than its walk.
+let skipped: i32 = 0;
 let error: i32 = 0;
 let version: i16 = 0;
 let flexible: bool = false;
@@ -91,18 +101,37 @@ export function walk(apiKey: i16, apiVersion: i16, isRequest: bool, ptr: usize, 
 }
 
 // Walks one struct from `ptr`, not reading past `ptr + len`. Returns the bytes it took, or a
-// negative WalkError.
+// negative WalkError. When `ptr` is in the active source's image, bytes are brought in as the
+// walk needs them and record sets are left where they are.
 export function walkStruct(structIndex: i32, ver: i16, flex: bool, ptr: usize, len: i32, v: Visitor): i32 {
   if (len < 0) return WalkError.Truncated;
   pos = ptr;
   end = ptr + <usize>len;
+  const s = activeSource;
+  source = s !== null && s.holds(ptr) ? s : null;
+  if (source !== null) source!.rewind();
+  filled = source !== null ? min(end, source!.filled) : end;
+  skipped = 0;
   error = 0;
   taggedDepth = 0;
   version = ver;
   flexible = flex;
   visitor = v;
   readStruct(structIndex, 0);
-  return error != 0 ? error : <i32>(pos - ptr);
+  source = null;
+  return error != 0 ? error : <i32>(pos - ptr) + skipped;
+}
+
+// The source walks of frames in its image read from; null for frames wholly in memory.
+let activeSource: WalkSource | null = null;
+
+export function useSource(s: WalkSource | null): void {
+  activeSource = s;
+}
+
+// For Visitor.records with `ptr` 0: the record count of the set the source skipped.
+export function skippedRecords(): i64 {
+  return source !== null ? source!.lastRecords : 0;
 }
 
 // For a visitor: ends the walk under way, which then returns WalkError.Stopped.
@@ -115,8 +144,19 @@ export function stopWalk(): void {
 }
 
 @inline function have(n: usize): bool {
-  if (end - pos >= n) return true;
+  if (end - pos >= n) return filled - pos >= n || more(n);
   fail(WalkError.Truncated);
+  return false;
+}
+
+// Asks the source for the bytes up to `pos + n` (within the message: checked by have()).
+@noinline function more(n: usize): bool {
+  const s = source;
+  if (s !== null && s.extend(pos + n)) {
+    filled = min(end, s.filled);
+    return true;
+  }
+  fail(s !== null ? WalkError.NeedMore : WalkError.Truncated);
   return false;
 }
 
@@ -186,6 +226,7 @@ function readTaggedFields(first: i32, last: i32, depth: i32): void {
       }
     }
     if (known < 0) {
+      if (!have(<usize>size)) return;
       pos = fieldEnd;
       continue;
     }
@@ -337,6 +378,23 @@ function readBytes(kind: i32, role: i32, entity: i32, compact: bool, nullable: b
   if (len == LENGTH_ERROR) return;
   if (len == -1) {
     report(kind, role, entity, lengthPtr, pos, -1, compact);
+    return;
+  }
+  const s = source;
+  if (kind == FieldKind.Records && s !== null && taggedDepth == 0 && len > 0) {
+    // The record set stays where it is: the source skips it (and counts its batches).
+    if (<u64>len > <u64>(end - pos)) {
+      fail(WalkError.Truncated);
+      return;
+    }
+    if (!s.skip(pos, <i32>len)) {
+      fail(WalkError.NeedMore);
+      return;
+    }
+    end -= <usize>len;
+    skipped += <i32>len;
+    filled = min(end, s.filled);
+    report(kind, role, entity, lengthPtr, 0, <i32>len, compact);
     return;
   }
   if (!have(<usize>len)) return;

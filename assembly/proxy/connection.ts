@@ -1,18 +1,27 @@
-// One proxied Kafka connection: reassembles both directions into frames, decodes their
-// headers, pairs responses with requests, and asks the filter stages about every frame.
+// One proxied Kafka connection: finds the frames of both directions, decodes their headers,
+// pairs responses with requests, and asks the filter stages about every frame.
 //
-// Forwarding: every data callback sees only bytes Envoy has not forwarded yet. In
-// ForwardMode.AfterCheck the callback takes them into the module, replaces Envoy's buffer with
-// the whole frames that passed the checks and keeps the unfinished tail for the next call,
-// so nothing unchecked ever leaves (Envoy only lets a filter prepend or append, which is what
-// "replace everything from offset 0", then "append", is). Edited frames leave as ranges of the
-// reassembly buffer around the edited bytes, so record sets are not copied again. In
-// ForwardMode.Immediately Envoy's buffer is left alone and frames are checked as they complete. Either way no callback ever pauses: a paused
-// upstream cannot be resumed in Envoy.
+// Forwarding (ForwardMode.AfterCheck): frames stay in Envoy's buffer. The filter reads what the
+// walk needs by range (frame_image.ts: everything but record payloads) and leaves the buffer as
+// it is when every frame in it passed; edits and answers replace the buffer's first bytes
+// (host_output.ts), the only edit Envoy allows besides appending. A request is never forwarded
+// before it is decided: a request whose end has not arrived holds the buffer (Pause, which
+// Envoy keeps and hands back whole with the next bytes), unless all that is missing is its last
+// record set (it is decided early and the rest goes by as it comes). Responses cannot be held (a
+// paused upstream is never resumed): a fetch response goes by as it arrives, its structure read
+// as it passes. What cannot stay in Envoy is copied in and reassembled here, as a whole frame
+// (see copied()): requests larger than HOLD_BYTES (Envoy stops reading a paused connection at
+// its buffer limit, 1 MiB by default), responses other than fetches that end in a later callback
+// (an edit may have to change their size prefix, already gone), and any frame of a connection
+// in ForwardMode.Immediately (frames checked as they complete, Envoy's buffer left alone).
 import { RootContext, log, LogLevelValues } from "@solo-io/proxy-runtime/assembly/index";
 import { get_current_time_nanoseconds } from "@solo-io/proxy-runtime/assembly/runtime";
 import { Action, BufferType, StreamType, proxy_close_stream } from "./abi";
-import { writeToHost } from "./host_memory";
+import { copyFromHost, writeToHost } from "./host_memory";
+import { FrameImage, BatchCounter } from "./frame_image";
+import { HostOutput } from "./host_output";
+import { Visitor, WalkError, useSource, walk } from "../kafka/walker";
+import { isValidVersion } from "../kafka/apis";
 import { NetworkContext } from "./network_context";
 import { FrameError, FrameStream } from "./frame_stream";
 import { CorrelationQueue } from "./correlation";
@@ -23,7 +32,69 @@ import { ProxyCounters } from "./counters";
 import { Gather } from "../kafka/gather";
 import { writeInt16, writeInt32 } from "../kafka/writer";
 import { ApiKey } from "../kafka/api_keys";
-import { BufferBudget } from "../kafka/byte_buffer";
+import { BufferBudget, ByteBuffer } from "../kafka/byte_buffer";
+
+// A request may wait in Envoy's buffer (paused) while this many bytes are held there at most:
+// half of Envoy's default per_connection_buffer_limit_bytes, past which Envoy stops reading.
+const HOLD_BYTES: i32 = 512 * 1024;
+// Steps over the rest of a request decided early (see Rest).
+const MAX_STEPS = 8;
+// Walks that only find where a frame's parts are (before the stages see it).
+const PLAIN = new Visitor();
+// One walk and one output at a time per VM: shared by its connections.
+const IMAGE = new FrameImage();
+const OUTPUT = new HostOutput();
+const EDITED = new Gather();
+// The first 8 bytes of a frame (size, API key, version), and other small reads.
+const SIZE_PREFIX = memory.data(8);
+// A request decided early: the ranges of the host buffer past this callback that its output
+// keeps (pairs of start, end), in order.
+const KEPT = new StaticArray<i32>(MAX_STEPS * 2);
+let keptCount = 0;
+
+// The part of a frame decided before its end arrived, as it goes by in later callbacks: bytes
+// to drop (a refused element) and to pass, the record batches of its last record set counted.
+class Rest {
+  // Steps over the frame's remaining bytes: length, and whether they are dropped.
+  steps: StaticArray<i32> = new StaticArray<i32>(MAX_STEPS * 2);
+  count: i32 = 0;
+  first: i32 = 0;
+  // The last record set's start relative to the next callback's buffer.
+  setAt: i32 = 0;
+  counter: BatchCounter = new BatchCounter();
+  reported: i64 = 0;
+  // The frame's last bytes, taken as zeros when it was decided: checked as they arrive.
+  synthesized: i32 = 0;
+
+  get left(): i32 {
+    let n = 0;
+    for (let i = this.first; i < this.count; i++) n += unchecked(this.steps[i * 2]);
+    return n;
+  }
+
+  // False when the steps do not fit (more edits past the callback than a request has).
+  add(len: i32, drop: bool): bool {
+    if (len <= 0) return true;
+    const i = this.count;
+    if (i > 0 && unchecked(this.steps[i * 2 - 1]) == (drop ? 1 : 0)) {
+      unchecked(this.steps[i * 2 - 2] += len);
+      return true;
+    }
+    if (i == MAX_STEPS) return false;
+    unchecked(this.steps[i * 2] = len);
+    unchecked(this.steps[i * 2 + 1] = drop ? 1 : 0);
+    this.count++;
+    return true;
+  }
+}
+
+function keep(from: i32, to: i32): bool {
+  if (keptCount == MAX_STEPS) return false;
+  unchecked(KEPT[keptCount * 2] = from);
+  unchecked(KEPT[keptCount * 2 + 1] = to);
+  keptCount++;
+  return true;
+}
 
 export class KafkaConnection extends NetworkContext {
   private requests: FrameStream;
@@ -36,6 +107,14 @@ export class KafkaConnection extends NetworkContext {
   private out: Gather = new Gather();
   private closing: bool = false;
   private finished: bool = false;
+  // Requests: bytes at the start of Envoy's buffer decided while it was held (Pause).
+  private decided: i32 = 0;
+  // Requests decided before their end: what is left of the frame.
+  private rest: Rest | null = null;
+  // Responses: the image of a fetch response going by, and where it starts relative to the
+  // next callback's buffer (negative: its first bytes have gone).
+  private passing: FrameImage | null = null;
+  private passingAt: i32 = 0;
 
   constructor(
     contextId: u32,
@@ -78,6 +157,8 @@ export class KafkaConnection extends NetworkContext {
     this.counters.sampleMemory();
     this.requests.reset();
     this.responses.reset();
+    if (this.rest !== null) this.rest!.counter.release();
+    if (this.passing !== null) this.passing!.release();
     this.out.release();
     this.inFlight.release();
     this.handler.release();
@@ -93,8 +174,324 @@ export class KafkaConnection extends NetworkContext {
       if (size > 0) writeToHost(hostBuffer, 0, size, 0, 0);
       return Action.Continue;
     }
+    if (this.forward != ForwardMode.AfterCheck || stream.buf.len > 0) return this.copied(stream, hostBuffer, size, isRequest);
+    return this.inPlace(stream, hostBuffer, <i32>size, isRequest);
+  }
+
+  // Frames left in Envoy's buffer (see the top of this file).
+  private inPlace(stream: FrameStream, hostBuffer: u32, size: i32, isRequest: bool): Action {
+    const out = OUTPUT;
+    out.clear();
+    let at = 0;
+    let passed = 0;
+    if (isRequest) {
+      at = this.decided;
+      out.host(0, at);
+      const rest = this.rest;
+      if (rest !== null && rest.first < rest.count) {
+        at = this.goesBy(rest, hostBuffer, at, size);
+        if (at < 0) return this.fail(hostBuffer, size, isRequest, "the end of a request decided early is not the empty tagged fields it was taken for");
+      }
+    } else if (this.passing !== null && this.passing!.frameLen > 0) {
+      at = this.passOn(this.passing!, hostBuffer, size);
+      if (at < 0) return Action.Continue;
+      if (this.passing!.frameLen == 0) passed++;
+    }
+    let tail = -1;
+    let tailEnd = size;
+    while (at < size) {
+      const avail = size - at;
+      if (avail < 8) {
+        tail = at;
+        break;
+      }
+      copyFromHost(hostBuffer, <u32>at, 8, SIZE_PREFIX);
+      const frameSize = bswap<i32>(load<i32>(SIZE_PREFIX));
+      if (frameSize < 0) {
+        this.counters.malformed(isRequest).increment(1);
+        return this.fail(hostBuffer, size, isRequest, "negative frame size " + frameSize.toString());
+      }
+      if (frameSize > stream.maxFrameBytes) {
+        this.counters.oversized(isRequest).increment(1);
+        return this.fail(hostBuffer, size, isRequest, "frame of " + frameSize.toString() +
+          " bytes is larger than the configured maximum of " + stream.maxFrameBytes.toString());
+      }
+      if (isRequest && this.inFlight.size >= this.maxInFlight) return this.overBudget(hostBuffer, <u32>size, isRequest);
+      const total = frameSize + 4;
+      const complete = total <= avail;
+      tailEnd = max(size, at + total);
+      const f = isRequest ? this.requestFrame : this.responseFrame;
+      let apiKey: i32 = -1;
+      if (isRequest) {
+        apiKey = bswap<u16>(load<u16>(SIZE_PREFIX + 4));
+      } else {
+        const pending = this.inFlight.peek();
+        if (pending !== null && pending.answer.len == 0) apiKey = pending.apiKey;
+      }
+      const records = isRequest ? apiKey == ApiKey.Produce : apiKey == ApiKey.Fetch || apiKey == ApiKey.ShareFetch;
+      let image = IMAGE;
+      if (!complete && !isRequest && records && this.streams()) {
+        if (this.passing === null) this.passing = new FrameImage();
+        image = this.passing!;
+      }
+      image.begin(hostBuffer, at, size, total, this.handler.countsRecords);
+      if (!records) {
+        // The whole frame in one read: only record sets are worth leaving in Envoy.
+        if (!complete || !image.readWhole()) {
+          tail = at;
+          break;
+        }
+      } else {
+        image.allowSynthesized = isRequest && !complete;
+        const n = this.locate(image, f, isRequest);
+        // A response is decided once it is all here (its last record set included).
+        if (n == WalkError.NeedMore || !isRequest && image.open) {
+          if (image !== IMAGE) {
+            // A fetch response going by: its structure is read as it passes.
+            out.host(at, size);
+            this.passingAt = at - size;
+            at = size;
+            break;
+          }
+          tail = at;
+          break;
+        }
+        if (n >= 0 && isRequest && n < f.bodyLength) {
+          // Bytes after the message, which the stages strip: the frame as it is in memory.
+          if (!complete || !image.readWhole()) {
+            tail = at;
+            break;
+          }
+        }
+      }
+      useSource(image.holeCount > 0 || image.open ? image : null);
+      const verdict = isRequest ? this.request(image.ptr, total) : this.response(image.ptr, total);
+      useSource(null);
+      if (verdict == Verdict.Reject) return this.fail(hostBuffer, size, isRequest, this.handler.reason);
+      const end = complete ? at + total : size;
+      keptCount = 0;
+      if (verdict == Verdict.Forward) {
+        out.host(at, end);
+        if (!complete) keep(size, at + total);
+      } else if (verdict == Verdict.Replace) {
+        if (!this.mapped(f, image, end, out)) {
+          return this.fail(hostBuffer, size, isRequest, "a stage's edits to the frame could not be applied");
+        }
+      } else if (verdict == Verdict.Answer) {
+        const mark = out.mark();
+        KafkaConnection.standIn(out.made, f);
+        out.took(mark);
+      }
+      if (verdict != Verdict.Drop) passed++;
+      if (!complete && !this.decidedEarly(image, at + total, size)) {
+        return this.fail(hostBuffer, size, isRequest, "a stage's edits to the frame could not be applied");
+      }
+      at = end;
+    }
+    if (passed > 0) (isRequest ? this.counters.requestsForwarded : this.counters.responsesForwarded).increment(passed);
+    let action = Action.Continue;
+    if (tail >= 0) {
+      if (isRequest && tailEnd <= HOLD_BYTES) {
+        // The request waits in Envoy's buffer, what is before it decided.
+        this.decided = out.emit(hostBuffer, tail);
+        action = Action.Pause;
+      } else {
+        const pulled = stream.pull(hostBuffer, <u32>tail, <u32>(size - tail));
+        if (pulled == FrameError.OverBudget) return this.overBudget(hostBuffer, <u32>size, isRequest);
+        if (pulled != 0) return this.fail(hostBuffer, <u32>size, isRequest, "the host refused to hand over the data");
+        out.emit(hostBuffer, size);
+        this.decided = 0;
+      }
+    } else {
+      out.emit(hostBuffer, size);
+      this.decided = 0;
+      if (this.rest !== null) this.rest!.setAt -= size;
+    }
+    this.idle();
+    if (!BufferBudget.allows(0)) return this.overBudget(hostBuffer, 0, isRequest);
+    return action;
+  }
+
+  // Frames a stage may change are all in memory (see inPlace); for the others the stages only
+  // count and check. Returns what the plain walk of the frame in `image` returned: its length,
+  // a WalkError, or WalkError.NeedMore when its bytes have not all arrived.
+  private locate(image: FrameImage, f: KafkaFrame, isRequest: bool): i32 {
+    useSource(image);
+    let n: i32 = 0;
+    for (let tries = 0; tries < 16; tries++) {
+      image.rewind();
+      f.ptr = image.ptr;
+      f.len = image.frameLen;
+      if (!image.extend(image.ptr + <usize>min(image.frameLen, 12))) {
+        n = WalkError.NeedMore;
+      } else if (isRequest) {
+        n = decodeRequestHeader(f);
+        if (n == 0) n = isValidVersion(f.apiKey, f.apiVersion) ? walk(f.apiKey, f.apiVersion, true, f.bodyPtr, f.bodyLength, PLAIN) : 0;
+      } else {
+        const pending = this.inFlight.peek()!;
+        f.apiKey = pending.apiKey;
+        f.apiVersion = pending.apiVersion;
+        n = decodeResponseHeader(f);
+        if (n == 0) n = walk(f.apiKey, f.apiVersion, false, f.bodyPtr, f.bodyLength, PLAIN);
+      }
+      if (!image.moved) break;
+    }
+    useSource(null);
+    return n;
+  }
+
+  // Whether the response to the oldest request may go by before its end arrives: only when no
+  // stage can change it (an answer or a note to merge means a change).
+  private streams(): bool {
+    const p = this.inFlight.peek();
+    return p !== null && p.answer.len == 0 && p.note.len == 0 && this.handler.streams(p.apiKey, p.apiVersion);
+  }
+
+  // The edited frame in `image` to `out`: made bytes, and the image's untouched ranges as the
+  // host buffer's (record sets included). Parts past `end` (a request decided early) are the
+  // frame's rest, see decidedEarly.
+  private mapped(f: KafkaFrame, image: FrameImage, end: i32, out: HostOutput): bool {
+    const edits = f.edits;
+    if (edits === null) {
+      const mark = out.mark();
+      out.made.append(f.rewritten.ptr, f.rewritten.len);
+      out.took(mark);
+      return true;
+    }
+    const g = EDITED;
+    g.clear();
+    if (!edits.emit(image.ptr, image.imageLen, g)) return false;
+    const n = g.count;
+    let sizeAt = -1;
+    let length = 0;
+    let future = false;
+    for (let i = 0; i < n; i++) {
+      const len = g.lenAt(i);
+      if (g.isMadeAt(i)) {
+        if (future) return false;
+        const mark = out.mark();
+        out.made.append(g.ptrAt(i), len);
+        out.took(mark);
+        if (sizeAt < 0) sizeAt = mark;
+        length += len;
+      } else {
+        const a = <i32>(g.ptrAt(i) - image.ptr);
+        const from = image.hostAt(a);
+        const to = image.hostAt(a + len);
+        out.host(from, min(to, end));
+        future = to > end;
+        if (future && !keep(max(from, end), to)) return false;
+        length += to - from;
+      }
+    }
+    if (sizeAt < 0) return false;
+    store<i32>(out.made.ptr + <usize>sizeAt, bswap<i32>(length - 4));
+    return true;
+  }
+
+  // A request decided before its end arrived: what of it the output keeps past this callback
+  // (KEPT) passes as it comes, the rest is dropped; its last record set's batches are counted
+  // as they go by.
+  private decidedEarly(image: FrameImage, frameEnd: i32, size: i32): bool {
+    let rest = this.rest;
+    if (rest === null) {
+      rest = new Rest();
+      this.rest = rest;
+    }
+    rest.count = 0;
+    rest.first = 0;
+    let cursor = size;
+    for (let i = 0; i < keptCount; i++) {
+      const from = unchecked(KEPT[i * 2]);
+      const to = unchecked(KEPT[i * 2 + 1]);
+      if (!rest.add(from - cursor, true) || !rest.add(to - from, false)) return false;
+      cursor = to;
+    }
+    if (!rest.add(frameEnd - cursor, true)) return false;
+    rest.counter.copyFrom(image.counter);
+    rest.reported = image.counter.count;
+    rest.setAt = image.open ? image.openSetAt : 0;
+    rest.synthesized = image.synthesized;
+    return true;
+  }
+
+  // The rest of a request decided early, at the start of a callback.
+  private goesBy(rest: Rest, hostBuffer: u32, at: i32, size: i32): i32 {
+    rest.counter.feed(hostBuffer, rest.setAt, size);
+    const out = OUTPUT;
+    while (rest.first < rest.count && at < size) {
+      const i = rest.first * 2;
+      const left = rest.left;
+      const k = min(unchecked(rest.steps[i]), size - at);
+      if (unchecked(rest.steps[i + 1]) == 0) {
+        out.host(at, at + k);
+        // The bytes taken as zeros when the frame was decided must be zeros.
+        const zeros = min(left, rest.synthesized) - max(left - k, 0);
+        if (zeros > 0 && !this.allZero(hostBuffer, at + k - zeros, zeros)) return -1;
+      }
+      at += k;
+      unchecked(rest.steps[i] -= k);
+      if (unchecked(rest.steps[i]) == 0) rest.first++;
+    }
+    if (rest.first == rest.count) {
+      this.handler.recordsLater(rest.counter.count - rest.reported);
+      rest.count = 0;
+      rest.first = 0;
+    }
+    return at;
+  }
+
+  private allZero(hostBuffer: u32, at: i32, n: i32): bool {
+    store<u32>(SIZE_PREFIX, 0xffffffff);
+    if (copyFromHost(hostBuffer, <u32>at, <u32>n, SIZE_PREFIX) != n) return false;
+    for (let i = 0; i < n; i++) if (load<u8>(SIZE_PREFIX + <usize>i) != 0) return false;
+    return true;
+  }
+
+  // A fetch response going by, at the start of a callback: its image goes on with these bytes;
+  // once its end is here it is decided (only as it was: its first bytes have gone). Returns
+  // where it ends in this buffer, `size` while it goes on, or -1 after closing the connection.
+  private passOn(image: FrameImage, hostBuffer: u32, size: i32): i32 {
+    image.resume(hostBuffer, this.passingAt, size);
+    const f = this.responseFrame;
+    const out = OUTPUT;
+    const n = this.locate(image, f, false);
+    if (n == WalkError.NeedMore || image.open) {
+      out.host(0, size);
+      this.passingAt -= size;
+      return size;
+    }
+    const end = image.frameAt + image.frameLen;
+    useSource(image);
+    const verdict = this.response(image.ptr, image.frameLen);
+    useSource(null);
+    image.frameLen = 0;
+    image.shrink();
+    if (verdict != Verdict.Forward) {
+      this.fail(hostBuffer, <u32>size, false, verdict == Verdict.Reject ? this.handler.reason
+        : "a fetch response that went on as it arrived would have to change");
+      return -1;
+    }
+    out.host(0, end);
+    return end;
+  }
+
+  // Gives back what this callback grew the VM's and the connection's buffers to.
+  private idle(): void {
+    IMAGE.trim();
+    OUTPUT.trim();
+    EDITED.trim();
+    this.requestFrame.rewritten.trim();
+    this.requestFrame.note.trim();
+    this.responseFrame.rewritten.trim();
+    this.responseFrame.note.trim();
+  }
+
+  // Frames reassembled in the module: the whole callback's bytes are copied in, and the checked
+  // frames written back.
+  private copied(stream: FrameStream, hostBuffer: u32, size: u32, isRequest: bool): Action {
     const heldBefore = stream.buf.len;
-    const pulled = stream.pull(hostBuffer, size);
+    const pulled = stream.pull(hostBuffer, 0, size);
     if (pulled == FrameError.OverBudget) return this.overBudget(hostBuffer, size, isRequest);
     if (pulled != 0) return this.fail(hostBuffer, size, isRequest, "the host refused to hand over the data");
     // Frames before `stream.scanned` are checked; once a stage changed one, everything checked
@@ -133,7 +530,11 @@ export class KafkaConnection extends NetworkContext {
         if (verdict == Verdict.Replace && !frame.replacement(out)) {
           return this.fail(hostBuffer, size, isRequest, "a stage's edits to the frame could not be applied");
         }
-        if (verdict == Verdict.Answer) this.appendStandIn(out, frame);
+        if (verdict == Verdict.Answer) {
+          const mark = out.mark();
+          KafkaConnection.standIn(out.made, frame);
+          out.took(mark);
+        }
       } else if (edited) {
         out.refer(stream.framePtr(), n);
       }
@@ -171,14 +572,12 @@ export class KafkaConnection extends NetworkContext {
   // with its correlation id: the broker's reply keeps the responses in order and gives the
   // filter an upstream data callback to send the answer in (Envoy offers no other way to write
   // to the client).
-  private appendStandIn(out: Gather, f: KafkaFrame): void {
-    const mark = out.mark();
-    writeInt32(out.made, 10);
-    writeInt16(out.made, <i16>ApiKey.ApiVersions);
-    writeInt16(out.made, 0);
-    writeInt32(out.made, f.correlationId);
-    writeInt16(out.made, -1);
-    out.took(mark);
+  private static standIn(made: ByteBuffer, f: KafkaFrame): void {
+    writeInt32(made, 10);
+    writeInt16(made, <i16>ApiKey.ApiVersions);
+    writeInt16(made, 0);
+    writeInt32(made, f.correlationId);
+    writeInt16(made, -1);
   }
 
   // Replaces the `size` bytes Envoy holds with `out`'s ranges: the first one in their place, the

@@ -22,9 +22,9 @@ export class FrameStream {
 
   constructor(public maxFrameBytes: i32) {}
 
-  // Appends the host buffer's `size` new bytes straight into the reassembly buffer; 0, or a
+  // Appends `size` bytes from `start` of the host buffer straight into the reassembly buffer; 0, or a
   // FrameError when the host refused or the bytes do not fit in the VM's budget.
-  pull(hostBuffer: u32, size: u32): i32 {
+  pull(hostBuffer: u32, start: u32, size: u32): i32 {
     if (size == 0) return 0;
     const buf = this.buf;
     const need = buf.len + <i32>size;
@@ -40,7 +40,7 @@ export class FrameStream {
       if (!BufferBudget.allows(cap - buf.cap, cap > KEEP_BYTES)) return FrameError.OverBudget;
       buf.resize(cap);
     }
-    const got = copyFromHost(hostBuffer, 0, size, buf.ptr + <usize>buf.len);
+    const got = copyFromHost(hostBuffer, start, size, buf.ptr + <usize>buf.len);
     if (got != <i32>size) return FrameError.HostRefused;
     buf.len += got;
     return 0;

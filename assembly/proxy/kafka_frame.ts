@@ -67,6 +67,16 @@ export abstract class FrameHandler {
   abstract response(frame: KafkaFrame): Verdict;
   // Why the last Reject happened, for the log line.
   reason: string = "";
+  // Record sets left in Envoy's buffer have their batch headers read only when this is set.
+  countsRecords: bool = false;
+  // Records of a request's last record set counted after the request was decided (it was
+  // decided before its end arrived), to add to its counts.
+  recordsLater(count: i64): void {}
+  // Whether the response to a request of this API and version may go on before its end
+  // arrives: no stage will change it.
+  streams(apiKey: i16, apiVersion: i16): bool {
+    return false;
+  }
   // The connection is gone: free what the handler holds outside the GC heap.
   release(): void {}
 }

@@ -262,6 +262,10 @@ export class ProxyWasmHost {
         this.sharedData.set(key, { value: Buffer.from(this.memory.subarray(ptr, ptr + len)), cas: nextCas++ });
         return Status.Ok;
       },
+      abort: (msg: number, file: number, line: number, col: number) => {
+        const str = (p: number) => p === 0 ? "" : Buffer.from(this.memory.subarray(p, p + this.memory.readUInt32LE(p - 4))).toString("utf16le");
+        throw new Trap(`abort: ${str(msg)} at ${str(file)}:${line}:${col}`);
+      },
       proxy_get_current_time_nanoseconds: (retPtr: number) => {
         this.clock += 1000n;
         this.memory.writeBigUInt64LE(this.clock, retPtr);
