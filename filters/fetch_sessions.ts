@@ -65,6 +65,14 @@ function firstArrayRow(apiKey: i16, version: i16): i32 {
 
 export class Sessions {
   private fetchId: i32 = 0;
+  // Who opened the sessions (the principal may change between requests on one connection, with
+  // client-id principals): a response to anyone else may carry topics they may not read.
+  private fetchOwner: string = "";
+  private fetchOpener: string = "";
+  private shareOwner: string = "";
+  // After request(): the response can only hold topics the requester may read (a new session,
+  // or their own), so it needs no checks that would change it (connection.ts streams it).
+  owned: bool = false;
   // The share session's GroupId and MemberId as they are on the wire (empty: none).
   private shareKey: ByteBuffer = new ByteBuffer();
 
@@ -76,14 +84,21 @@ export class Sessions {
 
   // A request (already walked: its body decodes) that names a session: Verdict.Forward when the
   // session is this connection's, else the unknown-session answer in `f.rewritten`.
-  request(f: KafkaFrame): Verdict {
+  request(f: KafkaFrame, principal: string): Verdict {
     const k = f.apiKey;
+    this.owned = false;
     if (k == ApiKey.Fetch) {
       const at = fetchRequestSessionOffset(f.apiVersion);
+      this.owned = true;
       if (at < 0) return Verdict.Forward;
       const id = <i32>bswap<u32>(load<u32>(f.bodyPtr + <usize>at));
       // Session id 0: a sessionless or new-session fetch, checked entry by entry.
-      if (id == 0 || id == this.fetchId) return Verdict.Forward;
+      if (id == 0) {
+        this.fetchOpener = principal;
+        return Verdict.Forward;
+      }
+      this.owned = principal == this.fetchOwner;
+      if (id == this.fetchId) return Verdict.Forward;
       return this.refuse(f, FETCH_SESSION_ID_NOT_FOUND);
     }
     if (k != ApiKey.ShareFetch && k != ApiKey.ShareAcknowledge) return Verdict.Forward;
@@ -115,8 +130,11 @@ export class Sessions {
         key.clear();
         if (keyLen <= MAX_SHARE_KEY) key.append(body, keyLen);
       }
+      this.shareOwner = principal;
+      this.owned = true;
       return Verdict.Forward;
     }
+    this.owned = owned && principal == this.shareOwner;
     return owned ? Verdict.Forward : this.refuse(f, SHARE_SESSION_NOT_FOUND);
   }
 
@@ -124,7 +142,10 @@ export class Sessions {
   response(f: KafkaFrame): void {
     if (f.apiKey != ApiKey.Fetch || f.apiVersion < 7 || f.bodyLength < FETCH_RESPONSE_SESSION_OFFSET + 4) return;
     const id = <i32>bswap<u32>(load<u32>(f.bodyPtr + FETCH_RESPONSE_SESSION_OFFSET));
-    if (id != 0) this.fetchId = id;
+    if (id != 0 && id != this.fetchId) {
+      this.fetchId = id;
+      this.fetchOwner = this.fetchOpener;
+    }
   }
 
   // Kafka's answer to an unknown session: the error at the top level, no session, no topics.

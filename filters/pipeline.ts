@@ -123,16 +123,6 @@ export class Pipeline extends FrameHandler {
     this.scan.recordsLater(count);
   }
 
-  // Fetch responses are the bulk of what consumers read. With topic ids (Fetch v13+, share
-  // fetches) no stage changes them when the session's topics are all the requester's (which
-  // sessions bound to their connection ensure: fetch_sessions.ts); by name, only tenant
-  // rewriting would, restoring the names. A topic the checks drop after all closes the
-  // connection (the response's start has gone).
-  streams(apiKey: i16, apiVersion: i16): bool {
-    if (apiKey == ApiKey.ShareFetch) return true;
-    return apiKey == ApiKey.Fetch && (this.rewrite === null || apiVersion >= 13);
-  }
-
   // The connection ended: its off-heap buffers go back (the GC does not see them).
   release(): void {
     if (this.principal !== null) this.principal!.release();
@@ -144,6 +134,7 @@ export class Pipeline extends FrameHandler {
 
   request(f: KafkaFrame): Verdict {
     f.edits = null;
+    f.streams = false;
     if (!this.versions.allows(f.apiKey, f.apiVersion)) {
       // KIP-511: clients open with their newest ApiVersions. One the filter does not know gets
       // the answer an older broker gives, so the client retries with a version the filter
@@ -186,9 +177,13 @@ export class Pipeline extends FrameHandler {
     const acksZero = f.apiKey == ApiKey.Produce && this.scan.acksValue == 0;
     if (acksZero) f.expectsResponse = false;
     this.countRequest(f);
-    if (this.principal === null) return this.trailingPtr != 0 ? this.applyEdits(f) : Verdict.Forward;
+    if (this.principal === null) {
+      // Nothing changes responses here but ApiVersions narrowing.
+      f.streams = f.apiKey != ApiKey.ApiVersions;
+      return this.trailingPtr != 0 ? this.applyEdits(f) : Verdict.Forward;
+    }
     // A fetch or share session another connection opened holds topics this request never names.
-    const session = this.sessions!.request(f);
+    const session = this.sessions!.request(f, principal);
     if (session != Verdict.Forward) {
       if (session == Verdict.Reject) this.reason = "could not answer a request naming another connection's session";
       return session;
@@ -205,6 +200,13 @@ export class Pipeline extends FrameHandler {
     if (isSasl && (verdict == Verdict.Forward || verdict == Verdict.Replace)) {
       this.principal!.saslRequest(f.apiKey == ApiKey.SaslAuthenticate);
     }
+    // Fetch responses are the bulk of what consumers read: they go on as they arrive
+    // (connection.ts) when no stage can change them: with topic ids (Fetch v13+, share fetches)
+    // or without tenant renames, and only topics the requester may read in them (a new
+    // session, or one this principal opened; requests naming another's are answered above).
+    const k = f.apiKey;
+    f.streams = (k == ApiKey.Fetch || k == ApiKey.ShareFetch) && this.sessions!.owned &&
+      (rewrite === null || k == ApiKey.ShareFetch || f.apiVersion >= 13);
     if (verdict != Verdict.Forward) return verdict;
     return this.applyEdits(f);
   }

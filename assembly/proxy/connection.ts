@@ -115,6 +115,9 @@ export class KafkaConnection extends NetworkContext {
   // next callback's buffer (negative: its first bytes have gone).
   private passing: FrameImage | null = null;
   private passingAt: i32 = 0;
+  // The size of Envoy's buffer in this callback, and what copied() left of its part of it.
+  private hostSize: u32 = 0;
+  private emitted: u32 = 0;
 
   constructor(
     contextId: u32,
@@ -174,18 +177,47 @@ export class KafkaConnection extends NetworkContext {
       if (size > 0) writeToHost(hostBuffer, 0, size, 0, 0);
       return Action.Continue;
     }
-    if (this.forward != ForwardMode.AfterCheck || stream.buf.len > 0) return this.copied(stream, hostBuffer, size, isRequest);
-    return this.inPlace(stream, hostBuffer, <i32>size, isRequest);
+    this.hostSize = size;
+    if (this.forward != ForwardMode.AfterCheck) return this.copied(stream, hostBuffer, size, isRequest);
+    let start: u32 = 0;
+    if (stream.buf.len > 0) {
+      // A frame being reassembled here takes what it lacks; the bytes after it stay in Envoy.
+      const need = this.lacking(stream, hostBuffer, size);
+      const action = this.copied(stream, hostBuffer, need, isRequest);
+      if (this.closing || stream.buf.len > 0 || need == size) return action;
+      start = this.emitted;
+      size = size - need + start;
+      this.hostSize = size;
+    }
+    return this.inPlace(stream, hostBuffer, <i32>size, isRequest, <i32>start);
+  }
+
+  // How many of the callback's `size` bytes the frame being reassembled in `stream` lacks.
+  private lacking(stream: FrameStream, hostBuffer: u32, size: u32): u32 {
+    const buf = stream.buf;
+    const have = buf.len;
+    if (have < 4) {
+      if (size < <u32>(4 - have)) return size;
+      memory.copy(SIZE_PREFIX, buf.ptr, have);
+      if (copyFromHost(hostBuffer, 0, 4 - have, SIZE_PREFIX + <usize>have) != 4 - have) return size;
+    } else {
+      memory.copy(SIZE_PREFIX, buf.ptr, 4);
+    }
+    const frameSize = bswap<i32>(load<i32>(SIZE_PREFIX));
+    // A size the checks refuse: copied() reports it.
+    if (frameSize < 0 || frameSize > stream.maxFrameBytes) return size;
+    return min(size, <u32>(frameSize + 4 - have));
   }
 
   // Frames left in Envoy's buffer (see the top of this file).
-  private inPlace(stream: FrameStream, hostBuffer: u32, size: i32, isRequest: bool): Action {
+  private inPlace(stream: FrameStream, hostBuffer: u32, size: i32, isRequest: bool, start: i32): Action {
     const out = OUTPUT;
     out.clear();
-    let at = 0;
+    let at = start;
+    out.host(0, at);
     let passed = 0;
     if (isRequest) {
-      at = this.decided;
+      at += this.decided;
       out.host(0, at);
       const rest = this.rest;
       if (rest !== null && rest.first < rest.count) {
@@ -201,11 +233,12 @@ export class KafkaConnection extends NetworkContext {
     let tailEnd = size;
     while (at < size) {
       const avail = size - at;
-      if (avail < 8) {
+      if (avail < 4) {
         tail = at;
         break;
       }
-      copyFromHost(hostBuffer, <u32>at, 8, SIZE_PREFIX);
+      store<u64>(SIZE_PREFIX, 0);
+      copyFromHost(hostBuffer, <u32>at, <u32>min(avail, 8), SIZE_PREFIX);
       const frameSize = bswap<i32>(load<i32>(SIZE_PREFIX));
       if (frameSize < 0) {
         this.counters.malformed(isRequest).increment(1);
@@ -223,6 +256,10 @@ export class KafkaConnection extends NetworkContext {
       const f = isRequest ? this.requestFrame : this.responseFrame;
       let apiKey: i32 = -1;
       if (isRequest) {
+        if (avail < 6 && !complete) {
+          tail = at;
+          break;
+        }
         apiKey = bswap<u16>(load<u16>(SIZE_PREFIX + 4));
       } else {
         const pending = this.inFlight.peek();
@@ -344,7 +381,7 @@ export class KafkaConnection extends NetworkContext {
   // stage can change it (an answer or a note to merge means a change).
   private streams(): bool {
     const p = this.inFlight.peek();
-    return p !== null && p.answer.len == 0 && p.note.len == 0 && this.handler.streams(p.apiKey, p.apiVersion);
+    return p !== null && p.answer.len == 0 && p.note.len == 0 && p.streams;
   }
 
   // The edited frame in `image` to `out`: made bytes, and the image's untouched ranges as the
@@ -542,16 +579,20 @@ export class KafkaConnection extends NetworkContext {
       stream.scanned += n;
     }
     if (passed > 0) (isRequest ? this.counters.requestsForwarded : this.counters.responsesForwarded).increment(passed);
+    this.emitted = size;
     if (this.forward == ForwardMode.AfterCheck) {
       if (edited) {
-        this.send(hostBuffer, size);
+        this.emitted = this.send(hostBuffer, size);
       } else if (heldBefore != 0 || stream.scanned != stream.buf.len) {
         // Untouched when Envoy's buffer already is exactly the checked frames.
         writeToHost(hostBuffer, 0, size, stream.buf.ptr, <u32>stream.scanned);
+        this.emitted = <u32>stream.scanned;
       }
     }
-    // What is left is the unfinished frame, kept to check it when it completes.
+    // What is left is the unfinished frame, kept to check it when it completes; an idle
+    // connection keeps no buffer.
     stream.compact();
+    if (stream.buf.len == 0) stream.buf.release();
     // What this callback's answers grew goes back (the host has copied them).
     out.trim();
     const frame = isRequest ? this.requestFrame : this.responseFrame;
@@ -582,19 +623,30 @@ export class KafkaConnection extends NetworkContext {
 
   // Replaces the `size` bytes Envoy holds with `out`'s ranges: the first one in their place, the
   // rest appended (the two edits Envoy allows), so the frames leave without another copy here.
-  private send(hostBuffer: u32, size: u32): void {
-    const n = this.out.count;
+  private send(hostBuffer: u32, size: u32): u32 {
+    const out = this.out;
+    const n = out.count;
     if (n == 0) {
       writeToHost(hostBuffer, 0, size, 0, 0);
-      return;
+      return 0;
     }
     let sent: u32 = 0;
+    if (size < this.hostSize) {
+      // Bytes after these stay in Envoy's buffer, so appending is no longer possible: one copy.
+      const all = OUTPUT.made;
+      all.clear();
+      out.writeTo(all);
+      writeToHost(hostBuffer, 0, size, all.ptr, <u32>all.len);
+      return <u32>all.len;
+    }
     for (let i = 0; i < n; i++) {
-      const len = <u32>this.out.lenAt(i);
-      writeToHost(hostBuffer, sent, i == 0 ? size : 0, this.out.ptrAt(i), len);
+      const len = <u32>out.lenAt(i);
+      writeToHost(hostBuffer, sent, i == 0 ? size : 0, out.ptrAt(i), len);
       sent += len;
     }
+    return sent;
   }
+
 
   private request(ptr: usize, len: i32): Verdict {
     const f = this.requestFrame;
@@ -611,10 +663,12 @@ export class KafkaConnection extends NetworkContext {
     const verdict = this.handler.request(f);
     if (verdict == Verdict.Answer) {
       const entry = this.inFlight.push(f.correlationId, <i16>ApiKey.ApiVersions, 0, get_current_time_nanoseconds());
+      entry.streams = false;
       entry.answer.append(f.rewritten.ptr, f.rewritten.len);
     } else if ((verdict == Verdict.Forward || verdict == Verdict.Replace) && f.expectsResponse) {
       const entry = this.inFlight.push(f.correlationId, f.apiKey, f.responseVersion, get_current_time_nanoseconds());
       if (f.note.len > 0) entry.note.append(f.note.ptr, f.note.len);
+      entry.streams = f.streams && f.note.len == 0;
     }
     return verdict;
   }
@@ -660,7 +714,8 @@ export class KafkaConnection extends NetworkContext {
     log(LogLevelValues.warn, "closing connection " + this.context_id.toString() + ": " +
       (isRequest ? "request" : "response") + " stream: " + reason);
     this.counters.protocolCloses.increment(1);
-    if (size > 0 && this.forward == ForwardMode.AfterCheck) writeToHost(hostBuffer, 0, size, 0, 0);
+    // All of Envoy's buffer goes, whatever part of it the caller was at.
+    if (this.hostSize > 0 && this.forward == ForwardMode.AfterCheck) writeToHost(hostBuffer, 0, this.hostSize, 0, 0);
     this.closing = true;
     this.finish();
     proxy_close_stream(StreamType.Downstream);

@@ -12,6 +12,8 @@ export class InFlight {
   apiKey: i16 = 0;
   apiVersion: i16 = 0;
   sentAtNanos: u64 = 0;
+  // The response may go on before its end arrives (KafkaFrame.streams).
+  streams: bool = false;
   // Requests the filter answered itself: the answer, sent in place of the broker's response to
   // the stand-in request. Empty otherwise.
   readonly answer: ByteBuffer = new ByteBuffer();

@@ -20,6 +20,8 @@ export class KafkaFrame {
   clientIdLength: i32 = -1;
   // Requests only: stages clear it for requests the broker will not answer (Produce acks=0).
   expectsResponse: bool = true;
+  // Requests only: no stage will change the response, so it may go on before its end arrives.
+  streams: bool = false;
   // Responses only: when the matching request left the proxy.
   requestSentAtNanos: u64 = 0;
   // What a stage puts in the frame's place (Verdict.Replace): the frame with these edits, or
@@ -72,11 +74,6 @@ export abstract class FrameHandler {
   // Records of a request's last record set counted after the request was decided (it was
   // decided before its end arrived), to add to its counts.
   recordsLater(count: i64): void {}
-  // Whether the response to a request of this API and version may go on before its end
-  // arrives: no stage will change it.
-  streams(apiKey: i16, apiVersion: i16): bool {
-    return false;
-  }
   // The connection is gone: free what the handler holds outside the GC heap.
   release(): void {}
 }
