@@ -19,6 +19,8 @@ import { SessionCounters } from "./fetch_sessions";
 const CONFIG_TOPIC: i8 = 2;
 const CONFIG_GROUP: i8 = 32;
 
+const EDITS = new FrameEdits();
+
 export class FrameScan extends Visitor {
   apiKey: i16 = 0;
   apiVersion: i16 = 0;
@@ -29,8 +31,10 @@ export class FrameScan extends Visitor {
   principal: Principal | null = null;
   // Set with the policy stages: the response topic checks of session APIs count into it.
   sessionCounters: SessionCounters | null = null;
-  // The frame's edits, when a stage that changes frames is on (wantsLayout).
-  readonly edits: FrameEdits = new FrameEdits();
+  // The frame's edits, when a stage that changes frames is on (wantsLayout). One per VM: a
+  // frame's edits are applied in the callback that walked it, and an idle connection must not
+  // hold their buffers.
+  readonly edits: FrameEdits = EDITS;
   // Produce requests: the acks value.
   acksValue: i16 = -1;
   // Responses: the first non-zero error code in wire order, 0 if none.

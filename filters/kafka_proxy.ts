@@ -14,7 +14,6 @@ import { BufferBudget } from "../assembly/kafka/byte_buffer";
 export { malloc, free } from "@solo-io/proxy-runtime/assembly/malloc";
 export {
   proxy_abi_version_0_2_0, proxy_on_vm_start, proxy_validate_configuration, proxy_on_configure, proxy_on_tick,
-  proxy_on_context_create, proxy_on_done, proxy_on_log, proxy_on_delete,
 } from "@solo-io/proxy-runtime/assembly/exports";
 export * from "../assembly/proxy/network";
 export { proxy_on_memory_allocate } from "../assembly/proxy/host_memory";

@@ -126,7 +126,6 @@ export class Pipeline extends FrameHandler {
   // The connection ended: its off-heap buffers go back (the GC does not see them).
   release(): void {
     if (this.principal !== null) this.principal!.release();
-    this.scan.edits.release();
     if (this.authz !== null) this.authz!.release();
     if (this.rewrite !== null) this.rewrite!.release();
     if (this.sessions !== null) this.sessions!.release();

@@ -337,12 +337,14 @@ export class KafkaConnection extends NetworkContext {
         if (pulled == FrameError.OverBudget) return this.overBudget(hostBuffer, <u32>size, isRequest);
         if (pulled != 0) return this.fail(hostBuffer, <u32>size, isRequest, "the host refused to hand over the data");
         out.emit(hostBuffer, size);
-        this.decided = 0;
+        if (isRequest) this.decided = 0;
       }
     } else {
       out.emit(hostBuffer, size);
-      this.decided = 0;
-      if (this.rest !== null) this.rest!.setAt -= size;
+      if (isRequest) {
+        this.decided = 0;
+        if (this.rest !== null) this.rest!.setAt -= size;
+      }
     }
     this.idle();
     if (!BufferBudget.allows(0)) return this.overBudget(hostBuffer, 0, isRequest);
