@@ -104,6 +104,8 @@ export class FrameImage extends WalkSource {
   frameLen: i32 = 0;
   // Frame offset of the byte after the image's last.
   private next: i32 = 0;
+  // Frame offset of the last record set skipped.
+  private lastSetAt: i32 = 0;
   // Record set bytes skipped so far.
   skippedBytes: i32 = 0;
   // The last record set's end has not arrived yet.
@@ -221,6 +223,7 @@ export class FrameImage extends WalkSource {
     this.filled = at;
     this.next -= ahead;
     const setAt = this.frameAt + this.next;
+    this.lastSetAt = this.next;
     this.next += len;
     this.skippedBytes += len;
     const p = this.holes.reserve(HOLE_WIDTH);
@@ -237,9 +240,9 @@ export class FrameImage extends WalkSource {
     return true;
   }
 
-  // Where the open record set starts in this callback's host buffer.
+  // Where the last (the open) record set starts in this callback's host buffer.
   get openSetAt(): i32 {
-    return this.frameAt + this.next - load<i32>(this.holes.ptr + <usize>(this.holes.len - HOLE_WIDTH), 4);
+    return this.frameAt + this.lastSetAt;
   }
 
   // The open record set in a later callback: counts what arrived; closed once its end is here.
