@@ -63,7 +63,7 @@ class KafkaProxyRoot extends RootContext {
     const c = this.config;
     const shared = this.shared!;
     return new KafkaConnection(contextId, this, new Pipeline(shared), c.forward, c.maxRequestBytes, c.maxResponseBytes,
-      c.maxInFlight, shared.counters);
+      c.maxInFlight, c.maxHeldBytes, shared.counters);
   }
 }
 

@@ -27,6 +27,11 @@ export class FilterConfig {
   // frames first of all), like Kafka's queued.max.request.bytes: a connection that would take
   // them past it is closed. A frame larger than this can never pass.
   maxBufferedBytes: i32 = 268435456;
+  // Bytes a connection's requests may wait in Envoy's buffer (paused) until they can be decided;
+  // a request that would need more is copied into the module instead. It must stay below the
+  // listener's per_connection_buffer_limit_bytes (Envoy's default 1 MiB; edge configurations use
+  // 32 KiB), past which Envoy stops reading a paused connection.
+  maxHeldBytes: i32 = 262144;
   // Requests a connection may have waiting for their responses (a Java client sends at most 5).
   maxInFlight: i32 = 1000;
   forward: ForwardMode = ForwardMode.AfterCheck;
@@ -146,6 +151,7 @@ export function parseConfig(text: string): ConfigResult {
     else if (key == "max_response_bytes") c.maxResponseBytes = sizeValue(key, v, r);
     else if (key == "max_buffered_bytes") c.maxBufferedBytes = sizeValue(key, v, r);
     else if (key == "max_in_flight_requests") c.maxInFlight = countValue(key, v, r);
+    else if (key == "max_held_bytes") c.maxHeldBytes = sizeValue(key, v, r);
     else if (key == "max_topic_labels") c.maxTopicLabels = countValue(key, v, r);
     else if (key == "max_client_labels") c.maxClientLabels = countValue(key, v, r);
     else if (key == "metrics") {

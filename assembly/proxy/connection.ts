@@ -10,8 +10,8 @@
 // record set (it is decided early and the rest goes by as it comes). Responses cannot be held (a
 // paused upstream is never resumed): a fetch response goes by as it arrives, its structure read
 // as it passes. What cannot stay in Envoy is copied in and reassembled here, as a whole frame
-// (see copied()): requests larger than HOLD_BYTES (Envoy stops reading a paused connection at
-// its buffer limit, 1 MiB by default), responses other than fetches that end in a later callback
+// (see copied()): requests that would hold more than max_held_bytes in Envoy's buffer (Envoy
+// stops reading a paused connection at its buffer limit), responses other than fetches that end in a later callback
 // (an edit may have to change their size prefix, already gone), and any frame of a connection
 // in ForwardMode.Immediately (frames checked as they complete, Envoy's buffer left alone).
 import { RootContext, log, LogLevelValues } from "@solo-io/proxy-runtime/assembly/index";
@@ -34,9 +34,6 @@ import { writeInt16, writeInt32 } from "../kafka/writer";
 import { ApiKey } from "../kafka/api_keys";
 import { BufferBudget, ByteBuffer } from "../kafka/byte_buffer";
 
-// A request may wait in Envoy's buffer (paused) while this many bytes are held there at most:
-// half of Envoy's default per_connection_buffer_limit_bytes, past which Envoy stops reading.
-const HOLD_BYTES: i32 = 512 * 1024;
 // Steps over the rest of a request decided early (see Rest).
 const MAX_STEPS = 8;
 // Walks that only find where a frame's parts are (before the stages see it).
@@ -127,6 +124,9 @@ export class KafkaConnection extends NetworkContext {
     maxRequestBytes: i32,
     maxResponseBytes: i32,
     private maxInFlight: i32,
+    // Requests wait in Envoy's buffer (paused) while it holds at most this many bytes (below
+    // the listener's per_connection_buffer_limit_bytes, past which Envoy stops reading).
+    private maxHeld: i32,
     private counters: ProxyCounters,
   ) {
     super(contextId, root);
@@ -328,7 +328,7 @@ export class KafkaConnection extends NetworkContext {
     if (passed > 0) (isRequest ? this.counters.requestsForwarded : this.counters.responsesForwarded).increment(passed);
     let action = Action.Continue;
     if (tail >= 0) {
-      if (isRequest && tailEnd <= HOLD_BYTES) {
+      if (isRequest && tailEnd <= this.maxHeld) {
         // The request waits in Envoy's buffer, what is before it decided.
         this.decided = out.emit(hostBuffer, tail);
         action = Action.Pause;
