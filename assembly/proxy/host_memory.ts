@@ -43,6 +43,9 @@ export function copyFromHost(buffer: u32, start: u32, len: u32, dest: usize): i3
   if (len == 0) return 0;
   armedPtr = dest;
   armedCap = len;
+  // Envoy leaves these unwritten when nothing is left to copy.
+  store<usize>(outPtr, 0);
+  store<usize>(outSize, 0);
   const status = proxy_get_buffer_bytes(buffer, start, len, outPtr, outSize);
   const wasArmed = armedPtr == 0;
   armedPtr = 0;
