@@ -6,12 +6,15 @@
 // counters, so that what the fuzzer finds in the host holds in Envoy.
 // The ABI byte counters (abi_bytes_read, abi_bytes_written, and bytes_forwarded, which counts
 // data callbacks' input) are not among the counters compared with Envoy: what the module copies
-// depends on where the data callbacks fall, and Envoy's fall where its socket reads do (a 1 MiB
-// write comes in several reads; a client's FIN gives one more callback, with end_of_stream and
-// whatever a paused direction still holds, after the stats were read), which the host cannot
-// reproduce byte for byte. They are checked in the host replay instead: the module's counts
-// equal the bytes the host copied in proxy_get_buffer_bytes and proxy_set_buffer_bytes (as the
-// fuzzer checks on every case).
+// depends on where the data callbacks fall, and Envoy's fall where its socket reads do, which
+// the host cannot reproduce byte for byte (the broker's answer to one step may come in two
+// reads; a 1 MiB write comes in several, each ending inside a frame that then leaves rewritten,
+// where the host's single callback leaves Envoy's buffer untouched: 3,146,098 bytes written in
+// Envoy against 0 in the host for three 1 MiB Produce requests; a client's FIN gives one more
+// callback, after the stats were read). They are checked in the host replay instead: the
+// module's counts equal the bytes the host copied in proxy_get_buffer_bytes and
+// proxy_set_buffer_bytes (as the fuzzer checks on every case). HOST_VS_ENVOY_DEBUG=1 prints
+// both runs' counts per stream.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createConnection } from "node:net";
@@ -33,6 +36,9 @@ const COUNTERS = ["requests_forwarded", "responses_forwarded", "requests_malform
   "requests_oversized", "connections_closed_protocol_error", "authz.requests_denied", "authz.entries_denied", "authz.entries_hidden",
   "rewrite.names_renamed", "rewrite.names_restored", "rewrite.names_hidden", "rewrite.names_too_long", "rewrite.topic_ids_refused",
   "authz.topic_ids_unknown"];
+
+// Reported (HOST_VS_ENVOY_DEBUG=1) for both runs, compared only with the host's own count of its copies.
+const ABI_COUNTERS = ["abi_bytes_read", "abi_bytes_written", "bytes_forwarded"];
 
 const str = (s: string) => {
   const b = Buffer.alloc(2 + s.length);
@@ -326,15 +332,21 @@ function crossCheck(name: string, filterConfig: object, streams: Stream[], moved
       const stats = await envoy.stats("kafka_proxy.");
       return COUNTERS.map((n) => stats.get(`wasmcustom.kafka_proxy.${n}`) ?? 0);
     };
+    const envoyAbi = async () => {
+      const stats = await envoy.stats("kafka_proxy.");
+      return ABI_COUNTERS.map((n) => stats.get(`wasmcustom.kafka_proxy.${n}`) ?? 0);
+    };
     const hostCounters = () => COUNTERS.map((n) => Number(host.metric(`kafka_proxy.${n}`) ?? 0n));
-    const abiCounters = () => ["abi_bytes_read", "abi_bytes_written"].map((n) => Number(host.metric(`kafka_proxy.${n}`) ?? 0n));
+    const abiCounters = () => ABI_COUNTERS.map((n) => Number(host.metric(`kafka_proxy.${n}`) ?? 0n));
 
     for (const [title, stream] of streams) {
       test(title, async () => {
         try {
           const envoyBefore = await envoyCounters();
+          const envoyAbiBefore = await envoyAbi();
           const r = await stepwise(envoy, relay, stream());
           const envoyDelta = (await envoyCounters()).map((v, i) => v - envoyBefore[i]);
+          const envoyAbiDelta = (await envoyAbi()).map((v, i) => v - envoyAbiBefore[i]);
 
           const hostBefore = hostCounters();
           const abiBefore = abiCounters();
@@ -348,6 +360,8 @@ function crossCheck(name: string, filterConfig: object, streams: Stream[], moved
           const hostDelta = hostCounters().map((v, i) => v - hostBefore[i]);
           const abiDelta = abiCounters().map((v, i) => v - abiBefore[i]);
 
+          if (process.env.HOST_VS_ENVOY_DEBUG) console.error(JSON.stringify({ title, closed: r.closedByPeer, toBroker: Buffer.concat(r.relayed.toBroker).length,
+            toClient: r.received.length, abi: c.abiBytes, abiInEnvoy: envoyAbiDelta, moved: Object.fromEntries(COUNTERS.map((n, i) => [n, envoyDelta[i]]).filter(([, v]) => v !== 0)) }));
           assert.ok(envoyDelta.some((v) => v > 0), "the stream moved a counter");
           assert.deepEqual(c.hostErrors, []);
           assert.equal(Buffer.concat(c.toUpstream).toString("hex"), Buffer.concat(r.relayed.toBroker).toString("hex"), "bytes forwarded to the broker");
@@ -355,7 +369,7 @@ function crossCheck(name: string, filterConfig: object, streams: Stream[], moved
           assert.equal(hostClosed, r.closedByPeer, "closed by the filter");
           assert.deepEqual(hostDelta, envoyDelta, `counters ${COUNTERS.join(", ")}`);
           // The copies, against the host's own count of them (not against Envoy's: see the top).
-          assert.deepEqual(abiDelta, [c.abiBytes.read, c.abiBytes.written], "abi_bytes_read, abi_bytes_written: the bytes the host copied");
+          assert.deepEqual(abiDelta.slice(0, 2), [c.abiBytes.read, c.abiBytes.written], "abi_bytes_read, abi_bytes_written: the bytes the host copied");
           assert.ok(c.abiBytes.read > 0, "the module read the stream across the ABI");
         } catch (e) {
           failed = true;
@@ -373,7 +387,7 @@ function crossCheck(name: string, filterConfig: object, streams: Stream[], moved
 
 crossCheck("framing", { max_request_bytes: 1048576 }, FRAMING, ["requests_malformed", "requests_oversized", "requests_unsupported_version"]);
 crossCheck("acls", POLICIES.acls, [...ACLS, ...ACLS_HOT_PATH], ["authz.entries_denied", "authz.entries_hidden", "authz.requests_denied",
-  "requests_malformed", "requests_unsupported_version"], ["orders", "secrets"]);
+  "requests_malformed"], ["orders", "secrets"]);
 crossCheck("rewrite", REWRITE_POLICY, [...REWRITE, ...REWRITE_HOT_PATH], ["rewrite.names_renamed", "rewrite.names_restored",
-  "rewrite.names_hidden", "rewrite.names_too_long", "rewrite.topic_ids_refused", "requests_malformed", "requests_unsupported_version"],
+  "rewrite.names_hidden", "rewrite.names_too_long", "rewrite.topic_ids_refused", "requests_malformed"],
   ["t.orders", "t.payments", "orders", "other"]);
