@@ -52,6 +52,9 @@ export interface BigFrames {
   afterFirstBytes: number;
   afterAllBytes: number;
   perConnection: number;
+  // Whether the memory grew by at least 1 MiB per connection after the first: what keeping the
+  // frame-sized buffers takes at least (a doubling of a few MiB does not reach it past 8 frames).
+  kept: boolean;
 }
 
 // The gauge is sampled as each connection starts (and ends, and every 5 s; filters/kafka_proxy.ts):
@@ -180,7 +183,8 @@ export async function bigFrames(envoy: Envoy, clientId: string, topic: string, c
       if (i === 0) afterFirstBytes = await sample(envoy, clientId);
     }
     const afterAllBytes = await sample(envoy, clientId);
-    return { connections: count, afterFirstBytes, afterAllBytes, perConnection: count > 1 ? (afterAllBytes - afterFirstBytes) / (count - 1) : NaN };
+    return { connections: count, afterFirstBytes, afterAllBytes, perConnection: count > 1 ? (afterAllBytes - afterFirstBytes) / (count - 1) : NaN,
+      kept: afterAllBytes - afterFirstBytes >= (count - 1) * MiB };
   } finally {
     for (const s of sockets) s.destroy();
   }
