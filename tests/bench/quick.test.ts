@@ -68,6 +68,7 @@ test("npm run bench -- --quick measures every scenario in under 3 minutes and wr
   }
   // The memory scenario: the idle connections were all open at once in one VM, its memory grew
   // in steps that give a need per connection, and the 1 MiB frames went through.
+  assert.deepEqual(result.memoryFailures, []);
   assert.equal(result.memory.length, 1);
   const mem = result.memory[0];
   assert.equal(mem.idle.connections, 300);

@@ -98,6 +98,7 @@ export function markdown(r: BenchResult): string {
         `${m.big.connections} | ${m.big.afterFirstBytes} / ${m.big.afterAllBytes} | ${kib(m.big.perConnection)} |`);
     }
   }
+  for (const f of r.memoryFailures ?? []) lines.push(`| ${f.scenario} | not measured: ${f.reason.replace(/\|/g, "\\|")} |${" |".repeat(5)}`);
   lines.push("", "ABI copy ratio: (kafka_proxy.abi_bytes_read + abi_bytes_written) / kafka_proxy.bytes_forwarded from Envoy's stats, " +
     "over the Java producer's unthrottled runs and the Java consumer's run.",
   "Memory per idle connection: the need, from the steps of the module's linear memory as the connections were opened (the " +

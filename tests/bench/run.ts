@@ -74,6 +74,8 @@ export interface BenchResult {
   micro: MicroResult;
   runs: Run[];
   memory: MemoryRun[];
+  // Memory scenarios that could not be measured, and why.
+  memoryFailures: { scenario: string; reason: string }[];
 }
 
 const quick = process.argv.includes("--quick");
@@ -129,6 +131,7 @@ async function main(): Promise<void> {
   const envoyRss = { before: 0, afterFirst: 0, after: 0 };
   const unavailable: BenchResult["unavailable"] = [];
   const memory: MemoryRun[] = [];
+  const memoryFailures: { scenario: string; reason: string }[] = [];
   // ABI bytes per scenario and size over the Java client's load.
   const copies = new Map<string, number[]>();
   try {
@@ -232,8 +235,17 @@ async function main(): Promise<void> {
           await started.envoy.stop();
         }
       };
-      const idle = await fresh((envoy) => idleMemory(envoy, CLIENT_ID, IDLE_CONNECTIONS));
-      const big = await fresh((envoy) => bigFrames(envoy, CLIENT_ID, `bench-${i}-1024`, BIG_FRAMES));
+      let idle: IdleMemory;
+      let big: BigFrames;
+      try {
+        idle = await fresh((envoy) => idleMemory(envoy, CLIENT_ID, IDLE_CONNECTIONS));
+        big = await fresh((envoy) => bigFrames(envoy, CLIENT_ID, `bench-${i}-1024`, BIG_FRAMES));
+      } catch (e) {
+        // The rest of the run's results stand; the memory table says what went wrong.
+        memoryFailures.push({ scenario: s.name, reason: String(e).split("\n")[0] });
+        console.log(`${s.name}: memory scenario failed: ${e}`);
+        continue;
+      }
       memory.push({ scenario: s.name, idle, big });
       console.log(`${s.name}: ${idle.connections} idle connections: ${Math.round(idle.perIdleConnection)} B each ` +
         `(${Math.round(idle.highWaterPerIdleConnection)} B of linear memory each); ${big.connections} that carried 1 MiB: ` +
@@ -271,6 +283,7 @@ async function main(): Promise<void> {
     micro: microbench(quick ? 500 : 20000),
     runs: ordered,
     memory,
+    memoryFailures,
   };
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, "latest.json"), JSON.stringify(result, null, 2) + "\n");

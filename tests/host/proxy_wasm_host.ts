@@ -6,7 +6,10 @@
 // - proxy_set_buffer_bytes only prepends (start 0, replacing `size` bytes) or appends (start >=
 //   length); a start inside the buffer is BAD_ARGUMENT;
 // - a paused upstream direction is never resumed (recorded as a host error);
-// - proxy_close_stream ends the connection: nothing more is delivered.
+// - proxy_close_stream ends the connection: nothing more is delivered;
+// - proxy_get_buffer_bytes cuts the range at the buffer's end, and when nothing is left to copy
+//   returns Ok without writing the returned pointer and size (proxy-wasm-cpp-host's
+//   get_buffer_bytes); a start past the end is a host error here (Envoy's length wraps around).
 // It counts the bytes it copies across the ABI for the data buffers, as the module's counters
 // kafka_proxy.abi_bytes_read / abi_bytes_written should (per connection and in total):
 // proxy_get_buffer_bytes the bytes it hands over (what Envoy copies out of its buffer: the
@@ -207,7 +210,16 @@ export class ProxyWasmHost {
       proxy_get_buffer_bytes: (type: number, start: number, max: number, retPtr: number, retSize: number) => {
         const b = this.bufferOf(type);
         if (b === null) return Status.NotFound;
+        // Envoy cuts the range at the buffer's end, computing the length as size - start: a
+        // start past the end makes it wrap around (no defined outcome).
+        if (start > b.length) {
+          this.current?.hostErrors.push(`proxy_get_buffer_bytes from ${start}, past the buffer's end (${b.length})`);
+          return Status.BadArgument;
+        }
         const data = b.subarray(start, start + max);
+        // Nothing to copy: Envoy returns Ok without writing the pointer and size words (the
+        // module must not read them).
+        if (data.length === 0) return Status.Ok;
         this.give(data, retPtr, retSize);
         if (type === PLUGIN_CONFIGURATION) this.configBytesRead += data.length;
         else {
