@@ -88,7 +88,7 @@ function exchange(s: Socket, frame: Buffer, timeoutMs = 30000): Promise<Buffer> 
       got = Buffer.concat([got, d]);
       if (got.length >= 4 && got.length >= 4 + got.readInt32BE(0)) done(null);
     };
-    const onClose = () => done(new Error("closed before the answer"));
+    const onClose = (e?: unknown) => done(new Error(`closed before the answer${e instanceof Error ? ` (${e.message})` : ""}`));
     const done = (err: Error | null) => {
       clearTimeout(timer);
       s.off("data", onData);
@@ -134,7 +134,7 @@ export async function idleMemory(envoy: Envoy, clientId: string, target: number)
       const answer = await exchange(s, apiVersions);
       if (answer.readInt32BE(4) !== 1) throw new Error("an ApiVersions answer with another correlation id");
     } catch (e) {
-      if (!String(e).includes("closed before") || ++retried > Math.max(3, connections / 100)) throw e;
+      if (!String(e).includes("closed before") || ++retried > Math.max(3, connections / 100)) throw new Error(`${e} (${sockets.length} connections open, ${retried} replaced)`);
       sockets.splice(sockets.indexOf(s), 1);
       return idle();
     }

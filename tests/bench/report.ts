@@ -88,7 +88,7 @@ export function markdown(r: BenchResult): string {
     `no per-VM memory): ${r.wasmMemory.before} bytes in a fresh Envoy, ${r.wasmMemory.afterFirst} after one pass of every ` +
     `load, ${r.wasmMemory.after} after ${r.wasmMemory.records} more records. Envoy RSS at the same points: ` +
     `${r.envoyRss.before}, ${r.envoyRss.afterFirst}, ${r.envoyRss.after} bytes.`);
-  if ((r.memory ?? []).length > 0) {
+  if ((r.memory ?? []).length + (r.memoryFailures ?? []).length > 0) {
     lines.push("", "| scenario (one worker) | idle connections | Wasm memory before / with them | per idle connection: need / linear memory | " +
       "1 MiB frames carried | memory after the first / all | kept per such connection (at most) |");
     lines.push("| --- | --- | --- | --- | --- | --- | --- |");
@@ -97,8 +97,8 @@ export function markdown(r: BenchResult): string {
         `${m.idle.baseBytes} / ${m.idle.idleBytes} | ${kib(m.idle.perIdleConnection)} / ${kib(m.idle.highWaterPerIdleConnection)} | ` +
         `${m.big.connections} | ${m.big.afterFirstBytes} / ${m.big.afterAllBytes} | ${kib(m.big.perConnection)} |`);
     }
+    for (const f of r.memoryFailures ?? []) lines.push(`| ${f.scenario} | not measured: ${f.reason.replace(/\|/g, "\\|")} |${" |".repeat(5)}`);
   }
-  for (const f of r.memoryFailures ?? []) lines.push(`| ${f.scenario} | not measured: ${f.reason.replace(/\|/g, "\\|")} |${" |".repeat(5)}`);
   lines.push("", "ABI copy ratio: (kafka_proxy.abi_bytes_read + abi_bytes_written) / kafka_proxy.bytes_forwarded from Envoy's stats, " +
     "over the Java producer's unthrottled runs and the Java consumer's run.",
   "Memory per idle connection: the need, from the steps of the module's linear memory as the connections were opened (the " +

@@ -227,7 +227,7 @@ async function main(): Promise<void> {
       if (s.envoy === null || s.envoy.filter === null || (quick && s.name !== "filter+rewrite")) continue;
       if (unavailable.some((u) => u.scenario === s.name)) continue;
       const fresh = async <T>(f: (envoy: Envoy) => Promise<T>): Promise<T> => {
-        const started = await startScenarioEnvoy(dir, s.envoy!.filter, listenPort, kafka.proxiedPort, 1);
+        const started = await startScenarioEnvoy(dir, s.envoy!.filter, listenPort, kafka.proxiedPort, 1, 2 * IDLE_CONNECTIONS);
         if (!("envoy" in started)) throw new Error(`${s.name}: ${started.unavailable}`);
         try {
           return await f(started.envoy);
