@@ -70,10 +70,13 @@ export function writeToHost(buffer: u32, start: u32, drain: u32, ptr: usize, len
   proxy_set_buffer_bytes(buffer, start, drain, ptr, len);
 }
 
-// A whole host buffer as a new ArrayBuffer: for the rare, cold reads (configuration).
+// A whole host buffer as a new ArrayBuffer: for the rare, cold reads (configuration), which are
+// no data-path copies and stay out of abi_bytes_read.
 export function readHostBuffer(buffer: u32, size: u32): ArrayBuffer {
   const out = new ArrayBuffer(<i32>size);
+  const counted = abiBytesRead;
   const got = copyFromHost(buffer, 0, size, changetype<usize>(out));
+  abiBytesRead = counted;
   return got == <i32>size ? out : new ArrayBuffer(0);
 }
 

@@ -59,7 +59,23 @@ test("npm run bench -- --quick measures every scenario in under 3 minutes and wr
     assert.ok(run.rttP99Us! >= run.rttP50Us! && run.rttP50Us! > 0, JSON.stringify(run));
     assert.ok(run.vsTcpProxy! > 0 && isFinite(run.vsTcpProxy!), JSON.stringify(run));
     if (run.scenario !== "direct") assert.ok(run.envoyCpuSecondsPerGB! > 0, `${run.scenario} ${run.size} B: Envoy CPU measured`);
+    // The copy ratio where the filter runs: it read every byte it forwarded at least once today
+    // (ratio > 0), from Envoy's own counters.
+    if (run.scenario.startsWith("filter+")) {
+      assert.ok(run.bytesForwarded! >= run.records * run.size && run.copyRatio! > 0 && isFinite(run.copyRatio!), JSON.stringify(run));
+      assert.equal(run.copyRatio, (run.abiBytesRead! + run.abiBytesWritten!) / run.bytesForwarded!);
+    } else assert.equal(run.copyRatio, undefined, `${run.scenario}: no filter, no copy ratio`);
   }
+  // The memory scenario: the idle connections were all open at once in one VM, its memory grew
+  // in steps that give a need per connection, and the 1 MiB frames went through.
+  assert.deepEqual(result.memoryFailures, []);
+  assert.equal(result.memory.length, 1);
+  const mem = result.memory[0];
+  assert.equal(mem.idle.connections, 300);
+  assert.ok(mem.idle.activeConnections >= 300, JSON.stringify(mem.idle));
+  assert.ok(mem.idle.steps.length >= 2 && mem.idle.perIdleConnection > 0 && mem.idle.perIdleConnection <= mem.idle.highWaterPerIdleConnection * 1.01,
+    JSON.stringify(mem.idle));
+  assert.ok(mem.big.connections === 8 && mem.big.afterFirstBytes > 1048576 && mem.big.afterAllBytes >= mem.big.afterFirstBytes, JSON.stringify(mem.big));
   assert.ok(result.micro.parseNsPerFrame > 0 && result.moduleBytes > 0);
   assert.ok(result.wasmMemory.before > 0 && result.wasmMemory.after >= result.wasmMemory.before);
   assert.ok(result.envoyRss.before > 0 && result.envoyRss.after > 0);
@@ -67,6 +83,9 @@ test("npm run bench -- --quick measures every scenario in under 3 minutes and wr
   const md = readFileSync(join(out, "latest.md"), "utf8");
   for (const s of SCENARIOS) assert.match(md, new RegExp(`\\| ${s.name.replace("+", "\\+")} \\| 1024 B \\| \\d+ \\|`));
   assert.match(md, /- module <= \d+ bytes: \d+ \((met|not met)\)/);
+  assert.match(md, /- ABI bytes copied per forwarded byte <= 0.02 \(Java client[^)]*\): [\d.]+( to [\d.]+)? \((met|not met)\)/);
+  assert.match(md, /- Wasm memory per idle connection <= 8.0 KiB \(300 idle connections[^)]*\): [\d.]+ KiB \((met|not met)\)/);
+  assert.match(md, /\| filter\+rewrite \| 1024 B \|( [^|]* \|){8} \d\.\d{3} \|/);
   assertWellFormedSvg(readFileSync(join(out, "latest.svg"), "utf8"));
 
   // The same results with a refused scenario (the reason Envoy gave above) still render.

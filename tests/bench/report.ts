@@ -6,6 +6,10 @@ import { SCENARIOS } from "./scenarios.ts";
 const pct = (x: number | undefined) => (x === undefined || !isFinite(x) ? "n/a" : `${(x * 100).toFixed(1)}%`);
 const num = (x: number | undefined, digits = 0) => (x === undefined || !isFinite(x) ? "n/a" : x.toFixed(digits));
 const MODULE_BUDGET = 150 * 1024;
+// Issue 14: bytes copied across the ABI per byte forwarded, and Wasm memory per idle connection.
+const COPY_RATIO_GOAL = 0.02;
+const IDLE_CONNECTION_GOAL = 8 * 1024;
+const kib = (x: number) => (isFinite(x) ? `${(x / 1024).toFixed(1)} KiB` : "n/a");
 
 // The scenarios that run the filter (not direct, not tcp_proxy alone).
 const withFilter = (r: BenchResult) =>
@@ -41,6 +45,17 @@ function goals(r: BenchResult): string[] {
   const known = (xs: (number | undefined)[]) => xs.filter((x): x is number => x !== undefined && isFinite(x));
   p99Goal("one-at-a-time", known(f.map((s) => s.rttP99AddedUs)), known(direct.map((s) => s.rttP99AddedUs)), 100, "µs");
   p99Goal("at the fixed rate, the perf tool's whole ms", known(f.map((s) => s.p99AddedMs)), known(direct.map((s) => s.p99AddedMs)), 0.1, "ms");
+  const copy = f.filter((s) => s.size === 1024 && s.copyRatio !== undefined).map((s) => s.copyRatio!);
+  out.push(`- ABI bytes copied per forwarded byte <= ${COPY_RATIO_GOAL} (Java client, 1 KiB records, produce and consume, with metrics, ` +
+    `ACLs and tenant rewriting): ${range(copy, (x) => num(x, 3))} (${copy.length ? verdict(Math.max(...copy) <= COPY_RATIO_GOAL) : "n/a"})`);
+  const mem = r.memory ?? [];
+  const idle = mem.map((m) => m.idle.perIdleConnection).filter((x) => isFinite(x));
+  const counts = [...new Set(mem.map((m) => m.idle.connections))].join(", ");
+  out.push(`- Wasm memory per idle connection <= ${kib(IDLE_CONNECTION_GOAL)} (${counts || "no"} idle connections, one worker; ` +
+    `${mem.map((m) => m.scenario).join(", ") || "no scenario"}): ${range(idle, kib)} (${idle.length ? verdict(Math.max(...idle) <= IDLE_CONNECTION_GOAL) : "n/a"})`);
+  const big = mem.map((m) => m.big.perConnection).filter((x) => isFinite(x));
+  out.push(`- a connection that once carried a 1 MiB frame keeps no frame-sized buffer: at most ${range(big, kib)} kept per such connection ` +
+    `(${mem.length ? verdict(mem.every((m) => !m.big.kept)) : "n/a"})`);
   out.push(`- module <= ${MODULE_BUDGET} bytes: ${r.moduleBytes} (${verdict(r.moduleBytes <= MODULE_BUDGET)})`);
   const m = r.wasmMemory;
   out.push(`- Wasm memory flat: ${m.afterFirst} bytes after one pass of every load, ${m.after} after ${m.records} more records ` +
@@ -51,7 +66,7 @@ function goals(r: BenchResult): string[] {
 function row(s: Run): string {
   return `| ${s.scenario} | ${s.size} B | ${num(s.recordsPerSec)} | ${num(s.mbPerSec, 1)} | ${pct(s.vsTcpProxy)} | ` +
     `${num(s.latencyP50Ms)} / ${num(s.latencyP99Ms)} @ ${num(s.latencyRate)}/s | ${num(s.rttP50Us)} / ${num(s.rttP99Us)} | ` +
-    `${num(s.rttP99AddedUs)} | ${num(s.envoyCpuSecondsPerGB, 2)} | ${pct(s.cpuVsTcpProxy)} | ${num(s.consumerMbPerSec, 1)} | ` +
+    `${num(s.rttP99AddedUs)} | ${num(s.envoyCpuSecondsPerGB, 2)} | ${pct(s.cpuVsTcpProxy)} | ${num(s.copyRatio, 3)} | ${num(s.consumerMbPerSec, 1)} | ` +
     `${num(s.kafkajsRecordsPerSec)} |`;
 }
 
@@ -60,10 +75,10 @@ export function markdown(r: BenchResult): string {
   lines.push(`Measured ${r.date} on ${r.machine} (${r.mode} mode, \`${r.command}\`; load average ` +
     `${r.load.start.toFixed(1)} at the start, ${r.load.end.toFixed(1)} at the end).`, "");
   lines.push("| scenario | size | records/s | MB/s | vs tcp_proxy | p50 / p99 ms at fixed rate | one-at-a-time p50 / p99 µs | " +
-    "p99 added µs | Envoy CPU s/GB | CPU vs tcp_proxy | consumer MB/s | kafkajs records/s |");
-  lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    "p99 added µs | Envoy CPU s/GB | CPU vs tcp_proxy | ABI copy ratio | consumer MB/s | kafkajs records/s |");
+  lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const s of r.runs) lines.push(row(s));
-  for (const u of r.unavailable) lines.push(`| ${u.scenario} | all | not available: ${u.reason.replace(/\|/g, "\\|")} |${" |".repeat(9)}`);
+  for (const u of r.unavailable) lines.push(`| ${u.scenario} | all | not available: ${u.reason.replace(/\|/g, "\\|")} |${" |".repeat(10)}`);
   lines.push("");
   const m = r.micro;
   lines.push(`Per frame in V8 over ${m.frames} captured frames (mean ${m.meanFrameBytes} B): the schema walk alone ${num(m.parseNsPerFrame)} ns; ` +
@@ -73,7 +88,22 @@ export function markdown(r: BenchResult): string {
     `no per-VM memory): ${r.wasmMemory.before} bytes in a fresh Envoy, ${r.wasmMemory.afterFirst} after one pass of every ` +
     `load, ${r.wasmMemory.after} after ${r.wasmMemory.records} more records. Envoy RSS at the same points: ` +
     `${r.envoyRss.before}, ${r.envoyRss.afterFirst}, ${r.envoyRss.after} bytes.`);
-  lines.push("", "p99 added: one-at-a-time p99 minus tcp_proxy's, in µs (the perf tool's fixed-rate latencies are whole ms).",
+  if ((r.memory ?? []).length + (r.memoryFailures ?? []).length > 0) {
+    lines.push("", "| scenario (one worker) | idle connections | Wasm memory before / with them | per idle connection: need / linear memory | " +
+      "1 MiB frames carried | memory after the first / all | kept per such connection (at most) |");
+    lines.push("| --- | --- | --- | --- | --- | --- | --- |");
+    for (const m of r.memory) {
+      lines.push(`| ${m.scenario} | ${m.idle.connections}${m.idle.limitedBy ? ` (of ${m.idle.target}: ${m.idle.limitedBy})` : ""} | ` +
+        `${m.idle.baseBytes} / ${m.idle.idleBytes} | ${kib(m.idle.perIdleConnection)} / ${kib(m.idle.highWaterPerIdleConnection)} | ` +
+        `${m.big.connections} | ${m.big.afterFirstBytes} / ${m.big.afterAllBytes} | ${kib(m.big.perConnection)} |`);
+    }
+    for (const f of r.memoryFailures ?? []) lines.push(`| ${f.scenario} | not measured: ${f.reason.replace(/\|/g, "\\|")} |${" |".repeat(5)}`);
+  }
+  lines.push("", "ABI copy ratio: (kafka_proxy.abi_bytes_read + abi_bytes_written) / kafka_proxy.bytes_forwarded from Envoy's stats, " +
+    "over the Java producer's unthrottled runs and the Java consumer's run.",
+  "Memory per idle connection: the need, from the steps of the module's linear memory as the connections were opened (the " +
+    "allocator doubles the memory, so the memory itself over the connections is up to twice the need, shown after the slash).",
+  "", "p99 added: one-at-a-time p99 minus tcp_proxy's, in µs (the perf tool's fixed-rate latencies are whole ms).",
     "", "Goals (reported, not asserted):", "", ...goals(r));
   return lines.join("\n") + "\n";
 }

@@ -16,6 +16,7 @@ import { consumerPerf, producerPerf, ProducerResult } from "./perf_tools.ts";
 import { kafkajsProduce, kafkajsRoundTrips } from "./kafkajs_load.ts";
 import { microbench, MicroResult } from "./microbench.ts";
 import { markdown, svg } from "./report.ts";
+import { BigFrames, IdleMemory, bigFrames, idleMemory } from "./idle_memory.ts";
 
 export interface Run {
   scenario: string;
@@ -36,6 +37,20 @@ export interface Run {
   rttP50Us?: number;
   rttP99Us?: number;
   rttP99AddedUs?: number;
+  // Bytes the module copied across the ABI (kafka_proxy.abi_bytes_read / abi_bytes_written) and
+  // the bytes it let through (kafka_proxy.bytes_forwarded), from Envoy's stats, over the Java
+  // client's load (the unthrottled producer runs and the consumer run), and their ratio.
+  abiBytesRead?: number;
+  abiBytesWritten?: number;
+  bytesForwarded?: number;
+  copyRatio?: number;
+}
+
+// The memory scenario, per filter scenario (idle_memory.ts).
+export interface MemoryRun {
+  scenario: string;
+  idle: IdleMemory;
+  big: BigFrames;
 }
 
 export interface BenchResult {
@@ -58,6 +73,9 @@ export interface BenchResult {
   unavailable: { scenario: string; reason: string }[];
   micro: MicroResult;
   runs: Run[];
+  memory: MemoryRun[];
+  // Memory scenarios that could not be measured, and why.
+  memoryFailures: { scenario: string; reason: string }[];
 }
 
 const quick = process.argv.includes("--quick");
@@ -71,6 +89,20 @@ const ROUND_TRIPS = quick ? 200 : 5000;
 // Rounds of unthrottled runs over all scenarios; the median is reported (loopback on a shared
 // machine is noisy).
 const REPEATS = quick ? 1 : 3;
+// The memory scenario: idle connections and connections that carried a 1 MiB record (the quick
+// mode only for the rewriting scenario, whose connections hold the most).
+const IDLE_CONNECTIONS = quick ? 300 : 10000;
+const BIG_FRAMES = quick ? 8 : 32;
+
+// The filter's ABI byte counters in Envoy's stats (zeros without the filter).
+const ABI = ["abi_bytes_read", "abi_bytes_written", "bytes_forwarded"];
+async function abiBytes(envoy: Envoy | null): Promise<number[]> {
+  if (envoy === null) return ABI.map(() => 0);
+  const stats = await envoy.stats("kafka_proxy.");
+  return ABI.map((n) => stats.get(`wasmcustom.kafka_proxy.${n}`) ?? 0);
+}
+const minus = (a: number[], b: number[]) => a.map((x, i) => x - b[i]);
+const plus = (a: number[] | undefined, b: number[]) => (a === undefined ? b : a.map((x, i) => x + b[i]));
 
 // Envoy's user + system CPU seconds so far (/proc/<pid>/stat, in clock ticks of 1/100 s).
 function cpuSeconds(envoy: Envoy | null): number {
@@ -98,6 +130,10 @@ async function main(): Promise<void> {
   const wasmMemory = { before: 0, afterFirst: 0, after: 0, records: 0 };
   const envoyRss = { before: 0, afterFirst: 0, after: 0 };
   const unavailable: BenchResult["unavailable"] = [];
+  const memory: MemoryRun[] = [];
+  const memoryFailures: { scenario: string; reason: string }[] = [];
+  // ABI bytes per scenario and size over the Java client's load.
+  const copies = new Map<string, number[]>();
   try {
     const admin = new Kafka({ clientId: "bench-admin", brokers: [kafka.direct], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
@@ -126,8 +162,10 @@ async function main(): Promise<void> {
         try {
           for (const size of SIZES) {
             const cpu0 = cpuSeconds(path.envoy);
+            const abi0 = await abiBytes(path.envoy);
             const p = await producerPerf(path.bootstrap, `bench-${i}-${size}`, RECORDS[size], size, -1, CLIENT_ID);
             tries.set(key(s, size), [...(tries.get(key(s, size)) ?? []), { p, cpu: cpuSeconds(path.envoy) - cpu0 }]);
+            copies.set(key(s, size), plus(copies.get(key(s, size)), minus(await abiBytes(path.envoy), abi0)));
             console.log(`round ${round + 1}/${REPEATS} ${s.name} ${size} B: ${Math.round(p.recordsPerSec)} records/s`);
           }
         } finally {
@@ -154,7 +192,9 @@ async function main(): Promise<void> {
           }
           const rate = Math.max(100, Math.round(median(tcpProxy, size).recordsPerSec / 2));
           const lat = await producerPerf(bootstrap, `${topic}-lat`, rate * LATENCY_SECONDS, size, rate, CLIENT_ID);
+          const abi0 = await abiBytes(envoy);
           const c = await consumerPerf(bootstrap, topic, RECORDS[size], `bench-${i}-${size}`, CLIENT_ID, dir);
+          const [abiRead, abiWritten, forwarded] = plus(copies.get(key(s, size)), minus(await abiBytes(envoy), abi0));
           const js = await kafkajsProduce(bootstrap, `${topic}-js`, KAFKAJS_RECORDS, size, CLIENT_ID);
           const rtt = await kafkajsRoundTrips(bootstrap, `${topic}-js`, ROUND_TRIPS, size, CLIENT_ID);
           if (tracksMemory) {
@@ -174,12 +214,42 @@ async function main(): Promise<void> {
             latencyRate: rate, latencyP50Ms: lat.p50Ms, latencyP99Ms: lat.p99Ms,
             envoyCpuSecondsPerGB: envoy !== null ? all.reduce((sum, t) => sum + t.cpu, 0) / gb : undefined,
             consumerMbPerSec: c.mbPerSec, kafkajsRecordsPerSec: js.recordsPerSec, rttP50Us: rtt.p50Us, rttP99Us: rtt.p99Us,
+            ...(forwarded > 0 ? { abiBytesRead: abiRead, abiBytesWritten: abiWritten, bytesForwarded: forwarded, copyRatio: (abiRead + abiWritten) / forwarded } : {}),
           });
           console.log(`${s.name} ${size} B: p99 ${lat.p99Ms} ms at ${rate}/s, one-at-a-time p99 ${Math.round(rtt.p99Us)} µs`);
         }
       } finally {
         await envoy?.stop();
       }
+    }
+    // Memory: each filter scenario in fresh one-worker Envoys (one VM: the gauge is its memory).
+    for (const [i, s] of SCENARIOS.entries()) {
+      if (s.envoy === null || s.envoy.filter === null || (quick && s.name !== "filter+rewrite")) continue;
+      if (unavailable.some((u) => u.scenario === s.name)) continue;
+      const fresh = async <T>(f: (envoy: Envoy) => Promise<T>): Promise<T> => {
+        const started = await startScenarioEnvoy(dir, s.envoy!.filter, listenPort, kafka.proxiedPort, 1, 2 * IDLE_CONNECTIONS);
+        if (!("envoy" in started)) throw new Error(`${s.name}: ${started.unavailable}`);
+        try {
+          return await f(started.envoy);
+        } finally {
+          await started.envoy.stop();
+        }
+      };
+      let idle: IdleMemory;
+      let big: BigFrames;
+      try {
+        idle = await fresh((envoy) => idleMemory(envoy, CLIENT_ID, IDLE_CONNECTIONS));
+        big = await fresh((envoy) => bigFrames(envoy, CLIENT_ID, `bench-${i}-1024`, BIG_FRAMES));
+      } catch (e) {
+        // The rest of the run's results stand; the memory table says what went wrong.
+        memoryFailures.push({ scenario: s.name, reason: String(e).split("\n")[0] });
+        console.log(`${s.name}: memory scenario failed: ${e}`);
+        continue;
+      }
+      memory.push({ scenario: s.name, idle, big });
+      console.log(`${s.name}: ${idle.connections} idle connections: ${Math.round(idle.perIdleConnection)} B each ` +
+        `(${Math.round(idle.highWaterPerIdleConnection)} B of linear memory each); ${big.connections} that carried 1 MiB: ` +
+        `${Math.round(big.perConnection)} B each at most${big.kept ? ", frame-sized buffers kept" : ""}`);
     }
   } finally {
     await kafka.stop();
@@ -212,6 +282,8 @@ async function main(): Promise<void> {
     unavailable,
     micro: microbench(quick ? 500 : 20000),
     runs: ordered,
+    memory,
+    memoryFailures,
   };
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, "latest.json"), JSON.stringify(result, null, 2) + "\n");

@@ -17,11 +17,14 @@ export function refusalReason(startError: string): string {
 
 // Every scenario's Envoy listens on the port the broker advertises; another process on the
 // machine may hold it for a moment between scenarios, so a failed bind is retried.
-export async function startScenarioEnvoy(dir: string, filter: object | null, listenPort: number, upstreamPort: number):
-  Promise<ScenarioEnvoy> {
+// `concurrency`: Envoy's workers when not the tests' default (the memory scenario wants one VM);
+// `maxUpstreamConnections`: past Envoy's default circuit breaker of 1024 (the memory scenario's
+// thousands of idle connections).
+export async function startScenarioEnvoy(dir: string, filter: object | null, listenPort: number, upstreamPort: number,
+  concurrency?: number, maxUpstreamConnections?: number): Promise<ScenarioEnvoy> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return { envoy: await startEnvoy(dir, { listenPort, upstreamPort, filterConfig: filter }) };
+      return { envoy: await startEnvoy(dir, { listenPort, upstreamPort, filterConfig: filter, concurrency, maxUpstreamConnections }) };
     } catch (err) {
       if (/Address already in use/.test(String(err)) && attempt < 10) {
         await new Promise((r) => setTimeout(r, 1000));

@@ -21,6 +21,9 @@ export interface EnvoyOptions {
   // connections land on different workers as they do in production; "default" leaves Envoy's own
   // (one per core).
   concurrency?: number | "default";
+  // The broker cluster's circuit breaker on connections (Envoy's default: 1024; tcp_proxy closes
+  // a client connection past it).
+  maxUpstreamConnections?: number;
 }
 
 export const DEFAULT_CONCURRENCY: number = Number(process.env.ENVOY_CONCURRENCY ?? 2);
@@ -56,6 +59,9 @@ export function envoyConfig(opts: EnvoyOptions, adminPort: number): object {
         name: "kafka_broker",
         connect_timeout: "5s",
         type: "STATIC",
+        ...(opts.maxUpstreamConnections !== undefined
+          ? { circuit_breakers: { thresholds: [{ max_connections: opts.maxUpstreamConnections, max_pending_requests: opts.maxUpstreamConnections }] } }
+          : {}),
         load_assignment: {
           cluster_name: "kafka_broker",
           endpoints: [{

@@ -12,7 +12,10 @@
 // - whole requests are held back only while an unfinished one behind them waits in the buffer;
 // - the counters agree with the bytes: under the metrics policy requests_forwarded (responses_
 //   forwarded) grows by the number of frames that went on, and a close is counted as a refusal;
-// - no per-connection state outlives its connection (connections_active back where it was).
+// - no per-connection state outlives its connection (connections_active back where it was);
+// - the module's ABI byte counters (abi_bytes_read, abi_bytes_written) equal the bytes the host
+//   copied in proxy_get_buffer_bytes and proxy_set_buffer_bytes, so the copy ratio the bench
+//   reports cannot be under-reported (every case, every class).
 // Besides, resource pressure (runPressureCase) and the protocol classes of issue 12 (runSaslCase,
 // runListsCase, runRegexCase, runSessionCase: valid requests in hostile orders and values, a fake
 // broker answering, an oracle each, described with each).
@@ -193,6 +196,16 @@ const count = (host: ProxyWasmHost, name: string) => Number(host.metric(`kafka_p
 const REFUSALS = ["requests_malformed", "requests_unsupported_version", "requests_oversized", "connections_closed_protocol_error"];
 const refusals = (host: ProxyWasmHost) => REFUSALS.reduce((n, name) => n + count(host, name), 0);
 
+// The module's ABI byte counters against what the host copied for the data buffers (all
+// connections since the host started); null when they agree. The module flushes its counts at
+// the end of every data callback, so they agree between callbacks.
+export function abiCountsProblem(host: ProxyWasmHost): string | null {
+  const read = count(host, "abi_bytes_read");
+  const written = count(host, "abi_bytes_written");
+  if (read === host.abiBytes.read && written === host.abiBytes.written) return null;
+  return `abi byte counters (read ${read}, written ${written}) differ from the host's copies (read ${host.abiBytes.read}, written ${host.abiBytes.written})`;
+}
+
 // APIs whose requests may carry the refused topic's name past the ACLs, as with a broker:
 // JoinGroup and SyncGroup only inside the consumer protocol's opaque bytes (the topics are
 // checked when the member fetches or commits); AlterReplicaLogDirs, DescribeLogDirs,
@@ -323,6 +336,8 @@ export function checkRequests(host: ProxyWasmHost, policy: string, input: Buffer
   }
   if (c.hostErrors.length > 0) return { ok: false, problem: c.hostErrors.join("; "), input };
   if (count(host, "connections_active") !== active) return { ok: false, problem: "connections_active did not return after the close", input };
+  const abi = abiCountsProblem(host);
+  if (abi !== null) return { ok: false, problem: abi, input };
   const sent = Buffer.concat(c.toUpstream);
   const sentEnds = frameBoundaries(sent);
   // A request that went on in part: a Produce decided before its end (issue 14).
@@ -389,6 +404,8 @@ export function runResponseCase(host: ProxyWasmHost, policy: string, seed: numbe
   const input = Buffer.concat([req.bytes, mutated]);
   if (c.hostErrors.length > 0) return { ok: false, problem: c.hostErrors.join("; "), input };
   if (count(host, "connections_active") !== active) return { ok: false, problem: "connections_active did not return after the close", input };
+  const abi = abiCountsProblem(host);
+  if (abi !== null) return { ok: false, problem: abi, input };
   // Fetch responses go on as they arrive (issue 14): one may have gone in part.
   const fetch = resp.apiKey === 1 || resp.apiKey === 78;
   if (!fetch && (frameBoundaries(back).at(-1) ?? 0) !== back.length) return { ok: false, problem: "forwarded response bytes are not whole frames", input };
@@ -465,6 +482,8 @@ export function runPressureCase(host: ProxyWasmHost, policy: string, seed: numbe
     for (const c of hogs) host.close(c);
   }
   if (count(host, "connections_active") !== active) return { ok: false, problem: "connections_active did not return after the close" };
+  const abi = abiCountsProblem(host);
+  if (abi !== null) return { ok: false, problem: abi };
   return { ok: true };
 }
 
@@ -545,6 +564,7 @@ function guarded(host: ProxyWasmHost, body: (open: () => Connection) => string |
   }
   problem ??= conns.flatMap((c) => c.hostErrors).join("; ") || null;
   if (problem === null && count(host, "connections_active") !== active) problem = "connections_active did not return after the close";
+  problem ??= abiCountsProblem(host);
   return problem === null ? { ok: true } : { ok: false, problem, input: Buffer.concat(conns.flatMap((c) => sentBy.get(c) ?? [])) };
 }
 // What each connection's client sent (for the failure's record).

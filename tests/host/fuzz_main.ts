@@ -21,6 +21,10 @@ export interface FuzzResult {
   // Growth of the modules' linear memory over the last nine tenths of the run (the buffers reach
   // their working size early; a leak keeps growing).
   memoryGrowthBytes: number;
+  // Bytes the hosts copied across the ABI (data buffers), which the module's counters matched
+  // after every case: the ABI byte oracle had work to do.
+  abiBytesRead: number;
+  abiBytesWritten: number;
 }
 
 // What the four modules' memory may still grow after the first tenth of a run: a buffer reaching
@@ -82,7 +86,9 @@ export async function fuzz(cases: number, firstSeed: number, save: boolean, wasm
     const h = hosts.get(name)!;
     refusals += Number((h.metric("kafka_proxy.authz.requests_denied") ?? 0n) + (h.metric("kafka_proxy.authz.entries_denied") ?? 0n));
   }
-  return { cases, failures, seconds: (Date.now() - start) / 1000, refusals, refusedTopicCases, memoryGrowthBytes: failures.length > 0 ? 0 : memory() - warmMemory };
+  const hostsNow = [...hosts.values()];
+  return { cases, failures, seconds: (Date.now() - start) / 1000, refusals, refusedTopicCases, memoryGrowthBytes: failures.length > 0 ? 0 : memory() - warmMemory,
+    abiBytesRead: hostsNow.reduce((n, h) => n + h.abiBytes.read, 0), abiBytesWritten: hostsNow.reduce((n, h) => n + h.abiBytes.written, 0) };
 }
 
 const RUN_CLASS = { sasl: runSaslCase, lists: runListsCase, regex: runRegexCase, sessions: runSessionCase };
@@ -126,7 +132,8 @@ if (process.argv[1]?.endsWith("fuzz_main.ts")) {
   const classes = await fuzzClasses(classCases, arg("--seed") ?? 1, wasm);
   r.failures.push(...classes.failures);
   console.log(`${r.cases} cases in ${r.seconds.toFixed(1)} s (${Math.round(r.cases / r.seconds)}/s), ${r.failures.length} failures, ` +
-    `${r.refusals} ACL refusals (${r.refusedTopicCases} cases naming the refused topic), module memory grew ${r.memoryGrowthBytes} B after the first tenth; ` +
+    `${r.refusals} ACL refusals (${r.refusedTopicCases} cases naming the refused topic), module memory grew ${r.memoryGrowthBytes} B after the first tenth, ` +
+    `${r.abiBytesRead} B read and ${r.abiBytesWritten} B written across the ABI (as counted by the module); ` +
     `${classCases} protocol-class cases (${CLASSES.join(", ")}) in ${((Date.now() - classStart) / 1000).toFixed(1)} s`);
   for (const name of CLASSES) {
     const mine = classes.failures.filter((f) => f.includes(`(class ${name})`));

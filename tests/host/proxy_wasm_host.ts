@@ -6,7 +6,16 @@
 // - proxy_set_buffer_bytes only prepends (start 0, replacing `size` bytes) or appends (start >=
 //   length); a start inside the buffer is BAD_ARGUMENT;
 // - a paused upstream direction is never resumed (recorded as a host error);
-// - proxy_close_stream ends the connection: nothing more is delivered.
+// - proxy_close_stream ends the connection: nothing more is delivered;
+// - proxy_get_buffer_bytes cuts the range at the buffer's end, and when nothing is left to copy
+//   returns Ok without writing the returned pointer and size (proxy-wasm-cpp-host's
+//   get_buffer_bytes); a start past the end is a host error here (Envoy's length wraps around).
+// It counts the bytes it copies across the ABI for the data buffers, as the module's counters
+// kafka_proxy.abi_bytes_read / abi_bytes_written should (per connection and in total):
+// proxy_get_buffer_bytes the bytes it hands over (what Envoy copies out of its buffer: the
+// range asked for, cut at the buffer's end), proxy_set_buffer_bytes the bytes it takes (only
+// when it accepts the edit; Envoy copies nothing for a refused one). The configuration's reads
+// are counted apart (configBytesRead): they are no data-path copies.
 import { readFileSync } from "node:fs";
 
 const enum Status {
@@ -36,6 +45,13 @@ export interface Connection {
   // The host has torn the context down (Envoy always does, also after the filter closed).
   deleted: boolean;
   hostErrors: string[];
+  // Bytes copied out of (read) and into (written) this connection's data buffers.
+  abiBytes: AbiBytes;
+}
+
+export interface AbiBytes {
+  read: number;
+  written: number;
 }
 
 export interface Metric {
@@ -60,6 +76,10 @@ export class ProxyWasmHost {
   sharedData = new Map<string, { value: Buffer; cas: number }>();
   // What the module asked for with proxy_set_tick_period_milliseconds (0: no ticks).
   tickPeriodMs = 0;
+  // Bytes copied across the ABI for all connections' data buffers together (closed ones too).
+  readonly abiBytes: AbiBytes = { read: 0, written: 0 };
+  // Bytes of the plugin configuration handed over (proxy_get_buffer_bytes on it).
+  configBytesRead = 0;
 
   static async load(wasmFile: string, rootId = "kafka_proxy"): Promise<ProxyWasmHost> {
     const host = new ProxyWasmHost();
@@ -101,7 +121,7 @@ export class ProxyWasmHost {
   connect(): Connection {
     const c: Connection = {
       id: this.nextId++, held: { [DOWNSTREAM]: Buffer.alloc(0), [UPSTREAM]: Buffer.alloc(0) },
-      toUpstream: [], toDownstream: [], closed: false, deleted: false, hostErrors: [],
+      toUpstream: [], toDownstream: [], closed: false, deleted: false, hostErrors: [], abiBytes: { read: 0, written: 0 },
     };
     this.call("proxy_on_context_create", c.id, ROOT_ID);
     this.call("proxy_on_new_connection", c.id);
@@ -190,7 +210,22 @@ export class ProxyWasmHost {
       proxy_get_buffer_bytes: (type: number, start: number, max: number, retPtr: number, retSize: number) => {
         const b = this.bufferOf(type);
         if (b === null) return Status.NotFound;
-        this.give(b.subarray(start, start + max), retPtr, retSize);
+        // Envoy cuts the range at the buffer's end, computing the length as size - start: a
+        // start past the end makes it wrap around (no defined outcome).
+        if (start > b.length) {
+          this.current?.hostErrors.push(`proxy_get_buffer_bytes from ${start}, past the buffer's end (${b.length})`);
+          return Status.BadArgument;
+        }
+        const data = b.subarray(start, start + max);
+        // Nothing to copy: Envoy returns Ok without writing the pointer and size words (the
+        // module must not read them).
+        if (data.length === 0) return Status.Ok;
+        this.give(data, retPtr, retSize);
+        if (type === PLUGIN_CONFIGURATION) this.configBytesRead += data.length;
+        else {
+          this.current!.abiBytes.read += data.length;
+          this.abiBytes.read += data.length;
+        }
         return Status.Ok;
       },
       proxy_set_buffer_bytes: (type: number, start: number, size: number, ptr: number, len: number) => {
@@ -201,6 +236,8 @@ export class ProxyWasmHost {
         if (start === 0) c.held[type as 2 | 3] = Buffer.concat([data, held.subarray(Math.min(size, held.length))]);
         else if (start >= held.length) c.held[type as 2 | 3] = Buffer.concat([held, data]);
         else return Status.BadArgument;
+        c.abiBytes.written += len;
+        this.abiBytes.written += len;
         return Status.Ok;
       },
       proxy_get_buffer_status: () => Status.NotFound,

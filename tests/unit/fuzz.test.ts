@@ -2,9 +2,10 @@
 // replay of every saved failing input, against the built module in the test host.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, WASM } from "../harness/paths.ts";
+import { ROOT, WASM, scratchDir } from "../harness/paths.ts";
+import { buildVariantModule, patchSource } from "../harness/variant_module.ts";
 import { fuzz, fuzzClasses, MAX_MEMORY_GROWTH } from "../host/fuzz_main.ts";
 import { CAPTURED, POLICIES, checkRequests, classOutcomes, runPressureCase, staysInGroup } from "../host/fuzz.ts";
 import { frameBoundaries } from "../harness/raw_client.ts";
@@ -18,6 +19,24 @@ test("30,000 fuzz cases (mutated captures, random splits, four policies, both di
   assert.ok(r.refusals > 100, `the ACL policies refused ${r.refusals} requests or entries`);
   assert.ok(r.refusedTopicCases > 100, `${r.refusedTopicCases} cases sent the refused topic and none of it reached the broker`);
   assert.ok(r.memoryGrowthBytes <= MAX_MEMORY_GROWTH, `module memory grew ${r.memoryGrowthBytes} B after the first tenth`);
+  // The module's abi_bytes_read / abi_bytes_written matched the host's copies after every case.
+  assert.ok(r.abiBytesRead > 100000 && r.abiBytesWritten > 10000, `ABI bytes: ${r.abiBytesRead} read, ${r.abiBytesWritten} written`);
+});
+
+test("the ABI byte oracle catches a module that under-reports its copies", async () => {
+  // The module's counters flushed at half their value: the copy ratio it reports would look
+  // better than it is.
+  const dir = scratchDir("fuzz-abi-under");
+  try {
+    const wasm = buildVariantModule(dir, "under-reporting", (src) => {
+      patchSource(src, "assembly/proxy/counters.ts", "this.abiBytesRead.increment(<u32>abiBytesRead)", "this.abiBytesRead.increment(<u32>abiBytesRead / 2)");
+    });
+    const r = await fuzz(200, 31337, false, wasm);
+    assert.ok(r.failures.length > 50, `${r.failures.length} of 200 cases failed`);
+    assert.ok(r.failures.every((f) => f.includes("abi byte counters")), r.failures.find((f) => !f.includes("abi byte counters")));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("400 pressure cases (huge counts of refused entries, many unfinished frames), four policies: no trap, no oracle broken", async () => {
