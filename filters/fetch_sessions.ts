@@ -19,6 +19,8 @@ import { ApiKey } from "../assembly/kafka/api_keys";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 
 const FETCH_SESSION_ID_NOT_FOUND: i16 = 70;
+// No principal's name ("User:..."): a session whose opener is unknown.
+const CONFLICT = "\0";
 const SHARE_SESSION_NOT_FOUND: i16 = 122;
 
 // One session of each kind per connection, the newest: Kafka's clients keep one per connection
@@ -70,6 +72,7 @@ export class Sessions {
   private fetchOwner: string = "";
   private fetchOpener: string = "";
   private shareOwner: string = "";
+  private opening: bool = false;
   // After request(): the response can only hold topics the requester may read (a new session,
   // or their own), so it needs no checks that would change it (connection.ts streams it).
   owned: bool = false;
@@ -94,7 +97,10 @@ export class Sessions {
       const id = <i32>bswap<u32>(load<u32>(f.bodyPtr + <usize>at));
       // Session id 0: a sessionless or new-session fetch, checked entry by entry.
       if (id == 0) {
-        this.fetchOpener = principal;
+        // Two new-session fetches in flight from different principals (client-id principals
+        // change per request): whose answer names which session is unknown, so neither owns it.
+        this.fetchOpener = this.opening && this.fetchOpener != principal ? CONFLICT : principal;
+        this.opening = true;
         return Verdict.Forward;
       }
       this.owned = principal == this.fetchOwner;
@@ -142,6 +148,7 @@ export class Sessions {
   response(f: KafkaFrame): void {
     if (f.apiKey != ApiKey.Fetch || f.apiVersion < 7 || f.bodyLength < FETCH_RESPONSE_SESSION_OFFSET + 4) return;
     const id = <i32>bswap<u32>(load<u32>(f.bodyPtr + FETCH_RESPONSE_SESSION_OFFSET));
+    this.opening = false;
     if (id != 0 && id != this.fetchId) {
       this.fetchId = id;
       this.fetchOwner = this.fetchOpener;
