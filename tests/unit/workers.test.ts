@@ -2,6 +2,7 @@
 // one shared-data store, as Envoy gives the workers of one VM id. What one VM learns from a broker
 // response, the other uses to judge a request by id with the principal's own verdict; what a
 // client writes (ids in its requests) is never learned; an id no response named stays unknown.
+// Metric labels (client ids here) are bounded across the workers and counted under one name on all.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WASM } from "../harness/paths.ts";
@@ -85,12 +86,19 @@ function fetchOutcome(host: ProxyWasmHost, clientId: string, id: string): string
   }
 }
 
-async function workers(): Promise<[ProxyWasmHost, ProxyWasmHost]> {
+async function workers(policy: object = POLICY): Promise<[ProxyWasmHost, ProxyWasmHost]> {
   const a = await ProxyWasmHost.load(WASM);
   const b = await ProxyWasmHost.load(WASM);
   b.sharedData = a.sharedData;
-  assert.ok(a.configure(POLICY) && b.configure(POLICY));
+  assert.ok(a.configure(policy) && b.configure(policy));
   return [a, b];
+}
+
+// One request from `clientId` on a fresh connection of `host`.
+function requestFrom(host: ProxyWasmHost, clientId: string): void {
+  const c = host.connect();
+  host.downstream(c, requestFrame(18, 0, 1, clientId));
+  host.close(c);
 }
 
 test("an id one worker learned from a broker response gets the principal's own verdict on another", async () => {
@@ -124,4 +132,24 @@ test("ids from CreateTopics answers stay with the worker that saw them (a valida
   a.close(c);
   assert.equal(fetchOutcome(a, "creator", CREATED_ID), "forwarded");
   assert.equal(fetchOutcome(b, "creator", CREATED_ID), 100);
+});
+
+test("a label another worker claimed keeps its name on a worker that found the places taken", async () => {
+  const [a, b] = await workers({ max_client_labels: 2 });
+  requestFrom(a, "first");
+  requestFrom(a, "second");
+  // All places are taken: b counts this one as `other`, and knows the places are gone.
+  requestFrom(b, "third");
+  assert.equal(b.metric("kafka_proxy.client_requests.client.other"), 1n);
+  // Then two labels a claimed, twice each: counted under their own names, never as `other`.
+  for (let i = 0; i < 2; i++) {
+    requestFrom(b, "first");
+    requestFrom(b, "second");
+    requestFrom(b, "third");
+  }
+  assert.equal(b.metric("kafka_proxy.client_requests.client.first"), 2n);
+  assert.equal(b.metric("kafka_proxy.client_requests.client.second"), 2n);
+  assert.equal(b.metric("kafka_proxy.client_requests.client.other"), 3n);
+  assert.equal(b.metric("kafka_proxy.client_requests.client.third"), undefined);
+  assert.equal(a.metric("kafka_proxy.client_requests.client.first"), 1n);
 });
