@@ -403,6 +403,7 @@ export class AuthzStage {
   }
 
   beginResponse(f: KafkaFrame): void {
+    this.principal = f.requester;
     this.apiKey = f.apiKey;
     this.mergeRow = -1;
     this.hideEntity = 0;

@@ -134,6 +134,7 @@ export class Pipeline extends FrameHandler {
   request(f: KafkaFrame): Verdict {
     f.edits = null;
     f.streams = false;
+    f.requester = "";
     if (!this.versions.allows(f.apiKey, f.apiVersion)) {
       // KIP-511: clients open with their newest ApiVersions. One the filter does not know gets
       // the answer an older broker gives, so the client retries with a version the filter
@@ -169,6 +170,7 @@ export class Pipeline extends FrameHandler {
     const authz = this.authz;
     const rewrite = this.rewrite;
     const principal = this.principal !== null ? this.principal!.name(f.ptr + <usize>f.clientIdOffset, f.clientIdLength) : "";
+    f.requester = principal;
     if (authz !== null) authz.beginRequest(f, principal);
     if (rewrite !== null) rewrite.beginRequest(principal);
     if (!this.scanFrame(f, true)) return Verdict.Reject;
@@ -290,7 +292,7 @@ export class Pipeline extends FrameHandler {
     const authz = this.authz;
     const rewrite = this.rewrite;
     if (authz !== null) authz.beginResponse(f);
-    if (rewrite !== null) rewrite.beginResponse();
+    if (rewrite !== null) rewrite.beginResponse(f.requester);
     // ApiVersions responses are narrowed to the versions the filter allows (versions.ts), which
     // takes the walk's layout hooks whatever the stages need.
     const narrow = f.apiKey == ApiKey.ApiVersions && this.canEdit;

@@ -81,6 +81,11 @@ export class RewriteStage {
     this.badPattern = false;
     this.aclRequest = false;
     this.failedEdit = false;
+    this.judgeAs(principal);
+  }
+
+  // The tenant and renames of `principal` (cached strings: identity tells whether it changed).
+  private judgeAs(principal: string): void {
     if (changetype<usize>(principal) == changetype<usize>(this.principal)) return;
     this.principal = principal;
     this.prefix = this.rules.tenantOf(principal);
@@ -164,7 +169,9 @@ export class RewriteStage {
     return Verdict.Answer;
   }
 
-  beginResponse(): void {
+  // `requester`: the principal the response's request was judged as.
+  beginResponse(requester: string): void {
+    this.judgeAs(requester);
     this.misplaced = false;
     this.failedEdit = false;
   }

@@ -671,6 +671,7 @@ export class KafkaConnection extends NetworkContext {
       const entry = this.inFlight.push(f.correlationId, f.apiKey, f.responseVersion, get_current_time_nanoseconds());
       if (f.note.len > 0) entry.note.append(f.note.ptr, f.note.len);
       entry.streams = f.streams && f.note.len == 0;
+      entry.requester = f.requester;
     }
     return verdict;
   }
@@ -688,6 +689,7 @@ export class KafkaConnection extends NetworkContext {
     f.apiKey = pending.apiKey;
     f.apiVersion = pending.apiVersion;
     f.requestSentAtNanos = pending.sentAtNanos;
+    f.requester = pending.requester;
     const err = decodeResponseHeader(f);
     if (err != 0 || f.correlationId != pending.correlationId) {
       this.counters.malformed(false).increment(1);

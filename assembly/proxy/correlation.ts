@@ -14,6 +14,8 @@ export class InFlight {
   sentAtNanos: u64 = 0;
   // The response may go on before its end arrives (KafkaFrame.streams).
   streams: bool = false;
+  // KafkaFrame.requester of the request.
+  requester: string = "";
   // Requests the filter answered itself: the answer, sent in place of the broker's response to
   // the stand-in request. Empty otherwise.
   readonly answer: ByteBuffer = new ByteBuffer();

@@ -22,6 +22,10 @@ export class KafkaFrame {
   expectsResponse: bool = true;
   // Requests only: no stage will change the response, so it may go on before its end arrives.
   streams: bool = false;
+  // Requests: whom the stages judged the request as (a principal's name, "" for none).
+  // Responses: the same, as the request left it: a response is judged as its own requester,
+  // whoever the connection's later requests came from (client-id principals change per request).
+  requester: string = "";
   // Responses only: when the matching request left the proxy.
   requestSentAtNanos: u64 = 0;
   // What a stage puts in the frame's place (Verdict.Replace): the frame with these edits, or

@@ -174,6 +174,8 @@ class Exchange {
     f.len = response.len;
     f.apiKey = apiKey;
     f.apiVersion = apiVersion;
+    // As the connection does: a response is judged as its request's requester.
+    f.requester = this.requestFrame.requester;
     expect(decodeResponseHeader(f)).toBe(0);
     const verdict = this.pipeline.response(f);
     out.clear();

@@ -121,7 +121,7 @@ class Exchanges {
         const verdict = this.pipeline.request(q);
         sum += this.send(q, verdict);
         if (verdict == Verdict.Answer || verdict == Verdict.Reject) continue;
-        // As the connection does: the request's note comes back with its response.
+        // As the connection does: the request's note and requester come back with its response.
         const a = this.response;
         a.ptr = this.answers[i + 1].ptr;
         a.len = this.answers[i + 1].len;
@@ -129,6 +129,7 @@ class Exchanges {
         a.apiVersion = q.responseVersion;
         a.note.clear();
         a.note.append(q.note.ptr, q.note.len);
+        a.requester = q.requester;
         decodeResponseHeader(a);
         sum += this.send(a, this.pipeline.response(a));
       }

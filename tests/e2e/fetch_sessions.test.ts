@@ -22,6 +22,7 @@ const CONFIG = {
     super_users: [],
     rules: [
       allow("User:alice", "topic", "orders", ["read"]),
+      allow("User:alice", "topic", "alice-bulk", ["read"]),
       // mallory may read (and describe) only its own topic.
       allow("User:mallory", "topic", "mallory-topic", ["read"]),
       allow("User:tenant-a", "topic", "data", ["read"]),
@@ -31,8 +32,9 @@ const CONFIG = {
       allow("User:sharer", "topic", "shared-orders", ["read"]),
       allow("User:sharer", "cluster", "kafka-cluster", ["describe"]),
       allow("User:mallory", "group", "sg", ["read"]),
-      // Kafka's admin client (finding tenant B's topic id) starts with DescribeCluster.
+      // Kafka's admin client (finding topic ids) starts with DescribeCluster.
       allow("User:tenant-b", "cluster", "kafka-cluster", ["describe"]),
+      allow("User:alice", "cluster", "kafka-cluster", ["describe"]),
     ],
   },
   rewrite: {
@@ -48,6 +50,7 @@ const SHARE_SESSION_NOT_FOUND = 122;
 const SHARE_SECRET = "share-secret-record";
 const ORDERS_SECRET = "orders-secret-record";
 const TENANT_B_SECRET = "tenant-b-secret-record";
+const BULK_SECRET = "bulk-secret-record";
 
 // A Fetch (flexible: v12 names topics, v13 gives their ids) of partition 0 from offset 0 of
 // `topic` (a name, or an id in hex), or of no topic; `sessionId`/`epoch` as KIP-227 has them.
@@ -122,12 +125,15 @@ describe("fetch sessions through Envoy + filter + Kafka", () => {
   let tenantBDataId = "";
 
   before(async () => {
-    await createTopics(suite.bed.kafka, ["orders", "tenantB.data", "tenantA.data", "shared-orders"]);
+    await createTopics(suite.bed.kafka, ["orders", "tenantB.data", "tenantA.data", "shared-orders", "alice-bulk"]);
     const producer = new Kafka({ clientId: "setup", brokers: [suite.bed.kafka.direct], logLevel: logLevel.NOTHING })
       .producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     await producer.send({ topic: "orders", messages: [{ value: ORDERS_SECRET }] });
     await producer.send({ topic: "tenantB.data", messages: [{ value: TENANT_B_SECRET }] });
+    // Answers to fetches of this topic span many of Envoy's reads (the hot path streams them).
+    await producer.send({ topic: "alice-bulk", messages: [{ value: BULK_SECRET }] });
+    for (let i = 0; i < 8; i++) await producer.send({ topic: "alice-bulk", messages: [{ value: "x".repeat(100_000) }] });
     await producer.disconnect();
     // Tenant B learns its topic's id through the proxy (which learns it from that Metadata).
     tenantBDataId = /topicid ([0-9a-f]{32})/.exec(await javaClient(["topicid", suite.bed.bootstrap, "data"], 120000, "tenant-b"))![1];
@@ -154,6 +160,36 @@ describe("fetch sessions through Envoy + filter + Kafka", () => {
     } finally {
       a.close();
       m.close();
+    }
+  }));
+
+  test("two fetches pipelined from different principals: each answer is judged as its requester, and neither owns the session", guard(async () => {
+    // alice's new-session Fetch of `alice-bulk` and, in the same write, a sessionless Fetch
+    // (epoch -1) from mallory: the broker opens a session for alice only, but mallory's request
+    // was the connection's last when alice's answer named the session.
+    const bulkId = /topicid ([0-9a-f]{32})/.exec(await javaClient(["topicid", suite.bed.bootstrap, "alice-bulk"], 120000, "alice"))![1];
+    const c = await open();
+    try {
+      const first = ++correlation;
+      const second = ++correlation;
+      const full = parseFetch(await c.request(Buffer.concat([
+        requestFrame(1, 13, first, "alice", fetchBody(13, 0, 0, bulkId), true),
+        requestFrame(1, 13, second, "mallory", fetchBody(13, 0, -1), true),
+      ])), first);
+      assert.equal(full.error, 0);
+      assert.notEqual(full.sessionId, 0, "the broker opened a session for alice");
+      assert.ok(full.bytes.includes(BULK_SECRET), "alice's answer was judged as mallory's");
+      assert.ok(full.bytes.length > 500_000, "the answer spans many reads");
+      assert.equal(parseFetch(await c.next(), second).sessionId, 0, "a sessionless fetch opens none");
+      // mallory's incremental fetch of alice's session: its answer cannot go on unchecked.
+      // (A closed connection would not do: the first bytes of an answer that streams have gone.)
+      const stolen = await fetch(c, "mallory", 13, full.sessionId, 1).catch(() => null);
+      assert.ok(!c.unread.includes(BULK_SECRET), "mallory got records of alice's session, in part of an answer");
+      assert.ok(stolen !== null, "the connection was closed");
+      assert.ok(!stolen.bytes.includes(BULK_SECRET), "mallory got the records of alice's session");
+      assert.deepEqual([stolen.error, stolen.topics], [0, 0]);
+    } finally {
+      c.close();
     }
   }));
 
@@ -188,8 +224,9 @@ describe("fetch sessions through Envoy + filter + Kafka", () => {
       const byId = await fetch(c, "tenant-a", 13, fullB.sessionId, 1);
       assert.ok(!byId.bytes.includes(TENANT_B_SECRET), "tenant A got tenant B's records by topic id");
       assert.deepEqual([byId.error, byId.topics], [0, 0]);
-      // The suite's only drops (the other tests' sessions are refused before any response).
-      assert.equal(await stat("sessions.response_topics_dropped"), 2);
+      // The suite's only drops but the pipelined test's one (the other tests' sessions are
+      // refused before any response).
+      assert.equal(await stat("sessions.response_topics_dropped"), 3);
     } finally {
       c.close();
     }

@@ -18,6 +18,11 @@ export class RawConnection {
     socket.on("error", () => (this.closed = true));
   }
 
+  // Bytes received that are not (yet) a whole response frame.
+  get unread(): Buffer {
+    return this.buffered;
+  }
+
   static open(port: number): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
       const s = createConnection({ host: "127.0.0.1", port });
@@ -39,6 +44,12 @@ export class RawConnection {
 
   // Sends `frame` and resolves with the response frame (size prefix included).
   request(frame: Buffer, timeoutMs = 10000): Promise<Buffer> {
+    this.socket.write(frame);
+    return this.next(timeoutMs);
+  }
+
+  // Resolves with the next response frame (after a write that held several requests).
+  next(timeoutMs = 10000): Promise<Buffer> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new Error("connection closed"));
       const timer = setTimeout(() => {
@@ -49,7 +60,6 @@ export class RawConnection {
         clearTimeout(timer);
         resolve(f);
       };
-      this.socket.write(frame);
       this.deliver();
     });
   }
