@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { suiteTestBed } from "../harness/testbed.ts";
 import { brokerGroups, createTopics } from "../harness/broker_view.ts";
-import { call, Session } from "../harness/kafka_codec.ts";
+import { call, decodeResponse, encodeRequest, Session } from "../harness/kafka_codec.ts";
+import { RawConnection } from "../harness/raw_connection.ts";
 import { allow } from "../harness/acl_rules.ts";
 
 
@@ -70,6 +71,23 @@ describe("listings and emptied lists through Envoy + filter + Kafka", () => {
     const mixed = await call(proxy(), 3, 0, "reader", { Topics: [{ Name: "orders" }, { Name: "secret" }] });
     assert.deepEqual(mixed.Topics.map((t: any) => [t.Name, t.ErrorCode]).sort(), [["orders", 0], ["secret", TOPIC_AUTHORIZATION_FAILED]]);
     assert.ok(mixed.Brokers.length > 0);
+  }));
+
+  test("a listing pipelined behind another principal's request is judged as its own requester", guard(async () => {
+    // reader asks for all topics and, in the same write, admin (a super user by client id) asks
+    // for its API versions: the listing must still be the reader's, never the admin's.
+    const c = await RawConnection.open(proxy());
+    try {
+      const listing = await c.request(Buffer.concat([
+        encodeRequest(3, 12, 1, "reader", { Topics: null, AllowAutoTopicCreation: false, IncludeTopicAuthorizedOperations: false }),
+        encodeRequest(18, 0, 2, "admin", {}),
+      ]));
+      const names = decodeResponse(3, 12, listing).body.Topics.map((t: any) => t.Name).sort();
+      assert.deepEqual(names, ["orders", "zeta"]);
+      assert.equal(decodeResponse(18, 0, await c.next()).body.ErrorCode, 0);
+    } finally {
+      c.close();
+    }
   }));
 
   test("item 4: DescribeTopicPartitions naming only a refused topic gets error 29, not every topic", guard(async () => {
