@@ -1,37 +1,40 @@
 // Entry point of the kafka-proxy-wasm module: one Envoy network filter whose stages (see
 // pipeline.ts) are chosen by the JSON configuration.
-import { RootContext, Context, registerRootContext, log, LogLevelValues } from "@solo-io/proxy-runtime/assembly/index";
-import { set_tick_period_milliseconds } from "@solo-io/proxy-runtime/assembly/runtime";
 import { parseConfig, FilterConfig } from "../assembly/policy/config";
 import { KafkaConnection } from "../assembly/proxy/connection";
 import { ProxyCounters } from "../assembly/proxy/counters";
 import { readHostBuffer, BufferType } from "../assembly/proxy/host_memory";
+import { log, LogLevel, setTickPeriod } from "../assembly/proxy/host";
+import { NetworkContext, NetworkRoot } from "../assembly/proxy/network_context";
+import { registerRootContext } from "../assembly/proxy/network";
 import { Pipeline, Shared } from "./pipeline";
 import { BufferBudget } from "../assembly/kafka/byte_buffer";
 
-// proxy-runtime's root and lifecycle callbacks; its HTTP, gRPC, queue and foreign-function
-// callbacks are left out (Envoy never calls them on a network filter; about 2.8 KB of module).
+// The lifecycle and TCP callbacks (assembly/proxy/network.ts); no HTTP, gRPC, queue or
+// foreign-function callbacks (Envoy never calls them on a network filter).
 export { malloc, free } from "@solo-io/proxy-runtime/assembly/malloc";
 export {
   proxy_abi_version_0_2_0, proxy_on_vm_start, proxy_validate_configuration, proxy_on_configure, proxy_on_tick,
-} from "@solo-io/proxy-runtime/assembly/exports";
-export * from "../assembly/proxy/network";
+  proxy_on_context_create, proxy_on_done, proxy_on_log, proxy_on_delete, proxy_on_new_connection,
+  proxy_on_downstream_data, proxy_on_upstream_data, proxy_on_downstream_connection_close,
+  proxy_on_upstream_connection_close,
+} from "../assembly/proxy/network";
 export { proxy_on_memory_allocate } from "../assembly/proxy/host_memory";
 
 const MEMORY_SAMPLE_MS: u32 = 5000;
 
-class KafkaProxyRoot extends RootContext {
+class KafkaProxyRoot extends NetworkRoot {
   config: FilterConfig = new FilterConfig();
   shared: Shared | null = null;
 
-  // Replaces proxy-runtime's onConfigure, which passes the size where the host expects a
-  // pointer and traps on an empty configuration.
+  // (proxy-runtime's onConfigure passed the size where the host expects a pointer and trapped
+  // on an empty configuration.)
   onConfigure(size: u32): bool {
     const text = String.UTF8.decode(readHostBuffer(BufferType.PluginConfiguration, size));
     const parsed = parseConfig(text);
     if (parsed.error.length > 0) {
       // Returning false makes Envoy reject the filter: better no listener than an unchecked one.
-      log(LogLevelValues.error, "rejected configuration: " + parsed.error);
+      log(LogLevel.Error, "rejected configuration: " + parsed.error);
       return false;
     }
     const c = parsed.config!;
@@ -45,8 +48,8 @@ class KafkaProxyRoot extends RootContext {
     this.shared = shared;
     shared.counters.sampleMemory();
     // Long-lived connections would leave the memory gauge stale: sample it every few seconds.
-    set_tick_period_milliseconds(MEMORY_SAMPLE_MS);
-    log(LogLevelValues.info, "configured");
+    setTickPeriod(MEMORY_SAMPLE_MS);
+    log(LogLevel.Info, "configured");
     return true;
   }
 
@@ -58,17 +61,17 @@ class KafkaProxyRoot extends RootContext {
 
   private hasConnections: bool = false;
 
-  createContext(contextId: u32): Context {
+  createContext(contextId: u32): NetworkContext {
     this.hasConnections = true;
     const c = this.config;
     const shared = this.shared!;
-    return new KafkaConnection(contextId, this, new Pipeline(shared), c.forward, c.maxRequestBytes, c.maxResponseBytes,
+    return new KafkaConnection(contextId, new Pipeline(shared), c.forward, c.maxRequestBytes, c.maxResponseBytes,
       c.maxInFlight, c.maxHeldBytes, shared.counters);
   }
 }
 
-function newRoot(contextId: u32): RootContext {
-  return new KafkaProxyRoot(contextId);
+function newRoot(contextId: u32): NetworkRoot {
+  return new KafkaProxyRoot();
 }
 
 // Envoy configs name the root id; Istio's WasmPlugin may leave it empty.

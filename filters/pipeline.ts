@@ -3,7 +3,7 @@
 // what the walk found feeds the stages the configuration turned on.
 import { FrameHandler, KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { ProxyCounters } from "../assembly/proxy/counters";
-import { Counter } from "@solo-io/proxy-runtime/assembly/index";
+import { Counter } from "../assembly/proxy/metric";
 import { LabelEntry } from "../assembly/proxy/label_table";
 import { walk, WalkError } from "../assembly/kafka/walker";
 import { apiName, isKnownApi, isValidVersion } from "../assembly/kafka/apis";

@@ -57,3 +57,34 @@ export declare function proxy_get_shared_data(key: usize, keySize: u32, returnVa
 // @ts-ignore: decorator
 @external("env", "proxy_set_shared_data")
 export declare function proxy_set_shared_data(key: usize, keySize: u32, value: usize, valueSize: u32, cas: u32): u32;
+
+// Lifecycle, logging, time and metrics: bound here rather than through proxy-runtime's runtime,
+// whose context classes and tables cost ~8 KB of module.
+// @ts-ignore: decorator
+@external("env", "proxy_log")
+export declare function proxy_log(level: u32, message: usize, messageSize: u32): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_set_tick_period_milliseconds")
+export declare function proxy_set_tick_period_milliseconds(millis: u32): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_get_current_time_nanoseconds")
+export declare function proxy_get_current_time_nanoseconds(returnTime: usize): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_define_metric")
+export declare function proxy_define_metric(type: u32, name: usize, nameSize: u32, returnId: usize): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_increment_metric")
+export declare function proxy_increment_metric(id: u32, offset: i64): u32;
+
+// @ts-ignore: decorator
+@external("env", "proxy_record_metric")
+export declare function proxy_record_metric(id: u32, value: u64): u32;
+
+// Envoy provides the WASI exit under the snapshot_preview1 module name.
+// @ts-ignore: decorator
+@external("wasi_snapshot_preview1", "proc_exit")
+export declare function proc_exit(code: u32): void;

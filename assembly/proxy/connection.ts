@@ -14,8 +14,7 @@
 // stops reading a paused connection at its buffer limit), responses other than fetches that end in a later callback
 // (an edit may have to change their size prefix, already gone), and any frame of a connection
 // in ForwardMode.Immediately (frames checked as they complete, Envoy's buffer left alone).
-import { RootContext, log, LogLevelValues } from "@solo-io/proxy-runtime/assembly/index";
-import { get_current_time_nanoseconds } from "@solo-io/proxy-runtime/assembly/runtime";
+import { log, LogLevel, currentTimeNanos } from "./host";
 import { Action, BufferType, StreamType, proxy_close_stream } from "./abi";
 import { copyFromHost, writeToHost } from "./host_memory";
 import { FrameImage, BatchCounter } from "./frame_image";
@@ -118,7 +117,6 @@ export class KafkaConnection extends NetworkContext {
 
   constructor(
     contextId: u32,
-    root: RootContext,
     private handler: FrameHandler,
     private forward: ForwardMode,
     maxRequestBytes: i32,
@@ -129,7 +127,7 @@ export class KafkaConnection extends NetworkContext {
     private maxHeld: i32,
     private counters: ProxyCounters,
   ) {
-    super(contextId, root);
+    super(contextId);
     this.requests = new FrameStream(maxRequestBytes);
     this.responses = new FrameStream(maxResponseBytes);
     counters.activeConnections.increment(1);
@@ -664,11 +662,11 @@ export class KafkaConnection extends NetworkContext {
     }
     const verdict = this.handler.request(f);
     if (verdict == Verdict.Answer) {
-      const entry = this.inFlight.push(f.correlationId, <i16>ApiKey.ApiVersions, 0, get_current_time_nanoseconds());
+      const entry = this.inFlight.push(f.correlationId, <i16>ApiKey.ApiVersions, 0, currentTimeNanos());
       entry.streams = false;
       entry.answer.append(f.rewritten.ptr, f.rewritten.len);
     } else if ((verdict == Verdict.Forward || verdict == Verdict.Replace) && f.expectsResponse) {
-      const entry = this.inFlight.push(f.correlationId, f.apiKey, f.responseVersion, get_current_time_nanoseconds());
+      const entry = this.inFlight.push(f.correlationId, f.apiKey, f.responseVersion, currentTimeNanos());
       if (f.note.len > 0) entry.note.append(f.note.ptr, f.note.len);
       entry.streams = f.streams && f.note.len == 0;
       entry.requester = f.requester;
@@ -715,7 +713,7 @@ export class KafkaConnection extends NetworkContext {
 
   // Ends the connection without forwarding anything that was not checked.
   private fail(hostBuffer: u32, size: u32, isRequest: bool, reason: string): Action {
-    log(LogLevelValues.warn, "closing connection " + this.context_id.toString() + ": " +
+    log(LogLevel.Warn, "closing connection " + this.context_id.toString() + ": " +
       (isRequest ? "request" : "response") + " stream: " + reason);
     this.counters.protocolCloses.increment(1);
     // All of Envoy's buffer goes, whatever part of it the caller was at.

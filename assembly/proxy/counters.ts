@@ -1,5 +1,5 @@
 // Counters of the network layer itself: what it had to refuse and why.
-import { Counter, Gauge } from "@solo-io/proxy-runtime/assembly/index";
+import { Counter, Gauge } from "./metric";
 import { abiBytesRead, abiBytesWritten, takeAbiBytes } from "./host_memory";
 
 export class ProxyCounters {
@@ -40,7 +40,7 @@ export class ProxyCounters {
   }
 
   sampleMemory(): void {
-    this.wasmMemory.record(this.wasmMemory.metric_id, <u64>memory.size() << 16);
+    this.wasmMemory.record(<u64>memory.size() << 16);
   }
 
   malformed(isRequest: bool): Counter {

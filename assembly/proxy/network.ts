@@ -1,41 +1,89 @@
-// The TCP half of the Proxy-Wasm ABI: proxy-runtime 0.1.8 exports no network callbacks, so
-// these exports hand each call to the connection's NetworkContext. Connections are kept here,
-// not in proxy-runtime's context table: its context creation builds debug log lines listing
-// every live context (whatever the log level), garbage and work that grow with the number of
-// open connections. Root contexts stay the runtime's.
-import { getRootContext } from "@solo-io/proxy-runtime/assembly/runtime";
-import {
-  proxy_on_context_create as runtimeCreate, proxy_on_delete as runtimeDelete, proxy_on_done as runtimeDone,
-  proxy_on_log as runtimeLog,
-} from "@solo-io/proxy-runtime/assembly/exports";
+// The Proxy-Wasm lifecycle and TCP callbacks: root (plugin) contexts and connections are kept
+// here and each call is handed to its context. (proxy-runtime's runtime is not used: its context
+// creation builds debug log lines listing every live context, whatever the log level, and its
+// context classes and tables cost ~8 KB of module.)
 import { Action } from "./abi";
-import { NetworkContext } from "./network_context";
+import { NetworkContext, NetworkRoot } from "./network_context";
+import { readProperty } from "./host_memory";
 
 const connections = new Map<u32, NetworkContext>();
+// Root contexts: one per plugin configuration loaded into this VM, so few.
+const roots = new Array<NetworkRoot>();
+const rootNames = new Array<string>();
+const rootFactories = new Array<(contextId: u32) => NetworkRoot>();
+
+// Makes `factory` create the root contexts of plugins whose root id is `name`.
+export function registerRootContext(factory: (contextId: u32) => NetworkRoot, name: string): void {
+  rootNames.push(name);
+  rootFactories.push(factory);
+}
+
+function root(contextId: u32): NetworkRoot {
+  for (let i = 0, n = roots.length; i < n; i++) {
+    const r = unchecked(roots[i]);
+    if (r.context_id == contextId) return r;
+  }
+  throw new Error("no root context " + contextId.toString());
+}
 
 function network(contextId: u32): NetworkContext {
   return connections.get(contextId);
 }
 
+export function proxy_abi_version_0_2_0(): void {}
+
+export function proxy_on_vm_start(rootContextId: u32, vmConfigurationSize: u32): u32 {
+  root(rootContextId);
+  return 1;
+}
+
+export function proxy_validate_configuration(rootContextId: u32, configurationSize: u32): u32 {
+  root(rootContextId);
+  return 1;
+}
+
+export function proxy_on_configure(rootContextId: u32, configurationSize: u32): u32 {
+  return root(rootContextId).onConfigure(configurationSize) ? 1 : 0;
+}
+
+export function proxy_on_tick(rootContextId: u32): void {
+  root(rootContextId).onTick();
+}
+
 export function proxy_on_context_create(contextId: u32, rootContextId: u32): void {
-  if (rootContextId == 0) {
-    runtimeCreate(contextId, 0);
+  if (rootContextId != 0) {
+    connections.set(contextId, root(rootContextId).createContext(contextId));
     return;
   }
-  connections.set(contextId, changetype<NetworkContext>(getRootContext(rootContextId).createContext(contextId)));
+  for (let i = 0, n = roots.length; i < n; i++) if (unchecked(roots[i]).context_id == contextId) return;
+  // The host names the plugin's root id; a property it does not have traps, as in proxy-runtime.
+  const name = readProperty("plugin_root_id");
+  if (name === null) throw new Error("no plugin_root_id property");
+  const at = rootNames.indexOf(name);
+  if (at < 0) throw new Error("Missing root context factory for root id: " + name);
+  const r = rootFactories[at](contextId);
+  r.context_id = contextId;
+  roots.push(r);
 }
 
+// Every context is done at once (nothing is pending).
 export function proxy_on_done(contextId: u32): u32 {
-  return connections.has(contextId) ? 1 : runtimeDone(contextId);
+  return 1;
 }
 
-export function proxy_on_log(contextId: u32): void {
-  if (!connections.has(contextId)) runtimeLog(contextId);
-}
+export function proxy_on_log(contextId: u32): void {}
 
 export function proxy_on_delete(contextId: u32): void {
-  if (connections.has(contextId)) connections.delete(contextId);
-  else runtimeDelete(contextId);
+  if (connections.has(contextId)) {
+    connections.delete(contextId);
+    return;
+  }
+  for (let i = 0, n = roots.length; i < n; i++) {
+    if (unchecked(roots[i]).context_id == contextId) {
+      roots.splice(i, 1);
+      return;
+    }
+  }
 }
 
 export function proxy_on_new_connection(contextId: u32): u32 {

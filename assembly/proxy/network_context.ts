@@ -1,13 +1,18 @@
-// A connection-scoped context: what the network callbacks in network.ts dispatch to.
-import { Context, RootContext } from "@solo-io/proxy-runtime/assembly/index";
+// A connection-scoped context: what the network callbacks in network.ts dispatch to, and the
+// root (plugin) context that configures and creates them.
 import { Action } from "./abi";
 
-export abstract class NetworkContext extends Context {
-  constructor(contextId: u32, root: RootContext) {
-    super(contextId, root);
-  }
+export abstract class NetworkContext {
+  constructor(public context_id: u32) {}
   abstract downstreamData(size: u32, endOfStream: bool): Action;
   abstract upstreamData(size: u32, endOfStream: bool): Action;
   abstract connectionClosed(): void;
 }
 
+export abstract class NetworkRoot {
+  context_id: u32 = 0;
+  // Returns false to reject the configuration.
+  abstract onConfigure(size: u32): bool;
+  abstract onTick(): void;
+  abstract createContext(contextId: u32): NetworkContext;
+}

@@ -18,7 +18,7 @@ import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/
 import { ProxyCounters } from "../../assembly/proxy/counters";
 import { Pipeline, Shared } from "../../filters/pipeline";
 import { RewriteCounters, confined } from "../../filters/rewrite";
-import { Counter } from "@solo-io/proxy-runtime/assembly/index";
+import { Counter } from "../../assembly/proxy/metric";
 import { proxy_get_metric } from "@solo-io/proxy-runtime/assembly/imports";
 
 const PREFIX = "tenantA.";
