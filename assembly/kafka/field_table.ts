@@ -1,16 +1,15 @@
 // Reading the generated field tables (build/codegen/generate.ts writes them compact: the module
 // carries them whole). fieldCol: one column of a field row (FieldCol), from the two tables the
 // rows are split into; callers pass a constant column, so the branches fold.
-import { ALT_SOURCES, DEFAULTS, FIELD_BYTES, FIELD_WORDS, SOURCES } from "./generated/schema_tables";
-import { BYTE_NEVER, FIELD_WIDTH, FieldCol, FieldKind, KIND_MASK, NEVER } from "./layout";
+import { ALT_SOURCES, DEFAULTS, FIELD_SHAPE, FIELD_SHAPES, FIELD_WORDS, SOURCES } from "./generated/schema_tables";
+import { FIELD_WIDTH, FieldCol, FieldKind, KIND_MASK } from "./layout";
 
-const BYTE_COLUMNS = FIELD_WIDTH - 2;
+const SHAPE_COLUMNS = FIELD_WIDTH - 2;
 
 @inline export function fieldCol(row: i32, c: i32): i16 {
   if (c == FieldCol.Packed) return unchecked(FIELD_WORDS[row * 2]);
   if (c == FieldCol.Struct) return unchecked(FIELD_WORDS[row * 2 + 1]);
-  const v = <i16>unchecked(FIELD_BYTES[row * BYTE_COLUMNS + c - 1]);
-  return v == <i16>BYTE_NEVER ? <i16>NEVER : v;
+  return unchecked(FIELD_SHAPES[<i32>unchecked(FIELD_SHAPE[row]) * SHAPE_COLUMNS + c - 1]);
 }
 
 // The second value of the (row, value) pair for `row` in a table of pairs in row order, or

@@ -20,7 +20,7 @@ export const enum FieldCol {
 }
 
 export const NEVER = 0x7fff;
-// NEVER in the i8 columns of the generated FIELD_BYTES table.
+// NEVER in the i8 columns of the generated API_VERSIONS table.
 export const BYTE_NEVER = 0x7f;
 
 export const enum FieldKind {
