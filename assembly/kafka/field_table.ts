@@ -9,7 +9,17 @@ const SHAPE_COLUMNS = FIELD_WIDTH - 2;
 @inline export function fieldCol(row: i32, c: i32): i16 {
   if (c == FieldCol.Packed) return unchecked(FIELD_WORDS[row * 2]);
   if (c == FieldCol.Struct) return unchecked(FIELD_WORDS[row * 2 + 1]);
-  return unchecked(FIELD_SHAPES[<i32>unchecked(FIELD_SHAPE[row]) * SHAPE_COLUMNS + c - 1]);
+  return shapeCol(fieldShape(row), c);
+}
+
+// The version and tag columns of a field row, for a caller reading several of them: the row's
+// shape once (fieldShape), then each column from it (shapeCol) with a single load.
+@inline export function fieldShape(row: i32): usize {
+  return changetype<usize>(FIELD_SHAPES) + (<usize>unchecked(FIELD_SHAPE[row]) * SHAPE_COLUMNS << 1);
+}
+
+@inline export function shapeCol(shape: usize, c: i32): i16 {
+  return load<i16>(shape + (<usize>(c - 1) << 1));
 }
 
 // The second value of the (row, value) pair for `row` in a table of pairs in row order, or

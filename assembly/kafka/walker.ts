@@ -3,7 +3,7 @@
 // as topic names, error codes, record sets...) are reported to a Visitor as byte ranges. Nothing
 // is copied and nothing is allocated, so it runs on every frame.
 import { STRUCTS } from "./generated/schema_tables";
-import { fieldCol } from "./field_table";
+import { fieldCol, fieldShape, shapeCol } from "./field_table";
 import {
   ARRAY, ENTITY_MASK, ENTITY_SHIFT, FLEX_NEVER, FieldCol, FieldKind, KIND_MASK, ROLE_MASK,
   ROLE_SHIFT, Role,
@@ -195,8 +195,9 @@ function readStruct(structIndex: i32, depth: i32): void {
   const first = <i32>unchecked(STRUCTS[structIndex]);
   const last = <i32>unchecked(STRUCTS[structIndex + 1]);
   for (let row = first; row < last; row++) {
-    if (version < fieldCol(row, FieldCol.VersionMin) || version > fieldCol(row, FieldCol.VersionMax)) continue;
-    if (fieldCol(row, FieldCol.Tag) >= 0 && version >= fieldCol(row, FieldCol.TaggedMin)) continue;
+    const shape = fieldShape(row);
+    if (version < shapeCol(shape, FieldCol.VersionMin) || version > shapeCol(shape, FieldCol.VersionMax)) continue;
+    if (shapeCol(shape, FieldCol.Tag) >= 0 && version >= shapeCol(shape, FieldCol.TaggedMin)) continue;
     readField(row, depth);
     if (error != 0) return;
   }
@@ -219,8 +220,9 @@ function readTaggedFields(first: i32, last: i32, depth: i32): void {
     const fieldEnd = pos + <usize>size;
     let known = -1;
     for (let row = first; row < last; row++) {
-      if (<i64>fieldCol(row, FieldCol.Tag) == tag && version >= fieldCol(row, FieldCol.TaggedMin) &&
-        version <= fieldCol(row, FieldCol.VersionMax)) {
+      const shape = fieldShape(row);
+      if (<i64>shapeCol(shape, FieldCol.Tag) == tag && version >= shapeCol(shape, FieldCol.TaggedMin) &&
+        version <= shapeCol(shape, FieldCol.VersionMax)) {
         known = row;
         break;
       }
@@ -254,7 +256,8 @@ function readFieldValue(row: i32, depth: i32): void {
   const packed = <i32>fieldCol(row, FieldCol.Packed);
   const kind = packed & KIND_MASK;
   const compact = flexible && (packed & FLEX_NEVER) == 0;
-  const nullable = version >= fieldCol(row, FieldCol.NullableMin) && version <= fieldCol(row, FieldCol.NullableMax);
+  const shape = fieldShape(row);
+  const nullable = version >= shapeCol(shape, FieldCol.NullableMin) && version <= shapeCol(shape, FieldCol.NullableMax);
   if ((packed & ARRAY) == 0) {
     readValue(row, packed, kind, compact, nullable, depth);
     return;
