@@ -60,13 +60,13 @@ const NOTE_HIDE: i32 = 2;
 
 export class AuthzCounters {
   // Requests refused as a whole (answered by the filter, or dropped when acks=0).
-  denied: Counter = new Counter("kafka_proxy.authz.requests_denied");
+  denied: Counter = new Counter("authz.requests_denied");
   // Entries (topics) refused inside a request whose other entries went to the broker.
-  entries: Counter = new Counter("kafka_proxy.authz.entries_denied");
-  dropped: Counter = new Counter("kafka_proxy.authz.produce_acks0_dropped");
-  hidden: Counter = new Counter("kafka_proxy.authz.entries_hidden");
+  entries: Counter = new Counter("authz.entries_denied");
+  dropped: Counter = new Counter("authz.produce_acks0_dropped");
+  hidden: Counter = new Counter("authz.entries_hidden");
   // Topic ids refused as unknown: no worker has seen them in a broker response.
-  unknownIds: Counter = new Counter("kafka_proxy.authz.topic_ids_unknown");
+  unknownIds: Counter = new Counter("authz.topic_ids_unknown");
 }
 
 // The operations Kafka reports in AuthorizedOperations per resource type

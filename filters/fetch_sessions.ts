@@ -32,10 +32,10 @@ const MAX_SHARE_KEY = 1024;
 
 export class SessionCounters {
   // Requests naming a session this connection did not open (answered as an unknown session).
-  refused: Counter = new Counter("kafka_proxy.sessions.refused");
+  refused: Counter = new Counter("sessions.refused");
   // Topic entries dropped from Fetch/ShareFetch/ShareAcknowledge responses: topics the
   // requester may not read, another tenant's, or ids never seen in a Metadata response.
-  topicsDropped: Counter = new Counter("kafka_proxy.sessions.response_topics_dropped");
+  topicsDropped: Counter = new Counter("sessions.response_topics_dropped");
 }
 
 // The session fields sit at fixed offsets of the body (tests/codegen/session_layout.test.ts

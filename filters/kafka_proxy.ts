@@ -75,5 +75,4 @@ function newRoot(contextId: u32): NetworkRoot {
 }
 
 // Envoy configs name the root id; Istio's WasmPlugin may leave it empty.
-registerRootContext(newRoot, "kafka_proxy");
-registerRootContext(newRoot, "");
+registerRootContext(newRoot, ["kafka_proxy", ""]);

@@ -31,15 +31,15 @@ class ApiVersionMetrics {
   byError: Map<i16, MetricId> = new Map();
 
   constructor(private stem: string) {
-    this.requests = defineCounter("kafka_proxy.requests" + stem);
-    this.requestBytes = defineCounter("kafka_proxy.request_bytes" + stem);
-    this.responseBytes = defineCounter("kafka_proxy.response_bytes" + stem);
-    this.latencyMicros = defineHistogram("kafka_proxy.latency_us" + stem);
+    this.requests = defineCounter("requests" + stem);
+    this.requestBytes = defineCounter("request_bytes" + stem);
+    this.responseBytes = defineCounter("response_bytes" + stem);
+    this.latencyMicros = defineHistogram("latency_us" + stem);
   }
 
   responses(errorCode: i16): MetricId {
     if (!this.byError.has(errorCode)) {
-      this.byError.set(errorCode, defineCounter("kafka_proxy.responses" + this.stem + ".error." + errorCode.toString()));
+      this.byError.set(errorCode, defineCounter("responses" + this.stem + ".error." + errorCode.toString()));
     }
     return this.byError.get(errorCode);
   }

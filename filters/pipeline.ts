@@ -62,7 +62,7 @@ export class Shared {
 // ApiVersions/SaslHandshake/SaslAuthenticate before the broker answered the login, or more SASL
 // requests awaiting answers than any client sends.
 export class SaslCounters {
-  pendingRefused: Counter = new Counter("kafka_proxy.sasl.pending_refused");
+  pendingRefused: Counter = new Counter("sasl.pending_refused");
 }
 
 export class Pipeline extends FrameHandler {

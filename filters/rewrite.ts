@@ -33,13 +33,13 @@ const INVALID_REGULAR_EXPRESSION: i16 = 128;
 const CLUSTER_AUTHORIZATION_FAILED: i16 = 31;
 
 export class RewriteCounters {
-  renamed: Counter = new Counter("kafka_proxy.rewrite.names_renamed");
-  restored: Counter = new Counter("kafka_proxy.rewrite.names_restored");
-  hidden: Counter = new Counter("kafka_proxy.rewrite.names_hidden");
-  tooLong: Counter = new Counter("kafka_proxy.rewrite.names_too_long");
-  foreignIds: Counter = new Counter("kafka_proxy.rewrite.topic_ids_refused");
-  patterns: Counter = new Counter("kafka_proxy.rewrite.patterns_refused");
-  acls: Counter = new Counter("kafka_proxy.rewrite.acl_requests_refused");
+  renamed: Counter = new Counter("rewrite.names_renamed");
+  restored: Counter = new Counter("rewrite.names_restored");
+  hidden: Counter = new Counter("rewrite.names_hidden");
+  tooLong: Counter = new Counter("rewrite.names_too_long");
+  foreignIds: Counter = new Counter("rewrite.topic_ids_refused");
+  patterns: Counter = new Counter("rewrite.patterns_refused");
+  acls: Counter = new Counter("rewrite.acl_requests_refused");
 }
 
 @inline function same(a: ArrayBuffer, ptr: usize, len: i32): bool {

@@ -46,8 +46,8 @@ export class TopicIds {
   private entries: Map<u32, TopicIdEntry> = new Map();
   // Ids this worker had not seen, found in the shared map (learned by another worker); ids left
   // out of the shared map because it was full.
-  private sharedHits: MetricId = defineCounter("kafka_proxy.topic_ids.shared_hits");
-  private sharedFull: MetricId = defineCounter("kafka_proxy.topic_ids.shared_full");
+  private sharedHits: MetricId = defineCounter("topic_ids.shared_hits");
+  private sharedFull: MetricId = defineCounter("topic_ids.shared_full");
 
   @inline private static hash(hi: u64, lo: u64): u32 {
     const h = hi ^ (lo * 0x9e3779b97f4a7c15);

@@ -17,13 +17,19 @@ export function log(level: LogLevel, message: string): void {
 
 const nanos = memory.data(8);
 
+// Traps (through abort_proc_exit, which logs `message`): for what the host never refuses, and
+// what the module cannot go on without.
+export function fail(message: string): void {
+  throw new Error(message);
+}
+
 export function currentTimeNanos(): u64 {
-  if (proxy_get_current_time_nanoseconds(nanos) != Status.Ok) throw new Error("proxy_get_current_time_nanoseconds failed");
+  if (proxy_get_current_time_nanoseconds(nanos) != Status.Ok) fail("host call failed");
   return load<u64>(nanos);
 }
 
 export function setTickPeriod(millis: u32): void {
-  if (proxy_set_tick_period_milliseconds(millis) != Status.Ok) throw new Error("proxy_set_tick_period_milliseconds failed");
+  if (proxy_set_tick_period_milliseconds(millis) != Status.Ok) fail("host call failed");
 }
 
 // The abort handler (asconfig.json: `use abort=abort_proc_exit`): a failed assertion or thrown

@@ -145,7 +145,7 @@ export class LabelTable {
   private define(label: string): LabelEntry {
     const e = new LabelEntry(this.stems.length);
     for (let s = 0; s < this.stems.length; s++) {
-      e.ids[s] = defineCounter("kafka_proxy." + this.stems[s] + "." + this.labelKey + "." + label);
+      e.ids[s] = defineCounter(this.stems[s] + "." + this.labelKey + "." + label);
     }
     return e;
   }

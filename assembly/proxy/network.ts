@@ -5,17 +5,18 @@
 import { Action } from "./abi";
 import { NetworkContext, NetworkRoot } from "./network_context";
 import { readProperty } from "./host_memory";
+import { fail } from "./host";
 
 const connections = new Map<u32, NetworkContext>();
 // Root contexts: one per plugin configuration loaded into this VM, so few.
 const roots = new Array<NetworkRoot>();
-const rootNames = new Array<string>();
-const rootFactories = new Array<(contextId: u32) => NetworkRoot>();
+let rootNames: string[] = [];
+let rootFactory: (contextId: u32) => NetworkRoot = (contextId: u32): NetworkRoot => changetype<NetworkRoot>(0);
 
-// Makes `factory` create the root contexts of plugins whose root id is `name`.
-export function registerRootContext(factory: (contextId: u32) => NetworkRoot, name: string): void {
-  rootNames.push(name);
-  rootFactories.push(factory);
+// Makes `factory` create the root contexts of plugins whose root id is one of `names`.
+export function registerRootContext(factory: (contextId: u32) => NetworkRoot, names: string[]): void {
+  rootNames = names;
+  rootFactory = factory;
 }
 
 function root(contextId: u32): NetworkRoot {
@@ -23,7 +24,9 @@ function root(contextId: u32): NetworkRoot {
     const r = unchecked(roots[i]);
     if (r.context_id == contextId) return r;
   }
-  throw new Error("no root context " + contextId.toString());
+  // As a lookup in proxy-runtime's context table did.
+  fail("Key does not exist");
+  return unreachable();
 }
 
 function network(contextId: u32): NetworkContext {
@@ -58,10 +61,9 @@ export function proxy_on_context_create(contextId: u32, rootContextId: u32): voi
   for (let i = 0, n = roots.length; i < n; i++) if (unchecked(roots[i]).context_id == contextId) return;
   // The host names the plugin's root id; a property it does not have traps, as in proxy-runtime.
   const name = readProperty("plugin_root_id");
-  if (name === null) throw new Error("no plugin_root_id property");
-  const at = rootNames.indexOf(name);
-  if (at < 0) throw new Error("Missing root context factory for root id: " + name);
-  const r = rootFactories[at](contextId);
+  const at = name !== null ? rootNames.indexOf(name) : -1;
+  if (at < 0) fail("Missing root context factory for root id: " + (name !== null ? name : ""));
+  const r = rootFactory(contextId);
   r.context_id = contextId;
   roots.push(r);
 }
@@ -80,7 +82,8 @@ export function proxy_on_delete(contextId: u32): void {
   }
   for (let i = 0, n = roots.length; i < n; i++) {
     if (unchecked(roots[i]).context_id == contextId) {
-      roots.splice(i, 1);
+      const last = roots.pop();
+      if (i < n - 1) unchecked(roots[i] = last);
       return;
     }
   }
