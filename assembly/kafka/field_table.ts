@@ -1,25 +1,24 @@
 // Reading the generated field tables (build/codegen/generate.ts writes them compact: the module
 // carries them whole). fieldCol: one column of a field row (FieldCol), from the two tables the
-// rows are split into; callers pass a constant column, so the branches fold.
-import { ALT_SOURCES, DEFAULTS, FIELD_SHAPE, FIELD_SHAPES, FIELD_WORDS, SOURCES } from "./generated/schema_tables";
+// rows are split into; callers pass a constant column, so the branch folds.
+import { ALT_SOURCES, DEFAULTS, FIELD_SHAPE, FIELD_SHAPES, FIELD_STRUCT, SOURCES } from "./generated/schema_tables";
 import { FIELD_WIDTH, FieldCol, FieldKind, KIND_MASK } from "./layout";
 
-const SHAPE_COLUMNS = FIELD_WIDTH - 2;
+const SHAPE_COLUMNS = FIELD_WIDTH - 1;
 
 @inline export function fieldCol(row: i32, c: i32): i16 {
-  if (c == FieldCol.Packed) return unchecked(FIELD_WORDS[row * 2]);
-  if (c == FieldCol.Struct) return unchecked(FIELD_WORDS[row * 2 + 1]);
+  if (c == FieldCol.Struct) return unchecked(FIELD_STRUCT[row]);
   return shapeCol(fieldShape(row), c);
 }
 
-// The version and tag columns of a field row, for a caller reading several of them: the row's
+// The columns of a field row but its struct, for a caller reading several of them: the row's
 // shape once (fieldShape), then each column from it (shapeCol) with a single load.
 @inline export function fieldShape(row: i32): usize {
   return changetype<usize>(FIELD_SHAPES) + (<usize>unchecked(FIELD_SHAPE[row]) * SHAPE_COLUMNS << 1);
 }
 
 @inline export function shapeCol(shape: usize, c: i32): i16 {
-  return load<i16>(shape + (<usize>(c - 1) << 1));
+  return load<i16>(shape + (<usize>c << 1));
 }
 
 // The second value of the (row, value) pair for `row` in a table of pairs in row order, or

@@ -253,10 +253,10 @@ function readField(row: i32, depth: i32): void {
 }
 
 function readFieldValue(row: i32, depth: i32): void {
-  const packed = <i32>fieldCol(row, FieldCol.Packed);
+  const shape = fieldShape(row);
+  const packed = <i32>shapeCol(shape, FieldCol.Packed);
   const kind = packed & KIND_MASK;
   const compact = flexible && (packed & FLEX_NEVER) == 0;
-  const shape = fieldShape(row);
   const nullable = version >= shapeCol(shape, FieldCol.NullableMin) && version <= shapeCol(shape, FieldCol.NullableMax);
   if ((packed & ARRAY) == 0) {
     readValue(row, packed, kind, compact, nullable, depth);

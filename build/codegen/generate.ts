@@ -323,26 +323,26 @@ export function generate(schemaDir: string, sourceNote: string): string {
   out.push(`  ${tables.fields.length},`);
   out.push("];");
   out.push("");
-  // A field's FIELD_WIDTH columns (FieldCol), read through field_table.ts: the packed kind and
-  // the struct index as i16 (FIELD_WORDS); the six version and tag columns are few distinct
-  // combinations (about 70 for 1700 fields), so each field has the index of its combination
-  // (FIELD_SHAPE, one byte) in FIELD_SHAPES (six i16 each): about 8 KB smaller than six i8 columns
-  // per field, and read with no more instructions (no NEVER mapping).
+  // A field's FIELD_WIDTH columns (FieldCol), read through field_table.ts: the struct index as
+  // i16 (FIELD_STRUCT); the packed kind and the six version and tag columns are few distinct
+  // combinations (about 240 for 1700 fields), so each field has the index of its combination
+  // (FIELD_SHAPE, one byte) in FIELD_SHAPES (seven i16 each): about 9 KB smaller than an i16 and
+  // six i8 columns per field, and read with no more instructions (no NEVER mapping).
   const narrow = (v: number): number => {
     if (v === NEVER) return BYTE_NEVER;
     if (v < -1 || v >= BYTE_NEVER) throw new Error(`field table value ${v} does not fit the i8 columns`);
     return v;
   };
-  out.push("// Per field: FieldCol.Packed, FieldCol.Struct.");
+  out.push("// Per field: FieldCol.Struct.");
   out.push("// prettier-ignore");
-  out.push("export const FIELD_WORDS: StaticArray<i16> = [");
-  out.push(wrap(tables.fields.map((r) => `${r[0]}, ${r[FIELD_WIDTH - 1]}`), 8));
+  out.push("export const FIELD_STRUCT: StaticArray<i16> = [");
+  out.push(wrap(tables.fields.map((r) => r[FIELD_WIDTH - 1]), 16));
   out.push("];");
   out.push("");
   const shapes: string[] = [];
   const shapeOf = new Map<string, number>();
   const fieldShapes = tables.fields.map((r) => {
-    const key = r.slice(1, FIELD_WIDTH - 1).join(", ");
+    const key = r.slice(0, FIELD_WIDTH - 1).join(", ");
     let at = shapeOf.get(key);
     if (at === undefined) {
       at = shapes.length;
@@ -358,10 +358,10 @@ export function generate(schemaDir: string, sourceNote: string): string {
   out.push(wrap(fieldShapes.map(String), 24));
   out.push("];");
   out.push("");
-  out.push(`// Per shape: FieldCol.VersionMin to FieldCol.TaggedMin (${NEVER} for NEVER).`);
+  out.push(`// Per shape: FieldCol.Packed to FieldCol.TaggedMin (${NEVER} for NEVER).`);
   out.push("// prettier-ignore");
   out.push("export const FIELD_SHAPES: StaticArray<i16> = [");
-  out.push(wrap(shapes, 4));
+  out.push(wrap(shapes, 3));
   out.push("];");
   out.push("");
   // Two tables, like the fields': the struct indexes as i16, the versions as i8 (NEVER as
