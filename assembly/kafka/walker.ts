@@ -53,13 +53,17 @@ export class Visitor {
   structStart(structIndex: i32, ptr: usize): void {}
   structEnd(structIndex: i32, ptr: usize): void {}
   // The layout hooks below are called only when `wantsLayout` is set (editing, building error
-  // responses): they cost a virtual call per field, which the plain scan does not pay.
+  // responses): they cost a virtual call per array and element, which the plain scan does not pay.
   wantsLayout: bool = false;
-  // Around every field present in the version (row in FIELDS), tagged ones included.
+  // With `wantsLayout`, also around every field present in the version (row in FIELDS), tagged
+  // ones included (building error responses): a virtual call per field more.
+  wantsFields: bool = false;
   fieldStart(row: i32, ptr: usize): void {}
   fieldEnd(row: i32, ptr: usize): void {}
   // An array's count prefix at [countPtr, countEnd) (`count` -1 for null), before its elements.
   arrayStart(row: i32, countPtr: usize, countEnd: usize, count: i32, compact: bool): void {}
+  // At the end of an array field (after fieldEnd when `wantsFields`).
+  arrayEnd(row: i32, ptr: usize): void {}
   // Around each array element, scalar or struct.
   elementStart(ptr: usize): void {}
   elementEnd(ptr: usize): void {}
@@ -241,44 +245,42 @@ function readTaggedFields(first: i32, last: i32, depth: i32): void {
 }
 
 function readField(row: i32, depth: i32): void {
-  if (!visitor.wantsLayout) {
-    readFieldValue(row, depth);
-    return;
-  }
-  visitor.fieldStart(row, pos);
-  readFieldValue(row, depth);
-  if (error == 0) visitor.fieldEnd(row, pos);
-}
-
-function readFieldValue(row: i32, depth: i32): void {
+  const v = visitor;
+  const layout = v.wantsLayout;
+  const fields = layout && v.wantsFields;
+  if (fields) v.fieldStart(row, pos);
   const packed = <i32>fieldCol(row, FieldCol.Packed);
   const kind = packed & KIND_MASK;
   const compact = flexible && (packed & FLEX_NEVER) == 0;
   const nullable = version >= fieldCol(row, FieldCol.NullableMin) && version <= fieldCol(row, FieldCol.NullableMax);
-  if ((packed & ARRAY) == 0) {
-    readValue(row, packed, kind, compact, nullable, depth);
-    return;
+  const isArray = (packed & ARRAY) != 0;
+  // A scalar field is read as one element with no count (one call site keeps readValue inline).
+  let count: i64 = 1;
+  if (isArray) {
+    const countPtr = pos;
+    count = readLength(compact, false, nullable);
+    if (count == LENGTH_ERROR) return;
+    if (layout) v.arrayStart(row, countPtr, pos, <i32>count, compact);
+    // Every element takes at least one byte except structs whose fields are all absent, which
+    // Kafka's schemas do not have; this bounds the loop by the frame size. Null (-1): none.
+    if (count > 0 && <u64>count > <u64>(end - pos)) {
+      fail(WalkError.BadLength);
+      return;
+    }
   }
-  const countPtr = pos;
-  const count = readLength(compact, false, nullable);
-  if (count == LENGTH_ERROR) return;
-  const layout = visitor.wantsLayout;
-  if (layout) visitor.arrayStart(row, countPtr, pos, <i32>count, compact);
-  if (count < 0) return;
-  // Every element takes at least one byte except structs whose fields are all absent, which
-  // Kafka's schemas do not have; this bounds the loop by the frame size.
-  if (<u64>count > <u64>(end - pos)) {
-    fail(WalkError.BadLength);
-    return;
-  }
+  const elements = layout && isArray;
+  const elementNullable = nullable && !isArray;
   for (let i: i64 = 0; i < count && error == 0; i++) {
-    if (layout) visitor.elementStart(pos);
-    readValue(row, packed, kind, compact, false, depth);
-    if (layout && error == 0) visitor.elementEnd(pos);
+    if (elements) v.elementStart(pos);
+    readValue(row, packed, kind, compact, elementNullable, depth);
+    if (elements && error == 0) v.elementEnd(pos);
   }
+  if (error != 0 || !layout) return;
+  if (fields) v.fieldEnd(row, pos);
+  if (isArray) v.arrayEnd(row, pos);
 }
 
-function readValue(row: i32, packed: i32, kind: i32, compact: bool, nullable: bool, depth: i32): void {
+@inline function readValue(row: i32, packed: i32, kind: i32, compact: bool, nullable: bool, depth: i32): void {
   const role = (packed >> ROLE_SHIFT) & ROLE_MASK;
   const entity = (packed >> ENTITY_SHIFT) & ENTITY_MASK;
   switch (kind) {
