@@ -83,9 +83,14 @@ export class RewriteStage {
     this.failedEdit = false;
     if (changetype<usize>(principal) == changetype<usize>(this.principal)) return;
     this.principal = principal;
-    this.prefix = this.rules.tenantOf(principal);
-    this.patternHead = this.prefix !== null ? patternHead(this.prefix!) : null;
-    this.renames = this.rules.renamesOf(principal);
+    // Tenants often share a prefix, and most configurations rename nothing: nothing is
+    // allocated for a principal whose prefix and renames are the previous one's.
+    const prefix = this.rules.tenantOf(principal);
+    if (changetype<usize>(prefix) != changetype<usize>(this.prefix)) {
+      this.prefix = prefix;
+      this.patternHead = prefix !== null ? patternHead(prefix) : null;
+    }
+    if (this.rules.renames.length > 0 || this.renames.length > 0) this.renames = this.rules.renamesOf(principal);
   }
 
   // Renames a request's name; true when it changed (the broker's name is then in `name`).
