@@ -5,11 +5,15 @@ import { ALT_SOURCES, DEFAULTS, FIELD_BYTES, FIELD_WORDS, SOURCES } from "./gene
 import { BYTE_NEVER, FIELD_WIDTH, FieldCol, FieldKind, KIND_MASK, NEVER } from "./layout";
 
 const BYTE_COLUMNS = FIELD_WIDTH - 2;
+// The tables' addresses as plain numbers: reading a managed global into a function costs it a
+// shadow-stack frame (the incremental GC's roots), once per field on the walk's hot path.
+const WORDS: usize = changetype<usize>(FIELD_WORDS);
+const BYTES: usize = changetype<usize>(FIELD_BYTES);
 
 @inline export function fieldCol(row: i32, c: i32): i16 {
-  if (c == FieldCol.Packed) return unchecked(FIELD_WORDS[row * 2]);
-  if (c == FieldCol.Struct) return unchecked(FIELD_WORDS[row * 2 + 1]);
-  const v = <i16>unchecked(FIELD_BYTES[row * BYTE_COLUMNS + c - 1]);
+  if (c == FieldCol.Packed) return load<i16>(WORDS + (<usize>row << 2));
+  if (c == FieldCol.Struct) return load<i16>(WORDS + (<usize>row << 2), 2);
+  const v = <i16>load<i8>(BYTES + <usize>(row * BYTE_COLUMNS + c - 1));
   return v == <i16>BYTE_NEVER ? <i16>NEVER : v;
 }
 
