@@ -86,10 +86,11 @@ export class RewriteStage {
     // Tenants often share a prefix, and most configurations rename nothing: nothing is
     // allocated for a principal whose prefix and renames are the previous one's.
     const prefix = this.rules.tenantOf(principal);
-    if (changetype<usize>(prefix) != changetype<usize>(this.prefix)) {
-      this.prefix = prefix;
+    const previous = this.prefix;
+    if (prefix === null || previous === null || !same(previous, changetype<usize>(prefix), prefix.byteLength)) {
       this.patternHead = prefix !== null ? patternHead(prefix) : null;
     }
+    this.prefix = prefix;
     if (this.rules.renames.length > 0 || this.renames.length > 0) this.renames = this.rules.renamesOf(principal);
   }
 
