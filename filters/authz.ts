@@ -107,7 +107,7 @@ export class AuthzStage {
   private bodyPtr: usize = 0;
   private apiVersion: i16 = 0;
   private bodyEnd: usize = 0;
-  // Metadata: a named topic the principal may not create (see requestFieldEnd).
+  // Metadata: a named topic the principal may not create (see requestArrayEnd).
   private noCreate: bool = false;
   // The element count of the top-level list refused entries are dropped from: the latest one
   // until an entry is refused (a Fetch's topics, not the forgotten topics after them).
@@ -254,7 +254,7 @@ export class AuthzStage {
       if (!metadata && !createsTopic(this.apiKey, edits.innermostArrayRow())) return;
       if (this.allowed(resource, ptr, len, Operation.Create) || this.clusterAllows(Operation.Create)) return;
       // Metadata v0-3 always asks for missing topics to be created (Kafka answers them
-      // TOPIC_AUTHORIZATION_FAILED without CREATE); v4+ says so in a flag (requestFieldEnd).
+      // TOPIC_AUTHORIZATION_FAILED without CREATE); v4+ says so in a flag (requestArrayEnd).
       if (metadata && this.apiVersion >= 4) this.noCreate = true;
       else this.refuse(TOPIC_AUTHORIZATION_FAILED, edits);
       return;
@@ -306,7 +306,7 @@ export class AuthzStage {
   // only with CREATE on it (or on the cluster); the filter cannot tell which topics exist, so a
   // request naming one the principal may not create goes with the flag cleared (none of its
   // missing topics is created; existing ones are described as before).
-  requestFieldEnd(row: i32, ptr: usize, edits: FrameEdits): void {
+  requestArrayEnd(row: i32, ptr: usize, edits: FrameEdits): void {
     if (!this.noCreate || edits.arrayDepth() != 1 || edits.innermostArrayRow() != row || load<u8>(ptr) == 0) return;
     const bytes = edits.bytes;
     const mark = bytes.len;
@@ -439,8 +439,8 @@ export class AuthzStage {
     }
   }
 
-  // Before a response field ends: the merged entries go at the end of their list.
-  responseFieldEnd(row: i32, edits: FrameEdits): void {
+  // Before a response array ends: the merged entries go at the end of their list.
+  responseArrayEnd(row: i32, edits: FrameEdits): void {
     if (row == this.mergeRow && edits.arrayDepth() == 1 && edits.innermostArrayRow() == row) {
       edits.appendElements(this.mergePtr, this.mergeLen, this.mergeCount);
       this.mergeRow = -1;

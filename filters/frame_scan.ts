@@ -151,13 +151,13 @@ export class FrameScan extends Visitor {
     this.edits.elementEnd(ptr);
   }
 
-  fieldEnd(row: i32, ptr: usize): void {
+  arrayEnd(row: i32, ptr: usize): void {
     const authz = this.authz;
     if (authz !== null) {
-      if (this.isRequest) authz.requestFieldEnd(row, ptr, this.edits);
-      else authz.responseFieldEnd(row, this.edits);
+      if (this.isRequest) authz.requestArrayEnd(row, ptr, this.edits);
+      else authz.responseArrayEnd(row, this.edits);
     }
-    this.edits.fieldEnd(row, ptr);
+    this.edits.arrayEnd(row, ptr);
   }
 
   text(role: i32, ptr: usize, len: i32): void {

@@ -88,9 +88,15 @@ export class RewriteStage {
   private judgeAs(principal: string): void {
     if (changetype<usize>(principal) == changetype<usize>(this.principal)) return;
     this.principal = principal;
-    this.prefix = this.rules.tenantOf(principal);
-    this.patternHead = this.prefix !== null ? patternHead(this.prefix!) : null;
-    this.renames = this.rules.renamesOf(principal);
+    // Tenants often share a prefix, and most configurations rename nothing: nothing is
+    // allocated for a principal whose prefix and renames are the previous one's.
+    const prefix = this.rules.tenantOf(principal);
+    const previous = this.prefix;
+    if (prefix === null || previous === null || !same(previous, changetype<usize>(prefix), prefix.byteLength)) {
+      this.patternHead = prefix !== null ? patternHead(prefix) : null;
+    }
+    this.prefix = prefix;
+    if (this.rules.renames.length > 0 || this.renames.length > 0) this.renames = this.rules.renamesOf(principal);
   }
 
   // Renames a request's name; true when it changed (the broker's name is then in `name`).

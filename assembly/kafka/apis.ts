@@ -2,14 +2,18 @@
 import { APIS, API_NAME_BYTES, API_NAME_ENDS, API_VERSIONS, MAX_API_KEY } from "./generated/schema_tables";
 import { BYTE_NEVER, NEVER } from "./layout";
 
+// The tables' addresses as plain numbers (no shadow-stack frame for the functions reading them).
+const APIS_AT: usize = changetype<usize>(APIS);
+const API_VERSIONS_AT: usize = changetype<usize>(API_VERSIONS);
+
 // Column `c` of API_VERSIONS: 0 first valid, 1 last valid, 2 first flexible version.
 @inline function versionCol(apiKey: i16, c: i32): i16 {
-  const v = <i16>unchecked(API_VERSIONS[<i32>apiKey * 3 + c]);
+  const v = <i16>load<i8>(API_VERSIONS_AT + <usize>(<i32>apiKey * 3 + c));
   return v == <i16>BYTE_NEVER ? <i16>NEVER : v;
 }
 
 export function isKnownApi(apiKey: i16): bool {
-  return apiKey >= 0 && apiKey <= MAX_API_KEY && unchecked(APIS[<i32>apiKey * 2]) >= 0;
+  return apiKey >= 0 && apiKey <= MAX_API_KEY && load<i16>(APIS_AT + (<usize>apiKey << 2)) >= 0;
 }
 
 // True when this build's schemas define `version` of the API.
@@ -24,7 +28,7 @@ export function isFlexible(apiKey: i16, version: i16): bool {
 }
 
 export function messageStruct(apiKey: i16, isRequest: bool): i32 {
-  return unchecked(APIS[<i32>apiKey * 2 + (isRequest ? 0 : 1)]);
+  return load<i16>(APIS_AT + (<usize>apiKey << 2) + (isRequest ? 0 : 2));
 }
 
 export function lowestVersion(apiKey: i16): i16 {

@@ -5,16 +5,21 @@ import { ALT_SOURCES, DEFAULTS, FIELD_SHAPE, FIELD_SHAPES, FIELD_STRUCT, SOURCES
 import { FIELD_WIDTH, FieldCol, FieldKind, KIND_MASK } from "./layout";
 
 const SHAPE_COLUMNS = FIELD_WIDTH - 1;
+// The tables' addresses as plain numbers: reading a managed global into a function costs it a
+// shadow-stack frame (the incremental GC's roots), once per field on the walk's hot path.
+const SHAPES: usize = changetype<usize>(FIELD_SHAPES);
+const SHAPE_OF: usize = changetype<usize>(FIELD_SHAPE);
+const STRUCT_OF: usize = changetype<usize>(FIELD_STRUCT);
 
 @inline export function fieldCol(row: i32, c: i32): i16 {
-  if (c == FieldCol.Struct) return unchecked(FIELD_STRUCT[row]);
+  if (c == FieldCol.Struct) return load<i16>(STRUCT_OF + (<usize>row << 1));
   return shapeCol(fieldShape(row), c);
 }
 
 // The columns of a field row but its struct, for a caller reading several of them: the row's
 // shape once (fieldShape), then each column from it (shapeCol) with a single load.
 @inline export function fieldShape(row: i32): usize {
-  return changetype<usize>(FIELD_SHAPES) + (<usize>unchecked(FIELD_SHAPE[row]) * SHAPE_COLUMNS << 1);
+  return SHAPES + (<usize>load<u8>(SHAPE_OF + <usize>row) * SHAPE_COLUMNS << 1);
 }
 
 @inline export function shapeCol(shape: usize, c: i32): i16 {

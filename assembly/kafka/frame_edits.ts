@@ -173,8 +173,8 @@ export class FrameEdits {
     this.bytes.append(src, len);
   }
 
-  // Called at the end of every field; closes the array it ends, if it is one.
-  fieldEnd(row: i32, ptr: usize): void {
+  // Called at the end of every array field; closes it.
+  arrayEnd(row: i32, ptr: usize): void {
     if (this.depth == 0) return;
     const o = unchecked(this.open[this.depth - 1]);
     if (!o.isArray || o.row != row) return;

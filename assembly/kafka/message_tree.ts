@@ -17,6 +17,7 @@ export class MessageTree extends Visitor {
   constructor() {
     super();
     this.wantsLayout = true;
+    this.wantsFields = true;
   }
 
   // Frees the nodes (off the GC heap) when their connection ends.

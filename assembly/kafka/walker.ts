@@ -53,19 +53,25 @@ export class Visitor {
   structStart(structIndex: i32, ptr: usize): void {}
   structEnd(structIndex: i32, ptr: usize): void {}
   // The layout hooks below are called only when `wantsLayout` is set (editing, building error
-  // responses): they cost a virtual call per field, which the plain scan does not pay.
+  // responses): they cost a virtual call per array and element, which the plain scan does not pay.
   wantsLayout: bool = false;
-  // Around every field present in the version (row in FIELDS), tagged ones included.
+  // With `wantsLayout`, also around every field present in the version (row in FIELDS), tagged
+  // ones included (building error responses): a virtual call per field more.
+  wantsFields: bool = false;
   fieldStart(row: i32, ptr: usize): void {}
   fieldEnd(row: i32, ptr: usize): void {}
   // An array's count prefix at [countPtr, countEnd) (`count` -1 for null), before its elements.
   arrayStart(row: i32, countPtr: usize, countEnd: usize, count: i32, compact: bool): void {}
+  // At the end of an array field (after fieldEnd when `wantsFields`).
+  arrayEnd(row: i32, ptr: usize): void {}
   // Around each array element, scalar or struct.
   elementStart(ptr: usize): void {}
   elementEnd(ptr: usize): void {}
 }
 
 const MAX_DEPTH = 16;
+// STRUCTS' address as a plain number (field_table.ts says why).
+const STRUCTS_AT: usize = changetype<usize>(STRUCTS);
 
 // The walk's state lives in globals: one walk runs at a time and nothing is allocated per frame.
 let pos: usize = 0;
@@ -117,6 +123,8 @@ export function walkStruct(structIndex: i32, ver: i16, flex: bool, ptr: usize, l
   version = ver;
   flexible = flex;
   visitor = v;
+  layoutHooks = v.wantsLayout;
+  fieldHooks = layoutHooks && v.wantsFields;
   readStruct(structIndex, 0);
   source = null;
   return error != 0 ? error : <i32>(pos - ptr) + skipped;
@@ -132,6 +140,60 @@ export function useSource(s: WalkSource | null): void {
 // For Visitor.records with `ptr` 0: the record count of the set the source skipped.
 export function skippedRecords(): i64 {
   return source !== null ? source!.lastRecords : 0;
+}
+
+// The visitor's hooks, called through these so that the walk's own functions hold no managed
+// reference (each would cost them a shadow-stack frame for the incremental GC on every call).
+@noinline function reportEntity(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
+  visitor.entity(entity, lengthPtr, valuePtr, len, compact);
+}
+@noinline function reportText(role: i32, ptr: usize, len: i32): void {
+  visitor.text(role, ptr, len);
+}
+@noinline function reportNamePattern(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
+  visitor.namePattern(lengthPtr, valuePtr, len, compact);
+}
+@noinline function reportErrorCode(code: i16): void {
+  visitor.errorCode(code);
+}
+@noinline function reportInt8(role: i32, value: i8): void {
+  visitor.int8(role, value);
+}
+@noinline function reportTopicId(ptr: usize): void {
+  visitor.topicId(ptr);
+}
+@noinline function reportAcks(value: i16): void {
+  visitor.acks(value);
+}
+@noinline function reportAuthorizedOperations(ptr: usize): void {
+  visitor.authorizedOperations(ptr);
+}
+@noinline function reportRecords(ptr: usize, len: i32): void {
+  visitor.records(ptr, len);
+}
+@noinline function reportStructStart(structIndex: i32, ptr: usize): void {
+  visitor.structStart(structIndex, ptr);
+}
+@noinline function reportStructEnd(structIndex: i32, ptr: usize): void {
+  visitor.structEnd(structIndex, ptr);
+}
+@noinline function reportFieldStart(row: i32, ptr: usize): void {
+  visitor.fieldStart(row, ptr);
+}
+@noinline function reportFieldEnd(row: i32, ptr: usize): void {
+  visitor.fieldEnd(row, ptr);
+}
+@noinline function reportArrayStart(row: i32, countPtr: usize, countEnd: usize, count: i32, compact: bool): void {
+  visitor.arrayStart(row, countPtr, countEnd, count, compact);
+}
+@noinline function reportArrayEnd(row: i32, ptr: usize): void {
+  visitor.arrayEnd(row, ptr);
+}
+@noinline function reportElementStart(ptr: usize): void {
+  visitor.elementStart(ptr);
+}
+@noinline function reportElementEnd(ptr: usize): void {
+  visitor.elementEnd(ptr);
 }
 
 // For a visitor: ends the walk under way, which then returns WalkError.Stopped.
@@ -160,16 +222,17 @@ export function stopWalk(): void {
   return false;
 }
 
+// Big-endian reads spelled out: the optimizer leaves std's bswap a function call.
 @inline function readInt16(): i16 {
-  const v = bswap<u16>(load<u16>(pos));
+  const v = <u32>load<u16>(pos);
   pos += 2;
-  return <i16>v;
+  return <i16>((v << 8) | (v >> 8));
 }
 
 @inline function readInt32(): i32 {
-  const v = bswap<u32>(load<u32>(pos));
+  const v = load<u32>(pos);
   pos += 4;
-  return <i32>v;
+  return <i32>(rotl<u32>(v & 0xff00ff00, 8) | rotr<u32>(v & 0x00ff00ff, 8));
 }
 
 // Kafka's unsigned varint, at most 5 bytes for 32 bits. -1 after an error.
@@ -191,9 +254,9 @@ function readStruct(structIndex: i32, depth: i32): void {
     fail(WalkError.TooDeep);
     return;
   }
-  visitor.structStart(structIndex, pos);
-  const first = <i32>unchecked(STRUCTS[structIndex]);
-  const last = <i32>unchecked(STRUCTS[structIndex + 1]);
+  reportStructStart(structIndex, pos);
+  const first = <i32>load<i16>(STRUCTS_AT + (<usize>structIndex << 1));
+  const last = <i32>load<i16>(STRUCTS_AT + (<usize>structIndex << 1), 2);
   for (let row = first; row < last; row++) {
     const shape = fieldShape(row);
     if (version < shapeCol(shape, FieldCol.VersionMin) || version > shapeCol(shape, FieldCol.VersionMax)) continue;
@@ -202,7 +265,7 @@ function readStruct(structIndex: i32, depth: i32): void {
     if (error != 0) return;
   }
   if (flexible) readTaggedFields(first, last, depth);
-  if (error == 0) visitor.structEnd(structIndex, pos);
+  if (error == 0) reportStructEnd(structIndex, pos);
 }
 
 // The tagged-field section of a flexible struct: known tags are decoded within their declared
@@ -242,53 +305,55 @@ function readTaggedFields(first: i32, last: i32, depth: i32): void {
   }
 }
 
-function readField(row: i32, depth: i32): void {
-  if (!visitor.wantsLayout) {
-    readFieldValue(row, depth);
-    return;
-  }
-  visitor.fieldStart(row, pos);
-  readFieldValue(row, depth);
-  if (error == 0) visitor.fieldEnd(row, pos);
-}
+// Read from the visitor as the walk starts: no managed local in readField (a shadow-stack frame
+// per field for the incremental GC).
+let layoutHooks: bool = false;
+let fieldHooks: bool = false;
 
-function readFieldValue(row: i32, depth: i32): void {
+function readField(row: i32, depth: i32): void {
+  const layout = layoutHooks;
+  const fields = fieldHooks;
+  if (fields) reportFieldStart(row, pos);
   const shape = fieldShape(row);
   const packed = <i32>shapeCol(shape, FieldCol.Packed);
   const kind = packed & KIND_MASK;
   const compact = flexible && (packed & FLEX_NEVER) == 0;
   const nullable = version >= shapeCol(shape, FieldCol.NullableMin) && version <= shapeCol(shape, FieldCol.NullableMax);
-  if ((packed & ARRAY) == 0) {
-    readValue(row, packed, kind, compact, nullable, depth);
-    return;
+  const isArray = (packed & ARRAY) != 0;
+  // A scalar field is read as one element with no count (one call site keeps readValue inline).
+  let count: i64 = 1;
+  if (isArray) {
+    const countPtr = pos;
+    count = readLength(compact, false, nullable);
+    if (count == LENGTH_ERROR) return;
+    if (layout) reportArrayStart(row, countPtr, pos, <i32>count, compact);
+    // Every element takes at least one byte except structs whose fields are all absent, which
+    // Kafka's schemas do not have; this bounds the loop by the frame size. Null (-1): none.
+    if (count > 0 && <u64>count > <u64>(end - pos)) {
+      fail(WalkError.BadLength);
+      return;
+    }
   }
-  const countPtr = pos;
-  const count = readLength(compact, false, nullable);
-  if (count == LENGTH_ERROR) return;
-  const layout = visitor.wantsLayout;
-  if (layout) visitor.arrayStart(row, countPtr, pos, <i32>count, compact);
-  if (count < 0) return;
-  // Every element takes at least one byte except structs whose fields are all absent, which
-  // Kafka's schemas do not have; this bounds the loop by the frame size.
-  if (<u64>count > <u64>(end - pos)) {
-    fail(WalkError.BadLength);
-    return;
-  }
+  const elements = layout && isArray;
+  const elementNullable = nullable && !isArray;
   for (let i: i64 = 0; i < count && error == 0; i++) {
-    if (layout) visitor.elementStart(pos);
-    readValue(row, packed, kind, compact, false, depth);
-    if (layout && error == 0) visitor.elementEnd(pos);
+    if (elements) reportElementStart(pos);
+    readValue(row, packed, kind, compact, elementNullable, depth);
+    if (elements && error == 0) reportElementEnd(pos);
   }
+  if (error != 0 || !layout) return;
+  if (fields) reportFieldEnd(row, pos);
+  if (isArray) reportArrayEnd(row, pos);
 }
 
-function readValue(row: i32, packed: i32, kind: i32, compact: bool, nullable: bool, depth: i32): void {
+@inline function readValue(row: i32, packed: i32, kind: i32, compact: bool, nullable: bool, depth: i32): void {
   const role = (packed >> ROLE_SHIFT) & ROLE_MASK;
   const entity = (packed >> ENTITY_SHIFT) & ENTITY_MASK;
   switch (kind) {
     case FieldKind.Int8:
     case FieldKind.Bool: {
       if (!have(1)) return;
-      if (role != 0) visitor.int8(role, load<i8>(pos));
+      if (role != 0) reportInt8(role, load<i8>(pos));
       pos += 1;
       return;
     }
@@ -296,27 +361,27 @@ function readValue(row: i32, packed: i32, kind: i32, compact: bool, nullable: bo
     case FieldKind.Uint16: {
       if (!have(2)) return;
       const v = readInt16();
-      if (role == Role.ErrorCode) visitor.errorCode(v);
-      else if (role == Role.Acks) visitor.acks(v);
+      if (role == Role.ErrorCode) reportErrorCode(v);
+      else if (role == Role.Acks) reportAcks(v);
       return;
     }
     case FieldKind.Int32: {
       if (!have(4)) return;
-      if (entity != 0) visitor.entity(entity, pos, pos, 4, false);
-      else if (role == Role.AuthorizedOperations) visitor.authorizedOperations(pos);
+      if (entity != 0) reportEntity(entity, pos, pos, 4, false);
+      else if (role == Role.AuthorizedOperations) reportAuthorizedOperations(pos);
       pos += 4;
       return;
     }
     case FieldKind.Int64:
     case FieldKind.Float64: {
       if (!have(8)) return;
-      if (entity != 0) visitor.entity(entity, pos, pos, 8, false);
+      if (entity != 0) reportEntity(entity, pos, pos, 8, false);
       pos += 8;
       return;
     }
     case FieldKind.Uuid: {
       if (!have(16)) return;
-      if (role == Role.TopicId) visitor.topicId(pos);
+      if (role == Role.TopicId) reportTopicId(pos);
       pos += 16;
       return;
     }
@@ -407,8 +472,8 @@ function readBytes(kind: i32, role: i32, entity: i32, compact: bool, nullable: b
 }
 
 @inline function report(kind: i32, role: i32, entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
-  if (kind == FieldKind.Records) visitor.records(valuePtr, len);
-  else if (entity != 0) visitor.entity(entity, lengthPtr, valuePtr, len, compact);
-  else if (role == Role.NamePattern) visitor.namePattern(lengthPtr, valuePtr, len, compact);
-  else if (role != 0) visitor.text(role, valuePtr, len);
+  if (kind == FieldKind.Records) reportRecords(valuePtr, len);
+  else if (entity != 0) reportEntity(entity, lengthPtr, valuePtr, len, compact);
+  else if (role == Role.NamePattern) reportNamePattern(lengthPtr, valuePtr, len, compact);
+  else if (role != 0) reportText(role, valuePtr, len);
 }

@@ -2,8 +2,10 @@
 // configuration lists, first match wins: the mTLS peer certificate's URI SAN (the SPIFFE id
 // Istio issues) or subject, the SASL username the broker accepted, or the request's client id.
 import { readProperty } from "../proxy/host_memory";
-import { ByteBuffer } from "../kafka/byte_buffer";
 import { ANONYMOUS, PrincipalSource } from "./principal_source";
+
+// How many client ids a connection's principals are remembered for.
+const CLIENT_ID_SLOTS = 4;
 
 // SASL PLAIN: "authzid NUL authcid NUL password"; the principal is the authcid.
 function plainUser(ptr: usize, len: i32): string | null {
@@ -83,9 +85,11 @@ export class Principal {
   private scramUser: string = "";
   // The user of the SaslAuthenticate request being walked (its token is read during the walk).
   private tokenUser: string = "";
-  // The last principal named from a client id, reused while the client id stays the same.
-  private lastClientId: ByteBuffer = new ByteBuffer();
-  private lastFromClientId: string = "";
+  // The last principals named from client ids (their bytes and names), reused while the client
+  // id is one of them: a connection may alternate between a few.
+  private clientIds: StaticArray<ArrayBuffer | null> = new StaticArray<ArrayBuffer | null>(CLIENT_ID_SLOTS);
+  private clientIdNames: StaticArray<string> = new StaticArray<string>(CLIENT_ID_SLOTS);
+  private nextClientIdSlot: i32 = 0;
 
   // Whether the configuration names a certificate source (only then are certificates read).
   private tlsSources: bool = false;
@@ -98,9 +102,7 @@ export class Principal {
     }
   }
 
-  release(): void {
-    this.lastClientId.release();
-  }
+  release(): void {}
 
   saslMechanism(ptr: usize, len: i32): void {
     this.mechanism = String.UTF8.decodeUnsafe(ptr, <usize>len);
@@ -179,13 +181,20 @@ export class Principal {
   }
 
   private fromClientId(ptr: usize, len: i32): string {
-    const last = this.lastClientId;
-    if (last.len != len || memory.compare(last.ptr, ptr, <usize>len) != 0) {
-      last.clear();
-      last.append(ptr, len);
-      this.lastFromClientId = "User:" + String.UTF8.decodeUnsafe(ptr, <usize>len);
+    for (let i = 0; i < CLIENT_ID_SLOTS; i++) {
+      const id = unchecked(this.clientIds[i]);
+      if (id !== null && id.byteLength == len && memory.compare(changetype<usize>(id), ptr, <usize>len) == 0) {
+        return unchecked(this.clientIdNames[i]);
+      }
     }
-    return this.lastFromClientId;
+    const slot = this.nextClientIdSlot;
+    this.nextClientIdSlot = (slot + 1) % CLIENT_ID_SLOTS;
+    const id = new ArrayBuffer(len);
+    memory.copy(changetype<usize>(id), ptr, <usize>len);
+    const name = "User:" + String.UTF8.decodeUnsafe(ptr, <usize>len);
+    unchecked(this.clientIds[slot] = id);
+    unchecked(this.clientIdNames[slot] = name);
+    return name;
   }
 
   private hasCertificate(): bool {
