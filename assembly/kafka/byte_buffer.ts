@@ -9,6 +9,9 @@ export class BufferBudget {
   // Bytes of capacity all ByteBuffers of this VM hold.
   static held: i32 = 0;
   static limit: i32 = i32.MAX_VALUE;
+  // Resizes to or from more than KEEP_BYTES so far (the network layer's garbage collection
+  // follows them: proxy/gc.ts).
+  static largeResizes: u32 = 0;
 
   // Whether `more` bytes of capacity may be added. Buffers growing past KEEP_BYTES (large
   // frames) may only use half: the rest stays for the small frames of other connections, which
@@ -45,6 +48,7 @@ export class ByteBuffer {
   // Sets the capacity to `cap` (at least `len`), counted in BufferBudget.
   @noinline resize(cap: i32): void {
     BufferBudget.held += cap - this.cap;
+    if (cap > KEEP_BYTES || this.cap > KEEP_BYTES) BufferBudget.largeResizes++;
     this.ptr = this.ptr == 0 ? heap.alloc(<usize>cap) : heap.realloc(this.ptr, <usize>cap);
     this.cap = cap;
   }

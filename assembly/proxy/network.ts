@@ -1,11 +1,12 @@
 // The Proxy-Wasm lifecycle and TCP callbacks: root (plugin) contexts and connections are kept
-// here and each call is handed to its context. (proxy-runtime's runtime is not used: its context
+// here and each call is handed to its context; garbage is collected as callbacks end (gc.ts). (proxy-runtime's runtime is not used: its context
 // creation builds debug log lines listing every live context, whatever the log level, and its
 // context classes and tables cost ~8 KB of module.)
 import { Action } from "./abi";
 import { NetworkContext, NetworkRoot } from "./network_context";
 import { readProperty } from "./host_memory";
 import { fail } from "./host";
+import { connectionGone, enterCallback, leaveCallback } from "./gc";
 
 const connections = new Map<u32, NetworkContext>();
 // Root contexts: one per plugin configuration loaded into this VM, so few.
@@ -46,16 +47,23 @@ export function proxy_validate_configuration(rootContextId: u32, configurationSi
 }
 
 export function proxy_on_configure(rootContextId: u32, configurationSize: u32): u32 {
-  return root(rootContextId).onConfigure(configurationSize) ? 1 : 0;
+  enterCallback();
+  const ok = root(rootContextId).onConfigure(configurationSize);
+  leaveCallback(connections.size);
+  return ok ? 1 : 0;
 }
 
 export function proxy_on_tick(rootContextId: u32): void {
+  enterCallback();
   root(rootContextId).onTick();
+  leaveCallback(connections.size);
 }
 
 export function proxy_on_context_create(contextId: u32, rootContextId: u32): void {
   if (rootContextId != 0) {
+    enterCallback();
     connections.set(contextId, root(rootContextId).createContext(contextId));
+    leaveCallback(connections.size);
     return;
   }
   for (let i = 0, n = roots.length; i < n; i++) if (unchecked(roots[i]).context_id == contextId) return;
@@ -77,7 +85,10 @@ export function proxy_on_log(contextId: u32): void {}
 
 export function proxy_on_delete(contextId: u32): void {
   if (connections.has(contextId)) {
+    enterCallback();
     connections.delete(contextId);
+    connectionGone();
+    leaveCallback(connections.size);
     return;
   }
   for (let i = 0, n = roots.length; i < n; i++) {
@@ -94,17 +105,27 @@ export function proxy_on_new_connection(contextId: u32): u32 {
 }
 
 export function proxy_on_downstream_data(contextId: u32, size: u32, endOfStream: u32): u32 {
-  return network(contextId).downstreamData(size, endOfStream != 0);
+  enterCallback();
+  const action = network(contextId).downstreamData(size, endOfStream != 0);
+  leaveCallback(connections.size);
+  return action;
 }
 
 export function proxy_on_upstream_data(contextId: u32, size: u32, endOfStream: u32): u32 {
-  return network(contextId).upstreamData(size, endOfStream != 0);
+  enterCallback();
+  const action = network(contextId).upstreamData(size, endOfStream != 0);
+  leaveCallback(connections.size);
+  return action;
 }
 
 export function proxy_on_downstream_connection_close(contextId: u32, peer: u32): void {
+  enterCallback();
   network(contextId).connectionClosed();
+  leaveCallback(connections.size);
 }
 
 export function proxy_on_upstream_connection_close(contextId: u32, peer: u32): void {
+  enterCallback();
   network(contextId).connectionClosed();
+  leaveCallback(connections.size);
 }
