@@ -17,6 +17,9 @@ let armedPtr: usize = 0;
 // (copied / forwarded) is visible in every run.
 export let abiBytesRead: u32 = 0;
 export let abiBytesWritten: u32 = 0;
+// Bytes copied in from the host, ever: what the module allocates per frame comes from what it
+// read (names, client ids, answers), so garbage collection is paced by it (gc.ts).
+export let bytesReadTotal: u64 = 0;
 
 export function takeAbiBytes(): void {
   abiBytesRead = 0;
@@ -53,6 +56,7 @@ export function copyFromHost(buffer: u32, start: u32, len: u32, dest: usize): i3
   const got = <u32>load<usize>(outSize);
   const at = load<usize>(outPtr);
   abiBytesRead += got;
+  bytesReadTotal += got;
   // Envoy skips the allocation for an empty result; a copy that did not land in the armed
   // destination came from malloc and is moved over and released.
   if (got == 0) return 0;
