@@ -11,9 +11,10 @@ const COPY_RATIO_GOAL = 0.02;
 const IDLE_CONNECTION_GOAL = 8 * 1024;
 const kib = (x: number) => (isFinite(x) ? `${(x / 1024).toFixed(1)} KiB` : "n/a");
 
-// The scenarios that run the filter (not direct, not tcp_proxy alone).
+// The scenarios that run the filter (not direct, not tcp_proxy alone, not the no-op module).
 const withFilter = (r: BenchResult) =>
-  r.runs.filter((s) => SCENARIOS.some((c) => c.name === s.scenario && c.envoy !== null && c.envoy.filter !== null));
+  r.runs.filter((s) => SCENARIOS.some((c) => c.name === s.scenario && c.envoy !== null && c.envoy.filter !== null && !c.baseline));
+const CPU_GOAL = 1.25;
 
 function range(values: number[], show: (x: number) => string): string {
   if (values.length === 0) return "n/a";
@@ -45,6 +46,12 @@ function goals(r: BenchResult): string[] {
   const known = (xs: (number | undefined)[]) => xs.filter((x): x is number => x !== undefined && isFinite(x));
   p99Goal("one-at-a-time", known(f.map((s) => s.rttP99AddedUs)), known(direct.map((s) => s.rttP99AddedUs)), 100, "µs");
   p99Goal("at the fixed rate, the perf tool's whole ms", known(f.map((s) => s.p99AddedMs)), known(direct.map((s) => s.p99AddedMs)), 0.1, "ms");
+  const cpu = known(f.map((s) => s.cpuVsTcpProxy));
+  const floor = known(r.runs.filter((s) => s.scenario === "wasm no-op").map((s) => s.cpuVsTcpProxy));
+  out.push(`- Envoy CPU per GB <= ${CPU_GOAL}x tcp_proxy: ${range(cpu, pct)} (${cpu.length ? verdict(Math.max(...cpu) <= CPU_GOAL) : "n/a"}); ` +
+    `a Wasm module that reads nothing: ${range(floor, pct)}`);
+  const consumer = known(f.filter((s) => s.size === 1024).map((s) => s.consumerVsTcpProxy));
+  out.push(`- consumer MB/s at 1024 B >= 95% of tcp_proxy: ${range(consumer, pct)} (${consumer.length ? verdict(Math.min(...consumer) >= 0.95) : "n/a"})`);
   const copy = f.filter((s) => s.size === 1024 && s.copyRatio !== undefined).map((s) => s.copyRatio!);
   out.push(`- ABI bytes copied per forwarded byte <= ${COPY_RATIO_GOAL} (Java client, 1 KiB records, produce and consume, with metrics, ` +
     `ACLs and tenant rewriting): ${range(copy, (x) => num(x, 3))} (${copy.length ? verdict(Math.max(...copy) <= COPY_RATIO_GOAL) : "n/a"})`);

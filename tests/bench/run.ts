@@ -2,6 +2,7 @@
 // one machine: the broker directly, Envoy tcp_proxy alone, and Envoy with the filter's stages
 // (scenarios.ts). One KRaft broker; each Envoy (--concurrency 2, or ENVOY_CONCURRENCY) listens on the port the broker
 // advertises, one scenario at a time. Writes JSON, a markdown table and an SVG chart.
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ import { ROOT, WASM, requireInstalled, scratchDir } from "../harness/paths.ts";
 import { freePort } from "../harness/process.ts";
 import { startKafka } from "../harness/kafka.ts";
 import type { Envoy } from "../harness/envoy.ts";
-import { CLIENT_ID, SCENARIOS, Scenario } from "./scenarios.ts";
+import { CLIENT_ID, NOOP_WASM, SCENARIOS, Scenario } from "./scenarios.ts";
 import { startScenarioEnvoy } from "./scenario_envoy.ts";
 import { consumerPerf, producerPerf, ProducerResult } from "./perf_tools.ts";
 import { kafkajsProduce, kafkajsRoundTrips } from "./kafkajs_load.ts";
@@ -32,6 +33,7 @@ export interface Run {
   envoyCpuSecondsPerGB?: number;
   cpuVsTcpProxy?: number;
   consumerMbPerSec?: number;
+  consumerVsTcpProxy?: number;
   kafkajsRecordsPerSec?: number;
   // One Produce at a time (kafkajsRoundTrips): p50/p99 in microseconds, and p99 minus tcp_proxy's.
   rttP50Us?: number;
@@ -119,6 +121,9 @@ function rssBytes(envoy: Envoy): number {
 
 async function main(): Promise<void> {
   requireInstalled();
+  mkdirSync(join(ROOT, ".tmp/bench"), { recursive: true });
+  const noop = spawnSync("npx", ["asc", "--config", "tests/bench/noop.asconfig.json", "-o", NOOP_WASM], { cwd: ROOT, encoding: "utf8" });
+  if (noop.status !== 0) throw new Error(`asc noop_filter failed:\n${noop.stderr}`);
   const loadAtStart = loadavg()[0];
   const dir = scratchDir("bench");
   const listenPort = await freePort();
@@ -144,7 +149,7 @@ async function main(): Promise<void> {
     const reach = async (s: Scenario): Promise<{ envoy: Envoy | null; bootstrap: string } | null> => {
       if (unavailable.some((u) => u.scenario === s.name)) return null;
       if (s.envoy === null) return { envoy: null, bootstrap: kafka.direct };
-      const started = await startScenarioEnvoy(dir, s.envoy.filter, listenPort, kafka.proxiedPort);
+      const started = await startScenarioEnvoy(dir, s.envoy.filter, listenPort, kafka.proxiedPort, undefined, undefined, s.envoy.wasm);
       if ("envoy" in started) return { envoy: started.envoy, bootstrap: `127.0.0.1:${listenPort}` };
       unavailable.push({ scenario: s.name, reason: started.unavailable });
       console.log(`${s.name}: not available: ${started.unavailable}`);
@@ -224,7 +229,7 @@ async function main(): Promise<void> {
     }
     // Memory: each filter scenario in fresh one-worker Envoys (one VM: the gauge is its memory).
     for (const [i, s] of SCENARIOS.entries()) {
-      if (s.envoy === null || s.envoy.filter === null || (quick && s.name !== "filter+rewrite")) continue;
+      if (s.envoy === null || s.envoy.filter === null || s.baseline || (quick && s.name !== "filter+rewrite")) continue;
       if (unavailable.some((u) => u.scenario === s.name)) continue;
       const fresh = async <T>(f: (envoy: Envoy) => Promise<T>): Promise<T> => {
         const started = await startScenarioEnvoy(dir, s.envoy!.filter, listenPort, kafka.proxiedPort, 1, 2 * IDLE_CONNECTIONS);
@@ -265,6 +270,7 @@ async function main(): Promise<void> {
       const base = byKey("tcp_proxy", size)!;
       r.vsTcpProxy = r.recordsPerSec / base.recordsPerSec;
       if (r.envoyCpuSecondsPerGB !== undefined) r.cpuVsTcpProxy = r.envoyCpuSecondsPerGB / base.envoyCpuSecondsPerGB!;
+      r.consumerVsTcpProxy = r.consumerMbPerSec! / base.consumerMbPerSec!;
       r.p99AddedMs = r.latencyP99Ms! - base.latencyP99Ms!;
       r.rttP99AddedUs = r.rttP99Us! - base.rttP99Us!;
       ordered.push(r);

@@ -20,11 +20,12 @@ export function refusalReason(startError: string): string {
 // `concurrency`: Envoy's workers when not the tests' default (the memory scenario wants one VM);
 // `maxUpstreamConnections`: past Envoy's default circuit breaker of 1024 (the memory scenario's
 // thousands of idle connections).
+// `wasmPath`: another module than the filter's (the no-op baseline).
 export async function startScenarioEnvoy(dir: string, filter: object | null, listenPort: number, upstreamPort: number,
-  concurrency?: number, maxUpstreamConnections?: number): Promise<ScenarioEnvoy> {
+  concurrency?: number, maxUpstreamConnections?: number, wasmPath?: string): Promise<ScenarioEnvoy> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return { envoy: await startEnvoy(dir, { listenPort, upstreamPort, filterConfig: filter, concurrency, maxUpstreamConnections }) };
+      return { envoy: await startEnvoy(dir, { listenPort, upstreamPort, filterConfig: filter, concurrency, maxUpstreamConnections, wasmPath }) };
     } catch (err) {
       if (/Address already in use/.test(String(err)) && attempt < 10) {
         await new Promise((r) => setTimeout(r, 1000));

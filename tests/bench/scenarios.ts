@@ -4,18 +4,29 @@ export interface Scenario {
   name: string;
   // null: the broker's own listener; otherwise Envoy with this filter configuration (null inside
   // `filter` means plain tcp_proxy without the filter).
-  envoy: { filter: object | null } | null;
+  envoy: { filter: object | null; wasm?: string } | null;
+  // A yardstick, not the filter (its runs count in no goal of the filter's).
+  baseline?: boolean;
   // The broker's name for a topic the load calls `topic` (rewriting adds a prefix).
   brokerTopic(topic: string): string;
 }
 
+import { join } from "node:path";
+import { ROOT } from "../harness/paths.ts";
+
 const same = (t: string) => t;
+
+// The floor of any Proxy-Wasm network filter (noop_filter.ts, compiled by run.ts).
+export const NOOP_WASM = join(ROOT, ".tmp/bench/noop_filter.wasm");
 
 export const CLIENT_ID = "bench";
 
 export const SCENARIOS: Scenario[] = [
   { name: "direct", envoy: null, brokerTopic: same },
   { name: "tcp_proxy", envoy: { filter: null }, brokerTopic: same },
+  // Envoy calling into a Wasm module that reads nothing on every data callback: what any
+  // Proxy-Wasm network filter costs at least.
+  { name: "wasm no-op", envoy: { filter: {}, wasm: NOOP_WASM }, baseline: true, brokerTopic: same },
   { name: "filter+metrics", envoy: { filter: {} }, brokerTopic: same },
   {
     name: "filter+authz",
