@@ -2,7 +2,7 @@
 import { APIS, API_NAME_BYTES, API_NAME_ENDS, API_VERSIONS, MAX_API_KEY } from "./generated/schema_tables";
 import { BYTE_NEVER, NEVER } from "./layout";
 
-// The tables' addresses as plain numbers (no shadow-stack frame for the functions reading them).
+// The tables' addresses as plain numbers, read with one load (see field_table.ts).
 const APIS_AT: usize = changetype<usize>(APIS);
 const API_VERSIONS_AT: usize = changetype<usize>(API_VERSIONS);
 

@@ -143,7 +143,9 @@ export function skippedRecords(): i64 {
 }
 
 // The visitor's hooks, called through these so that the walk's own functions hold no managed
-// reference (each would cost them a shadow-stack frame for the incremental GC on every call).
+// reference: under AssemblyScript's incremental runtime each would cost them a shadow-stack
+// frame on every call. The module now builds with the minimal runtime (proxy/gc.ts), which has
+// no shadow stack; calling the visitor directly again is left for a change measured on its own.
 @noinline function reportEntity(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
   visitor.entity(entity, lengthPtr, valuePtr, len, compact);
 }
@@ -306,7 +308,7 @@ function readTaggedFields(first: i32, last: i32, depth: i32): void {
 }
 
 // Read from the visitor as the walk starts: no managed local in readField (a shadow-stack frame
-// per field for the incremental GC).
+// per field under the incremental runtime; see the hooks above).
 let layoutHooks: bool = false;
 let fieldHooks: bool = false;
 
