@@ -16,7 +16,7 @@
 // in ForwardMode.Immediately (frames checked as they complete, Envoy's buffer left alone).
 import { log, LogLevel, currentTimeNanos } from "./host";
 import { Action, BufferType, StreamType, proxy_close_stream } from "./abi";
-import { copyFromHost, writeToHost } from "./host_memory";
+import { copyFromHost, prefetch, writeToHost } from "./host_memory";
 import { FrameImage, BatchCounter } from "./frame_image";
 import { HostOutput } from "./host_output";
 import { Visitor, WalkError, useSource, walk } from "../kafka/walker";
@@ -236,6 +236,7 @@ export class KafkaConnection extends NetworkContext {
         break;
       }
       store<u64>(SIZE_PREFIX, 0);
+      prefetch(hostBuffer, <u32>at, <u32>min(avail, 8), <u32>avail);
       copyFromHost(hostBuffer, <u32>at, <u32>min(avail, 8), SIZE_PREFIX);
       const frameSize = bswap<i32>(load<i32>(SIZE_PREFIX));
       if (frameSize < 0) {
@@ -250,6 +251,9 @@ export class KafkaConnection extends NetworkContext {
       if (isRequest && this.inFlight.size >= this.maxInFlight) return this.overBudget(hostBuffer, <u32>size, isRequest);
       const total = frameSize + 4;
       const complete = total <= avail;
+      // The window holds the frame's start (or all of it): a frame after a small one may not be
+      // in it yet.
+      prefetch(hostBuffer, <u32>at, <u32>min(total, avail), <u32>avail);
       tailEnd = max(size, at + total);
       const f = isRequest ? this.requestFrame : this.responseFrame;
       let apiKey: i32 = -1;

@@ -4,7 +4,7 @@
 // context classes and tables cost ~8 KB of module.)
 import { Action } from "./abi";
 import { NetworkContext, NetworkRoot } from "./network_context";
-import { readProperty } from "./host_memory";
+import { forgetWindow, readProperty } from "./host_memory";
 import { fail } from "./host";
 import { connectionGone, enterCallback, leaveCallback } from "./gc";
 
@@ -106,14 +106,18 @@ export function proxy_on_new_connection(contextId: u32): u32 {
 
 export function proxy_on_downstream_data(contextId: u32, size: u32, endOfStream: u32): u32 {
   enterCallback();
+  forgetWindow();
   const action = network(contextId).downstreamData(size, endOfStream != 0);
+  forgetWindow();
   leaveCallback(connections.size);
   return action;
 }
 
 export function proxy_on_upstream_data(contextId: u32, size: u32, endOfStream: u32): u32 {
   enterCallback();
+  forgetWindow();
   const action = network(contextId).upstreamData(size, endOfStream != 0);
+  forgetWindow();
   leaveCallback(connections.size);
   return action;
 }

@@ -52,6 +52,11 @@ export interface Connection {
 export interface AbiBytes {
   read: number;
   written: number;
+  // Calls of proxy_get_buffer_bytes and proxy_set_buffer_bytes on the data buffers: each costs
+  // Envoy about a microsecond whatever its size (get_buffer_bytes calls back into the module to
+  // allocate), so their number is the hot path's other exact cost.
+  reads: number;
+  writes: number;
 }
 
 export interface Metric {
@@ -77,7 +82,7 @@ export class ProxyWasmHost {
   // What the module asked for with proxy_set_tick_period_milliseconds (0: no ticks).
   tickPeriodMs = 0;
   // Bytes copied across the ABI for all connections' data buffers together (closed ones too).
-  readonly abiBytes: AbiBytes = { read: 0, written: 0 };
+  readonly abiBytes: AbiBytes = { read: 0, written: 0, reads: 0, writes: 0 };
   // Bytes of the plugin configuration handed over (proxy_get_buffer_bytes on it).
   configBytesRead = 0;
 
@@ -121,7 +126,7 @@ export class ProxyWasmHost {
   connect(): Connection {
     const c: Connection = {
       id: this.nextId++, held: { [DOWNSTREAM]: Buffer.alloc(0), [UPSTREAM]: Buffer.alloc(0) },
-      toUpstream: [], toDownstream: [], closed: false, deleted: false, hostErrors: [], abiBytes: { read: 0, written: 0 },
+      toUpstream: [], toDownstream: [], closed: false, deleted: false, hostErrors: [], abiBytes: { read: 0, written: 0, reads: 0, writes: 0 },
     };
     this.call("proxy_on_context_create", c.id, ROOT_ID);
     this.call("proxy_on_new_connection", c.id);
@@ -210,6 +215,10 @@ export class ProxyWasmHost {
       proxy_get_buffer_bytes: (type: number, start: number, max: number, retPtr: number, retSize: number) => {
         const b = this.bufferOf(type);
         if (b === null) return Status.NotFound;
+        if (type !== PLUGIN_CONFIGURATION) {
+          this.current!.abiBytes.reads++;
+          this.abiBytes.reads++;
+        }
         // Envoy cuts the range at the buffer's end, computing the length as size - start: a
         // start past the end makes it wrap around (no defined outcome).
         if (start > b.length) {
@@ -231,6 +240,8 @@ export class ProxyWasmHost {
       proxy_set_buffer_bytes: (type: number, start: number, size: number, ptr: number, len: number) => {
         const c = this.current;
         if (c === null || type !== this.currentBuffer) return Status.NotFound;
+        c.abiBytes.writes++;
+        this.abiBytes.writes++;
         const held = c.held[type as 2 | 3];
         const data = Buffer.from(this.memory.subarray(ptr, ptr + len));
         if (start === 0) c.held[type as 2 | 3] = Buffer.concat([data, held.subarray(Math.min(size, held.length))]);
