@@ -1,0 +1,253 @@
+// The project's WasmPlugin through Istio's own code, without Kubernetes: the module is pushed
+// with `kafka-proxy-wasm push` to a real registry (Debian's docker-registry); the WasmPlugin
+// `kafka-proxy-wasm render-istio` renders for it (pinned by digest) passes Istio's validation;
+// Istio's discovery server (istiod's config store, WasmPlugin -> TrafficExtension translation
+// and xDS generation, in-process over a fake Kubernetes client) serves it with the Sidecar and
+// PeerAuthentication of a Kafka broker's workload; pilot-agent (Istio's sidecar agent) runs the
+// project's Envoy, pulls the image and hands Envoy the module as a local file; Kafka clients
+// with workload certificates (SPIFFE URI SANs) then talk mTLS to the Istio-built inbound
+// listener, and the filter authorizes them as the policy says.
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { parse, stringify } from "yaml";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { ROOT, WASM, requireInstalled, scratchDir } from "../harness/paths.ts";
+import { freePort, waitFor } from "../harness/process.ts";
+import { startRegistry, Registry } from "../harness/registry.ts";
+import { startKafka, KafkaBroker } from "../harness/kafka.ts";
+import { brokerOffset, createTopics } from "../harness/broker_view.ts";
+import { makeCerts, TestCerts, CertPair } from "../harness/certs.ts";
+import {
+  ISTIO_VERSION, agentMetrics, envoyConfigDump, envoyStats, istioValidate, requireIstio, startIstioXds, startPilotAgent,
+} from "../harness/istio.ts";
+import type { Service } from "../harness/process.ts";
+
+const POLICY = join(ROOT, "examples/policy.json");
+const WRITER = "spiffe://cluster.local/ns/shop/sa/orders-writer";
+const READER = "spiffe://cluster.local/ns/shop/sa/orders-reader";
+// The broker's workload: its sidecar applies the WasmPlugin on inbound (mode SERVER).
+const BROKER = { name: "kafka-0", namespace: "kafka", labels: { app: "kafka" } };
+
+function cli(args: string[]): string {
+  const r = spawnSync(process.execPath, [join(ROOT, "bin/kafka-proxy-wasm.js"), ...args], { cwd: ROOT, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`kafka-proxy-wasm ${args.join(" ")} failed:\n${r.stderr}`);
+  return r.stdout;
+}
+
+// The example policy, for the broker's workload, its image in the test registry and its
+// Kafka port the Sidecar's ingress port.
+function renderWasmPlugin(dir: string, image: string, port: number, sha256: string): any {
+  const policy = JSON.parse(readFileSync(POLICY, "utf8"));
+  policy.istio = { ...policy.istio, namespace: BROKER.namespace, selector: BROKER.labels, image, ports: [port] };
+  const file = join(dir, `policy-${sha256.slice(0, 8)}.json`);
+  writeFileSync(file, JSON.stringify(policy));
+  return parse(cli(["render-istio", "--policy", file, "--sha256", sha256]));
+}
+
+// What a Kafka broker's workload needs from Istio outside Kubernetes: a Sidecar whose ingress
+// binds the Kafka port on loopback (interception mode NONE: nothing redirects traffic) and
+// forwards to the broker, and STRICT mTLS on it.
+function brokerConfigs(port: number, brokerPort: number): object[] {
+  return [
+    {
+      apiVersion: "networking.istio.io/v1", kind: "Sidecar", metadata: { name: "kafka", namespace: BROKER.namespace },
+      spec: {
+        workloadSelector: { labels: BROKER.labels },
+        ingress: [{ port: { number: port, protocol: "TCP", name: "tcp-kafka" }, bind: "127.0.0.1", defaultEndpoint: `127.0.0.1:${brokerPort}` }],
+        egress: [{ hosts: ["./*"] }],
+      },
+    },
+    {
+      apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", metadata: { name: "kafka", namespace: BROKER.namespace },
+      spec: { selector: { matchLabels: BROKER.labels }, mtls: { mode: "STRICT" } },
+    },
+  ];
+}
+
+const yamlDocs = (docs: object[]) => docs.map((d) => stringify(d)).join("---\n");
+
+// Istio's network Wasm filters in Envoy's config dump (ECDS), by name.
+function ecdsFilters(dump: any): Map<string, any> {
+  const out = new Map<string, any>();
+  for (const c of dump.configs) {
+    if (!String(c["@type"]).endsWith("EcdsConfigDump")) continue;
+    for (const f of c.ecds_filters ?? []) out.set(f.ecds_filter.name, f.ecds_filter.typed_config);
+  }
+  return out;
+}
+
+function listener(dump: any, port: number): any {
+  const listeners = dump.configs.find((c: any) => String(c["@type"]).endsWith("ListenersConfigDump"));
+  return (listeners.dynamic_listeners ?? []).map((l: any) => l.active_state?.listener)
+    .find((l: any) => l?.address?.socket_address?.port_value === port);
+}
+
+const counter = (metrics: string, name: string, result: string): number => {
+  const m = new RegExp(`^${name}\\{[^}]*result="${result}"[^}]*\\} (\\d+)`, "m").exec(metrics);
+  return m ? Number(m[1]) : 0;
+};
+
+interface Bed {
+  dir: string;
+  port: number;
+  kafka: KafkaBroker;
+  xds: Service;
+  agent: Service;
+}
+
+describe(`Istio (${ISTIO_VERSION}): the WasmPlugin through Istio's discovery server and pilot-agent`, () => {
+  let registry: Registry | undefined;
+  let dir = "";
+  let certs: TestCerts;
+  let image = "";
+  let digest = "";
+  let failed = false;
+
+  before(async () => {
+    requireInstalled();
+    requireIstio();
+    dir = scratchDir("istio");
+    registry = await startRegistry(join(dir, "registry"));
+    image = `${registry.host}/kafka-proxy-wasm:istio`;
+    digest = cli(["push", "--image", image]).trim();
+    certs = makeCerts(dir);
+  });
+  after(async () => {
+    await registry?.stop();
+    if (failed) console.error(`istio test logs kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  });
+
+  // Kafka behind the broker's Istio sidecar, with `plugin` served next to the broker's configs.
+  async function withBed(name: string, plugin: (port: number) => any, fn: (bed: Bed) => Promise<void>): Promise<void> {
+    const bedDir = join(dir, name);
+    const port = await freePort();
+    const kafka = await startKafka(join(bedDir, "kafka"), port);
+    let xds: Service | undefined;
+    let agent: Service | undefined;
+    try {
+      const configFile = join(bedDir, "istio-configs.yaml");
+      writeFileSync(configFile, yamlDocs([plugin(port), ...brokerConfigs(port, kafka.proxiedPort)]));
+      xds = await startIstioXds(bedDir, configFile);
+      agent = await startPilotAgent(join(bedDir, "sidecar"), {
+        ...BROKER,
+        certs: { cert: certs.server.cert, key: certs.server.key, root: certs.ca },
+        insecureRegistries: [registry!.host],
+      });
+      await fn({ dir: bedDir, port, kafka, xds, agent });
+    } catch (e) {
+      failed = true;
+      throw e;
+    } finally {
+      await agent?.stop();
+      await xds?.stop();
+      await kafka.stop();
+    }
+  }
+
+  // A client with its workload certificate, as a meshed client's sidecar presents it.
+  const client = (port: number, pair: CertPair) => new Kafka({
+    clientId: "istio-test", brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING,
+    ssl: { ca: [readFileSync(certs.ca)], cert: readFileSync(pair.cert), key: readFileSync(pair.key), servername: "localhost" },
+  });
+  const producer = (port: number, pair: CertPair) =>
+    client(port, pair).producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });
+
+  test("Istio's validation accepts the rendered WasmPlugin and the broker's configs, and refuses a broken WasmPlugin", () => {
+    const plugin = renderWasmPlugin(dir, image, 9092, digest.slice(7));
+    const file = join(dir, "validate.yaml");
+    writeFileSync(file, yamlDocs([plugin, ...brokerConfigs(9092, 9093)]));
+    const ok = istioValidate(file);
+    assert.ok(ok.ok, ok.output);
+    assert.match(ok.output, /^valid WasmPlugin kafka\/kafka-proxy$/m);
+    assert.match(ok.output, /^valid Sidecar kafka\/kafka$/m);
+    assert.match(ok.output, /^valid PeerAuthentication kafka\/kafka$/m);
+    // The same validation refuses what istiod's webhook would.
+    writeFileSync(file, yamlDocs([{ ...plugin, spec: { ...plugin.spec, sha256: "not-a-digest" } }]));
+    const bad = istioValidate(file);
+    assert.equal(bad.ok, false, bad.output);
+    assert.match(bad.output, /sha256/);
+  });
+
+  test("broker inbound (mode SERVER): the agent pulls the image, Envoy runs the filter from the local file, mTLS principals are authorized", { timeout: 300_000 }, async () => {
+    await withBed("server", (port) => renderWasmPlugin(dir, image, port, digest.slice(7)), async ({ port, kafka }) => {
+      // Istio's translation: the WasmPlugin is served as a TrafficExtension, whose ECDS name
+      // Envoy's listener on the Sidecar's ingress port refers to.
+      const ecdsName = "extensions.istio.io/trafficextension/kafka.kafka-proxy~istio-translated-wasmplugin";
+      let dump: any;
+      await waitFor("the Istio-built listener with its ECDS filter", async () => {
+        dump = await envoyConfigDump();
+        return listener(dump, port) !== undefined && ecdsFilters(dump).has(ecdsName);
+      }, 60_000);
+      const chains = listener(dump, port).filter_chains;
+      const names = chains.flatMap((c: any) => c.filters.map((f: any) => f.name));
+      assert.ok(names.includes(ecdsName), `listener filters: ${names}`);
+      assert.ok(chains.every((c: any) => c.transport_socket?.name === "envoy.transport_sockets.tls"), "STRICT mTLS: TLS on every chain");
+      // The agent rewrote the remote (OCI) code source into a local file it fetched.
+      const wasm = ecdsFilters(dump).get(ecdsName);
+      assert.equal(wasm["@type"], "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm");
+      assert.equal(wasm.config.name, "kafka.kafka-proxy~istio-translated-wasmplugin");
+      assert.equal(wasm.config.root_id, "kafka_proxy");
+      assert.equal(wasm.config.failure_policy, "FAIL_CLOSED");
+      const code = wasm.config.vm_config.code;
+      assert.equal(code.remote, undefined, "no remote source left for Envoy");
+      const file = code.local.filename;
+      assert.match(file, /^\/var\/lib\/istio\/data\//);
+      assert.ok(readFileSync(file).equals(readFileSync(WASM)), "the fetched file is the built module");
+      assert.deepEqual(JSON.parse(wasm.config.configuration.value), JSON.parse(readFileSync(POLICY, "utf8")).filter);
+      const metrics = await agentMetrics();
+      assert.equal(counter(metrics, "istio_agent_wasm_remote_fetch_count", "success"), 1, metrics);
+      assert.equal(counter(metrics, "istio_agent_wasm_config_conversion_count", "success") >= 1, true);
+
+      // Kafka through the Istio-built inbound listener: the principals are the clients'
+      // SPIFFE ids from their certificates.
+      await createTopics(kafka, ["orders"]);
+      const writer = producer(port, certs.client("writer", WRITER));
+      await writer.connect();
+      await writer.send({ topic: "orders", messages: [{ key: "k", value: "through istio" }] });
+      await writer.disconnect();
+      const refused = producer(port, certs.client("reader", READER));
+      await refused.connect();
+      await assert.rejects(refused.send({ topic: "orders", messages: [{ value: "refused" }] }),
+        (e: any) => /TOPIC_AUTHORIZATION_FAILED/.test(String(e.type ?? "") + e.message + JSON.stringify(e.errors ?? "")));
+      await refused.disconnect();
+      assert.equal(await brokerOffset(kafka, "orders"), 1, "the refused record never reached the broker");
+      const stats = await envoyStats("kafka_proxy");
+      assert.ok((stats.get("wasmcustom.kafka_proxy.authz.entries_denied") ?? 0) >= 1, JSON.stringify([...stats]));
+      assert.ok((stats.get("wasmcustom.kafka_proxy.requests.api.Produce.v.7") ?? 0) >= 2, JSON.stringify([...stats]));
+    });
+  });
+
+  test("failStrategy FAIL_CLOSE: an image whose digest does not match is not run, and traffic is refused, not passed", { timeout: 300_000 }, async () => {
+    const wrong = "0".repeat(64);
+    await withBed("fail-close", (port) => renderWasmPlugin(dir, image, port, wrong), async ({ port, kafka }) => {
+      const ecdsName = "extensions.istio.io/trafficextension/kafka.kafka-proxy~istio-translated-wasmplugin";
+      let dump: any;
+      await waitFor("the Istio-built listener with its ECDS filter", async () => {
+        dump = await envoyConfigDump();
+        return listener(dump, port) !== undefined && ecdsFilters(dump).has(ecdsName);
+      }, 60_000);
+      // In the Wasm filter's place the agent put a deny-all RBAC filter (FAIL_CLOSE).
+      const filter = ecdsFilters(dump).get(ecdsName);
+      assert.equal(filter["@type"], "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC", JSON.stringify(filter));
+      assert.equal(filter.stat_prefix, "wasm-default-deny");
+      const metrics = await agentMetrics();
+      assert.equal(counter(metrics, "istio_agent_wasm_remote_fetch_count", "success"), 0, metrics);
+      assert.ok(counter(metrics, "istio_agent_wasm_remote_fetch_count", "checksum_mismatched") >= 1, metrics);
+      assert.ok(counter(metrics, "istio_agent_wasm_config_conversion_count", "fetch_failure") >= 1, metrics);
+      await createTopics(kafka, ["orders"]);
+      const writer = producer(port, certs.client("writer-closed", WRITER));
+      await assert.rejects(async () => {
+        await writer.connect();
+        await writer.send({ topic: "orders", messages: [{ value: "must not pass" }] });
+      });
+      await writer.disconnect();
+      assert.equal(await brokerOffset(kafka, "orders"), 0, "nothing reached the broker");
+      const denied = [...(await envoyStats("wasm-default-deny"))].filter(([k]) => k.endsWith("denied"));
+      assert.ok(denied.some(([, v]) => v >= 1), JSON.stringify(denied));
+    });
+  });
+});
