@@ -17,7 +17,7 @@ import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { ROOT, WASM, requireInstalled, scratchDir } from "../harness/paths.ts";
 import { freePort, waitFor } from "../harness/process.ts";
 import { startRegistry, Registry } from "../harness/registry.ts";
-import { startKafka, KafkaBroker } from "../harness/kafka.ts";
+import { startKafka, KafkaBroker, KafkaOptions } from "../harness/kafka.ts";
 import { brokerOffset, createTopics } from "../harness/broker_view.ts";
 import { makeCerts, TestCerts, CertPair } from "../harness/certs.ts";
 import {
@@ -30,6 +30,9 @@ const WRITER = "spiffe://cluster.local/ns/shop/sa/orders-writer";
 const READER = "spiffe://cluster.local/ns/shop/sa/orders-reader";
 // The broker's workload: its sidecar applies the WasmPlugin on inbound (mode SERVER).
 const BROKER = { name: "kafka-0", namespace: "kafka", labels: { app: "kafka" } };
+// A client's workload (the example policy's selector): its sidecar on outbound (mode CLIENT).
+const CLIENT = { name: "orders-0", namespace: "shop", labels: { app: "orders" } };
+type WorkloadId = typeof BROKER;
 
 function cli(args: string[]): string {
   const r = spawnSync(process.execPath, [join(ROOT, "bin/kafka-proxy-wasm.js"), ...args], { cwd: ROOT, encoding: "utf8" });
@@ -39,9 +42,10 @@ function cli(args: string[]): string {
 
 // The example policy, for the broker's workload, its image in the test registry and its
 // Kafka port the Sidecar's ingress port.
-function renderWasmPlugin(dir: string, image: string, port: number, sha256: string): any {
+function renderWasmPlugin(dir: string, image: string, port: number, sha256: string, workload = BROKER, filter?: object): any {
   const policy = JSON.parse(readFileSync(POLICY, "utf8"));
-  policy.istio = { ...policy.istio, namespace: BROKER.namespace, selector: BROKER.labels, image, ports: [port] };
+  policy.istio = { ...policy.istio, namespace: workload.namespace, selector: workload.labels, image, ports: [port] };
+  if (filter) policy.filter = filter;
   const file = join(dir, `policy-${sha256.slice(0, 8)}.json`);
   writeFileSync(file, JSON.stringify(policy));
   return parse(cli(["render-istio", "--policy", file, "--sha256", sha256]));
@@ -63,6 +67,29 @@ function brokerConfigs(port: number, brokerPort: number): object[] {
     {
       apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", metadata: { name: "kafka", namespace: BROKER.namespace },
       spec: { selector: { matchLabels: BROKER.labels }, mtls: { mode: "STRICT" } },
+    },
+  ];
+}
+
+// What a Kafka client's workload needs for its sidecar to carry its Kafka traffic without
+// redirection: the broker as a ServiceEntry (outside the mesh, a static loopback endpoint) and
+// a Sidecar whose egress listener binds the Kafka port on loopback for that host.
+function clientConfigs(port: number, brokerPort: number): object[] {
+  return [
+    {
+      apiVersion: "networking.istio.io/v1", kind: "ServiceEntry", metadata: { name: "kafka", namespace: CLIENT.namespace },
+      spec: {
+        hosts: ["kafka.example"], location: "MESH_EXTERNAL", resolution: "STATIC",
+        ports: [{ number: port, name: "tcp-kafka", protocol: "TCP" }],
+        endpoints: [{ address: "127.0.0.1", ports: { "tcp-kafka": brokerPort } }],
+      },
+    },
+    {
+      apiVersion: "networking.istio.io/v1", kind: "Sidecar", metadata: { name: "orders", namespace: CLIENT.namespace },
+      spec: {
+        workloadSelector: { labels: CLIENT.labels },
+        egress: [{ port: { number: port, protocol: "TCP", name: "tcp-kafka" }, bind: "127.0.0.1", hosts: ["./kafka.example"] }],
+      },
     },
   ];
 }
@@ -89,6 +116,13 @@ const counter = (metrics: string, name: string, result: string): number => {
   const m = new RegExp(`^${name}\\{[^}]*result="${result}"[^}]*\\} (\\d+)`, "m").exec(metrics);
   return m ? Number(m[1]) : 0;
 };
+
+// A Kafka error 29 (TOPIC_AUTHORIZATION_FAILED) somewhere in kafkajs' error and its causes.
+function refusedWith29(e: any): boolean {
+  if (!e || typeof e !== "object") return false;
+  if (e.type === "TOPIC_AUTHORIZATION_FAILED" && (e.code === undefined || e.code === 29)) return true;
+  return refusedWith29(e.cause) || (e.errors ?? []).some(refusedWith29);
+}
 
 interface Bed {
   dir: string;
@@ -121,19 +155,21 @@ describe(`Istio (${ISTIO_VERSION}): the WasmPlugin through Istio's discovery ser
     else rmSync(dir, { recursive: true, force: true });
   });
 
-  // Kafka behind the broker's Istio sidecar, with `plugin` served next to the broker's configs.
-  async function withBed(name: string, plugin: (port: number) => any, fn: (bed: Bed) => Promise<void>): Promise<void> {
+  // Kafka behind a workload's Istio sidecar (the broker's by default), with `plugin` served next
+  // to the workload's configs; clients reach the broker through the sidecar's listener on `port`.
+  async function withBed(name: string, plugin: (port: number) => any, fn: (bed: Bed) => Promise<void>,
+    workload: WorkloadId = BROKER, configs = brokerConfigs, kafkaOptions: KafkaOptions = {}): Promise<void> {
     const bedDir = join(dir, name);
     const port = await freePort();
-    const kafka = await startKafka(join(bedDir, "kafka"), port);
+    const kafka = await startKafka(join(bedDir, "kafka"), port, kafkaOptions);
     let xds: Service | undefined;
     let agent: Service | undefined;
     try {
       const configFile = join(bedDir, "istio-configs.yaml");
-      writeFileSync(configFile, yamlDocs([plugin(port), ...brokerConfigs(port, kafka.proxiedPort)]));
+      writeFileSync(configFile, yamlDocs([plugin(port), ...configs(port, kafka.proxiedPort)]));
       xds = await startIstioXds(bedDir, configFile);
       agent = await startPilotAgent(join(bedDir, "sidecar"), {
-        ...BROKER,
+        ...workload,
         certs: { cert: certs.server.cert, key: certs.server.key, root: certs.ca },
         insecureRegistries: [registry!.host],
       });
@@ -159,12 +195,14 @@ describe(`Istio (${ISTIO_VERSION}): the WasmPlugin through Istio's discovery ser
   test("Istio's validation accepts the rendered WasmPlugin and the broker's configs, and refuses a broken WasmPlugin", () => {
     const plugin = renderWasmPlugin(dir, image, 9092, digest.slice(7));
     const file = join(dir, "validate.yaml");
-    writeFileSync(file, yamlDocs([plugin, ...brokerConfigs(9092, 9093)]));
+    writeFileSync(file, yamlDocs([plugin, ...brokerConfigs(9092, 9093), ...clientConfigs(9092, 9093)]));
     const ok = istioValidate(file);
     assert.ok(ok.ok, ok.output);
     assert.match(ok.output, /^valid WasmPlugin kafka\/kafka-proxy$/m);
     assert.match(ok.output, /^valid Sidecar kafka\/kafka$/m);
     assert.match(ok.output, /^valid PeerAuthentication kafka\/kafka$/m);
+    assert.match(ok.output, /^valid ServiceEntry shop\/kafka$/m);
+    assert.match(ok.output, /^valid Sidecar shop\/orders$/m);
     // The same validation refuses what istiod's webhook would.
     writeFileSync(file, yamlDocs([{ ...plugin, spec: { ...plugin.spec, sha256: "not-a-digest" } }]));
     const bad = istioValidate(file);
@@ -173,7 +211,8 @@ describe(`Istio (${ISTIO_VERSION}): the WasmPlugin through Istio's discovery ser
   });
 
   test("broker inbound (mode SERVER): the agent pulls the image, Envoy runs the filter from the local file, mTLS principals are authorized", { timeout: 300_000 }, async () => {
-    await withBed("server", (port) => renderWasmPlugin(dir, image, port, digest.slice(7)), async ({ port, kafka }) => {
+    let rendered: any;
+    await withBed("server", (port) => (rendered = renderWasmPlugin(dir, image, port, digest.slice(7))), async ({ port, kafka }) => {
       // Istio's translation: the WasmPlugin is served as a TrafficExtension, whose ECDS name
       // Envoy's listener on the Sidecar's ingress port refers to.
       const ecdsName = "extensions.istio.io/trafficextension/kafka.kafka-proxy~istio-translated-wasmplugin";
@@ -197,7 +236,8 @@ describe(`Istio (${ISTIO_VERSION}): the WasmPlugin through Istio's discovery ser
       const file = code.local.filename;
       assert.match(file, /^\/var\/lib\/istio\/data\//);
       assert.ok(readFileSync(file).equals(readFileSync(WASM)), "the fetched file is the built module");
-      assert.deepEqual(JSON.parse(wasm.config.configuration.value), JSON.parse(readFileSync(POLICY, "utf8")).filter);
+      // The WasmPlugin's pluginConfig (the policy's filter section), as the filter's JSON configuration.
+      assert.deepEqual(JSON.parse(wasm.config.configuration.value), rendered.spec.pluginConfig);
       const metrics = await agentMetrics();
       assert.equal(counter(metrics, "istio_agent_wasm_remote_fetch_count", "success"), 1, metrics);
       assert.equal(counter(metrics, "istio_agent_wasm_config_conversion_count", "success") >= 1, true);
@@ -212,7 +252,7 @@ describe(`Istio (${ISTIO_VERSION}): the WasmPlugin through Istio's discovery ser
       const refused = producer(port, certs.client("reader", READER));
       await refused.connect();
       await assert.rejects(refused.send({ topic: "orders", messages: [{ value: "refused" }] }),
-        (e: any) => /TOPIC_AUTHORIZATION_FAILED/.test(String(e.type ?? "") + e.message + JSON.stringify(e.errors ?? "")));
+        refusedWith29);
       await refused.disconnect();
       assert.equal(await brokerOffset(kafka, "orders"), 1, "the refused record never reached the broker");
       const stats = await envoyStats("kafka_proxy");
@@ -249,5 +289,62 @@ describe(`Istio (${ISTIO_VERSION}): the WasmPlugin through Istio's discovery ser
       const denied = [...(await envoyStats("wasm-default-deny"))].filter(([k]) => k.endsWith("denied"));
       assert.ok(denied.some(([, v]) => v >= 1), JSON.stringify(denied));
     });
+  });
+  // The CLI renders mode SERVER (the broker's sidecar); Istio's WasmPlugin also takes CLIENT, the
+  // client's sidecar on outbound. There the application talks plaintext to its own sidecar, so
+  // no certificate names it: the principal is the SASL user the broker accepted.
+  test("client outbound (mode CLIENT, the rendered WasmPlugin's match switched): the filter runs on the listener Istio builds for the broker's ServiceEntry", { timeout: 300_000 }, async () => {
+    const filter = {
+      principal_sources: ["sasl"],
+      acls: { rules: [{ principal: "User:alice", permission: "allow", resource: "topic", name: "orders", operations: ["write"] }] },
+    };
+    const plugin = (port: number) => {
+      const p = renderWasmPlugin(dir, image, port, digest.slice(7), CLIENT, filter);
+      assert.deepEqual(p.spec.match, [{ mode: "SERVER", ports: [{ number: port }] }]);
+      p.spec.match[0].mode = "CLIENT";
+      return p;
+    };
+    const kafkaOptions: KafkaOptions = {
+      props: {
+        "listener.security.protocol.map": "PROXIED:SASL_PLAINTEXT,DIRECT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.proxied.plain.sasl.jaas.config":
+          'org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="alice-pw" user_mallory="mallory-pw";',
+      },
+    };
+    await withBed("client", plugin, async ({ port, kafka }) => {
+      const ecdsName = "extensions.istio.io/trafficextension/shop.kafka-proxy~istio-translated-wasmplugin";
+      let dump: any;
+      await waitFor("the Istio-built egress listener with its ECDS filter", async () => {
+        dump = await envoyConfigDump();
+        return listener(dump, port) !== undefined && ecdsFilters(dump).has(ecdsName);
+      }, 60_000);
+      const l = listener(dump, port);
+      assert.equal(l.traffic_direction, "OUTBOUND");
+      const names = l.filter_chains.flatMap((c: any) => c.filters.map((f: any) => f.name));
+      assert.ok(names.includes(ecdsName), `listener filters: ${names}`);
+      const wasm = ecdsFilters(dump).get(ecdsName);
+      assert.equal(wasm["@type"], "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm", JSON.stringify(wasm));
+      assert.match(wasm.config.vm_config.code.local.filename, /^\/var\/lib\/istio\/data\//);
+      assert.equal(counter(await agentMetrics(), "istio_agent_wasm_remote_fetch_count", "success"), 1);
+
+      await createTopics(kafka, ["orders"]);
+      const sasl = (username: string) => new Kafka({
+        clientId: "istio-client", brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 0 },
+        sasl: { mechanism: "plain", username, password: `${username}-pw` },
+      }).producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });
+      const alice = sasl("alice");
+      await alice.connect();
+      await alice.send({ topic: "orders", messages: [{ value: "from alice, out through the sidecar" }] });
+      await alice.disconnect();
+      const mallory = sasl("mallory");
+      await mallory.connect();
+      await assert.rejects(mallory.send({ topic: "orders", messages: [{ value: "refused" }] }),
+        refusedWith29);
+      await mallory.disconnect();
+      assert.equal(await brokerOffset(kafka, "orders"), 1, "the refused record never reached the broker");
+      const stats = await envoyStats("kafka_proxy");
+      assert.ok((stats.get("wasmcustom.kafka_proxy.authz.entries_denied") ?? 0) >= 1, JSON.stringify([...stats]));
+    }, CLIENT, clientConfigs, kafkaOptions);
   });
 });
