@@ -9,7 +9,7 @@
 // listener, and the filter authorizes them as the policy says.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { parse, stringify } from "yaml";
@@ -21,7 +21,7 @@ import { startKafka, KafkaBroker, KafkaOptions } from "../harness/kafka.ts";
 import { brokerOffset, createTopics } from "../harness/broker_view.ts";
 import { makeCerts, TestCerts, CertPair } from "../harness/certs.ts";
 import {
-  ISTIO_VERSION, agentMetrics, envoyConfigDump, envoyStats, istioValidate, requireIstio, startIstioXds, startPilotAgent,
+  ISTIO_VERSION, WASM_CACHE, agentMetrics, envoyConfigDump, envoyStats, istioValidate, requireIstio, startIstioXds, startPilotAgent,
 } from "../harness/istio.ts";
 import type { Service } from "../harness/process.ts";
 
@@ -162,6 +162,7 @@ describe(`Istio (${ISTIO_VERSION}): the WasmPlugin through Istio's discovery ser
     const bedDir = join(dir, name);
     const port = await freePort();
     const kafka = await startKafka(join(bedDir, "kafka"), port, kafkaOptions);
+    const cached = new Set(existsSync(WASM_CACHE) ? readdirSync(WASM_CACHE) : []);
     let xds: Service | undefined;
     let agent: Service | undefined;
     try {
@@ -181,6 +182,10 @@ describe(`Istio (${ISTIO_VERSION}): the WasmPlugin through Istio's discovery ser
       await agent?.stop();
       await xds?.stop();
       await kafka.stop();
+      // The modules this agent fetched into Istio's fixed cache directory.
+      for (const entry of existsSync(WASM_CACHE) ? readdirSync(WASM_CACHE) : []) {
+        if (!cached.has(entry)) rmSync(join(WASM_CACHE, entry), { recursive: true, force: true });
+      }
     }
   }
 
