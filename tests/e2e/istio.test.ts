@@ -298,10 +298,12 @@ describe(`Istio (${ISTIO_VERSION}): the WasmPlugin through Istio's discovery ser
   // The CLI renders mode SERVER (the broker's sidecar); Istio's WasmPlugin also takes CLIENT, the
   // client's sidecar on outbound. There the application talks plaintext to its own sidecar, so
   // no certificate names it: the principal is the SASL user the broker accepted.
-  test("client outbound (mode CLIENT, the rendered WasmPlugin's match switched): the filter runs on the listener Istio builds for the broker's ServiceEntry", { timeout: 300_000 }, async () => {
+  test("client outbound (mode CLIENT, the rendered WasmPlugin's match switched): the filter authorizes and rewrites on the listener Istio builds for the broker's ServiceEntry", { timeout: 300_000 }, async () => {
     const filter = {
       principal_sources: ["sasl"],
       acls: { rules: [{ principal: "User:alice", permission: "allow", resource: "topic", name: "orders", operations: ["write"] }] },
+      // alice's names get her tenant prefix on the way to the broker (ACLs are on her names).
+      rewrite: { tenants: [{ principal: "User:alice", prefix: "tenantA." }] },
     };
     const plugin = (port: number) => {
       const p = renderWasmPlugin(dir, image, port, digest.slice(7), CLIENT, filter);
@@ -333,7 +335,7 @@ describe(`Istio (${ISTIO_VERSION}): the WasmPlugin through Istio's discovery ser
       assert.match(wasm.config.vm_config.code.local.filename, /^\/var\/lib\/istio\/data\//);
       assert.equal(counter(await agentMetrics(), "istio_agent_wasm_remote_fetch_count", "success"), 1);
 
-      await createTopics(kafka, ["orders"]);
+      await createTopics(kafka, ["tenantA.orders"]);
       const sasl = (username: string) => new Kafka({
         clientId: "istio-client", brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 0 },
         sasl: { mechanism: "plain", username, password: `${username}-pw` },
@@ -347,9 +349,11 @@ describe(`Istio (${ISTIO_VERSION}): the WasmPlugin through Istio's discovery ser
       await assert.rejects(mallory.send({ topic: "orders", messages: [{ value: "refused" }] }),
         refusedWith29);
       await mallory.disconnect();
-      assert.equal(await brokerOffset(kafka, "orders"), 1, "the refused record never reached the broker");
+      // alice's `orders` is the broker's `tenantA.orders`; mallory's refused record went nowhere.
+      assert.equal(await brokerOffset(kafka, "tenantA.orders"), 1);
       const stats = await envoyStats("kafka_proxy");
       assert.ok((stats.get("wasmcustom.kafka_proxy.authz.entries_denied") ?? 0) >= 1, JSON.stringify([...stats]));
+      assert.ok((stats.get("wasmcustom.kafka_proxy.rewrite.names_renamed") ?? 0) >= 1, JSON.stringify([...stats]));
     }, CLIENT, clientConfigs, kafkaOptions);
   });
 });
