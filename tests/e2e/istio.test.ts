@@ -6,7 +6,9 @@
 // PeerAuthentication of a Kafka broker's workload; pilot-agent (Istio's sidecar agent) runs the
 // project's Envoy, pulls the image and hands Envoy the module as a local file; Kafka clients
 // with workload certificates (SPIFFE URI SANs) then talk mTLS to the Istio-built inbound
-// listener, and the filter authorizes them as the policy says.
+// listener, and the filter authorizes them as the policy says. Also: the same WasmPlugin in mode
+// CLIENT on a client's sidecar (the egress listener Istio builds for the broker's ServiceEntry),
+// and failStrategy FAIL_CLOSE when the pinned digest does not match the image.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -40,13 +42,13 @@ function cli(args: string[]): string {
   return r.stdout;
 }
 
-// The example policy, for the broker's workload, its image in the test registry and its
-// Kafka port the Sidecar's ingress port.
+// The example policy (its filter section replaced by `filter` if given) for `workload`, its
+// image in the test registry, its Kafka port the sidecar listener's port.
 function renderWasmPlugin(dir: string, image: string, port: number, sha256: string, workload = BROKER, filter?: object): any {
   const policy = JSON.parse(readFileSync(POLICY, "utf8"));
   policy.istio = { ...policy.istio, namespace: workload.namespace, selector: workload.labels, image, ports: [port] };
   if (filter) policy.filter = filter;
-  const file = join(dir, `policy-${sha256.slice(0, 8)}.json`);
+  const file = join(dir, `policy-${workload.name}-${sha256.slice(0, 8)}.json`);
   writeFileSync(file, JSON.stringify(policy));
   return parse(cli(["render-istio", "--policy", file, "--sha256", sha256]));
 }

@@ -25,8 +25,10 @@ export const AGENT_STATUS = "http://127.0.0.1:15020";
 // The istio.io/istio pseudo-version the binaries are built from.
 export const ISTIO_VERSION = /istio\.io\/istio (\S+)/.exec(readFileSync(join(ROOT, "istio/xds/go.mod"), "utf8"))?.[1] ?? "unknown";
 
-// Istio's features read by the discovery server: stock Envoy has neither Istio's metadata
-// exchange filter nor its ALPN override filter.
+// Istio's features read by the discovery server (not by the agent): stock Envoy has neither
+// Istio's metadata exchange filter (with it on, Envoy rejects every cluster Istio sends:
+// "Didn't find a registered implementation for 'istio.metadata_exchange'") nor its ALPN
+// override HTTP filter (these TCP-only configs do not use it; off for any HTTP port).
 const PILOT_ENV = { PILOT_ENABLE_METADATA_EXCHANGE: "false", PILOT_ENABLE_ALPN_FILTER: "false" };
 
 export function requireIstio(): void {
