@@ -7,6 +7,8 @@
 #   .tools/kafka39/libs  an Apache Kafka 3.9 broker (build/kafka-deps-39/pom.xml), for the old-broker test
 #   .tools/franz/      the franz-go test client (tests/clients/franz), modules from the Go module proxy
 #   .tools/python/     confluent-kafka from PyPI (bundles librdkafka), for tests/clients/rdkafka_client.py
+#   .tools/istio/      Istio's pilot-agent and istio-xds (istio/xds: Istio's validation and discovery
+#                      server), built from the istio.io/istio module pinned in istio/xds/go.mod
 #   /usr/bin/docker-registry, /usr/bin/skopeo  Debian packages, for the OCI image tests
 # Each step is skipped when its stamp says the pinned version is already there.
 set -euo pipefail
@@ -63,6 +65,20 @@ if ! stamp_ok .tools/franz/.stamp "$franz_sum"; then
   mkdir -p .tools/franz
   (cd tests/clients/franz && go build -o "$ROOT/.tools/franz/franz" .)
   echo "$franz_sum" > .tools/franz/.stamp
+fi
+# Istio's own code for the Istio test (tests/e2e/istio.test.ts): the sidecar agent and a small
+# program around Istio's in-process discovery server, from the module proxy (the first build
+# takes minutes), and Istio's sidecar bootstrap template from the same module.
+ISTIO_LDFLAGS="-s -w"
+istio_sum=$( (cat istio/xds/go.mod istio/xds/go.sum istio/xds/main.go; echo "$ISTIO_LDFLAGS") | sha256sum | cut -d' ' -f1)
+if ! stamp_ok .tools/istio/.stamp "$istio_sum"; then
+  echo "setup: Istio pilot-agent and istio-xds ($(sed -n 's:^require istio.io/istio ::p' istio/xds/go.mod))"
+  mkdir -p .tools/istio
+  (cd istio/xds && go build -ldflags="$ISTIO_LDFLAGS" -o "$ROOT/.tools/istio/pilot-agent" istio.io/istio/pilot/cmd/pilot-agent \
+    && go build -ldflags="$ISTIO_LDFLAGS" -o "$ROOT/.tools/istio/istio-xds" . \
+    && cp "$(go list -m -f '{{.Dir}}' istio.io/istio)/tools/packaging/common/envoy_bootstrap.json" "$ROOT/.tools/istio/envoy_bootstrap_tmpl.json")
+  chmod u+w .tools/istio/envoy_bootstrap_tmpl.json
+  echo "$istio_sum" > .tools/istio/.stamp
 fi
 CONFLUENT_KAFKA_VERSION=2.16.1
 if ! stamp_ok .tools/python/.stamp "$CONFLUENT_KAFKA_VERSION"; then
