@@ -23,6 +23,8 @@ export interface Policy {
     image: string;
     failStrategy: "FAIL_CLOSE" | "FAIL_OPEN" | "FAIL_RELOAD";
     ports: number[];
+    // Whose sidecar runs the filter: SERVER the broker's (inbound), CLIENT the client's (outbound).
+    mode: "SERVER" | "CLIENT";
   };
 }
 
@@ -80,7 +82,7 @@ export function parsePolicy(text: string, file: string): Policy {
     tls = { cert: string(t, "cert", "envoy.tls", file), key: string(t, "key", "envoy.tls", file), ca: string(t, "ca", "envoy.tls", file) };
   }
   const istio = object(root.istio ?? {}, "istio", file);
-  only(istio, ["namespace", "selector", "image", "failStrategy", "ports"], "istio", file);
+  only(istio, ["namespace", "selector", "image", "failStrategy", "ports", "mode"], "istio", file);
   const selector = object(istio.selector ?? {}, "istio.selector", file);
   for (const [k, v] of Object.entries(selector)) {
     if (typeof v !== "string") throw new PolicyError(`${file}: 'istio.selector.${k}' must be a string`);
@@ -89,6 +91,8 @@ export function parsePolicy(text: string, file: string): Policy {
   if (failStrategy !== "FAIL_CLOSE" && failStrategy !== "FAIL_OPEN" && failStrategy !== "FAIL_RELOAD") {
     throw new PolicyError(`${file}: 'istio.failStrategy' must be FAIL_CLOSE, FAIL_OPEN or FAIL_RELOAD`);
   }
+  const mode = string(istio, "mode", "istio", file, "SERVER");
+  if (mode !== "SERVER" && mode !== "CLIENT") throw new PolicyError(`${file}: 'istio.mode' must be SERVER or CLIENT`);
   const ports = istio.ports ?? [9092];
   if (!Array.isArray(ports) || ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
     throw new PolicyError(`${file}: 'istio.ports' must be a list of port numbers`);
@@ -110,6 +114,7 @@ export function parsePolicy(text: string, file: string): Policy {
       image: string(istio, "image", "istio", file, "localhost:5000/kafka-proxy-wasm:latest"),
       failStrategy,
       ports: ports as number[],
+      mode,
     },
   };
 }

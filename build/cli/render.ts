@@ -92,7 +92,7 @@ export function wasmPlugin(p: Policy, sha256?: string): object {
     phase: "AUTHZ",
     failStrategy: p.istio.failStrategy,
     pluginConfig: p.filter,
-    match: [{ mode: "SERVER", ports: p.istio.ports.map((number) => ({ number })) }],
+    match: [{ mode: p.istio.mode, ports: p.istio.ports.map((number) => ({ number })) }],
   });
   return {
     apiVersion: "extensions.istio.io/v1alpha1",

@@ -44,9 +44,9 @@ function cli(args: string[]): string {
 
 // The example policy (its filter section replaced by `filter` if given) for `workload`, its
 // image in the test registry, its Kafka port the sidecar listener's port.
-function renderWasmPlugin(dir: string, image: string, port: number, sha256: string, workload = BROKER, filter?: object): any {
+function renderWasmPlugin(dir: string, image: string, port: number, sha256: string, workload = BROKER, filter?: object, mode?: string): any {
   const policy = JSON.parse(readFileSync(POLICY, "utf8"));
-  policy.istio = { ...policy.istio, namespace: workload.namespace, selector: workload.labels, image, ports: [port] };
+  policy.istio = { ...policy.istio, namespace: workload.namespace, selector: workload.labels, image, ports: [port], ...(mode ? { mode } : {}) };
   if (filter) policy.filter = filter;
   const file = join(dir, `policy-${workload.name}-${sha256.slice(0, 8)}.json`);
   writeFileSync(file, JSON.stringify(policy));
@@ -297,10 +297,10 @@ describe(`Istio (${ISTIO_VERSION}): the WasmPlugin through Istio's discovery ser
       assert.ok(denied.some(([, v]) => v >= 1), JSON.stringify(denied));
     });
   });
-  // The CLI renders mode SERVER (the broker's sidecar); Istio's WasmPlugin also takes CLIENT, the
-  // client's sidecar on outbound. There the application talks plaintext to its own sidecar, so
+  // The CLI renders mode SERVER (the broker's sidecar) unless the policy's istio.mode says CLIENT,
+  // the client's sidecar on outbound. There the application talks plaintext to its own sidecar, so
   // no certificate names it: the principal is the SASL user the broker accepted.
-  test("client outbound (mode CLIENT, the rendered WasmPlugin's match switched): the filter authorizes and rewrites on the listener Istio builds for the broker's ServiceEntry", { timeout: 300_000 }, async () => {
+  test("client outbound (istio.mode CLIENT): the filter authorizes and rewrites on the listener Istio builds for the broker's ServiceEntry", { timeout: 300_000 }, async () => {
     const filter = {
       principal_sources: ["sasl"],
       acls: { rules: [{ principal: "User:alice", permission: "allow", resource: "topic", name: "orders", operations: ["write"] }] },
@@ -308,9 +308,8 @@ describe(`Istio (${ISTIO_VERSION}): the WasmPlugin through Istio's discovery ser
       rewrite: { tenants: [{ principal: "User:alice", prefix: "tenantA." }] },
     };
     const plugin = (port: number) => {
-      const p = renderWasmPlugin(dir, image, port, digest.slice(7), CLIENT, filter);
-      assert.deepEqual(p.spec.match, [{ mode: "SERVER", ports: [{ number: port }] }]);
-      p.spec.match[0].mode = "CLIENT";
+      const p = renderWasmPlugin(dir, image, port, digest.slice(7), CLIENT, filter, "CLIENT");
+      assert.deepEqual(p.spec.match, [{ mode: "CLIENT", ports: [{ number: port }] }]);
       return p;
     };
     const kafkaOptions: KafkaOptions = {
