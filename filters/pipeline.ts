@@ -16,7 +16,8 @@ import { Principal } from "../assembly/policy/principal";
 import { RewriteRules } from "../assembly/policy/rewrite_rules";
 import { RewriteCounters, RewriteStage } from "./rewrite";
 import { ApiKey } from "../assembly/kafka/api_keys";
-import { FilterConfig, ForwardMode } from "../assembly/policy/config";
+import { FilterConfig } from "../assembly/policy/config";
+import { ForwardMode } from "../assembly/proxy/forward_mode";
 import { VersionGate } from "./versions";
 import { SessionCounters, Sessions } from "./fetch_sessions";
 

@@ -7,14 +7,7 @@ import { RewriteRules, parseRewrite } from "./rewrite_rules";
 import { parsePrincipalSource, PrincipalSource } from "./principal_source";
 import { apiKeyNamed, highestVersion, isKnownApi, lowestVersion } from "../kafka/apis";
 import { MAX_API_KEY } from "../kafka/generated/schema_tables";
-
-// Forwarding discipline for each direction.
-export const enum ForwardMode {
-  // A frame leaves the proxy only after it was read whole and checked (fail-closed).
-  AfterCheck,
-  // Bytes flow on as they arrive and frames are checked as they complete (observe only).
-  Immediately,
-}
+import { ForwardMode } from "../proxy/forward_mode";
 
 export class FilterConfig {
   // Not Kafka's 100 MiB (socket.request.max.bytes): a sidecar holds every request whole before it

@@ -25,7 +25,7 @@ import { NetworkContext } from "./network_context";
 import { FrameError, FrameStream } from "./frame_stream";
 import { CorrelationQueue } from "./correlation";
 import { FrameHandler, KafkaFrame, Verdict } from "./kafka_frame";
-import { ForwardMode } from "../policy/config";
+import { ForwardMode } from "./forward_mode";
 import { decodeRequestHeader, decodeResponseHeader } from "./headers";
 import { ProxyCounters } from "./counters";
 import { Gather } from "../kafka/gather";
