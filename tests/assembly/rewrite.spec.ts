@@ -18,7 +18,7 @@ import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/
 import { ProxyCounters } from "../../assembly/proxy/counters";
 import { Pipeline, Shared } from "../../filters/pipeline";
 import { RewriteCounters, confined } from "../../filters/rewrite";
-import { Counter } from "../../assembly/proxy/metric";
+import { Counter, flushMetrics } from "../../assembly/proxy/metric";
 import { proxy_get_metric } from "@solo-io/proxy-runtime/assembly/imports";
 
 const PREFIX = "tenantA.";
@@ -51,6 +51,8 @@ function sharedFor(json: string): Shared {
 }
 
 function count(c: Counter): u64 {
+  // Counters reach the host on the VM's ticks.
+  flushMetrics();
   const out = new ArrayBuffer(8);
   expect(proxy_get_metric(c.metric_id, changetype<usize>(out))).toBe(0);
   return load<u64>(changetype<usize>(out));
