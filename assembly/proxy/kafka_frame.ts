@@ -75,6 +75,9 @@ export abstract class FrameHandler {
   reason: string = "";
   // Record sets left in Envoy's buffer have their batch headers read only when this is set.
   countsRecords: bool = false;
+  // Requests are decided only once their last record set is here, all its batch headers read
+  // (a stage checks them): none is decided early.
+  checksBatches: bool = false;
   // Records of a request's last record set counted after the request was decided (it was
   // decided before its end arrived), to add to its counts.
   recordsLater(count: i64): void {}
