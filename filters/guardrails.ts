@@ -84,6 +84,11 @@ export class GuardStage {
   private batches: BatchSummary = new BatchSummary();
   private oneSet: BatchSummary = new BatchSummary();
   private transactional: bool = false;
+  // Produce: the request was forwarded (its later batch headers are checked as they go by), and
+  // the dry-run rules that already counted it.
+  private producing: bool = false;
+  private dryCounted: u64 = 0;
+  private late: BatchSummary = new BatchSummary();
   // Responses: the entries to merge (from the request's note).
   private mergeRow: i32 = -1;
   private mergeCount: i32 = 0;
@@ -124,6 +129,8 @@ export class GuardStage {
     this.configLen = -1;
     this.configOp = 0;
     this.transactional = false;
+    this.producing = false;
+    this.dryCounted = 0;
     if (f.apiKey == ApiKey.Produce) this.batches.reset();
     if (this.mask == 0) return;
     const idPtr = f.ptr + <usize>f.clientIdOffset;
@@ -313,37 +320,87 @@ export class GuardStage {
 
   // Produce: acks and the batch headers against the producer checks.
   private produce(acks: i16): void {
-    const b = this.batches;
-    let now: i64 = -1;
     for (let i = 0; i < this.rules.length; i++) {
       if (!this.applies(i)) continue;
       const rule = unchecked(this.rules[i]);
       if (rule.acks != 0 && (acks < -1 || acks > 1 || (rule.acks & (1 << (acks + 1))) == 0)) this.violate(i, CheckKind.Acks, false);
-      if (b.batches == 0) continue;
-      if (rule.compression != 0 && (b.codecs & ~rule.compression) != 0) this.violate(i, CheckKind.Compression, false);
-      if (rule.maxBatchBytes >= 0 && <i64>b.maxBatchBytes > rule.maxBatchBytes) this.violate(i, CheckKind.BatchBytes, false);
-      if (rule.maxBatchRecords >= 0 && <i64>b.maxRecords > rule.maxBatchRecords) this.violate(i, CheckKind.BatchRecords, false);
-      if (rule.requireIdempotence && (b.nonIdempotent > 0 || b.oldFormat > 0)) this.violate(i, CheckKind.Idempotence, false);
-      if (rule.requireTransactions && (!this.transactional || b.transactional < b.batches)) this.violate(i, CheckKind.Transactions, false);
-      if (rule.timestampMaxPastMs >= 0 || rule.timestampMaxFutureMs >= 0) {
+    }
+    this.batchChecks(this.batches, false);
+  }
+
+  // The batch checks of every rule on `b`; `late`: headers that arrived after the request was
+  // forwarded (only the first violation matters: the connection closes). Dry-run rules count a
+  // request once. Returns the first check a refusing rule failed, or null.
+  private batchChecks(b: BatchSummary, late: bool): Check | null {
+    if (b.batches == 0) return null;
+    let now: i64 = -1;
+    let refused: Check | null = null;
+    for (let i = 0; i < this.rules.length; i++) {
+      if (!this.applies(i)) continue;
+      const rule = unchecked(this.rules[i]);
+      if (!rule.checksBatches) continue;
+      let kind = -1;
+      if (rule.compression != 0 && (b.codecs & ~rule.compression) != 0) kind = CheckKind.Compression;
+      else if (rule.maxBatchBytes >= 0 && <i64>b.maxBatchBytes > rule.maxBatchBytes) kind = CheckKind.BatchBytes;
+      else if (rule.maxBatchRecords >= 0 && <i64>b.maxRecords > rule.maxBatchRecords) kind = CheckKind.BatchRecords;
+      else if (rule.requireIdempotence && (b.nonIdempotent > 0 || b.oldFormat > 0)) kind = CheckKind.Idempotence;
+      else if (rule.requireTransactions && (!this.transactional || b.transactional < b.batches)) kind = CheckKind.Transactions;
+      else if (rule.timestampMaxPastMs >= 0 || rule.timestampMaxFutureMs >= 0) {
         if (now < 0) now = <i64>(currentTimeNanos() / 1000000);
         if (rule.timestampMaxPastMs >= 0 && b.minTimestamp >= 0 && b.minTimestamp < now - rule.timestampMaxPastMs) {
-          this.violate(i, CheckKind.TimestampPast, false);
+          kind = CheckKind.TimestampPast;
         } else if (rule.timestampMaxFutureMs >= 0 && b.maxTimestamp > now + rule.timestampMaxFutureMs) {
-          this.violate(i, CheckKind.TimestampFuture, false);
+          kind = CheckKind.TimestampFuture;
         }
       }
+      if (kind < 0) continue;
+      const bit = (<u64>1) << i;
+      if (rule.dryRun) {
+        if ((this.dryCounted & bit) != 0) continue;
+        this.dryCounted |= bit;
+        unchecked(this.counters.wouldViolate[i]).increment(1);
+        continue;
+      }
+      if (late) {
+        if (refused === null) {
+          unchecked(this.counters.violations[i]).increment(1);
+          refused = rule.checks[kind];
+        }
+        continue;
+      }
+      this.violate(i, kind, false);
     }
+    return refused;
+  }
+
+  // The batch headers of the request's last record set, so far (those seen when the request
+  // was decided included), as they arrive after it was forwarded: false when a rule refuses
+  // them (the connection is closed before the frame's end goes on).
+  laterBatches(summary: BatchSummary): bool {
+    if (!this.producing) return true;
+    const all = this.late;
+    all.reset();
+    all.merge(this.batches);
+    all.merge(summary);
+    const check = this.batchChecks(all, true);
+    if (check === null) return true;
+    this.producing = false;
+    this.reason = "guardrails refused a record batch of a produce request already under way: " + String.UTF8.decode(check.message);
+    return false;
   }
 
   // After the walk (and after the authorization stage let the request through): what happens
-  // to it. `acks` is the Produce's (-1 otherwise unused).
-  finishRequest(f: KafkaFrame, acks: i16, acksZero: bool): Verdict {
+  // to it. `acks` is the Produce's; `prior` entries of the same list were refused by the
+  // authorization stage with `priorCode` (its merge note is in f.note).
+  finishRequest(f: KafkaFrame, acks: i16, acksZero: bool, prior: i32 = 0, priorCode: i16 = 0): Verdict {
     if (this.mask == 0) return Verdict.Forward;
     if (f.apiKey == ApiKey.Produce) this.produce(acks);
     const whole = this.whole;
     const refused = this.filter.size;
-    if (whole === null && refused == 0) return Verdict.Forward;
+    if (whole === null && refused == 0) {
+      this.producing = f.apiKey == ApiKey.Produce;
+      return Verdict.Forward;
+    }
     if (acksZero) {
       // The broker closes the connection of an acks=0 producer whose request failed: the
       // only way it has to tell it.
@@ -361,17 +418,21 @@ export class GuardStage {
       messageLen = whole.len;
     } else {
       code = GuardCode.PolicyViolation;
-      // The authorization stage merges entries of its own into the response: one merge per
-      // response, so the filter answers the whole request (the entries it refused with their
-      // errors, the others with POLICY_VIOLATION).
-      if (f.note.len > 0) {
+      if (prior == 0 && f.note.len > 0) {
+        // The authorization stage left a note of another kind (a listing to filter): one note
+        // per response, so the filter answers the whole request, the other entries with
+        // POLICY_VIOLATION.
         filter = this.filter;
         other = GuardCode.PolicyViolation;
       } else {
-        const merges = this.mergeNote(f);
-        if (merges && refused < this.listCount) return Verdict.Forward;
-        if (merges) filter = this.filter;
-        else {
+        const merges = this.mergeNote(f, prior > 0);
+        if (merges && refused + prior < this.listCount) return Verdict.Forward;
+        if (merges) {
+          // Every entry refused (by either stage): the filter answers them all, those the
+          // authorization stage refused with its code.
+          filter = this.filter;
+          if (prior > 0) other = priorCode;
+        } else {
           // No list answers the entries one by one: the whole request, with the first error.
           code = this.firstEntryCode();
         }
@@ -393,15 +454,23 @@ export class GuardStage {
   }
 
   // The error entries for the refused entries, appended to the response's list (as authz.ts).
-  private mergeNote(f: KafkaFrame): bool {
+  // With `joins`, the authorization stage's note already merges entries of the same list: ours
+  // are added to it (its layout: kind, response row, count, then the entries).
+  private mergeNote(f: KafkaFrame, joins: bool): bool {
     const answer = this.scratch;
     const filter = this.filter;
     if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, <i16>GuardCode.PolicyViolation,
       filter, answer) || filter.answerRow < 0) return false;
-    writeInt32(f.note, NOTE_GUARD_MERGE);
-    writeInt32(f.note, filter.answerRow);
-    writeInt32(f.note, filter.answerCount);
-    f.note.append(answer.ptr + <usize>filter.answerStart, filter.answerEnd - filter.answerStart);
+    const note = f.note;
+    if (joins) {
+      if (note.len < 12 || <i32>bswap<u32>(load<u32>(note.ptr + 4)) != filter.answerRow) return false;
+      store<u32>(note.ptr + 8, bswap<u32>(bswap<u32>(load<u32>(note.ptr + 8)) + <u32>filter.answerCount));
+    } else {
+      writeInt32(note, NOTE_GUARD_MERGE);
+      writeInt32(note, filter.answerRow);
+      writeInt32(note, filter.answerCount);
+    }
+    note.append(answer.ptr + <usize>filter.answerStart, filter.answerEnd - filter.answerStart);
     answer.trim();
     return true;
   }

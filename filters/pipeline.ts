@@ -21,6 +21,7 @@ import { VersionGate } from "./versions";
 import { SessionCounters, Sessions } from "./fetch_sessions";
 import { GuardCounters, GuardStage } from "./guardrails";
 import { Guardrails } from "../assembly/policy/guardrails";
+import { BatchSummary } from "../assembly/kafka/record_batches";
 
 const UNSUPPORTED_VERSION: i16 = 35;
 
@@ -129,13 +130,19 @@ export class Pipeline extends FrameHandler {
       const guard = new GuardStage(g, shared.guardCounters!);
       this.guard = guard;
       this.scan.guard = guard;
-      // Producer checks read every record batch header before the request is decided: a
-      // request is not decided before its last record set is here (connection.ts).
+      // Producer checks read every record batch header (as the records go by: never copied).
       if (g.checksBatches) {
         this.countsRecords = true;
         this.checksBatches = true;
       }
     }
+  }
+
+  laterBatches(summary: BatchSummary): bool {
+    const guard = this.guard;
+    if (guard === null || guard.laterBatches(summary)) return true;
+    this.reason = guard.reason;
+    return false;
   }
 
   recordsLater(count: i64): void {
@@ -219,7 +226,8 @@ export class Pipeline extends FrameHandler {
     }
     // Guardrails next: the broker checks policies on what an authorized request asks for.
     if (verdict == Verdict.Forward && guard !== null) {
-      verdict = guard.finishRequest(f, this.scan.acksValue, acksZero);
+      verdict = guard.finishRequest(f, this.scan.acksValue, acksZero, authz !== null ? authz.refusedCount : 0,
+        authz !== null ? authz.entryErrorCode : 0);
       if (verdict == Verdict.Reject) {
         this.reason = guard.reason;
         return verdict;

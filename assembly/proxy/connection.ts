@@ -33,6 +33,8 @@ import { writeInt16, writeInt32 } from "../kafka/writer";
 import { ApiKey } from "../kafka/api_keys";
 import { BufferBudget, ByteBuffer } from "../kafka/byte_buffer";
 
+// goesBy(): a stage refused a batch header of a request decided early.
+const LATE_BATCH_REFUSED: i32 = -2;
 // Steps over the rest of a request decided early (see Rest).
 const MAX_STEPS = 8;
 // Walks that only find where a frame's parts are (before the stages see it).
@@ -220,6 +222,7 @@ export class KafkaConnection extends NetworkContext {
       const rest = this.rest;
       if (rest !== null && rest.first < rest.count) {
         at = this.goesBy(rest, hostBuffer, at, size);
+        if (at == LATE_BATCH_REFUSED) return this.fail(hostBuffer, size, isRequest, this.handler.reason);
         if (at < 0) return this.fail(hostBuffer, size, isRequest, "the end of a request decided early is not the empty tagged fields it was taken for");
       }
     } else if (this.passing !== null && this.passing!.frameLen > 0) {
@@ -269,7 +272,7 @@ export class KafkaConnection extends NetworkContext {
         if (this.passing === null) this.passing = new FrameImage();
         image = this.passing!;
       }
-      image.begin(hostBuffer, at, size, total, this.handler.countsRecords);
+      image.begin(hostBuffer, at, size, total, this.handler.countsRecords, isRequest && this.handler.checksBatches);
       if (!records) {
         // The whole frame in one read: only record sets are worth leaving in Envoy.
         if (!complete || !image.readWhole()) {
@@ -277,11 +280,10 @@ export class KafkaConnection extends NetworkContext {
           break;
         }
       } else {
-        image.allowSynthesized = isRequest && !complete && !this.handler.checksBatches;
+        image.allowSynthesized = isRequest && !complete;
         const n = this.locate(image, f, isRequest);
-        // A response is decided once it is all here (its last record set included), and so is
-        // a request when a stage checks every batch header.
-        if (n == WalkError.NeedMore || image.open && (!isRequest || this.handler.checksBatches)) {
+        // A response is decided once it is all here (its last record set included).
+        if (n == WalkError.NeedMore || !isRequest && image.open) {
           if (image !== IMAGE) {
             // A fetch response going by: its structure is read as it passes.
             out.host(at, size);
@@ -456,6 +458,10 @@ export class KafkaConnection extends NetworkContext {
   // The rest of a request decided early, at the start of a callback.
   private goesBy(rest: Rest, hostBuffer: u32, at: i32, size: i32): i32 {
     rest.counter.feed(hostBuffer, rest.setAt, size);
+    // Batch headers a stage checks that arrived after the request was decided: one it refuses
+    // closes the connection before the frame's end (in this callback or later) goes on, so the
+    // broker never gets the request whole.
+    if (this.handler.checksBatches && !this.handler.laterBatches(rest.counter.summary)) return LATE_BATCH_REFUSED;
     const out = OUTPUT;
     while (rest.first < rest.count && at < size) {
       const i = rest.first * 2;

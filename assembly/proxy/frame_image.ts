@@ -36,12 +36,16 @@ export class BatchCounter {
   // The headers read so far, summed up for the guardrails (record_batches.ts).
   readonly summary: BatchSummary = new BatchSummary();
 
-  start(len: i32, counting: bool): void {
+  // Whether headers are also summed up (summary): only when a stage checks them.
+  private summarizing: bool = false;
+
+  start(len: i32, counting: bool, summarizing: bool): void {
     this.at = 0;
     this.have = 0;
     this.len = len;
     this.count = 0;
     this.summary.reset();
+    this.summarizing = summarizing;
     this.stopped = !counting;
   }
 
@@ -77,7 +81,7 @@ export class BatchCounter {
         const records = <i32>bswap<u32>(load<u32>(p + RECORDS_COUNT_OFFSET));
         if (records > 0) this.count += records;
       }
-      this.summary.add(p);
+      if (this.summarizing) this.summary.add(p);
       this.at += LOG_OVERHEAD + batchLength;
       this.have = 0;
     }
@@ -90,6 +94,7 @@ export class BatchCounter {
     this.len = o.len;
     this.stopped = o.stopped;
     this.count = o.count;
+    this.summarizing = o.summarizing;
     this.summary.reset();
     this.summary.merge(o.summary);
   }
@@ -126,16 +131,19 @@ export class FrameImage extends WalkSource {
   // The buffer grew during a walk: the walk must start again (its pointers moved).
   moved: bool = false;
   counting: bool = false;
+  // Batch headers are summed up per record set (a stage checks them).
+  summarizing: bool = false;
   readonly counter: BatchCounter = new BatchCounter();
 
   // Starts the image of a frame of `frameLen` bytes at `frameAt` of a host buffer of `hostLen`,
   // whose size prefix `size` (frame length - 4) the caller has read.
-  begin(hostBuffer: u32, frameAt: i32, hostLen: i32, frameLen: i32, counting: bool): void {
+  begin(hostBuffer: u32, frameAt: i32, hostLen: i32, frameLen: i32, counting: bool, summarizing: bool = false): void {
     this.hostBuffer = hostBuffer;
     this.frameAt = frameAt;
     this.hostLen = hostLen;
     this.frameLen = frameLen;
     this.counting = counting;
+    this.summarizing = summarizing;
     this.holes.clear();
     this.summaries.clear();
     this.cursor = 0;
@@ -224,7 +232,7 @@ export class FrameImage extends WalkSource {
       if (load<i32>(p) != offset) return false;
       if (this.open && this.cursor == n) this.feedOpen(p);
       this.lastRecords = load<i32>(p, 8);
-      this.lastSummary.load(this.summaries.ptr + <usize>((this.cursor - 1) * SUMMARY_BYTES));
+      if (this.summarizing) this.lastSummary.load(this.summaries.ptr + <usize>((this.cursor - 1) * SUMMARY_BYTES));
       return true;
     }
     if (this.open) return false;
@@ -243,12 +251,12 @@ export class FrameImage extends WalkSource {
     store<i32>(p, 0, 8);
     this.holes.len += HOLE_WIDTH;
     this.cursor++;
-    this.counter.start(len, this.counting);
+    this.counter.start(len, this.counting, this.summarizing);
     this.counter.feed(this.hostBuffer, setAt, this.hostLen);
     this.open = setAt + len > this.hostLen;
     store<i32>(p, <i32>this.counter.count, 8);
     this.lastRecords = this.counter.count;
-    this.storeSummary(this.cursor - 1);
+    if (this.summarizing) this.storeSummary(this.cursor - 1);
     return true;
   }
 
@@ -272,7 +280,7 @@ export class FrameImage extends WalkSource {
     const setAt = this.openSetAt;
     this.counter.feed(this.hostBuffer, setAt, this.hostLen);
     store<i32>(p, <i32>this.counter.count, 8);
-    this.storeSummary(this.holeCount - 1);
+    if (this.summarizing) this.storeSummary(this.holeCount - 1);
     if (setAt + load<i32>(p, 4) <= this.hostLen) this.open = false;
   }
 

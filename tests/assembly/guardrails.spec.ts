@@ -185,6 +185,12 @@ const clientRules = sharedFor(`{"guardrails": [{"name": "apps", "principals": ["
   "principal_sources": ["client_id"]}`);
 const strict = sharedFor(`{"principal_sources": ["client_id"], "guardrails": [{"name": "strict", "require_idempotence": true, "timestamp_max_past_ms": 3600000}]}`);
 
+// ACLs and guardrails together: the ACLs refuse one topic, the guardrails another.
+const both = sharedFor(`{"principal_sources": ["client_id"], "acls": {"rules": [
+    {"principal": "*", "permission": "allow", "resource": "topic", "name": "*", "operations": ["all"]},
+    {"principal": "*", "permission": "deny", "resource": "topic", "name": "team.secret", "operations": ["all"]}]},
+  "guardrails": [{"name": "shape", "partitions": {"max": 12}}]}`);
+
 // JoinGroup v1: group, session timeout, rebalance timeout, member id, protocol type, protocols.
 function join(group: string, session: i32): ByteBuffer {
   return new FrameBuilder().i16(11).i16(1).i32(4).str("ops").str(group).i32(session).i32(60000).str("").str("consumer")
@@ -304,6 +310,31 @@ function incrementalAlter(name: string, key: string, op: i8, value: string): Byt
     .str(value).i8(0).finish();
 }
 
+describe("guardrails beside the ACLs", () => {
+  it("answer each refused topic with its own stage's error; the compliant, authorized one goes on", () => {
+    const x = new Exchange(both);
+    expect(x.send(createTopics([new Topic("team.secret", 3, 1), new Topic("team.many", 100, 1), new Topic("team.ok", 3, 1)])))
+      .toBe(Verdict.Replace);
+    const forwarded = new Answers();
+    const f = x.request;
+    expect(walk(19, 4, true, x.out.ptr + <usize>f.bodyOffset, x.out.len - f.bodyOffset, forwarded)).toBe(x.out.len - f.bodyOffset);
+    expect(forwarded.names.join(",")).toBe("team.ok");
+    expect(x.answer(created(["team.ok"]))).toBe(Verdict.Replace);
+    const a = responseOf(19, 4, x.out);
+    expect(a.names.join(",")).toBe("team.ok,team.secret,team.many");
+    expect(a.codes.join(",")).toBe("0,29,37");
+    expect(contains(x.out, "guardrail 'shape': topics may have at most 12 partitions")).toBe(true);
+  });
+
+  it("answer the request themselves when the two stages refuse every topic", () => {
+    const x = new Exchange(both);
+    expect(x.send(createTopics([new Topic("team.secret", 3, 1), new Topic("team.many", 100, 1)]))).toBe(Verdict.Answer);
+    const a = responseOf(19, 4, x.out);
+    expect(a.names.join(",")).toBe("team.secret,team.many");
+    expect(a.codes.join(",")).toBe("29,37");
+  });
+});
+
 describe("guardrails on topic config changes", () => {
   it("refuse retention past the limit on a topic, with INVALID_CONFIG and the message", () => {
     const x = new Exchange(shared);
@@ -378,7 +409,13 @@ describe("guardrails on clients", () => {
     expect(x.send(new FrameBuilder().i16(21).i16(1).i32(3).str("app").i32(0).i32(1000).finish())).toBe(Verdict.Answer);
     // From anyone else it goes on.
     expect(x.send(new FrameBuilder().i16(21).i16(1).i32(3).str("ops").i32(0).i32(1000).finish())).toBe(Verdict.Forward);
-    // JoinGroup v1: group, session timeout, rebalance timeout, member id, protocol type, protocols.
+    // ACLs and guardrails together: the ACLs refuse one topic, the guardrails another.
+const both = sharedFor(`{"principal_sources": ["client_id"], "acls": {"rules": [
+    {"principal": "*", "permission": "allow", "resource": "topic", "name": "*", "operations": ["all"]},
+    {"principal": "*", "permission": "deny", "resource": "topic", "name": "team.secret", "operations": ["all"]}]},
+  "guardrails": [{"name": "shape", "partitions": {"max": 12}}]}`);
+
+// JoinGroup v1: group, session timeout, rebalance timeout, member id, protocol type, protocols.
     expect(x.send(join("app-orders", 10000))).toBe(Verdict.Forward);
     expect(x.send(join("Orders", 10000))).toBe(Verdict.Answer);
     expect(responseOf(11, 1, x.out).codes.join(",")).toBe("24");
