@@ -94,6 +94,11 @@ export class GuardStage {
   private mergeCount: i32 = 0;
   private mergePtr: usize = 0;
   private mergeLen: i32 = 0;
+  // The client id the patterns were last matched against (it rarely changes on a connection),
+  // and the rules whose client id pattern it fails.
+  private clientIdSeen: ByteBuffer = new ByteBuffer();
+  private clientIdLen: i32 = -2;
+  private clientIdBad: u64 = 0;
   // Why the last request's connection must close (acks=0).
   reason: string = "";
 
@@ -104,6 +109,24 @@ export class GuardStage {
   release(): void {
     this.filter.release();
     this.scratch.release();
+    this.clientIdSeen.release();
+  }
+
+  // The rules (bits) whose client id pattern `len` bytes at `ptr` fail; matched again only when
+  // the client id changes.
+  private badClientId(ptr: usize, len: i32): u64 {
+    const seen = this.clientIdSeen;
+    if (len == this.clientIdLen && (len <= 0 || memory.compare(seen.ptr, ptr, <usize>len) == 0)) return this.clientIdBad;
+    let bad: u64 = 0;
+    for (let i = 0; i < this.rules.length; i++) {
+      const rule = unchecked(this.rules[i]);
+      if (rule.clientId !== null && !rule.clientId!.matches(ptr, max(len, 0))) bad |= (<u64>1) << i;
+    }
+    seen.clear();
+    if (len > 0) seen.append(ptr, len);
+    this.clientIdLen = len;
+    this.clientIdBad = bad;
+    return bad;
   }
 
   get refusedEntries(): bool {
@@ -135,6 +158,7 @@ export class GuardStage {
     if (this.mask == 0) return;
     const idPtr = f.ptr + <usize>f.clientIdOffset;
     const idLen = f.clientIdLength;
+    const badId = this.badClientId(idPtr, idLen);
     for (let i = 0; i < this.rules.length; i++) {
       if (!this.applies(i)) continue;
       const rule = unchecked(this.rules[i]);
@@ -142,7 +166,7 @@ export class GuardStage {
         this.violate(i, CheckKind.ForbiddenApi, false);
       }
       if (rule.clientIdRequired && idLen <= 0) this.violate(i, CheckKind.ClientIdRequired, false);
-      else if (rule.clientId !== null && !rule.clientId!.matches(idPtr, max(idLen, 0))) this.violate(i, CheckKind.ClientIdPattern, false);
+      else if ((badId & ((<u64>1) << i)) != 0) this.violate(i, CheckKind.ClientIdPattern, false);
     }
   }
 

@@ -50,6 +50,20 @@ function kafkaTool(cls: string, args: string[]): Promise<{ code: number; out: st
   });
 }
 
+// Topics made on the broker's direct listener; kafkajs' wait for their leaders may see the
+// broker's metadata lag behind (UNKNOWN_TOPIC_OR_PARTITION): tried again.
+async function ensureTopics(kafka: Parameters<typeof createTopics>[0], topics: string[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await createTopics(kafka, topics);
+      return;
+    } catch (e) {
+      if (attempt >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 describe("guardrails through Envoy + filter + Kafka", () => {
   const suite = suiteTestBed("guardrails", CONFIG);
   const { guard } = suite;
@@ -94,7 +108,7 @@ describe("guardrails through Envoy + filter + Kafka", () => {
   }));
 
   test("kafka-configs --alter: retention.ms past the limit refused, within it applied", guard(async () => {
-    await createTopics(suite.bed.kafka, ["team.retention"]);
+    await ensureTopics(suite.bed.kafka, ["team.retention"]);
     const past = await configs(["--alter", "--entity-type", "topics", "--entity-name", "team.retention", "--add-config", `retention.ms=${WEEK_MS * 52}`]);
     assert.notEqual(past.code, 0, past.out);
     assert.match(past.out, /InvalidConfigurationException: guardrail 'topic-shape': retention.ms must be at most 604800000/, past.out);
@@ -114,7 +128,7 @@ describe("guardrails through Envoy + filter + Kafka", () => {
   }));
 
   test("producers: acks=0, acks=1 and no compression refused (Java client, kafkajs); compliant producers write", guard(async () => {
-    await createTopics(suite.bed.kafka, ["team.events"]);
+    await ensureTopics(suite.bed.kafka, ["team.events"]);
     const bootstrap = suite.bed.bootstrap;
     // Java, compliant: acks=all, lz4.
     await javaClient(["produce", bootstrap, "team.events", "ok", "100,200"], 120000, undefined, { COMPRESSION: "lz4" });
