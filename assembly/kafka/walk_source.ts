@@ -11,7 +11,8 @@ export abstract class WalkSource {
   cap: i32 = 0;
   // The record count of the record set skip() last took (its batch headers), for the visitor.
   lastRecords: i64 = 0;
-  // The batch headers of that record set, summed up (read only when records are counted).
+  // The batch headers of that record set, summed up (only when a stage checks them:
+  // FrameImage.summarizing).
   readonly lastSummary: BatchSummary = new BatchSummary();
 
   holds(p: usize): bool {
