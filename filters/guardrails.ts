@@ -428,7 +428,8 @@ export class GuardStage {
     if (acksZero) {
       // The broker closes the connection of an acks=0 producer whose request failed: the
       // only way it has to tell it.
-      this.reason = "guardrails refused a produce request with acks=0: " + String.UTF8.decode(whole !== null ? whole.message : new ArrayBuffer(0));
+      const message = whole !== null ? String.UTF8.decode(whole.message) : "";
+      this.reason = "guardrails refused a produce request with acks=0: " + message;
       return Verdict.Reject;
     }
     let code: i32 = 0;

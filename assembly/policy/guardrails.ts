@@ -415,16 +415,20 @@ function parseRule(v: JsonValue, index: i32, r: GuardrailsResult): GuardRule | n
       rule.setCheck(CheckKind.Compression, GuardCode.UnsupportedCompressionType, "compression must be one of " + describeList(names));
     } else if (key == "max_batch_bytes") {
       rule.maxBatchBytes = rd.whole(key, item, 1);
-      rule.setCheck(CheckKind.BatchBytes, GuardCode.MessageTooLarge, "record batches may take at most " + rule.maxBatchBytes.toString() + " bytes");
+      rule.setCheck(CheckKind.BatchBytes, GuardCode.MessageTooLarge,
+        "record batches may take at most " + rule.maxBatchBytes.toString() + " bytes");
     } else if (key == "max_batch_records") {
       rule.maxBatchRecords = rd.whole(key, item, 1);
-      rule.setCheck(CheckKind.BatchRecords, GuardCode.InvalidRecord, "record batches may hold at most " + rule.maxBatchRecords.toString() + " records");
+      rule.setCheck(CheckKind.BatchRecords, GuardCode.InvalidRecord,
+        "record batches may hold at most " + rule.maxBatchRecords.toString() + " records");
     } else if (key == "timestamp_max_past_ms") {
       rule.timestampMaxPastMs = rd.whole(key, item, 0);
-      rule.setCheck(CheckKind.TimestampPast, GuardCode.InvalidTimestamp, "record timestamps may be at most " + rule.timestampMaxPastMs.toString() + " ms in the past");
+      rule.setCheck(CheckKind.TimestampPast, GuardCode.InvalidTimestamp,
+        "record timestamps may be at most " + rule.timestampMaxPastMs.toString() + " ms in the past");
     } else if (key == "timestamp_max_future_ms") {
       rule.timestampMaxFutureMs = rd.whole(key, item, 0);
-      rule.setCheck(CheckKind.TimestampFuture, GuardCode.InvalidTimestamp, "record timestamps may be at most " + rule.timestampMaxFutureMs.toString() + " ms in the future");
+      rule.setCheck(CheckKind.TimestampFuture, GuardCode.InvalidTimestamp,
+        "record timestamps may be at most " + rule.timestampMaxFutureMs.toString() + " ms in the future");
     } else if (key == "client_id_required") {
       rule.clientIdRequired = rd.flag(key, item);
       rule.setCheck(CheckKind.ClientIdRequired, GuardCode.PolicyViolation, "clients must set client.id");
