@@ -322,7 +322,8 @@ export class FrameScan extends Visitor {
   private sessionTopicById(idPtr: usize): bool {
     const e = this.topicIds.find(idPtr);
     const rewrite = this.rewrite;
-    let allowed = e !== null || (this.authz === null && !rewrite!.tenanted);
+    // (With neither stage, only the guardrails: nothing to hide.)
+    let allowed = e !== null || (this.authz === null && (rewrite === null || !rewrite.tenanted));
     if (e !== null) {
       let ptr = e.namePtr;
       let len = e.nameLen;

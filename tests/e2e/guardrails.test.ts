@@ -127,7 +127,7 @@ describe("guardrails through Envoy + filter + Kafka", () => {
     }
   }));
 
-  test("producers: acks=0, acks=1 and no compression refused (Java client, kafkajs); compliant producers write", guard(async () => {
+  test("producers: acks=0, acks=1 and no compression refused (Java client, kafkajs); compliant producers write and a consumer reads", guard(async () => {
     await ensureTopics(suite.bed.kafka, ["team.events"]);
     const bootstrap = suite.bed.bootstrap;
     // Java, compliant: acks=all, lz4.
@@ -160,6 +160,10 @@ describe("guardrails through Envoy + filter + Kafka", () => {
       await producer.disconnect();
     }
     assert.equal(await brokerOffset(suite.bed.kafka, "team.events"), 3);
+    // What was written reads back through the proxy (Fetch with topic ids: the session checks
+    // run with the guardrails as the only policy stage).
+    const consumed = await javaClient(["consume", bootstrap, "team.events", "team-readers", "3"]);
+    assert.match(consumed, /^consumed 3$/m, consumed);
   }));
 
   test("a client without client.id gets POLICY_VIOLATION and nothing reaches the broker", guard(async () => {

@@ -219,6 +219,27 @@ describe("hot path: record payloads stay in the host's buffer (issue 14)", () =>
     assert.equal(metric(host, "guardrails.producers.violations"), 1);
   });
 
+  test("guardrails: a 2 MiB fetch v13 response by a topic id no Metadata response named goes on as it arrives, under 2% copied", async () => {
+    const host = await guardedHost();
+    const c = host.connect();
+    const topicId = Buffer.alloc(16, 9);
+    const request = encodeRequest(1, 13, 31, "hot-path", {
+      ReplicaId: -1, MaxWaitMs: 100, MinBytes: 1, MaxBytes: 50 * MiB, IsolationLevel: 0, SessionId: 0, SessionEpoch: -1,
+      Topics: [{ TopicId: topicId, Partitions: [{ Partition: 0, FetchOffset: 0, PartitionMaxBytes: 4 * MiB }] }],
+    });
+    host.downstream(c, request);
+    assert.ok(Buffer.concat(c.toUpstream).equals(request));
+    const response = encodeResponse(1, 13, 31, {
+      ThrottleTimeMs: 0, ErrorCode: 0, SessionId: 0,
+      Responses: [{ TopicId: topicId, Partitions: [{ PartitionIndex: 0, HighWatermark: 128, Records: recordSet(2 * MiB, 16 * KiB, 16) }] }],
+    });
+    const before = copied(host);
+    for (const part of chunks(response, 64 * KiB)) host.upstream(c, part);
+    assert.equal(c.closed, false);
+    assert.ok(Buffer.concat(c.toDownstream).equals(response), "forwarded bytes differ");
+    assert.ok((copied(host) - before) / response.length <= 0.02);
+  });
+
   test("an idle connection holds no frame-sized buffer after a 1 MiB frame", async () => {
     const host = await hostWith("acls");
     const warm = host.connect();
