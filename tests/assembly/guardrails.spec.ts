@@ -310,6 +310,29 @@ function incrementalAlter(name: string, key: string, op: i8, value: string): Byt
     .str(value).i8(0).finish();
 }
 
+// CreatePartitions v1: topics (name, new total count, no assignments), timeout, validateOnly.
+function createPartitions(topics: string[], counts: i32[]): ByteBuffer {
+  const b = new FrameBuilder().i16(37).i16(1).i32(13).str("admin-1").i32(topics.length);
+  for (let i = 0; i < topics.length; i++) b.str(topics[i]).i32(counts[i]).i32(-1);
+  return b.i32(30000).i8(0).finish();
+}
+
+describe("guardrails on CreatePartitions", () => {
+  it("refuse a new total over the maximum for that topic alone, with INVALID_PARTITIONS", () => {
+    const x = new Exchange(shared);
+    expect(x.send(createPartitions(["team.a", "team.b"], [6, 20]))).toBe(Verdict.Replace);
+    const forwarded = new Answers();
+    const f = x.request;
+    expect(walk(37, 1, true, x.out.ptr + <usize>f.bodyOffset, x.out.len - f.bodyOffset, forwarded)).toBe(x.out.len - f.bodyOffset);
+    expect(forwarded.names.join(",")).toBe("team.a");
+    expect(x.answer(new FrameBuilder().i32(13).i32(0).i32(1).str("team.a").i16(0).i16(-1).finish())).toBe(Verdict.Replace);
+    const a = responseOf(37, 1, x.out);
+    expect(a.names.join(",")).toBe("team.a,team.b");
+    expect(a.codes.join(",")).toBe("0,37");
+    expect(contains(x.out, "guardrail 'topic-shape': topics may have at most 12 partitions")).toBe(true);
+  });
+});
+
 describe("guardrails beside the ACLs", () => {
   it("answer each refused topic with its own stage's error; the compliant, authorized one goes on", () => {
     const x = new Exchange(both);
