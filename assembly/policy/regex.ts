@@ -9,9 +9,9 @@
 // (back references, lookaround, lazy quantifiers...) is refused with the offset it was found at.
 
 const enum Op {
-  // A byte in a 256-bit set (`set` indexes SETS).
+  // A byte in a 256-bit set (`set` indexes the pattern's sets).
   Set = 0,
-  // A group: its alternatives are node runs (`alt` indexes ALTS).
+  // A group: its alternatives are node runs (`alt` indexes altFirst/altCount).
   Group = 1,
 }
 
@@ -29,6 +29,12 @@ class Node {
 // pathological pattern cannot hold the worker).
 const MAX_STEPS: i32 = 100000;
 const MAX_REPEAT: i32 = 1000;
+// Continuations of the search, on a fixed stack shared by all patterns (one match runs at a
+// time): per frame (kind, a, b, next, start). Kind 0: group node `a` again, for its repetition
+// `b` (`start`: where that repetition began); kind 1: the rest of alternative `a` from its node
+// `b`. `next` is the frame after it (-1: the name must end there).
+const MAX_FRAMES = 512;
+const FRAMES = new StaticArray<i32>(5 * MAX_FRAMES);
 
 export class Regex {
   // 32 bytes per set.
@@ -69,35 +75,30 @@ export class Regex {
     return (unchecked(this.sets[set * 32 + (<i32>c >> 3)]) & (<u8>1 << (c & 7))) != 0;
   }
 
-  // Continuations of the search, on a fixed stack: per frame (kind, a, b, next, start).
-  // Kind 0: group node `a` again, for its repetition `b` (`start`: where that repetition began);
-  // kind 1: the rest of alternative `a` from its node `b`. `next` is the frame after it (-1: the
-  // name must end there).
-  private frames: StaticArray<i32> = new StaticArray<i32>(5 * 512);
   private frameTop: i32 = 0;
 
   private push(kind: i32, a: i32, b: i32, next: i32, start: i32): i32 {
-    if (this.frameTop >= 512) return -1;
+    if (this.frameTop >= MAX_FRAMES) return -1;
     const i = this.frameTop++;
     const f = i * 5;
-    unchecked(this.frames[f] = kind);
-    unchecked(this.frames[f + 1] = a);
-    unchecked(this.frames[f + 2] = b);
-    unchecked(this.frames[f + 3] = next);
-    unchecked(this.frames[f + 4] = start);
+    unchecked(FRAMES[f] = kind);
+    unchecked(FRAMES[f + 1] = a);
+    unchecked(FRAMES[f + 2] = b);
+    unchecked(FRAMES[f + 3] = next);
+    unchecked(FRAMES[f + 4] = start);
     return i;
   }
 
   private resume(k: i32, ptr: usize, pos: i32, len: i32, depth: i32): bool {
     if (k < 0) return pos == len;
     const f = k * 5;
-    const a = unchecked(this.frames[f + 1]);
-    const b = unchecked(this.frames[f + 2]);
-    const next = unchecked(this.frames[f + 3]);
-    if (unchecked(this.frames[f]) == 0) {
+    const a = unchecked(FRAMES[f + 1]);
+    const b = unchecked(FRAMES[f + 2]);
+    const next = unchecked(FRAMES[f + 3]);
+    if (unchecked(FRAMES[f]) == 0) {
       const g = unchecked(this.nodes[a]);
       // A repetition that took nothing would repeat forever: the group is done.
-      if (pos == unchecked(this.frames[f + 4]) && b > g.min) return this.resume(next, ptr, pos, len, depth + 1);
+      if (pos == unchecked(FRAMES[f + 4]) && b > g.min) return this.resume(next, ptr, pos, len, depth + 1);
       return this.repeatGroup(a, g, ptr, pos, len, b, depth + 1, next);
     }
     return this.seqFrom(a, b, ptr, pos, len, depth + 1, next);
