@@ -166,6 +166,8 @@ export class FrameScan extends Visitor {
       if (this.isRequest) authz.requestArrayEnd(row, ptr, this.edits);
       else authz.responseArrayEnd(row, this.edits);
     }
+    // The guardrails may clear Metadata's auto-creation flag too (the same edit again replaces it).
+    if (this.guard !== null && this.isRequest) this.guard!.requestArrayEnd(row, ptr, this.edits);
     if (this.guard !== null && !this.isRequest) this.guard!.responseArrayEnd(row, this.edits);
     this.edits.arrayEnd(row, ptr);
   }

@@ -89,6 +89,8 @@ export class GuardStage {
   private producing: bool = false;
   private dryCounted: u64 = 0;
   private late: BatchSummary = new BatchSummary();
+  // Metadata v4+: a named topic outside a rule's name pattern (see requestArrayEnd).
+  private noAutoCreate: bool = false;
   // Responses: the entries to merge (from the request's note).
   private mergeRow: i32 = -1;
   private mergeCount: i32 = 0;
@@ -154,6 +156,7 @@ export class GuardStage {
     this.transactional = false;
     this.producing = false;
     this.dryCounted = 0;
+    this.noAutoCreate = false;
     if (f.apiKey == ApiKey.Produce) this.batches.reset();
     if (this.mask == 0) return;
     const idPtr = f.ptr + <usize>f.clientIdOffset;
@@ -206,6 +209,14 @@ export class GuardStage {
     const k = this.apiKey;
     if (entity == Entity.TopicName) {
       if (k == ALTER_CONFIGS || k == INCREMENTAL_ALTER_CONFIGS) this.topicResource = true;
+      if (k == ApiKey.Metadata && depth == 1 && this.apiVersion >= 4 && len >= 0) {
+        for (let i = 0; i < this.rules.length; i++) {
+          if (!this.applies(i)) continue;
+          const rule = unchecked(this.rules[i]);
+          if (!rule.dryRun && rule.topicName !== null && !rule.topicName!.matches(ptr, len)) this.noAutoCreate = true;
+        }
+        return;
+      }
       if (k != ApiKey.CreateTopics || depth != 1) return;
       for (let i = 0; i < this.rules.length; i++) {
         if (!this.applies(i)) continue;
@@ -320,6 +331,19 @@ export class GuardStage {
     }
     summarizeBatches(ptr, len, this.oneSet);
     this.batches.merge(this.oneSet);
+  }
+
+  // Metadata v4+: AllowAutoTopicCreation follows the topic list. A broker that creates missing
+  // topics (auto.create.topics.enable) would create one outside the name pattern without a
+  // CreateTopics the guardrails see: a request naming one goes with the flag cleared (existing
+  // topics are described as before; a missing one is not created).
+  requestArrayEnd(row: i32, ptr: usize, edits: FrameEdits): void {
+    if (!this.noAutoCreate || edits.arrayDepth() != 1 || edits.innermostArrayRow() != row || load<u8>(ptr) == 0) return;
+    const bytes = edits.bytes;
+    const mark = bytes.len;
+    store<u8>(bytes.reserve(1), 0);
+    bytes.len += 1;
+    edits.replace(ptr, ptr + 1, mark);
   }
 
   // The end of an element of the request's top-level list (before its edits close): refused

@@ -188,8 +188,9 @@ const strict = sharedFor(`{"principal_sources": ["client_id"], "guardrails": [{"
 // ACLs and guardrails together: the ACLs refuse one topic, the guardrails another.
 const both = sharedFor(`{"principal_sources": ["client_id"], "acls": {"rules": [
     {"principal": "*", "permission": "allow", "resource": "topic", "name": "*", "operations": ["all"]},
-    {"principal": "*", "permission": "deny", "resource": "topic", "name": "team.secret", "operations": ["all"]}]},
-  "guardrails": [{"name": "shape", "partitions": {"max": 12}}]}`);
+    {"principal": "*", "permission": "deny", "resource": "topic", "name": "team.secret", "operations": ["all"]},
+    {"principal": "*", "permission": "deny", "resource": "topic", "name": "Bad_Name", "operations": ["create"]}]},
+  "guardrails": [{"name": "shape", "partitions": {"max": 12}, "topic_name_pattern": "[a-z.]+"}]}`);
 
 // JoinGroup v1: group, session timeout, rebalance timeout, member id, protocol type, protocols.
 function join(group: string, session: i32): ByteBuffer {
@@ -317,6 +318,28 @@ function createPartitions(topics: string[], counts: i32[]): ByteBuffer {
   return b.i32(30000).i8(0).finish();
 }
 
+// Metadata v4: topics, AllowAutoTopicCreation.
+function metadata(topics: string[], autoCreate: bool): ByteBuffer {
+  const b = new FrameBuilder().i16(3).i16(4).i32(14).str("app-1").i32(topics.length);
+  for (let i = 0; i < topics.length; i++) b.str(topics[i]);
+  return b.i8(autoCreate ? 1 : 0).finish();
+}
+
+describe("guardrails on topics created by the broker", () => {
+  it("clear Metadata's auto-creation flag when a named topic is outside the name pattern", () => {
+    const x = new Exchange(shared);
+    expect(x.send(metadata(["team.orders"], true))).toBe(Verdict.Forward);
+    expect(x.send(metadata(["team.orders", "Bad_Name"], true))).toBe(Verdict.Replace);
+    expect(x.out.len).toBe(x.request.len);
+    expect(load<u8>(x.out.ptr + <usize>x.out.len - 1)).toBe(0);
+    // With the ACLs clearing it too, the flag is edited once.
+    const y = new Exchange(both);
+    expect(y.send(metadata(["Bad_Name"], true))).toBe(Verdict.Replace);
+    expect(y.out.len).toBe(y.request.len);
+    expect(load<u8>(y.out.ptr + <usize>y.out.len - 1)).toBe(0);
+  });
+});
+
 describe("guardrails on CreatePartitions", () => {
   it("refuse a new total over the maximum for that topic alone, with INVALID_PARTITIONS", () => {
     const x = new Exchange(shared);
@@ -435,8 +458,9 @@ describe("guardrails on clients", () => {
     // ACLs and guardrails together: the ACLs refuse one topic, the guardrails another.
 const both = sharedFor(`{"principal_sources": ["client_id"], "acls": {"rules": [
     {"principal": "*", "permission": "allow", "resource": "topic", "name": "*", "operations": ["all"]},
-    {"principal": "*", "permission": "deny", "resource": "topic", "name": "team.secret", "operations": ["all"]}]},
-  "guardrails": [{"name": "shape", "partitions": {"max": 12}}]}`);
+    {"principal": "*", "permission": "deny", "resource": "topic", "name": "team.secret", "operations": ["all"]},
+    {"principal": "*", "permission": "deny", "resource": "topic", "name": "Bad_Name", "operations": ["create"]}]},
+  "guardrails": [{"name": "shape", "partitions": {"max": 12}, "topic_name_pattern": "[a-z.]+"}]}`);
 
 // JoinGroup v1: group, session timeout, rebalance timeout, member id, protocol type, protocols.
     expect(x.send(join("app-orders", 10000))).toBe(Verdict.Forward);
