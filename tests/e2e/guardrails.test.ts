@@ -65,7 +65,9 @@ async function ensureTopics(kafka: Parameters<typeof createTopics>[0], topics: s
 }
 
 describe("guardrails through Envoy + filter + Kafka", () => {
-  const suite = suiteTestBed("guardrails", CONFIG);
+  // Auto-creation on (Kafka's default; the harness turns it off): the guardrails must not let a
+  // Metadata request create what a CreateTopics could not.
+  const suite = suiteTestBed("guardrails", CONFIG, { kafka: { props: { "auto.create.topics.enable": "true" } } });
   const { guard } = suite;
   const stat = (rule: string, which = "violations") => suite.bed.envoy.stat(`guardrails.${rule}.${which}`);
   const commandConfig = (clientId: string): string => {
@@ -180,6 +182,21 @@ describe("guardrails through Envoy + filter + Kafka", () => {
     await admin.disconnect().catch(() => {});
     assert.ok((await stat("client-ids")) > before);
     assert.ok(!(await brokerTopics(suite.bed.kafka)).includes("team.anonymous"));
+  }));
+
+  test("a producer's metadata does not get a topic outside the name pattern auto-created; one inside is", guard(async () => {
+    const kafka = new Kafka({ clientId: "kafkajs-auto", brokers: [suite.bed.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+    const producer = kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 3 } });
+    await producer.connect();
+    try {
+      await assert.rejects(producer.send({ topic: "Auto_Bad", compression: CompressionTypes.GZIP, messages: [{ value: "x" }] }));
+      await producer.send({ topic: "team.auto", compression: CompressionTypes.GZIP, messages: [{ value: "y" }] });
+    } finally {
+      await producer.disconnect();
+    }
+    const onBroker = await brokerTopics(suite.bed.kafka);
+    assert.ok(onBroker.includes("team.auto"), onBroker.join(","));
+    assert.ok(!onBroker.includes("Auto_Bad"), "Auto_Bad was auto-created");
   }));
 
   test("a mixed CreateTopics is answered per entry: the compliant topic is created, the violating one refused (Java admin client)", guard(async () => {
