@@ -104,8 +104,12 @@ export class GuardStage {
   // Why the last request's connection must close (acks=0).
   reason: string = "";
 
+  // Some rule has a client id pattern.
+  private clientIdPatterns: bool = false;
+
   constructor(g: Guardrails, private counters: GuardCounters) {
     this.rules = g.rules;
+    for (let i = 0; i < g.rules.length; i++) if (g.rules[i].clientId !== null) this.clientIdPatterns = true;
   }
 
   release(): void {
@@ -161,7 +165,7 @@ export class GuardStage {
     if (this.mask == 0) return;
     const idPtr = f.ptr + <usize>f.clientIdOffset;
     const idLen = f.clientIdLength;
-    const badId = this.badClientId(idPtr, idLen);
+    const badId = this.clientIdPatterns ? this.badClientId(idPtr, idLen) : 0;
     for (let i = 0; i < this.rules.length; i++) {
       if (!this.applies(i)) continue;
       const rule = unchecked(this.rules[i]);
