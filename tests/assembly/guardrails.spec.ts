@@ -406,11 +406,19 @@ describe("guardrails on producers", () => {
     expect(x.send(produce(-1, 4))).toBe(Verdict.Forward);
   });
 
-  it("refuse acks outside the rule with INVALID_REQUIRED_ACKS and the message", () => {
+  it("refuse acks=0 outside the rule by closing the connection, as the broker does (no response carries errors)", () => {
     const x = new Exchange(shared);
     // acks=0: the broker closes such a producer's connection (it cannot be answered).
     expect(x.send(produce(0, 4))).toBe(Verdict.Reject);
     expect(x.pipeline.reason).toBe("guardrails refused a produce request with acks=0: guardrail 'producers': acks must be one of [all, 1]");
+  });
+
+  it("refuse other acks outside the rule with INVALID_REQUIRED_ACKS", () => {
+    const only = sharedFor(`{"principal_sources": ["client_id"], "guardrails": [{"name": "all-acks", "acks": ["all"]}]}`);
+    const x = new Exchange(only);
+    expect(x.send(produce(1, 0))).toBe(Verdict.Answer);
+    expect(responseOf(0, 3, x.out).codes.join(",")).toBe("21");
+    expect(x.send(produce(-1, 0))).toBe(Verdict.Forward);
   });
 
   it("refuse a forbidden codec from the batch attributes with UNSUPPORTED_COMPRESSION_TYPE", () => {
