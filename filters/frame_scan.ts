@@ -9,6 +9,7 @@ import { FrameEdits } from "../assembly/kafka/frame_edits";
 import { Principal } from "../assembly/policy/principal";
 import { AuthzStage } from "./authz";
 import { RewriteStage } from "./rewrite";
+import { GuardStage } from "./guardrails";
 import { TopicIds } from "./topic_ids";
 import { ApiKey } from "../assembly/kafka/api_keys";
 import { API_VERSIONS_ENTRY_STRUCT } from "../assembly/kafka/generated/schema_tables";
@@ -28,6 +29,7 @@ export class FrameScan extends Visitor {
   metrics: KafkaMetrics | null = null;
   authz: AuthzStage | null = null;
   rewrite: RewriteStage | null = null;
+  guard: GuardStage | null = null;
   principal: Principal | null = null;
   // Set with the policy stages: the response topic checks of session APIs count into it.
   sessionCounters: SessionCounters | null = null;
@@ -99,6 +101,7 @@ export class FrameScan extends Visitor {
     let entity: i32;
     if (role == Role.ResourceType) {
       this.resourceType = value;
+      if (this.guard !== null && this.isRequest) this.guard!.resourceType(value);
       entity = this.configEntity();
     } else if (role == Role.KeyType) {
       this.keyType = value;
@@ -140,6 +143,7 @@ export class FrameScan extends Visitor {
 
   arrayStart(row: i32, countPtr: usize, countEnd: usize, count: i32, compact: bool): void {
     if (this.isRequest && this.authz !== null) this.authz!.requestArray(this.edits.arrayDepth(), count, this.apiVersion);
+    if (this.isRequest && this.guard !== null) this.guard!.requestArray(this.edits.arrayDepth(), count);
     this.edits.arrayStart(row, countPtr, countEnd, count, compact);
   }
 
@@ -148,7 +152,12 @@ export class FrameScan extends Visitor {
   }
 
   elementEnd(ptr: usize): void {
+    if (this.guard !== null && this.isRequest && this.edits.arrayDepth() == 1) this.guard!.entryEnd(this.edits);
     this.edits.elementEnd(ptr);
+  }
+
+  guarded(row: i32, ptr: usize, len: i32): void {
+    if (this.guard !== null && this.isRequest) this.guard!.guarded(row, ptr, len, this.edits);
   }
 
   arrayEnd(row: i32, ptr: usize): void {
@@ -157,6 +166,9 @@ export class FrameScan extends Visitor {
       if (this.isRequest) authz.requestArrayEnd(row, ptr, this.edits);
       else authz.responseArrayEnd(row, this.edits);
     }
+    // The guardrails may clear Metadata's auto-creation flag too (the same edit again replaces it).
+    if (this.guard !== null && this.isRequest) this.guard!.requestArrayEnd(row, ptr, this.edits);
+    if (this.guard !== null && !this.isRequest) this.guard!.responseArrayEnd(row, this.edits);
     this.edits.arrayEnd(row, ptr);
   }
 
@@ -243,6 +255,7 @@ export class FrameScan extends Visitor {
         authz.responseEntity(entity, clientPtr, clientLen, this.edits);
       }
     }
+    if (this.guard !== null && this.isRequest && !hidden) this.guard!.requestEntity(entity, clientPtr, clientLen, this.edits);
     if (entity != Entity.TopicName) return;
     this.namePtr = brokerPtr;
     this.nameLen = brokerLen;
@@ -286,6 +299,7 @@ export class FrameScan extends Visitor {
   }
 
   records(ptr: usize, len: i32): void {
+    if (this.guard !== null && this.isRequest && this.apiKey == ApiKey.Produce) this.guard!.records(ptr, len);
     if (len <= 0 || this.topic === null || !this.tracksRecords()) return;
     this.lastTopic = this.topic;
     this.metrics!.records(this.topic!, this.isRequest, ptr == 0 ? skippedRecords() : countRecords(ptr, len), len);
@@ -310,7 +324,8 @@ export class FrameScan extends Visitor {
   private sessionTopicById(idPtr: usize): bool {
     const e = this.topicIds.find(idPtr);
     const rewrite = this.rewrite;
-    let allowed = e !== null || (this.authz === null && !rewrite!.tenanted);
+    // (With neither stage, only the guardrails: nothing to hide.)
+    let allowed = e !== null || (this.authz === null && (rewrite === null || !rewrite.tenanted));
     if (e !== null) {
       let ptr = e.namePtr;
       let len = e.nameLen;

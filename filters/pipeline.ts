@@ -20,6 +20,9 @@ import { FilterConfig } from "../assembly/policy/config";
 import { ForwardMode } from "../assembly/proxy/forward_mode";
 import { VersionGate } from "./versions";
 import { SessionCounters, Sessions } from "./fetch_sessions";
+import { GuardCounters, GuardStage } from "./guardrails";
+import { Guardrails } from "../assembly/policy/guardrails";
+import { BatchSummary } from "../assembly/kafka/record_batches";
 
 const UNSUPPORTED_VERSION: i16 = 35;
 
@@ -32,6 +35,8 @@ export class Shared {
   authzCounters: AuthzCounters | null = null;
   rewrite: RewriteRules | null = null;
   rewriteCounters: RewriteCounters | null = null;
+  guardrails: Guardrails | null = null;
+  guardCounters: GuardCounters | null = null;
   // Made with the first connection's policy stages.
   sessionCounters: SessionCounters | null = null;
   principalSources: StaticArray<i32> = [];
@@ -55,6 +60,8 @@ export class Shared {
     if (c.acl !== null) shared.authzCounters = new AuthzCounters();
     shared.rewrite = c.rewrite;
     if (c.rewrite !== null) shared.rewriteCounters = new RewriteCounters();
+    shared.guardrails = c.guardrails;
+    if (c.guardrails !== null) shared.guardCounters = new GuardCounters(c.guardrails!);
     return shared;
   }
 }
@@ -73,6 +80,7 @@ export class Pipeline extends FrameHandler {
   private principal: Principal | null = null;
   private authz: AuthzStage | null = null;
   private rewrite: RewriteStage | null = null;
+  private guard: GuardStage | null = null;
   private sasl: SaslCounters;
   private sessions: Sessions | null = null;
   // The client id label of the connection's latest request, for its responses' bytes.
@@ -95,7 +103,7 @@ export class Pipeline extends FrameHandler {
     this.scan = new FrameScan(shared.topicIds);
     this.scan.metrics = shared.metrics;
     this.countsRecords = shared.metrics !== null;
-    if (shared.acl !== null || shared.rewrite !== null) this.policyStages(shared);
+    if (shared.acl !== null || shared.rewrite !== null || shared.guardrails !== null) this.policyStages(shared);
   }
 
   // The stages that need a principal and change frames.
@@ -118,6 +126,24 @@ export class Pipeline extends FrameHandler {
       this.authz = authz;
       this.scan.authz = authz;
     }
+    const g = shared.guardrails;
+    if (g !== null) {
+      const guard = new GuardStage(g, shared.guardCounters!);
+      this.guard = guard;
+      this.scan.guard = guard;
+      // Producer checks read every record batch header (as the records go by: never copied).
+      if (g.checksBatches) {
+        this.countsRecords = true;
+        this.checksBatches = true;
+      }
+    }
+  }
+
+  laterBatches(summary: BatchSummary): bool {
+    const guard = this.guard;
+    if (guard === null || guard.laterBatches(summary)) return true;
+    this.reason = guard.reason;
+    return false;
   }
 
   recordsLater(count: i64): void {
@@ -129,6 +155,7 @@ export class Pipeline extends FrameHandler {
     if (this.principal !== null) this.principal!.release();
     if (this.authz !== null) this.authz!.release();
     if (this.rewrite !== null) this.rewrite!.release();
+    if (this.guard !== null) this.guard!.release();
     if (this.sessions !== null) this.sessions!.release();
   }
 
@@ -174,6 +201,8 @@ export class Pipeline extends FrameHandler {
     f.requester = principal;
     if (authz !== null) authz.beginRequest(f, principal);
     if (rewrite !== null) rewrite.beginRequest(principal);
+    const guard = this.guard;
+    if (guard !== null) guard.beginRequest(f, principal);
     if (!this.scanFrame(f, true)) return Verdict.Reject;
     // Produce with acks=0 is never answered: it must not wait in the correlation table.
     const acksZero = f.apiKey == ApiKey.Produce && this.scan.acksValue == 0;
@@ -195,6 +224,15 @@ export class Pipeline extends FrameHandler {
     if (authz !== null) {
       verdict = authz.finishRequest(f, acksZero, this.scan.edits);
       this.countPrincipal(principal, verdict != Verdict.Forward || authz.refusedEntries);
+    }
+    // Guardrails next: the broker checks policies on what an authorized request asks for.
+    if (verdict == Verdict.Forward && guard !== null) {
+      verdict = guard.finishRequest(f, this.scan.acksValue, acksZero, authz !== null ? authz.refusedCount : 0,
+        authz !== null ? authz.entryErrorCode : 0);
+      if (verdict == Verdict.Reject) {
+        this.reason = guard.reason;
+        return verdict;
+      }
     }
     if (verdict == Verdict.Forward && rewrite !== null) verdict = rewrite.finishRequest(f);
     if (verdict == Verdict.Reject) this.reason = "could not answer or rewrite a " + apiName(f.apiKey) + " request";
@@ -294,6 +332,7 @@ export class Pipeline extends FrameHandler {
     const rewrite = this.rewrite;
     if (authz !== null) authz.beginResponse(f);
     if (rewrite !== null) rewrite.beginResponse(f.requester);
+    if (this.guard !== null) this.guard!.beginResponse(f);
     // ApiVersions responses are narrowed to the versions the filter allows (versions.ts), which
     // takes the walk's layout hooks whatever the stages need.
     const narrow = f.apiKey == ApiKey.ApiVersions && this.canEdit;
@@ -313,6 +352,10 @@ export class Pipeline extends FrameHandler {
     }
     if (authz !== null && !authz.finishResponse()) {
       this.reason = apiName(f.apiKey) + " response lacks the list to merge the refused entries into";
+      return Verdict.Reject;
+    }
+    if (this.guard !== null && !this.guard!.finishResponse()) {
+      this.reason = apiName(f.apiKey) + " response lacks the list to merge the guardrails' refused entries into";
       return Verdict.Reject;
     }
     if (rewrite !== null && !rewrite.finishResponse()) {

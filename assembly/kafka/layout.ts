@@ -92,4 +92,8 @@ export const enum Role {
   // when not asked for): what the principal may do with the resource the struct describes, or
   // with the cluster at the top level. Reported through Visitor.authorizedOperations.
   AuthorizedOperations = 13,
+  // Values the guardrails stage checks (partition counts, replication factors, topic configs,
+  // session timeouts: build/codegen/generate.ts GUARDED), reported through Visitor.guarded with
+  // their field row (the generated GUARD_*_ROW constants say which is which).
+  Guarded = 14,
 }

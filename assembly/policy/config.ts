@@ -5,6 +5,7 @@ import { JsonKind, JsonValue, parseJson } from "./json";
 import { Acl, parseAcl } from "./acl";
 import { RewriteRules, parseRewrite } from "./rewrite_rules";
 import { parsePrincipalSource, PrincipalSource } from "./principal_source";
+import { Guardrails, parseGuardrails } from "./guardrails";
 import { apiKeyNamed, highestVersion, isKnownApi, lowestVersion } from "../kafka/apis";
 import { MAX_API_KEY } from "../kafka/generated/schema_tables";
 import { ForwardMode } from "../proxy/forward_mode";
@@ -40,6 +41,8 @@ export class FilterConfig {
   acl: Acl | null = null;
   // The rewriting stage; null when the configuration has no `rewrite`.
   rewrite: RewriteRules | null = null;
+  // The guardrails stage; null when the configuration has no `guardrails`.
+  guardrails: Guardrails | null = null;
   // Per API key, the newest version the filter lets clients and brokers agree on: what its
   // schemas know, lowered by `api_versions` (filters/versions.ts).
   maxVersions: StaticArray<i16> = schemaMaxVersions();
@@ -164,6 +167,10 @@ export function parseConfig(text: string): ConfigResult {
       const rw = parseRewrite(v);
       if (rw.error.length > 0) r.error = rw.error;
       c.rewrite = rw.rules;
+    } else if (key == "guardrails") {
+      const g = parseGuardrails(v);
+      if (g.error.length > 0) r.error = g.error;
+      c.guardrails = g.rules;
     } else if (key == "api_versions") {
       versionCaps(v, c.maxVersions, r);
       capped = true;
@@ -171,8 +178,8 @@ export function parseConfig(text: string): ConfigResult {
   }
   // Editing frames needs them whole before they leave: a policy that changes traffic cannot run
   // in observe-only mode.
-  if (r.error.length == 0 && (c.acl !== null || c.rewrite !== null || capped) && c.forward != ForwardMode.AfterCheck) {
-    r.error = "config key 'forward' must be \"after_check\" when 'acls', 'rewrite' or 'api_versions' is set";
+  if (r.error.length == 0 && (c.acl !== null || c.rewrite !== null || c.guardrails !== null || capped) && c.forward != ForwardMode.AfterCheck) {
+    r.error = "config key 'forward' must be \"after_check\" when 'acls', 'rewrite', 'guardrails' or 'api_versions' is set";
   }
   if (r.error.length == 0) r.config = c;
   return r;

@@ -116,8 +116,26 @@ const NAME_PATTERNS = new Set([
   "ListTransactionsRequest.TransactionalIdPattern",
 ]);
 
+// Values the guardrails stage (filters/guardrails.ts) checks: struct path and field, and the
+// name of the row constant generated for it (GUARD_<name>_ROW).
+export const GUARDED: Record<string, string> = {
+  "CreateTopicsRequest.CreatableTopic.NumPartitions": "CREATE_TOPICS_PARTITIONS",
+  "CreateTopicsRequest.CreatableTopic.ReplicationFactor": "CREATE_TOPICS_REPLICATION",
+  "CreateTopicsRequest.CreatableTopicConfig.Name": "CREATE_TOPICS_CONFIG_NAME",
+  "CreateTopicsRequest.CreatableTopicConfig.Value": "CREATE_TOPICS_CONFIG_VALUE",
+  "CreatePartitionsRequest.CreatePartitionsTopic.Count": "CREATE_PARTITIONS_COUNT",
+  "AlterConfigsRequest.AlterableConfig.Name": "ALTER_CONFIGS_NAME",
+  "AlterConfigsRequest.AlterableConfig.Value": "ALTER_CONFIGS_VALUE",
+  "IncrementalAlterConfigsRequest.AlterableConfig.Name": "INCREMENTAL_ALTER_CONFIGS_NAME",
+  "IncrementalAlterConfigsRequest.AlterableConfig.ConfigOperation": "INCREMENTAL_ALTER_CONFIGS_OPERATION",
+  "IncrementalAlterConfigsRequest.AlterableConfig.Value": "INCREMENTAL_ALTER_CONFIGS_VALUE",
+  "JoinGroupRequest.SessionTimeoutMs": "JOIN_GROUP_SESSION_TIMEOUT",
+};
+
 // What a field means to the filter beyond its type (exported for the field audit test).
-export function roleOf(message: string, f: FieldSpec): Role {
+// `where` is the field's struct path (Tables.row), for roles given to fields of nested structs.
+export function roleOf(message: string, f: FieldSpec, where: string = `${message}.${f.name}`): Role {
+  if (GUARDED[where] !== undefined) return Role.Guarded;
   // "ErrorCode", and the per-partition "PartitionErrorCode" of AddPartitionsToTxn and the like.
   if (f.name.endsWith("ErrorCode") && f.type === "int16") return Role.ErrorCode;
   if (f.name === "TopicId" && f.type === "uuid") return Role.TopicId;
@@ -225,7 +243,7 @@ export class Tables {
     const nullable = f.nullableVersions === undefined ? { min: NEVER, max: -1 } : parseVersions(f.nullableVersions, where);
     const tagged = f.tag !== undefined;
     if (tagged !== (f.taggedVersions !== undefined)) throw new Error(`${where}: tag and taggedVersions go together`);
-    const packed = kind | (isArray ? ARRAY : 0) | flexNever | (entity << ENTITY_SHIFT) | (roleOf(message.name, f) << ROLE_SHIFT);
+    const packed = kind | (isArray ? ARRAY : 0) | flexNever | (entity << ENTITY_SHIFT) | (roleOf(message.name, f, where) << ROLE_SHIFT);
     const row = [
       packed,
       v.min,
@@ -309,6 +327,35 @@ export function generate(schemaDir: string, sourceNote: string): string {
   const forgotten = fetch ? Array.from({ length: fetch.count }, (_, i) => fetch.first + i).find((r) => tables.meta[r].name === "ForgottenTopicsData") : undefined;
   if (forgotten === undefined) throw new Error(`${schemaDir}: FetchRequest.ForgottenTopicsData missing`);
   out.push(`export const FETCH_FORGOTTEN_ROW: i32 = ${forgotten};`);
+  // The rows the guardrails stage tells apart (GUARDED).
+  const guardRows = new Map<string, number>();
+  tables.structs.forEach((st) => {
+    for (let r = st.first; r < st.first + st.count; r++) {
+      const name = GUARDED[`${st.name}.${tables.meta[r].name}`];
+      if (name !== undefined) guardRows.set(name, r);
+    }
+  });
+  for (const name of Object.values(GUARDED)) {
+    const r = guardRows.get(name);
+    if (r === undefined) throw new Error(`${schemaDir}: guarded field ${name} missing`);
+    out.push(`export const GUARD_${name}_ROW: i32 = ${r};`);
+  }
+  out.push("");
+  // Response rows carrying an error message, which answers the filter builds fill in
+  // (error_response.ts), in row order.
+  const messageRows: number[] = [];
+  tables.structs.forEach((st) => {
+    if (!st.name.split(".")[0].endsWith("Response")) return;
+    for (let r = st.first; r < st.first + st.count; r++) {
+      const m = tables.meta[r];
+      if (m.name === "ErrorMessage" && m.kind === FieldKind.String && !m.isArray) messageRows.push(r);
+    }
+  });
+  out.push("// Response fields named ErrorMessage (strings), in row order.");
+  out.push("// prettier-ignore");
+  out.push("export const ERROR_MESSAGE_ROWS: StaticArray<i16> = [");
+  out.push(wrap(messageRows, 16));
+  out.push("];");
   out.push("");
   // Structs lay their rows out one after another (addStruct), so a struct's rows run from its
   // first row to the next struct's: one column, and one more entry for the end of the last.

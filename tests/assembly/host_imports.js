@@ -37,6 +37,11 @@ export function hostImports(binary, memoryOf) {
     proxy_set_shared_data() {
       return OK;
     },
+    // The wall clock (guardrails' timestamp bounds).
+    proxy_get_current_time_nanoseconds(resultPtr) {
+      view().setBigUint64(resultPtr, BigInt(Date.now()) * 1000000n, true);
+      return OK;
+    },
     proxy_get_metric(id, resultPtr) {
       if (id >= values.length) return NOT_FOUND;
       view().setBigUint64(resultPtr, BigInt.asUintN(64, values[id]), true);

@@ -13,6 +13,9 @@
 //                                                              committed transaction
 //   transactions <bootstrap>                                  prints "transaction <id> <state>"
 //   topicid <bootstrap> <topic>                               prints "topicid <32 hex digits>"
+//   createtopics <bootstrap> <name:partitions:rf[:key=value,...]>...   one CreateTopics request;
+//                                 prints "created <name>" or "failed <name> <exception>" per topic
+// produce reads ACKS (default all) and COMPRESSION (default none) from the environment.
 // A failure also prints "error <ms since main started> <exception>" on stderr, as the other
 // clients' drivers do, so a test can tell how long the client took to surface it.
 import java.security.MessageDigest;
@@ -55,6 +58,7 @@ public class JavaClient {
       case "txproduce" -> produce(args[1], args[2], args[4], args[5], args[3]);
       case "transactions" -> transactions(args[1]);
       case "topicid" -> topicId(args[1], args[2]);
+      case "createtopics" -> createTopics(args[1], Arrays.copyOfRange(args, 2, args.length));
       case "consume" -> consume(args[1], args[2], args[3], Integer.parseInt(args[4]));
       case "committed" -> committed(args[1], args[2], args[3]);
       case "logsize" -> logSize(args[1], args[2]);
@@ -87,7 +91,12 @@ public class JavaClient {
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId("java-producer"));
     sasl(p);
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.ACKS_CONFIG, System.getenv().getOrDefault("ACKS", "all"));
+    p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, System.getenv().getOrDefault("COMPRESSION", "none"));
+    // acks=0 or 1 needs idempotence off (Kafka's default turns it on with acks=all).
+    if (!p.get(ProducerConfig.ACKS_CONFIG).equals("all")) p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
+    p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30000);
+    p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 20000);
     p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 * 1024 * 1024);
     p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 64L * 1024 * 1024);
     if (transactionalId != null) p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
@@ -119,6 +128,34 @@ public class JavaClient {
       var id = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).topicId();
       System.out.println("topicid " + HexFormat.of().toHexDigits(id.getMostSignificantBits())
           + HexFormat.of().toHexDigits(id.getLeastSignificantBits()));
+    }
+  }
+
+  static void createTopics(String bootstrap, String[] specs) throws Exception {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId("java-admin"));
+    List<org.apache.kafka.clients.admin.NewTopic> topics = new ArrayList<>();
+    for (String spec : specs) {
+      String[] f = spec.split(":");
+      var t = new org.apache.kafka.clients.admin.NewTopic(f[0], Integer.parseInt(f[1]), Short.parseShort(f[2]));
+      if (f.length > 3) {
+        Map<String, String> configs = new HashMap<>();
+        for (String kv : f[3].split(",")) configs.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+        t.configs(configs);
+      }
+      topics.add(t);
+    }
+    try (Admin admin = Admin.create(p)) {
+      var result = admin.createTopics(topics);
+      for (var e : result.values().entrySet()) {
+        try {
+          e.getValue().get();
+          System.out.println("created " + e.getKey());
+        } catch (java.util.concurrent.ExecutionException x) {
+          System.out.println("failed " + e.getKey() + " " + x.getCause());
+        }
+      }
     }
   }
 
