@@ -8,6 +8,7 @@ const NOT_FOUND = 1;
 export function hostImports(binary, memoryOf) {
   const ids = new Map();
   const values = [];
+  let clock = 1700000000000000000n;
   const view = () => new DataView(memoryOf().buffer);
   const env = {
     proxy_define_metric(type, namePtr, nameSize, idPtr) {
@@ -35,6 +36,12 @@ export function hostImports(binary, memoryOf) {
       return NOT_FOUND;
     },
     proxy_set_shared_data() {
+      return OK;
+    },
+    // A clock that moves 1 ms per reading, so latencies are recorded and never negative.
+    proxy_get_current_time_nanoseconds(resultPtr) {
+      clock += 1000000n;
+      view().setBigUint64(resultPtr, clock, true);
       return OK;
     },
     proxy_get_metric(id, resultPtr) {
