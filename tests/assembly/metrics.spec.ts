@@ -16,6 +16,11 @@ import { Verdict } from "../../assembly/proxy/kafka_frame";
 import { ProxyCounters } from "../../assembly/proxy/counters";
 import { Shared } from "../../filters/pipeline";
 
+// The spec host's shared data as Envoy's (host_imports.js): off for the specs before the last.
+// @ts-ignore: decorator
+@external("env", "spec_share_data")
+declare function spec_share_data(on: i32): void;
+
 const proxyCounters = new ProxyCounters();
 
 function metricsShared(json: string): Shared {
@@ -184,5 +189,30 @@ describe("metrics stage", () => {
     expect(metric("topic_produce_records.topic.other") - records).toBe(2);
     // Nothing was defined under the long names.
     expect(metric("client_requests.client." + longClient)).toBe(0);
+  });
+
+  it("gives at most max_client_labels clients a label of their own across workers, the rest `other`", () => {
+    spec_share_data(1);
+    // Two workers' VMs of one Envoy: each its own KafkaMetrics, one shared data.
+    const config = `{"max_client_labels": 2}`;
+    const first = new Exchange(metricsShared(config));
+    const second = new Exchange(metricsShared(config));
+    const other = metric("client_requests.client.other");
+    const out = new ByteBuffer();
+    expect(first.requestOf(produceV3("alpha", ["orders"], [1]), out)).toBe(Verdict.Forward);
+    expect(second.requestOf(produceV3("beta", ["orders"], [1]), out)).toBe(Verdict.Forward);
+    // The two places are taken: the next clients share `other`, on either worker...
+    expect(first.requestOf(produceV3("gamma", ["orders"], [1]), out)).toBe(Verdict.Forward);
+    expect(second.requestOf(produceV3("delta", ["orders"], [1]), out)).toBe(Verdict.Forward);
+    expect(second.requestOf(produceV3("gamma", ["orders"], [1]), out)).toBe(Verdict.Forward);
+    // ...while a label the other worker claimed is counted under its own name.
+    expect(second.requestOf(produceV3("alpha", ["orders"], [1]), out)).toBe(Verdict.Forward);
+    expect(first.requestOf(produceV3("beta", ["orders"], [1]), out)).toBe(Verdict.Forward);
+    expect(metric("client_requests.client.alpha")).toBe(2);
+    expect(metric("client_requests.client.beta")).toBe(2);
+    expect(metric("client_requests.client.other") - other).toBe(3);
+    expect(metric("client_requests.client.gamma")).toBe(0);
+    expect(metric("client_requests.client.delta")).toBe(0);
+    spec_share_data(0);
   });
 });
