@@ -224,7 +224,8 @@ const SCENARIOS: Scenario[] = [
     .allow("topic", "capture", "write").allow("transactional_id", "tx", "write").forwards(["tx", "capture"]),
   scenario("Produce v3, acks=0, one refused", 0, 3, produceV3(0, ["capture", "secret"])).from(APP)
     .allow("topic", "capture", "write").edits(["capture"]),
-  // Fetch: READ on the topic; a replica id asks CLUSTER_ACTION.
+  // Fetch: READ on the topic; a replica id asks CLUSTER_ACTION. (The filter answers a replica
+  // fetch without it 31, as a broker-to-broker API; Kafka's KafkaApis answers its partitions 29.)
   captured(1, 11).from(KAFKAJS).allow("topic", "capture", "read").forwards(["capture"]),
   captured(1, 11).from(KAFKAJS).allow("topic", "capture", "write").answers([29]),
   patched(1, 11, 0, 1, "from replica 1").from(KAFKAJS).allow("topic", "capture", "read").answers([31]),
@@ -289,9 +290,10 @@ const SCENARIOS: Scenario[] = [
   captured(19, 3).from(KAFKAJS).allow("topic", "capture", "create").forwards(["capture"]),
   captured(19, 3).from(KAFKAJS).allow("cluster", "", "create").forwards(["capture"]),
   captured(19, 3).from(KAFKAJS).allow("topic", "capture", "write").answers([29]),
-  // InitProducerId: an idempotent producer's (no transactional id) asks nothing here; a
-  // transactional one, WRITE on its id.
-  captured(22, 5).from(JAVA_PRODUCER).forwards(NONE),
+  // InitProducerId: an idempotent producer's (no transactional id) is not refused here (Kafka
+  // asks IDEMPOTENT_WRITE on the cluster or WRITE on some topic; the filter checks the
+  // Produce that follows); a transactional one, WRITE on its id.
+  captured(22, 5).from(JAVA_PRODUCER).allow("topic", "capture", "write").forwards(NONE),
   scenario("InitProducerId v0 for a transaction", 22, 0, built("InitProducerId", 22, 0).str("tx-refused").i32(60000)).from(APP)
     .allow("topic", "*", "all").answers([53]),
   scenario("InitProducerId v0 for a transaction", 22, 0, built("InitProducerId", 22, 0).str("tx-ok").i32(60000)).from(APP)
@@ -391,6 +393,24 @@ describe("authorization per API (scenarios as data)", () => {
 
   it("ApiVersions, CreateTopics, InitProducerId and a cluster API", () => {
     expect(runApis([18, 19, 22, 29])).toBeGreaterThanOrEqual(8);
+  });
+
+  it("clears only AllowAutoTopicCreation in a Metadata v4+ request naming a topic it may not create", () => {
+    const s = captured(3, 13).from(JAVA_PRODUCER).allow("topic", "capture", "describe").edits(["capture"]);
+    const exchange = new Exchange(sharedFor(s));
+    const out = new ByteBuffer();
+    expect(exchange.requestOf(s.request, out)).toBe(Verdict.Replace);
+    expect(out.len).toBe(s.request.len);
+    let changed = 0;
+    for (let i = 0; i < out.len; i++) {
+      const was = load<u8>(s.request.ptr + <usize>i);
+      const now = load<u8>(out.ptr + <usize>i);
+      if (was == now) continue;
+      changed++;
+      expect(was).toBe(1);
+      expect(now).toBe(0);
+    }
+    expect(changed).toBe(1);
   });
 
   it("counts every request refused as a whole once, refused entries one by one", () => {
