@@ -193,6 +193,18 @@ function listGroupsV0Response(groups: string[]): ByteBuffer {
   return b.finish();
 }
 
+// AddPartitionsToTxn v2: partition 0 of each topic.
+function addPartitionsV2(transactionalId: string, topics: string[]): FrameBuilder {
+  const b = built("AddPartitionsToTxn", 24, 2).str(transactionalId).i32(0).i32(5).i16(0).i32(topics.length);
+  for (let i = 0; i < topics.length; i++) b.str(topics[i]).i32(1).i32(0);
+  return b;
+}
+
+// DescribeConfigs v1 of one resource (2 topic, 4 broker), all its keys.
+function describeConfigsV1(resourceType: i8, name: string): FrameBuilder {
+  return built("DescribeConfigs", 32, 1).i32(1).i8(resourceType).str(name).i32(-1).i8(0);
+}
+
 const NONE: string[] = [];
 const NO_CODES: i16[] = [];
 
@@ -298,6 +310,36 @@ const SCENARIOS: Scenario[] = [
     .allow("topic", "*", "all").answers([53]),
   scenario("InitProducerId v0 for a transaction", 22, 0, built("InitProducerId", 22, 0).str("tx-ok").i32(60000)).from(APP)
     .allow("transactional_id", "tx-", "write", "prefixed").forwards(["tx-ok"]),
+  // Transactions: WRITE on the transactional id, then on the topics (AddPartitionsToTxn v0-3 is
+  // refused as a whole: the refused topics' partitions 29, the others OPERATION_NOT_ATTEMPTED 55)
+  // or READ on the group (AddOffsetsToTxn); the transactional id is checked first.
+  scenario("AddPartitionsToTxn v2", 24, 2, addPartitionsV2("tx", ["capture", "secret"])).from(APP)
+    .allow("transactional_id", "tx", "write").allow("topic", "*", "write").forwards(["tx", "capture", "secret"]),
+  scenario("AddPartitionsToTxn v2, one topic refused", 24, 2, addPartitionsV2("tx", ["capture", "secret"])).from(APP)
+    .allow("transactional_id", "tx", "write").allow("topic", "capture", "write").answers([29, 55]),
+  scenario("AddPartitionsToTxn v2, transactional id refused", 24, 2, addPartitionsV2("tx", ["capture"])).from(APP)
+    .allow("topic", "capture", "write").answers([53]),
+  scenario("AddOffsetsToTxn v0", 25, 0, built("AddOffsetsToTxn", 25, 0).str("tx").i32(0).i32(5).i16(0).str("capture-js")).from(APP)
+    .allow("transactional_id", "tx", "write").allow("group", "capture-js", "read").forwards(["tx", "capture-js"]),
+  scenario("AddOffsetsToTxn v0, group refused", 25, 0, built("AddOffsetsToTxn", 25, 0).str("tx").i32(0).i32(5).i16(0).str("capture-js")).from(APP)
+    .allow("transactional_id", "tx", "write").answers([30]),
+  scenario("AddOffsetsToTxn v0, nothing allowed", 25, 0, built("AddOffsetsToTxn", 25, 0).str("tx").i32(0).i32(5).i16(0).str("capture-js")).from(APP)
+    .answers([53]),
+  // Configs: DESCRIBE_CONFIGS on the topic (e2e: authz.test.ts), on the cluster for a broker.
+  // (A config resource's name is a topic or a broker by its type: no name the spec's decoding lists.)
+  scenario("DescribeConfigs v1 of a topic", 32, 1, describeConfigsV1(2, "capture")).from(APP)
+    .allow("topic", "capture", "describe_configs").forwards(NONE),
+  scenario("DescribeConfigs v1 of a broker", 32, 1, describeConfigsV1(4, "1")).from(APP)
+    .allow("cluster", "", "describe_configs").forwards(NONE),
+  scenario("DescribeConfigs v1 of a topic", 32, 1, describeConfigsV1(2, "capture")).from(APP)
+    .allow("topic", "capture", "read,write").answers([29]),
+  scenario("DescribeConfigs v1 of a broker", 32, 1, describeConfigsV1(4, "1")).from(APP)
+    .allow("topic", "*", "all").answers([31]),
+  // DeleteTopics: DELETE on the topic.
+  scenario("DeleteTopics v1", 20, 1, built("DeleteTopics", 20, 1).i32(1).str("capture").i32(30000)).from(APP)
+    .allow("topic", "capture", "delete").forwards(["capture"]),
+  scenario("DeleteTopics v1", 20, 1, built("DeleteTopics", 20, 1).i32(1).str("capture").i32(30000)).from(APP)
+    .allow("topic", "capture", "alter,create").answers([29]),
   // A cluster API: DescribeAcls needs DESCRIBE on the cluster.
   scenario("DescribeAcls v1", 29, 1, built("DescribeAcls", 29, 1).i8(1).i16(-1).i8(1).i16(-1).i16(-1).i8(1).i8(1)).from(APP)
     .allow("topic", "*", "all").allow("group", "*", "all").answers([31]),
@@ -391,8 +433,12 @@ describe("authorization per API (scenarios as data)", () => {
     expect(runApis([8, 9, 10, 11, 13, 14, 15, 16])).toBeGreaterThanOrEqual(20);
   });
 
-  it("ApiVersions, CreateTopics, InitProducerId and a cluster API", () => {
-    expect(runApis([18, 19, 22, 29])).toBeGreaterThanOrEqual(8);
+  it("transactions: InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn", () => {
+    expect(runApis([22, 24, 25])).toBeGreaterThanOrEqual(9);
+  });
+
+  it("ApiVersions, topic admin (CreateTopics, DeleteTopics, DescribeConfigs) and a cluster API", () => {
+    expect(runApis([18, 19, 20, 29, 32])).toBeGreaterThanOrEqual(12);
   });
 
   it("clears only AllowAutoTopicCreation in a Metadata v4+ request naming a topic it may not create", () => {
