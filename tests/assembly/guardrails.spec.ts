@@ -4,6 +4,7 @@
 // the broker's error code and the rule's message, merged into the broker's response), config
 // changes, producer settings from batch headers, client ids, dry-run counters.
 import { FrameBuilder, text } from "./helpers";
+import { Exchange as SharedExchange, count } from "./exchange";
 import { compileRegex } from "../../assembly/policy/regex";
 import { parseConfig } from "../../assembly/policy/config";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
@@ -14,9 +15,7 @@ import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/header
 import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/headers";
 import { ProxyCounters } from "../../assembly/proxy/counters";
-import { Counter } from "../../assembly/proxy/metric";
 import { Pipeline, Shared } from "../../filters/pipeline";
-import { proxy_get_metric } from "@solo-io/proxy-runtime/assembly/imports";
 
 function matches(pattern: string, s: string): bool {
   const r = compileRegex(pattern);
@@ -30,65 +29,29 @@ function configError(json: string): string {
 
 const proxyCounters = new ProxyCounters();
 
-function count(c: Counter): u64 {
-  const out = new ArrayBuffer(8);
-  expect(proxy_get_metric(c.metric_id, changetype<usize>(out))).toBe(0);
-  return load<u64>(changetype<usize>(out));
-}
-
 function sharedFor(json: string): Shared {
   const parsed = parseConfig(json);
   expect(parsed.error).toBe("");
   return Shared.of(parsed.config!, proxyCounters);
 }
 
-class Exchange {
-  pipeline: Pipeline;
-  request: KafkaFrame = new KafkaFrame();
-  response: KafkaFrame = new KafkaFrame();
+// exchange.ts's driver with the frames held: `frame` is the request frame as the stages left
+// it, `out` what went on (or the answer).
+class Exchange extends SharedExchange {
   out: ByteBuffer = new ByteBuffer();
-  constructor(shared: Shared) {
-    this.pipeline = new Pipeline(shared);
+
+  get frame(): KafkaFrame {
+    return this.requestFrame;
   }
 
   // The request as the broker gets it, or the filter's answer (Verdict.Answer).
   send(frame: ByteBuffer): Verdict {
-    const f = this.request;
-    f.ptr = frame.ptr;
-    f.len = frame.len;
-    f.note.clear();
-    expect(decodeRequestHeader(f)).toBe(0);
-    const verdict = this.pipeline.request(f);
-    this.out.clear();
-    if (verdict == Verdict.Forward) this.out.append(frame.ptr, frame.len);
-    else if (verdict == Verdict.Replace) {
-      const g = new Gather();
-      expect(f.replacement(g)).toBe(true);
-      g.writeTo(this.out);
-    } else this.out.append(f.rewritten.ptr, f.rewritten.len);
-    return verdict;
+    return this.requestOf(frame, this.out);
   }
 
   // The broker's response as the client gets it.
   answer(frame: ByteBuffer): Verdict {
-    const f = this.response;
-    f.ptr = frame.ptr;
-    f.len = frame.len;
-    f.apiKey = this.request.apiKey;
-    f.apiVersion = this.request.apiVersion;
-    f.requester = this.request.requester;
-    f.note.clear();
-    f.note.append(this.request.note.ptr, this.request.note.len);
-    expect(decodeResponseHeader(f)).toBe(0);
-    const verdict = this.pipeline.response(f);
-    this.out.clear();
-    if (verdict == Verdict.Forward) this.out.append(frame.ptr, frame.len);
-    else if (verdict == Verdict.Replace) {
-      const g = new Gather();
-      expect(f.replacement(g)).toBe(true);
-      g.writeTo(this.out);
-    }
-    return verdict;
+    return this.responseTo(this.requestFrame.apiKey, this.requestFrame.apiVersion, frame, this.out);
   }
 }
 
@@ -274,7 +237,7 @@ describe("guardrails on topic creation", () => {
     expect(count(counters.violations[0])).toBe(before + 6);
     // The broker gets the compliant topic only.
     const forwarded = new Answers();
-    const f = x.request;
+    const f = x.frame;
     expect(walk(19, 4, true, x.out.ptr + <usize>f.bodyOffset, x.out.len - f.bodyOffset, forwarded)).toBe(x.out.len - f.bodyOffset);
     expect(forwarded.names.join(",")).toBe("team.orders");
     // Its answer gets the refused topics merged in, in request order after the broker's.
@@ -330,12 +293,12 @@ describe("guardrails on topics created by the broker", () => {
     const x = new Exchange(shared);
     expect(x.send(metadata(["team.orders"], true))).toBe(Verdict.Forward);
     expect(x.send(metadata(["team.orders", "Bad_Name"], true))).toBe(Verdict.Replace);
-    expect(x.out.len).toBe(x.request.len);
+    expect(x.out.len).toBe(x.frame.len);
     expect(load<u8>(x.out.ptr + <usize>x.out.len - 1)).toBe(0);
     // With the ACLs clearing it too, the flag is edited once.
     const y = new Exchange(both);
     expect(y.send(metadata(["Bad_Name"], true))).toBe(Verdict.Replace);
-    expect(y.out.len).toBe(y.request.len);
+    expect(y.out.len).toBe(y.frame.len);
     expect(load<u8>(y.out.ptr + <usize>y.out.len - 1)).toBe(0);
   });
 });
@@ -345,7 +308,7 @@ describe("guardrails on CreatePartitions", () => {
     const x = new Exchange(shared);
     expect(x.send(createPartitions(["team.a", "team.b"], [6, 20]))).toBe(Verdict.Replace);
     const forwarded = new Answers();
-    const f = x.request;
+    const f = x.frame;
     expect(walk(37, 1, true, x.out.ptr + <usize>f.bodyOffset, x.out.len - f.bodyOffset, forwarded)).toBe(x.out.len - f.bodyOffset);
     expect(forwarded.names.join(",")).toBe("team.a");
     expect(x.answer(new FrameBuilder().i32(13).i32(0).i32(1).str("team.a").i16(0).i16(-1).finish())).toBe(Verdict.Replace);
@@ -362,7 +325,7 @@ describe("guardrails beside the ACLs", () => {
     expect(x.send(createTopics([new Topic("team.secret", 3, 1), new Topic("team.many", 100, 1), new Topic("team.ok", 3, 1)])))
       .toBe(Verdict.Replace);
     const forwarded = new Answers();
-    const f = x.request;
+    const f = x.frame;
     expect(walk(19, 4, true, x.out.ptr + <usize>f.bodyOffset, x.out.len - f.bodyOffset, forwarded)).toBe(x.out.len - f.bodyOffset);
     expect(forwarded.names.join(",")).toBe("team.ok");
     expect(x.answer(created(["team.ok"]))).toBe(Verdict.Replace);
