@@ -9,6 +9,7 @@ import { FrameEdits } from "../assembly/kafka/frame_edits";
 import { Principal } from "../assembly/policy/principal";
 import { AuthzStage } from "./authz";
 import { RewriteStage } from "./rewrite";
+import { GatewayStage } from "./gateway";
 import { TopicIds } from "./topic_ids";
 import { ApiKey } from "../assembly/kafka/api_keys";
 import { API_VERSIONS_ENTRY_STRUCT } from "../assembly/kafka/generated/schema_tables";
@@ -28,6 +29,8 @@ export class FrameScan extends Visitor {
   metrics: KafkaMetrics | null = null;
   authz: AuthzStage | null = null;
   rewrite: RewriteStage | null = null;
+  // Set (with the layout hooks) only while a response that can name brokers is walked.
+  gateway: GatewayStage | null = null;
   principal: Principal | null = null;
   // Set with the policy stages: the response topic checks of session APIs count into it.
   sessionCounters: SessionCounters | null = null;
@@ -149,6 +152,22 @@ export class FrameScan extends Visitor {
 
   elementEnd(ptr: usize): void {
     this.edits.elementEnd(ptr);
+  }
+
+  taggedStart(sizePtr: usize, sizeEnd: usize): void {
+    this.edits.taggedStart(sizePtr, sizeEnd);
+  }
+
+  taggedEnd(ptr: usize): void {
+    this.edits.taggedEnd(ptr);
+  }
+
+  brokerHost(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
+    if (this.gateway !== null) this.gateway!.brokerHost(lengthPtr, valuePtr, len, compact);
+  }
+
+  brokerPort(ptr: usize): void {
+    if (this.gateway !== null) this.gateway!.brokerPort(ptr, this.edits);
   }
 
   arrayEnd(row: i32, ptr: usize): void {

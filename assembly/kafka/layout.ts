@@ -92,4 +92,11 @@ export const enum Role {
   // when not asked for): what the principal may do with the resource the struct describes, or
   // with the cluster at the top level. Reported through Visitor.authorizedOperations.
   AuthorizedOperations = 13,
+  // A broker's address in a response (Metadata and DescribeCluster brokers, FindCoordinator's
+  // coordinators, KIP-951 NodeEndpoints of Produce/Fetch/ShareFetch/ShareAcknowledge): the Host
+  // string, always right after the broker's int32 node id and right before its int32 Port (the
+  // generator checks both). Reported through Visitor.brokerHost and Visitor.brokerPort, so the
+  // gateway stage (filters/gateway.ts) can put its own address in their place.
+  BrokerHost = 14,
+  BrokerPort = 15,
 }
