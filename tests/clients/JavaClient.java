@@ -13,6 +13,8 @@
 //                                                              committed transaction
 //   transactions <bootstrap>                                  prints "transaction <id> <state>"
 //   topicid <bootstrap> <topic>                               prints "topicid <32 hex digits>"
+//   create <bootstrap> <topic> <partitions> <replicas>        creates the topic, then prints
+//                                 "partition <n> leader <id> replicas <n>" per partition
 // A failure also prints "error <ms since main started> <exception>" on stderr, as the other
 // clients' drivers do, so a test can tell how long the client took to surface it.
 import java.security.MessageDigest;
@@ -55,6 +57,7 @@ public class JavaClient {
       case "txproduce" -> produce(args[1], args[2], args[4], args[5], args[3]);
       case "transactions" -> transactions(args[1]);
       case "topicid" -> topicId(args[1], args[2]);
+      case "create" -> create(args[1], args[2], Integer.parseInt(args[3]), Short.parseShort(args[4]));
       case "consume" -> consume(args[1], args[2], args[3], Integer.parseInt(args[4]));
       case "committed" -> committed(args[1], args[2], args[3]);
       case "logsize" -> logSize(args[1], args[2]);
@@ -119,6 +122,20 @@ public class JavaClient {
       var id = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).topicId();
       System.out.println("topicid " + HexFormat.of().toHexDigits(id.getMostSignificantBits())
           + HexFormat.of().toHexDigits(id.getLeastSignificantBits()));
+    }
+  }
+
+  static void create(String bootstrap, String topic, int partitions, short replicas) throws Exception {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId("java-admin"));
+    try (Admin admin = Admin.create(p)) {
+      admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, partitions, replicas))).all().get();
+      var d = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
+      for (var info : d.partitions()) {
+        System.out.println("partition " + info.partition() + " leader " + (info.leader() == null ? -1 : info.leader().id())
+            + " replicas " + info.replicas().size());
+      }
     }
   }
 

