@@ -96,6 +96,9 @@ export async function startCluster(dir: string, brokerIds: number[]): Promise<Cl
     "num.recovery.threads.per.data.dir": "1",
     "background.threads": "2",
     "log.cleaner.enable": "false",
+    // A killed broker is fenced (and leaves the ISRs) within seconds, not Kafka's default 9 s.
+    "broker.session.timeout.ms": "4000",
+    "broker.heartbeat.interval.ms": "1000",
   };
   // The controller.
   const cdir = join(dir, "controller");
