@@ -84,12 +84,23 @@ public class JavaClient {
         + System.getenv("SASL_PASSWORD") + "\";");
   }
 
+  // TLS_CA in the environment (a PEM file): the client speaks TLS and trusts that CA (the
+  // gateway's SNI listener); broker names are checked against the certificate.
+  static void tls(Properties p) {
+    String ca = System.getenv("TLS_CA");
+    if (ca == null) return;
+    p.put("security.protocol", "SSL");
+    p.put("ssl.truststore.type", "PEM");
+    p.put("ssl.truststore.location", ca);
+  }
+
   static void produce(String bootstrap, String topic, String keyPrefix, String sizes, String transactionalId)
       throws Exception {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId("java-producer"));
     sasl(p);
+    tls(p);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 * 1024 * 1024);
     p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 64L * 1024 * 1024);
@@ -129,6 +140,7 @@ public class JavaClient {
     Properties p = new Properties();
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId("java-admin"));
+    tls(p);
     try (Admin admin = Admin.create(p)) {
       admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, partitions, replicas))).all().get();
       var d = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
@@ -158,6 +170,7 @@ public class JavaClient {
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     // "consumer" for KIP-848's group protocol (ConsumerGroupHeartbeat, assignments by topic id).
     p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, System.getenv().getOrDefault("GROUP_PROTOCOL", "classic"));
+    tls(p);
     return p;
   }
 

@@ -8,7 +8,8 @@
 // order per partition.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { parsePolicy } from "../../build/cli/policy.ts";
@@ -19,6 +20,7 @@ import { ENVOY_BIN, WASM, requireInstalled, scratchDir } from "../harness/paths.
 import { Service, freePort, portOpen, sleep, waitFor } from "../harness/process.ts";
 import { javaClient } from "../harness/java_client.ts";
 import { allow } from "../harness/acl_rules.ts";
+import { makeCerts } from "../harness/certs.ts";
 
 const BROKER_IDS = [1, 2, 3];
 
@@ -49,9 +51,36 @@ async function freeBase(): Promise<number> {
   }
 }
 
+// Envoy as `render-envoy` renders it from `policy`, up once `ports` accept connections.
+async function startRendered(dir: string, name: string, policy: object, ports: number[], admin: number): Promise<Envoy> {
+  const config = { ...envoyConfig(parsePolicy(JSON.stringify(policy), `${name}.json`)), stats_flush_interval: "1s" };
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  const service = new Service("envoy", join(dir, `${name}.log`), ENVOY_BIN,
+    ["-c", file, "--concurrency", "1", "--use-dynamic-base-id", "-l", "info"]);
+  await waitFor(`${name}'s listeners`, async () => {
+    for (const p of ports) if (!(await portOpen(p))) return false;
+    return true;
+  }, 30000, service);
+  return new Envoy(service, admin, ports[0]);
+}
+
+// A certificate for every name under `domain` (*.domain), signed by the test CA in `dir`.
+function wildcardCert(dir: string, domain: string): { cert: string; key: string } {
+  const run = (args: string[]) => {
+    const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(" ")} failed:\n${r.stderr}`);
+  };
+  writeFileSync(join(dir, "sni.ext"), `subjectAltName=DNS:*.${domain}\nextendedKeyUsage=serverAuth\n`);
+  run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "sni.key", "-subj", `/CN=*.${domain}`, "-out", "sni.csr"]);
+  run(["x509", "-req", "-in", "sni.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-sha256",
+    "-extfile", "sni.ext", "-out", "sni.crt"]);
+  return { cert: join(dir, "sni.crt"), key: join(dir, "sni.key") };
+}
+
 async function startGateway(dir: string, cluster: Cluster): Promise<{ envoy: Envoy; bootstrap: string; base: number }> {
   const [listen, admin, base] = [await freePort(), await freePort(), await freeBase()];
-  const policy = parsePolicy(JSON.stringify({
+  const envoy = await startRendered(dir, "envoy-gateway", {
     name: "kafka-gateway",
     filter: FILTER,
     envoy: {
@@ -64,17 +93,8 @@ async function startGateway(dir: string, cluster: Cluster): Promise<{ envoy: Env
         port_base: base,
       },
     },
-  }), "gateway-policy.json");
-  const config = { ...envoyConfig(policy), stats_flush_interval: "1s" };
-  const file = join(dir, "envoy-gateway.json");
-  writeFileSync(file, JSON.stringify(config, null, 2));
-  const service = new Service("envoy", join(dir, "envoy.log"), ENVOY_BIN,
-    ["-c", file, "--concurrency", "1", "--use-dynamic-base-id", "-l", "info"]);
-  await waitFor("the gateway's listeners", async () => {
-    for (const p of [listen, ...BROKER_IDS.map((id) => base + id)]) if (!(await portOpen(p))) return false;
-    return true;
-  }, 30000, service);
-  return { envoy: new Envoy(service, admin, listen), bootstrap: `127.0.0.1:${listen}`, base };
+  }, [listen, ...BROKER_IDS.map((id) => base + id)], admin);
+  return { envoy, bootstrap: `127.0.0.1:${listen}`, base };
 }
 
 // Connections Envoy opened to the brokers (bootstrap and per-broker clusters), failed ones not
@@ -277,5 +297,51 @@ describe("gateway mode: 3 KRaft brokers behind one Envoy, port per broker", () =
     assert.equal(refused?.cause?.type ?? refused?.type, "TOPIC_AUTHORIZATION_FAILED", `${refused}`);
     await intruder.disconnect();
     assert.ok(await envoy.stat("gateway.addresses_rewritten") > 0);
+  });
+
+  test("SNI mode: the Java client over TLS reaches every broker through one port, as broker-<id>.<domain>", async () => {
+    const certDir = join(dir, "sni-certs");
+    mkdirSync(certDir, { recursive: true });
+    const ca = makeCerts(certDir).ca;
+    const domain = "kafka.test";
+    const { cert, key } = wildcardCert(certDir, domain);
+    const [port, admin] = [await freePort(), await freePort()];
+    const envoy = await startRendered(dir, "envoy-sni", {
+      name: "kafka-sni",
+      filter: FILTER,
+      envoy: {
+        admin: `127.0.0.1:${admin}`,
+        wasm: WASM,
+        gateway: {
+          brokers: Object.fromEntries(cluster!.brokers.map((b) => [String(b.id), `127.0.0.1:${b.clientPort}`])),
+          bind: "127.0.0.1",
+          sni: { domain, port, cert, key },
+        },
+      },
+    }, [port], admin);
+    try {
+      // The client resolves the gateway's names (and only those) to loopback; it speaks TLS
+      // only, so the brokers' own plaintext listeners would fail it.
+      const hosts = join(certDir, "hosts");
+      writeFileSync(hosts, `127.0.0.1 bootstrap.${domain} ${BROKER_IDS.map((id) => `broker-${id}.${domain}`).join(" ")}\n`);
+      const env = { TLS_CA: ca, JAVA_TOOL_OPTIONS: `-Djdk.net.hosts.file=${hosts}` };
+      const bootstrap = `bootstrap.${domain}:${port}`;
+      const created = await javaClient(["create", bootstrap, "gw-sni", "6", "3"], 120000, undefined, env);
+      assert.equal(created.split("\n").filter((l) => /^partition \d+ leader \d+ replicas 3$/.test(l)).length, 6, created);
+      const sizes = Array.from({ length: 30 }, (_, i) => String(200 + i)).join(",");
+      const produced = await javaClient(["produce", bootstrap, "gw-sni", "s", sizes], 120000, undefined, env);
+      assert.equal(produced.split("\n").filter((l) => l.startsWith("produced ")).length, 30, produced);
+      const consumed = await javaClient(["consume", bootstrap, "gw-sni", "gw-sni-group", "30"], 120000, undefined, env);
+      const keys = consumed.split("\n").filter((l) => l.startsWith("record ")).map((l) => l.split(" ")[1]);
+      assert.deepEqual([...keys].sort(), Array.from({ length: 30 }, (_, i) => `s-${i}`).sort(), consumed);
+      // Every broker's filter chain (picked by SNI name) carried traffic.
+      const stats = await envoy.stats("kafka_broker_");
+      for (const id of BROKER_IDS) {
+        assert.ok((stats.get(`cluster.kafka_broker_${id}.upstream_cx_total`) ?? 0) > 0, `broker-${id}.${domain} was used`);
+      }
+      assert.ok(await envoy.stat("gateway.addresses_rewritten") > 0);
+    } finally {
+      await envoy.stop();
+    }
   });
 });
