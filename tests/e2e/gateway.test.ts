@@ -5,19 +5,18 @@
 // counted on both sides (every connection the brokers' client listeners accepted is one Envoy
 // made). Then failover: the leader of a partition is killed and restarted while an idempotent
 // acks=all producer and a consumer group run through the gateway; every record arrives once, in
-// order per partition.
+// order per partition. Then SNI mode: the Java client over TLS through one port.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
-import { parsePolicy } from "../../build/cli/policy.ts";
-import { envoyConfig } from "../../build/cli/render.ts";
 import { Cluster, clientConnections, startCluster } from "../harness/cluster.ts";
 import { Envoy } from "../harness/envoy.ts";
-import { ENVOY_BIN, WASM, requireInstalled, scratchDir } from "../harness/paths.ts";
-import { Service, freePort, portOpen, sleep, waitFor } from "../harness/process.ts";
+import { WASM, requireInstalled, scratchDir } from "../harness/paths.ts";
+import { freePort, sleep, waitFor } from "../harness/process.ts";
+import { envoyConnections, freeBase, startRendered } from "../harness/gateway.ts";
 import { javaClient } from "../harness/java_client.ts";
 import { allow } from "../harness/acl_rules.ts";
 import { makeCerts } from "../harness/certs.ts";
@@ -41,30 +40,6 @@ const FILTER = {
   rewrite: { renames: [{ principal: "*", resource: "topic", from: "gw-failover", to: "gw-failover-v2" }] },
 };
 
-// A base port with base + id free for every broker id.
-async function freeBase(): Promise<number> {
-  for (;;) {
-    const base = (await freePort()) - 1;
-    let free = base + Math.max(...BROKER_IDS) <= 65535;
-    for (const id of BROKER_IDS) if (free && (await portOpen(base + id))) free = false;
-    if (free) return base;
-  }
-}
-
-// Envoy as `render-envoy` renders it from `policy`, up once `ports` accept connections.
-async function startRendered(dir: string, name: string, policy: object, ports: number[], admin: number): Promise<Envoy> {
-  const config = { ...envoyConfig(parsePolicy(JSON.stringify(policy), `${name}.json`)), stats_flush_interval: "1s" };
-  const file = join(dir, `${name}.json`);
-  writeFileSync(file, JSON.stringify(config, null, 2));
-  const service = new Service("envoy", join(dir, `${name}.log`), ENVOY_BIN,
-    ["-c", file, "--concurrency", "1", "--use-dynamic-base-id", "-l", "info"]);
-  await waitFor(`${name}'s listeners`, async () => {
-    for (const p of ports) if (!(await portOpen(p))) return false;
-    return true;
-  }, 30000, service);
-  return new Envoy(service, admin, ports[0]);
-}
-
 // A certificate for every name under `domain` (*.domain), signed by the test CA in `dir`.
 function wildcardCert(dir: string, domain: string): { cert: string; key: string } {
   const run = (args: string[]) => {
@@ -79,7 +54,7 @@ function wildcardCert(dir: string, domain: string): { cert: string; key: string 
 }
 
 async function startGateway(dir: string, cluster: Cluster): Promise<{ envoy: Envoy; bootstrap: string; base: number }> {
-  const [listen, admin, base] = [await freePort(), await freePort(), await freeBase()];
+  const [listen, admin, base] = [await freePort(), await freePort(), await freeBase(BROKER_IDS)];
   const envoy = await startRendered(dir, "envoy-gateway", {
     name: "kafka-gateway",
     filter: FILTER,
@@ -95,20 +70,6 @@ async function startGateway(dir: string, cluster: Cluster): Promise<{ envoy: Env
     },
   }, [listen, ...BROKER_IDS.map((id) => base + id)], admin);
   return { envoy, bootstrap: `127.0.0.1:${listen}`, base };
-}
-
-// Per broker (by its CLIENT address), the connections Envoy opened to it, from any cluster
-// (bootstrap or per-broker), failed ones not counted: Envoy's per-host counters (/clusters).
-async function envoyConnections(envoy: Envoy, cluster: Cluster): Promise<Map<number, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${envoy.adminPort}/clusters`)).text();
-  const out = new Map<number, number>(cluster.brokers.map((b) => [b.id, 0]));
-  for (const line of text.split("\n")) {
-    const m = /^kafka_(?:bootstrap|broker_\d+)::127\.0\.0\.1:(\d+)::(cx_total|cx_connect_fail)::(\d+)$/.exec(line.trim());
-    const b = m && cluster.brokers.find((x) => x.clientPort === Number(m[1]));
-    if (!m || !b) continue;
-    out.set(b.id, out.get(b.id)! + (m[2] === "cx_total" ? 1 : -1) * Number(m[3]));
-  }
-  return out;
 }
 
 describe("gateway mode: 3 KRaft brokers behind one Envoy, port per broker", () => {
