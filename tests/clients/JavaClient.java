@@ -15,6 +15,8 @@
 //   topicid <bootstrap> <topic>                               prints "topicid <32 hex digits>"
 //   create <bootstrap> <topic> <partitions> <replicas>        creates the topic, then prints
 //                                 "partition <n> leader <id> replicas <n>" per partition
+//   elect <bootstrap> <topic>                                 preferred leader election for every
+//                                 partition; prints "leader <partition> <id>" per partition after
 // A failure also prints "error <ms since main started> <exception>" on stderr, as the other
 // clients' drivers do, so a test can tell how long the client took to surface it.
 import java.security.MessageDigest;
@@ -57,6 +59,7 @@ public class JavaClient {
       case "txproduce" -> produce(args[1], args[2], args[4], args[5], args[3]);
       case "transactions" -> transactions(args[1]);
       case "topicid" -> topicId(args[1], args[2]);
+      case "elect" -> elect(args[1], args[2]);
       case "create" -> create(args[1], args[2], Integer.parseInt(args[3]), Short.parseShort(args[4]));
       case "consume" -> consume(args[1], args[2], args[3], Integer.parseInt(args[4]));
       case "committed" -> committed(args[1], args[2], args[3]);
@@ -147,6 +150,27 @@ public class JavaClient {
       for (var info : d.partitions()) {
         System.out.println("partition " + info.partition() + " leader " + (info.leader() == null ? -1 : info.leader().id())
             + " replicas " + info.replicas().size());
+      }
+    }
+  }
+
+  static void elect(String bootstrap, String topic) throws Exception {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId("java-admin"));
+    tls(p);
+    try (Admin admin = Admin.create(p)) {
+      var d = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
+      Set<TopicPartition> all = new HashSet<>();
+      for (var info : d.partitions()) all.add(new TopicPartition(topic, info.partition()));
+      try {
+        admin.electLeaders(org.apache.kafka.common.ElectionType.PREFERRED, all).all().get();
+      } catch (java.util.concurrent.ExecutionException e) {
+        // ELECTION_NOT_NEEDED for partitions already led by their preferred replica.
+        if (!(e.getCause() instanceof org.apache.kafka.common.errors.ElectionNotNeededException)) throw e;
+      }
+      for (var info : admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()) {
+        System.out.println("leader " + info.partition() + " " + (info.leader() == null ? -1 : info.leader().id()));
       }
     }
   }

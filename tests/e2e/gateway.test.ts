@@ -72,10 +72,33 @@ async function startGateway(dir: string, cluster: Cluster): Promise<{ envoy: Env
   return { envoy, bootstrap: `127.0.0.1:${listen}`, base };
 }
 
+// Produce responses (v10+: they carry KIP-951 leader endpoints) that answered
+// NOT_LEADER_OR_FOLLOWER, by the filter's metrics.
+async function produceNotLeader(envoy: Envoy): Promise<number> {
+  let n = 0;
+  for (const [name, v] of await envoy.stats("responses.api.Produce")) {
+    const m = /responses\.api\.Produce\.v\.(\d+)\.error\.6$/.exec(name);
+    if (m && Number(m[1]) >= 10) n += v;
+  }
+  return n;
+}
+
 describe("gateway mode: 3 KRaft brokers behind one Envoy, port per broker", () => {
   let dir = "";
   let cluster: Cluster | undefined;
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+  // A restarted broker's JMX counts start again: Envoy's connections to it up to then.
+  const countedBefore = new Map<number, number>();
+
+  // Every connection each broker's client listener accepted is one the gateway made.
+  const onlyViaGateway = async () => {
+    const viaEnvoy = await envoyConnections(gateway!.envoy, cluster!);
+    for (const b of cluster!.brokers) {
+      assert.ok(viaEnvoy.get(b.id)! > 0, `Envoy connected to broker ${b.id}`);
+      assert.equal(clientConnections(b), viaEnvoy.get(b.id)! - (countedBefore.get(b.id) ?? 0),
+        `broker ${b.id}: connections its client listener accepted = connections Envoy made`);
+    }
+  };
 
   before(async () => {
     requireInstalled();
@@ -157,11 +180,7 @@ describe("gateway mode: 3 KRaft brokers behind one Envoy, port per broker", () =
 
   test("no client connection reached a broker directly: the brokers' client listeners only ever saw Envoy", async () => {
     const { envoy } = gateway!;
-    const viaEnvoy = await envoyConnections(envoy, cluster!);
-    for (const b of cluster!.brokers) {
-      assert.ok(viaEnvoy.get(b.id)! > 0, `Envoy connected to broker ${b.id}`);
-      assert.equal(clientConnections(b), viaEnvoy.get(b.id), `broker ${b.id}: connections its client listener accepted = connections Envoy made`);
-    }
+    await onlyViaGateway();
     assert.ok(await envoy.stat("gateway.addresses_rewritten") > 0);
     assert.equal(await envoy.stat("gateway.brokers_unmapped"), 0);
   });
@@ -196,8 +215,7 @@ describe("gateway mode: 3 KRaft brokers behind one Envoy, port per broker", () =
     const producing = javaClient(["produce", bootstrap, "gw-failover", "f", sizes], 240000, undefined, { SEND_GAP_MS: "20" });
     await waitFor("the first records", async () => seen.length >= 40, 60000);
     await cluster!.kill(victim);
-    // The victim's JMX counts start again when it restarts: what Envoy made to it from now on.
-    const atKill = (await envoyConnections(envoy, cluster!)).get(victim)!;
+    countedBefore.set(victim, (await envoyConnections(envoy, cluster!)).get(victim)!);
     await waitFor("a new leader for partition 0", async () => (await leaderOf0()) !== victim, 30000);
     await waitFor("records after the failover", async () => seen.length >= 200, 90000);
     await cluster!.restart(victim);
@@ -253,10 +271,38 @@ describe("gateway mode: 3 KRaft brokers behind one Envoy, port per broker", () =
     await intruder.disconnect();
     assert.ok(await envoy.stat("gateway.addresses_rewritten") > 0);
     // Through the failover too, the clients only ever connected through the gateway.
-    const viaEnvoy = await envoyConnections(envoy, cluster!);
-    for (const b of cluster!.brokers) {
-      const expected = viaEnvoy.get(b.id)! - (b.id === victim ? atKill : 0);
-      assert.equal(clientConnections(b), expected, `broker ${b.id}: client listener connections = Envoy's`);
+    await onlyViaGateway();
+  });
+
+  test("KIP-951: a producer whose partition's leader moves follows the leader hint in the rewritten Produce response", async () => {
+    const { bootstrap, envoy } = gateway!;
+    const side = new Kafka({ brokers: cluster!.internal, logLevel: logLevel.NOTHING }).admin();
+    await side.connect();
+    try {
+      // After the failover, leaders are not all their partitions' preferred replicas.
+      const meta = async () => (await side.fetchTopicMetadata({ topics: ["gw-failover-v2"] })).topics[0].partitions;
+      const moved = (await meta()).filter((p) => p.leader !== p.replicas[0]).map((p) => p.partitionId);
+      assert.ok(moved.length > 0, "some partition is led by another replica than its preferred one");
+      const high = async () => (await side.fetchTopicOffsets("gw-failover-v2")).reduce((n, o) => n + Number(o.high), 0);
+      const start = await high();
+      const errorsBefore = await produceNotLeader(envoy);
+      // The Java producer (Produce v13: KIP-951 endpoints in its responses) is running when the
+      // leaders move back: its next send to a moved partition's old leader gets
+      // NOT_LEADER_OR_FOLLOWER with the new leader's endpoint, which the gateway readdresses.
+      const COUNT = 200;
+      const producing = javaClient(["produce", bootstrap, "gw-failover", "m", Array.from({ length: COUNT }, () => "32").join(",")],
+        120000, undefined, { SEND_GAP_MS: "25" });
+      await waitFor("the producer under way", async () => (await high()) >= start + 20, 60000);
+      const elected = await javaClient(["elect", bootstrap, "gw-failover"]);
+      for (const p of await meta()) assert.equal(p.leader, p.replicas[0], elected);
+      const produced = await producing;
+      assert.equal(produced.split("\n").filter((l) => l.startsWith("produced ")).length, COUNT);
+      assert.equal(await high(), start + COUNT, "every record once");
+      assert.ok(await produceNotLeader(envoy) > errorsBefore, "the producer met NOT_LEADER_OR_FOLLOWER with a leader hint");
+      // The hint sent it to the gateway's listener for the new leader, not to the broker.
+      await onlyViaGateway();
+    } finally {
+      await side.disconnect();
     }
   });
 

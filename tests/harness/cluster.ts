@@ -99,6 +99,8 @@ export async function startCluster(dir: string, brokerIds: number[]): Promise<Cl
     // A killed broker is fenced (and leaves the ISRs) within seconds, not Kafka's default 9 s.
     "broker.session.timeout.ms": "4000",
     "broker.heartbeat.interval.ms": "1000",
+    // Leaders move only when a test elects them (preferred leader election).
+    "auto.leader.rebalance.enable": "false",
   };
   // The controller.
   const cdir = join(dir, "controller");
