@@ -21,6 +21,10 @@ export class GatewayCounters {
   unmapped: Counter = new Counter("gateway.brokers_unmapped");
 }
 
+// The address being written: one per VM (one walk runs at a time), so that an idle connection
+// holds no buffer for it.
+const HOST = new ByteBuffer();
+
 // "broker-"
 const SNI_HEAD: StaticArray<u8> = [0x62, 0x72, 0x6f, 0x6b, 0x65, 0x72, 0x2d];
 
@@ -40,13 +44,7 @@ export class GatewayStage {
   private refused: bool = false;
   // The broker a refused response named.
   refusedNode: i32 = -1;
-  private readonly host: ByteBuffer = new ByteBuffer();
-
   constructor(private rules: GatewayRules, private counters: GatewayCounters) {}
-
-  release(): void {
-    this.host.release();
-  }
 
   beginResponse(): void {
     this.refused = false;
@@ -78,7 +76,7 @@ export class GatewayStage {
       if (!edits.dropElement()) this.refused = true;
       return;
     }
-    const host = this.host;
+    const host = HOST;
     host.clear();
     if (rules.mode == GatewayMode.Map) {
       const h = rules.mappedHost(id);

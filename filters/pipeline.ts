@@ -137,7 +137,6 @@ export class Pipeline extends FrameHandler {
     if (this.authz !== null) this.authz!.release();
     if (this.rewrite !== null) this.rewrite!.release();
     if (this.sessions !== null) this.sessions!.release();
-    if (this.gateway !== null) this.gateway!.release();
   }
 
   request(f: KafkaFrame): Verdict {
