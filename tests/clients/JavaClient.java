@@ -14,7 +14,8 @@
 //   transactions <bootstrap>                                  prints "transaction <id> <state>"
 //   topicid <bootstrap> <topic>                               prints "topicid <32 hex digits>"
 //   create <bootstrap> <topic> <partitions> <replicas>        creates the topic, then prints
-//                                 "partition <n> leader <id> replicas <n>" per partition
+//                                 "partition <n> leader <id> replicas <n>" per partition and
+//                                 "node <id> <host>:<port>" per broker (Admin.describeCluster)
 //   elect <bootstrap> <topic>                                 preferred leader election for every
 //                                 partition; prints "leader <partition> <id>" per partition after
 // A failure also prints "error <ms since main started> <exception>" on stderr, as the other
@@ -150,6 +151,9 @@ public class JavaClient {
       for (var info : d.partitions()) {
         System.out.println("partition " + info.partition() + " leader " + (info.leader() == null ? -1 : info.leader().id())
             + " replicas " + info.replicas().size());
+      }
+      for (var node : admin.describeCluster().nodes().get()) {
+        System.out.println("node " + node.id() + " " + node.host() + ":" + node.port());
       }
     }
   }

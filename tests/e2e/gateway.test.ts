@@ -171,6 +171,11 @@ describe("gateway mode: 3 KRaft brokers behind one Envoy, port per broker", () =
     const lines = created.trim().split("\n").filter((l) => l.startsWith("partition "));
     assert.equal(lines.length, 6, created);
     for (const l of lines) assert.match(l, /replicas 3$/);
+    // The Java admin client's DescribeCluster answer, readdressed.
+    const nodes = created.split("\n").filter((l) => l.startsWith("node ")).sort();
+    assert.deepEqual(nodes, BROKER_IDS.map((id) => `node ${id} 127.0.0.1:${gateway!.base + id}`), created);
+    const describeClusters = [...(await gateway!.envoy.stats("requests.api.DescribeCluster")).values()].reduce((a, b) => a + b, 0);
+    assert.ok(describeClusters > 0, "the Java admin client asked with DescribeCluster");
     const sizes = Array.from({ length: 60 }, (_, i) => String(100 + i)).join(",");
     const produced = await javaClient(["produce", bootstrap, "gw-java", "j", sizes]);
     assert.equal(produced.split("\n").filter((l) => l.startsWith("produced ")).length, 60, produced);

@@ -119,47 +119,81 @@ export async function startCluster(dir: string, brokerIds: number[]): Promise<Cl
   format(cjava, clusterId, cprops, true);
   const controller = new Service("kafka-controller", join(cdir, "kafka.log"), "java", [...cjava, "kafka.Kafka", cprops]);
   const brokers: ClusterBroker[] = [];
-  for (const id of brokerIds) {
-    const bdir = join(dir, `broker-${id}`);
-    mkdirSync(bdir, { recursive: true });
-    const [clientPort, internalPort, jmxPort] = [await freePort(), await freePort(), await freePort()];
-    const propsFile = join(bdir, "server.properties");
-    writeProps(propsFile, {
+  // Ports are picked right before a broker starts (after every format, which takes seconds), so
+  // that another process is unlikely to take one first; a broker that still finds one taken is
+  // given new ones and started again.
+  const taken = new Set<number>([controllerPort]);
+  const pick = async () => {
+    for (;;) {
+      const p = await freePort();
+      if (!taken.has(p)) {
+        taken.add(p);
+        return p;
+      }
+    }
+  };
+  const configure = async (b: ClusterBroker) => {
+    [b.clientPort, b.internalPort, b.jmxPort] = [await pick(), await pick(), await pick()];
+    b.internal = `127.0.0.1:${b.internalPort}`;
+    writeProps(b.propsFile, {
       "process.roles": "broker",
-      "node.id": String(id),
+      "node.id": String(b.id),
       ...quorum,
-      "listeners": `CLIENT://127.0.0.1:${clientPort},INTERNAL://127.0.0.1:${internalPort}`,
-      "advertised.listeners": `CLIENT://127.0.0.1:${clientPort},INTERNAL://127.0.0.1:${internalPort}`,
+      "listeners": `CLIENT://127.0.0.1:${b.clientPort},INTERNAL://127.0.0.1:${b.internalPort}`,
+      "advertised.listeners": `CLIENT://127.0.0.1:${b.clientPort},INTERNAL://127.0.0.1:${b.internalPort}`,
       "listener.security.protocol.map": "CLIENT:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT",
       "inter.broker.listener.name": "INTERNAL",
-      "log.dirs": join(bdir, "data"),
+      "log.dirs": join(b.propsFile, "..", "data"),
       ...common,
     });
-    const b: ClusterBroker = {
-      id, clientPort, internalPort, jmxPort, internal: `127.0.0.1:${internalPort}`, service: null, propsFile,
-      logFile: join(bdir, "kafka.log"),
-    };
-    format(java(bdir, "256m", jmxPort), clusterId, propsFile, false);
-    brokers.push(b);
-  }
+  };
   const start = (b: ClusterBroker) => {
     b.service = new Service(`kafka-broker-${b.id}`, b.logFile, "java", [...java(join(b.logFile, ".."), "256m", b.jmxPort), "kafka.Kafka", b.propsFile]);
   };
-  for (const b of brokers) start(b);
-  const internal = brokers.map((b) => b.internal);
-  const ready = async (b: ClusterBroker) => {
-    await waitFor(`broker ${b.id} to answer Metadata listing every broker`, async () => {
-      const admin = new Kafka({ brokers: [b.internal], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+  const ready = async (b: ClusterBroker, retryPorts: boolean) => {
+    for (let attempt = 1; ; attempt++) {
       try {
-        await admin.connect();
-        const c = await admin.describeCluster();
-        return c.brokers.length === brokers.filter((x) => x.service !== null && !x.service.exited).length;
-      } finally {
-        await admin.disconnect();
+        await waitFor(`broker ${b.id} to answer Metadata listing every broker`, async () => {
+          const admin = new Kafka({ brokers: [b.internal], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+          try {
+            await admin.connect();
+            const c = await admin.describeCluster();
+            return c.brokers.length === brokers.filter((x) => x.service !== null && !x.service.exited).length;
+          } finally {
+            await admin.disconnect();
+          }
+        }, 120000, b.service!);
+        return;
+      } catch (e) {
+        if (!retryPorts || attempt >= 3 || !b.service!.exited || !/already in use/i.test(b.service!.log())) throw e;
+        await configure(b);
+        start(b);
       }
-    }, 120000, b.service!);
+    }
   };
-  for (const b of brokers) await ready(b);
+  try {
+    for (const id of brokerIds) {
+      const bdir = join(dir, `broker-${id}`);
+      mkdirSync(bdir, { recursive: true });
+      const b: ClusterBroker = {
+        id, clientPort: 0, internalPort: 0, jmxPort: 0, internal: "", service: null,
+        propsFile: join(bdir, "server.properties"), logFile: join(bdir, "kafka.log"),
+      };
+      await configure(b);
+      format(java(bdir, "256m"), clusterId, b.propsFile, false);
+      brokers.push(b);
+    }
+    for (const b of brokers) {
+      await configure(b);
+      start(b);
+    }
+    for (const b of brokers) await ready(b, true);
+  } catch (e) {
+    await Promise.all(brokers.map((b) => b.service?.stop()));
+    await controller.stop();
+    throw e;
+  }
+  const internal = brokers.map((b) => b.internal);
   const byId = (id: number) => {
     const b = brokers.find((x) => x.id === id);
     if (!b) throw new Error(`no broker ${id}`);
@@ -179,7 +213,7 @@ export async function startCluster(dir: string, brokerIds: number[]): Promise<Cl
     async restart(id) {
       const b = byId(id);
       start(b);
-      await ready(b);
+      await ready(b, false);
     },
     async stop() {
       await Promise.all(brokers.map((b) => b.service?.stop()));
