@@ -10,6 +10,7 @@ import { Principal } from "../assembly/policy/principal";
 import { AuthzStage } from "./authz";
 import { RewriteStage } from "./rewrite";
 import { GuardStage } from "./guardrails";
+import { GatewayStage } from "./gateway";
 import { TopicIds } from "./topic_ids";
 import { ApiKey } from "../assembly/kafka/api_keys";
 import { API_VERSIONS_ENTRY_STRUCT } from "../assembly/kafka/generated/schema_tables";
@@ -30,6 +31,8 @@ export class FrameScan extends Visitor {
   authz: AuthzStage | null = null;
   rewrite: RewriteStage | null = null;
   guard: GuardStage | null = null;
+  // Set (with the layout hooks) only while a response that can name brokers is walked.
+  gateway: GatewayStage | null = null;
   principal: Principal | null = null;
   // Set with the policy stages: the response topic checks of session APIs count into it.
   sessionCounters: SessionCounters | null = null;
@@ -158,6 +161,22 @@ export class FrameScan extends Visitor {
 
   guarded(row: i32, ptr: usize, len: i32): void {
     if (this.guard !== null && this.isRequest) this.guard!.guarded(row, ptr, len, this.edits);
+  }
+
+  taggedStart(sizePtr: usize, sizeEnd: usize): void {
+    this.edits.taggedStart(sizePtr, sizeEnd);
+  }
+
+  taggedEnd(ptr: usize): void {
+    this.edits.taggedEnd(ptr);
+  }
+
+  brokerHost(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
+    if (this.gateway !== null) this.gateway!.brokerHost(lengthPtr, valuePtr, len, compact);
+  }
+
+  brokerPort(ptr: usize): void {
+    if (this.gateway !== null) this.gateway!.brokerPort(ptr, this.edits);
   }
 
   arrayEnd(row: i32, ptr: usize): void {

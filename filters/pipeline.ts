@@ -23,6 +23,8 @@ import { SessionCounters, Sessions } from "./fetch_sessions";
 import { GuardCounters, GuardStage } from "./guardrails";
 import { Guardrails } from "../assembly/policy/guardrails";
 import { BatchSummary } from "../assembly/kafka/record_batches";
+import { GatewayRules } from "../assembly/policy/gateway";
+import { GatewayCounters, GatewayStage, carriesBrokers } from "./gateway";
 
 const UNSUPPORTED_VERSION: i16 = 35;
 
@@ -37,6 +39,8 @@ export class Shared {
   rewriteCounters: RewriteCounters | null = null;
   guardrails: Guardrails | null = null;
   guardCounters: GuardCounters | null = null;
+  gateway: GatewayRules | null = null;
+  gatewayCounters: GatewayCounters | null = null;
   // Made with the first connection's policy stages.
   sessionCounters: SessionCounters | null = null;
   principalSources: StaticArray<i32> = [];
@@ -62,6 +66,8 @@ export class Shared {
     if (c.rewrite !== null) shared.rewriteCounters = new RewriteCounters();
     shared.guardrails = c.guardrails;
     if (c.guardrails !== null) shared.guardCounters = new GuardCounters(c.guardrails!);
+    shared.gateway = c.gateway;
+    if (c.gateway !== null) shared.gatewayCounters = new GatewayCounters();
     return shared;
   }
 }
@@ -81,6 +87,7 @@ export class Pipeline extends FrameHandler {
   private authz: AuthzStage | null = null;
   private rewrite: RewriteStage | null = null;
   private guard: GuardStage | null = null;
+  private gateway: GatewayStage | null = null;
   private sasl: SaslCounters;
   private sessions: Sessions | null = null;
   // The client id label of the connection's latest request, for its responses' bytes.
@@ -104,6 +111,7 @@ export class Pipeline extends FrameHandler {
     this.scan.metrics = shared.metrics;
     this.countsRecords = shared.metrics !== null;
     if (shared.acl !== null || shared.rewrite !== null || shared.guardrails !== null) this.policyStages(shared);
+    if (shared.gateway !== null) this.gateway = new GatewayStage(shared.gateway!, shared.gatewayCounters!);
   }
 
   // The stages that need a principal and change frames.
@@ -210,7 +218,7 @@ export class Pipeline extends FrameHandler {
     this.countRequest(f);
     if (this.principal === null) {
       // Nothing changes responses here but ApiVersions narrowing.
-      f.streams = f.apiKey != ApiKey.ApiVersions;
+      f.streams = f.apiKey != ApiKey.ApiVersions && !this.rewritesBrokers(f);
       return this.trailingPtr != 0 ? this.applyEdits(f) : Verdict.Forward;
     }
     // A fetch or share session another connection opened holds topics this request never names.
@@ -246,9 +254,15 @@ export class Pipeline extends FrameHandler {
     // session, or one this principal opened; requests naming another's are answered above).
     const k = f.apiKey;
     f.streams = (k == ApiKey.Fetch || k == ApiKey.ShareFetch) && this.sessions!.owned &&
-      (rewrite === null || k == ApiKey.ShareFetch || f.apiVersion >= 13);
+      (rewrite === null || k == ApiKey.ShareFetch || f.apiVersion >= 13) && !this.rewritesBrokers(f);
     if (verdict != Verdict.Forward) return verdict;
     return this.applyEdits(f);
+  }
+
+  // Responses to this request may name brokers the gateway stage must readdress: they are held
+  // whole (not streamed) so that they can be changed.
+  private rewritesBrokers(f: KafkaFrame): bool {
+    return this.gateway !== null && carriesBrokers(f.apiKey, f.apiVersion);
   }
 
   private countPrincipal(principal: string, denied: bool): void {
@@ -342,9 +356,17 @@ export class Pipeline extends FrameHandler {
       scan.wantsLayout = true;
       scan.versions = this.versions;
     }
+    // Broker addresses are readdressed where frames can be changed (the gateway needs it).
+    const gateway = this.canEdit && carriesBrokers(f.apiKey, f.apiVersion) ? this.gateway : null;
+    if (gateway !== null) {
+      scan.wantsLayout = true;
+      scan.gateway = gateway;
+      gateway.beginResponse();
+    }
     const decoded = this.scanFrame(f, false);
     scan.wantsLayout = layout;
     scan.versions = null;
+    scan.gateway = null;
     if (!decoded) return Verdict.Reject;
     if (this.metrics !== null) this.metrics!.response(f, this.scan.firstError, this.client);
     if ((f.apiKey == ApiKey.SaslHandshake || f.apiKey == ApiKey.SaslAuthenticate) && this.principal !== null) {
@@ -362,7 +384,12 @@ export class Pipeline extends FrameHandler {
       this.reason = apiName(f.apiKey) + " response names something outside the tenant where it cannot be hidden";
       return Verdict.Reject;
     }
-    if (this.principal === null && !narrow) return Verdict.Forward;
+    if (gateway !== null && !gateway.finishResponse()) {
+      this.reason = apiName(f.apiKey) + " response names broker " + gateway.refusedNode.toString() +
+        ", which the gateway has no address for";
+      return Verdict.Reject;
+    }
+    if (this.principal === null && !narrow && gateway === null) return Verdict.Forward;
     if (this.sessions !== null) this.sessions!.response(f);
     return this.applyEdits(f);
   }

@@ -50,6 +50,10 @@ export class Visitor {
   // A value the guardrails check (Role.Guarded): its field row, where its value starts and its
   // length (1, 2 or 4 for integers; strings: -1 for null).
   guarded(row: i32, ptr: usize, len: i32): void {}
+  // A broker's address in a response (Role.BrokerHost): its Host string, placed like an entity
+  // string (its int32 node id is the four bytes before `lengthPtr`), then its int32 Port at `ptr`.
+  brokerHost(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {}
+  brokerPort(ptr: usize): void {}
   // A record set (`len` -1 for null); its bytes are not touched. `ptr` is 0 when the bytes
   // stayed with the walk's source (their record count: WalkSource.lastRecords).
   records(ptr: usize, len: i32): void {}
@@ -71,6 +75,10 @@ export class Visitor {
   // Around each array element, scalar or struct.
   elementStart(ptr: usize): void {}
   elementEnd(ptr: usize): void {}
+  // Around a known tagged field's value: its size prefix is at [sizePtr, sizeEnd), the value
+  // ends at `ptr` (taggedEnd). An edit inside must re-encode the size (FrameEdits does).
+  taggedStart(sizePtr: usize, sizeEnd: usize): void {}
+  taggedEnd(ptr: usize): void {}
 }
 
 const MAX_DEPTH = 16;
@@ -182,6 +190,18 @@ export function skippedSummary(): BatchSummary | null {
 @noinline function reportGuarded(row: i32, ptr: usize, len: i32): void {
   visitor.guarded(row, ptr, len);
 }
+@noinline function reportBrokerHost(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
+  visitor.brokerHost(lengthPtr, valuePtr, len, compact);
+}
+@noinline function reportBrokerPort(ptr: usize): void {
+  visitor.brokerPort(ptr);
+}
+@noinline function reportTaggedStart(sizePtr: usize, sizeEnd: usize): void {
+  visitor.taggedStart(sizePtr, sizeEnd);
+}
+@noinline function reportTaggedEnd(ptr: usize): void {
+  visitor.taggedEnd(ptr);
+}
 @noinline function reportRecords(ptr: usize, len: i32): void {
   visitor.records(ptr, len);
 }
@@ -288,6 +308,7 @@ function readTaggedFields(first: i32, last: i32, depth: i32): void {
   const count = readUnsignedVarint();
   for (let i: i64 = 0; i < count && error == 0; i++) {
     const tag = readUnsignedVarint();
+    const sizePtr = pos;
     const size = readUnsignedVarint();
     if (error != 0) return;
     if (<u64>size > <u64>(end - pos)) {
@@ -312,10 +333,12 @@ function readTaggedFields(first: i32, last: i32, depth: i32): void {
     const outerEnd = end;
     end = fieldEnd;
     taggedDepth++;
+    if (layoutHooks) reportTaggedStart(sizePtr, fieldEnd - <usize>size);
     readField(known, depth);
     taggedDepth--;
     end = outerEnd;
     if (error == 0 && pos != fieldEnd) fail(WalkError.BadTaggedField);
+    if (error == 0 && layoutHooks) reportTaggedEnd(pos);
   }
 }
 
@@ -386,6 +409,7 @@ function readField(row: i32, depth: i32): void {
       if (entity != 0) reportEntity(entity, pos, pos, 4, false);
       else if (role == Role.AuthorizedOperations) reportAuthorizedOperations(pos);
       else if (role == Role.Guarded) reportGuarded(row, pos, 4);
+      else if (role == Role.BrokerPort) reportBrokerPort(pos);
       pos += 4;
       return;
     }
@@ -494,5 +518,6 @@ function readBytes(row: i32, kind: i32, role: i32, entity: i32, compact: bool, n
   if (kind == FieldKind.Records) reportRecords(valuePtr, len);
   else if (entity != 0) reportEntity(entity, lengthPtr, valuePtr, len, compact);
   else if (role == Role.NamePattern) reportNamePattern(lengthPtr, valuePtr, len, compact);
+  else if (role == Role.BrokerHost) reportBrokerHost(lengthPtr, valuePtr, len, compact);
   else if (role != 0) reportText(role, valuePtr, len);
 }

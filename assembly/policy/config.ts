@@ -4,6 +4,7 @@
 import { JsonKind, JsonValue, parseJson } from "./json";
 import { Acl, parseAcl } from "./acl";
 import { RewriteRules, parseRewrite } from "./rewrite_rules";
+import { GatewayRules, parseGateway } from "./gateway";
 import { parsePrincipalSource, PrincipalSource } from "./principal_source";
 import { Guardrails, parseGuardrails } from "./guardrails";
 import { apiKeyNamed, highestVersion, isKnownApi, lowestVersion } from "../kafka/apis";
@@ -43,6 +44,9 @@ export class FilterConfig {
   rewrite: RewriteRules | null = null;
   // The guardrails stage; null when the configuration has no `guardrails`.
   guardrails: Guardrails | null = null;
+  // The gateway's broker addresses (filters/gateway.ts); null when the configuration has no
+  // `gateway` (brokers' own addresses reach clients unchanged).
+  gateway: GatewayRules | null = null;
   // Per API key, the newest version the filter lets clients and brokers agree on: what its
   // schemas know, lowered by `api_versions` (filters/versions.ts).
   maxVersions: StaticArray<i16> = schemaMaxVersions();
@@ -171,6 +175,10 @@ export function parseConfig(text: string): ConfigResult {
       const g = parseGuardrails(v);
       if (g.error.length > 0) r.error = g.error;
       c.guardrails = g.rules;
+    } else if (key == "gateway") {
+      const gw = parseGateway(v);
+      if (gw.error.length > 0) r.error = gw.error;
+      c.gateway = gw.rules;
     } else if (key == "api_versions") {
       versionCaps(v, c.maxVersions, r);
       capped = true;
@@ -178,8 +186,9 @@ export function parseConfig(text: string): ConfigResult {
   }
   // Editing frames needs them whole before they leave: a policy that changes traffic cannot run
   // in observe-only mode.
-  if (r.error.length == 0 && (c.acl !== null || c.rewrite !== null || c.guardrails !== null || capped) && c.forward != ForwardMode.AfterCheck) {
-    r.error = "config key 'forward' must be \"after_check\" when 'acls', 'rewrite', 'guardrails' or 'api_versions' is set";
+  if (r.error.length == 0 && (c.acl !== null || c.rewrite !== null || c.guardrails !== null || c.gateway !== null || capped) &&
+    c.forward != ForwardMode.AfterCheck) {
+    r.error = "config key 'forward' must be \"after_check\" when 'acls', 'rewrite', 'guardrails', 'gateway' or 'api_versions' is set";
   }
   if (r.error.length == 0) r.config = c;
   return r;

@@ -11,7 +11,7 @@ import { readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  ARRAY, BYTE_NEVER, ENTITY_SHIFT, Entity, FIELD_WIDTH, FLEX_NEVER, FieldKind, KIND_MASK, NEVER, ROLE_SHIFT, Role,
+  ARRAY, BYTE_NEVER, ENTITY_SHIFT, Entity, FIELD_WIDTH, FLEX_NEVER, FieldKind, KIND_MASK, NEVER, ROLE_MASK, ROLE_SHIFT, Role,
 } from "../../assembly/kafka/layout.ts";
 import { numericDefaults, responseSources } from "./response_sources.ts";
 
@@ -169,6 +169,27 @@ export function entityOf(message: string, f: FieldSpec, where: string = `${messa
   return entity;
 }
 
+// A broker's address in a response a client reads: a Host string right after an int32 node id
+// (entityType brokerId) and right before an int32 Port, all three in the same versions and none
+// tagged (the struct holding them may sit in a tagged field: KIP-951's NodeEndpoints). The
+// gateway stage reads the node id in the four bytes before the host's length prefix and
+// replaces host and port as one range, so these adjacencies are what it relies on. Raft's
+// endpoints (uint16 ports, controller-to-controller), DescribeQuorum's listeners (no node id
+// before them) and Streams' application endpoints do not match.
+export function isBrokerHost(message: MessageSpec, fields: FieldSpec[], i: number): boolean {
+  const f = fields[i];
+  if (message.type !== "response" || f.name !== "Host" || f.type !== "string" || i === 0 || i + 1 >= fields.length) return false;
+  const id = fields[i - 1];
+  const port = fields[i + 1];
+  if (id.type !== "int32" || id.entityType !== "brokerId" || port.name !== "Port" || port.type !== "int32") return false;
+  for (const g of [id, f, port]) {
+    if (g.versions !== f.versions || g.tag !== undefined || g.nullableVersions !== undefined) {
+      throw new Error(`${message.name}.${g.name}: a broker address whose fields differ in versions, tags or nullability`);
+    }
+  }
+  return true;
+}
+
 // Kafka's schema files start with a license in // comments, which JSON does not allow.
 export function readSchema(path: string): MessageSpec {
   const text = readFileSync(path, "utf8")
@@ -209,6 +230,13 @@ export class Tables {
       const isArray = f.type.startsWith("[]");
       const kind = this.fields[first + i][0] & KIND_MASK;
       this.meta[first + i] = { name: f.name, spec: f, isArray, kind, struct: this.fields[first + i][7] };
+    });
+    fields.forEach((f, i) => {
+      if (!isBrokerHost(message, fields, i)) return;
+      for (const [row, role] of [[first + i, Role.BrokerHost], [first + i + 1, Role.BrokerPort]]) {
+        if (((this.fields[row][0] >> ROLE_SHIFT) & ROLE_MASK) !== Role.None) throw new Error(`${name}: broker address field with another role`);
+        this.fields[row][0] |= role << ROLE_SHIFT;
+      }
     });
     return index;
   }
@@ -419,6 +447,30 @@ export function generate(schemaDir: string, sourceNote: string): string {
   apiRows.forEach((_, i) => {
     if (i % 5 === 0) out.push(`  ${apiRows.slice(i, i + 2).join(", ")}, // ${i / 5} ${names[i / 5]}`);
   });
+  out.push("];");
+  out.push("");
+  // The first version of each API whose responses can carry a broker address (Role.BrokerHost
+  // anywhere in them), so that the gateway stage walks with the layout hooks only where needed.
+  const reach = new Map<number, number>();
+  const firstBrokerHost = (struct: number): number => {
+    const known = reach.get(struct);
+    if (known !== undefined) return known;
+    reach.set(struct, NEVER);
+    const st = tables.structs[struct];
+    let first = NEVER;
+    for (let r = st.first; r < st.first + st.count; r++) {
+      const row = tables.fields[r];
+      if (((row[0] >> ROLE_SHIFT) & ROLE_MASK) === Role.BrokerHost) first = Math.min(first, row[1]);
+      else if (row[7] >= 0) first = Math.min(first, Math.max(row[1], firstBrokerHost(row[7])));
+    }
+    reach.set(struct, first);
+    return first;
+  };
+  out.push(`// Per API key: the first version whose responses can name a broker's address (${BYTE_NEVER} for none).`);
+  out.push("// prettier-ignore");
+  out.push("export const BROKER_ADDRESSES_FROM: StaticArray<i8> = [");
+  const addressesFrom = apiRows.flatMap((_, i) => (i % 5 === 0 ? [apiRows[i + 1] < 0 ? NEVER : firstBrokerHost(apiRows[i + 1])] : []));
+  out.push(wrap(addressesFrom.map(narrow), 16));
   out.push("];");
   out.push("");
   out.push(`// Per API key: first and last valid version, first flexible version (${BYTE_NEVER} for NEVER).`);

@@ -15,6 +15,8 @@ import { KAFKA_LIBS } from "../harness/paths.ts";
 import { brokerOffset, brokerTopics, createTopics } from "../harness/broker_view.ts";
 import { javaClient } from "../harness/java_client.ts";
 
+// A refused producer gives up in seconds, not after Kafka's two-minute delivery timeout.
+const FAIL_FAST = { DELIVERY_TIMEOUT_MS: "30000", REQUEST_TIMEOUT_MS: "20000" };
 const WEEK_MS = 604800000;
 const CONFIG = {
   principal_sources: ["client_id"],
@@ -136,15 +138,15 @@ describe("guardrails through Envoy + filter + Kafka", () => {
     await javaClient(["produce", bootstrap, "team.events", "ok", "100,200"], 120000, undefined, { COMPRESSION: "lz4" });
     assert.equal(await brokerOffset(suite.bed.kafka, "team.events"), 2);
     // acks=1: INVALID_REQUIRED_ACKS with the rule's message.
-    await assert.rejects(javaClient(["produce", bootstrap, "team.events", "acks1", "100"], 120000, undefined, { COMPRESSION: "lz4", ACKS: "1" }),
+    await assert.rejects(javaClient(["produce", bootstrap, "team.events", "acks1", "100"], 120000, undefined, { COMPRESSION: "lz4", ACKS: "1", ...FAIL_FAST }),
       /InvalidRequiredAcksException: guardrail 'producers': acks must be one of \[all\]/);
     // No compression: UNSUPPORTED_COMPRESSION_TYPE.
-    await assert.rejects(javaClient(["produce", bootstrap, "team.events", "plain", "100"], 120000, undefined, { COMPRESSION: "none" }),
+    await assert.rejects(javaClient(["produce", bootstrap, "team.events", "plain", "100"], 120000, undefined, { COMPRESSION: "none", ...FAIL_FAST }),
       /UnsupportedCompressionTypeException: guardrail 'producers': compression must be one of \[gzip, lz4, zstd\]/);
     // acks=0 has no response to carry an error: the connection is closed, as the broker does;
     // the client believes it sent, the broker has nothing.
     const acks0Before = await stat("producers");
-    await javaClient(["produce", bootstrap, "team.events", "acks0", "100"], 120000, undefined, { COMPRESSION: "lz4", ACKS: "0" });
+    await javaClient(["produce", bootstrap, "team.events", "acks0", "100"], 120000, undefined, { COMPRESSION: "lz4", ACKS: "0", ...FAIL_FAST });
     assert.ok((await stat("producers")) > acks0Before);
     assert.equal(await brokerOffset(suite.bed.kafka, "team.events"), 2);
 
