@@ -17,6 +17,7 @@ import { Counter } from "../assembly/proxy/metric";
 import { currentTimeNanos } from "../assembly/proxy/host";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { Check, CheckKind, ConfigRange, GuardCode, GuardRule, Guardrails } from "../assembly/policy/guardrails";
+import { resetStepBudget, stepBudgetSpent } from "../assembly/policy/regex";
 import { Entity } from "../assembly/kafka/layout";
 import { FrameEdits } from "../assembly/kafka/frame_edits";
 import { buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
@@ -128,6 +129,8 @@ export class GuardStage {
       const rule = unchecked(this.rules[i]);
       if (rule.clientId !== null && !rule.clientId!.matches(ptr, max(len, 0))) bad |= (<u64>1) << i;
     }
+    // Not remembered when the request's regex budget ran out (a match may have been cut short).
+    if (stepBudgetSpent()) return bad;
     seen.clear();
     if (len > 0) seen.append(ptr, len);
     this.clientIdLen = len;
@@ -161,6 +164,7 @@ export class GuardStage {
     this.producing = false;
     this.dryCounted = 0;
     this.noAutoCreate = false;
+    resetStepBudget();
     if (f.apiKey == ApiKey.Produce) this.batches.reset();
     if (this.mask == 0) return;
     const idPtr = f.ptr + <usize>f.clientIdOffset;
