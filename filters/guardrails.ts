@@ -17,6 +17,7 @@ import { Counter } from "../assembly/proxy/metric";
 import { currentTimeNanos } from "../assembly/proxy/host";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { Check, CheckKind, ConfigRange, GuardCode, GuardRule, Guardrails } from "../assembly/policy/guardrails";
+import { resetStepBudget, stepBudgetSpent } from "../assembly/policy/regex";
 import { Entity } from "../assembly/kafka/layout";
 import { FrameEdits } from "../assembly/kafka/frame_edits";
 import { buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
@@ -39,6 +40,7 @@ const NOTE_GUARD_MERGE: i32 = 3;
 const ALTER_CONFIGS: i16 = 33;
 const CREATE_PARTITIONS: i16 = 37;
 const INCREMENTAL_ALTER_CONFIGS: i16 = 44;
+const STREAMS_GROUP_HEARTBEAT: i16 = 88;
 // IncrementalAlterConfigs operations: 0 SET, 1 DELETE, 2 APPEND, 3 SUBTRACT.
 const OP_DELETE: i8 = 1;
 const OP_SUBTRACT: i8 = 3;
@@ -91,6 +93,8 @@ export class GuardStage {
   private late: BatchSummary = new BatchSummary();
   // Metadata v4+: a named topic outside a rule's name pattern (see requestArrayEnd).
   private noAutoCreate: bool = false;
+  // StreamsGroupHeartbeat: its topology was judged (see requestEntity).
+  private topologySeen: bool = false;
   // Responses: the entries to merge (from the request's note).
   private mergeRow: i32 = -1;
   private mergeCount: i32 = 0;
@@ -128,6 +132,8 @@ export class GuardStage {
       const rule = unchecked(this.rules[i]);
       if (rule.clientId !== null && !rule.clientId!.matches(ptr, max(len, 0))) bad |= (<u64>1) << i;
     }
+    // Not remembered when the request's regex budget ran out (a match may have been cut short).
+    if (stepBudgetSpent()) return bad;
     seen.clear();
     if (len > 0) seen.append(ptr, len);
     this.clientIdLen = len;
@@ -161,6 +167,8 @@ export class GuardStage {
     this.producing = false;
     this.dryCounted = 0;
     this.noAutoCreate = false;
+    this.topologySeen = false;
+    resetStepBudget();
     if (f.apiKey == ApiKey.Produce) this.batches.reset();
     if (this.mask == 0) return;
     const idPtr = f.ptr + <usize>f.clientIdOffset;
@@ -207,17 +215,34 @@ export class GuardStage {
   }
 
   // A name, as the client knows it.
+  // (An entry of the top-level list the authorization stage refused is not looked at: it is
+  // answered with its error alone, and counted by that stage only.)
   requestEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
-    if (this.mask == 0) return;
+    if (this.mask == 0 || edits.outerElementDropped()) return;
     const depth = edits.arrayDepth();
     const k = this.apiKey;
     if (entity == Entity.TopicName) {
       if (k == ALTER_CONFIGS || k == INCREMENTAL_ALTER_CONFIGS) this.topicResource = true;
-      if (k == ApiKey.Metadata && depth == 1 && this.apiVersion >= 4 && len >= 0) {
+      if (k == ApiKey.Metadata && depth == 1 && len >= 0) {
+        const v4 = this.apiVersion >= 4;
         for (let i = 0; i < this.rules.length; i++) {
           if (!this.applies(i)) continue;
           const rule = unchecked(this.rules[i]);
-          if (!rule.dryRun && rule.topicName !== null && !rule.topicName!.matches(ptr, len)) this.noAutoCreate = true;
+          if (rule.topicName === null || (v4 && rule.dryRun) || rule.topicName!.matches(ptr, len)) continue;
+          // Metadata v0-3 always asks the broker to create missing topics: the topic is refused.
+          if (v4) this.noAutoCreate = true;
+          else this.violate(i, CheckKind.MetadataTopicName, true);
+        }
+        return;
+      }
+      if (k == STREAMS_GROUP_HEARTBEAT) {
+        // Every topic name of a StreamsGroupHeartbeat is in its topology, whose internal topics
+        // (changelogs, repartition topics: names, partitions, replication, configs) the broker
+        // creates without a CreateTopics: a rule checking topics refuses the heartbeat.
+        if (this.topologySeen) return;
+        this.topologySeen = true;
+        for (let i = 0; i < this.rules.length; i++) {
+          if (this.applies(i) && unchecked(this.rules[i]).checksTopics) this.violate(i, CheckKind.StreamsTopology, false);
         }
         return;
       }
@@ -247,9 +272,10 @@ export class GuardStage {
 
   // A value the walk reports for the guardrails (Role.Guarded).
   guarded(row: i32, ptr: usize, len: i32, edits: FrameEdits): void {
-    if (this.mask == 0) return;
+    if (this.mask == 0 || edits.outerElementDropped()) return;
     if (row == GUARD_CREATE_TOPICS_PARTITIONS_ROW) {
-      // -1: the broker's default (num.partitions), which the filter does not know.
+      // -1: the broker's default (num.partitions) or manual assignments, which the filter does
+      // not check: refused by a rule bounding it (bounds).
       this.bounds(<i32>bswap<u32>(load<u32>(ptr)), CheckKind.PartitionsMin, CheckKind.PartitionsMax, 0, true);
     } else if (row == GUARD_CREATE_TOPICS_REPLICATION_ROW) {
       this.bounds(<i16>bswap<u16>(load<u16>(ptr)), CheckKind.ReplicationMin, CheckKind.ReplicationMax, 1, true);
@@ -277,16 +303,20 @@ export class GuardStage {
   }
 
   // A value against the min/max checks of every rule (`which`: 0 partitions, 1 replication
-  // factor, 2 session timeout); -1 (a broker default) passes partitions and replication.
+  // factor, 2 session timeout). A CreateTopics partition count or replication factor of -1 (the
+  // broker's default, or manual assignments) is refused by a rule bounding it: the filter checks
+  // neither, so the rule needs the count given explicitly.
   private bounds(value: i32, minKind: CheckKind, maxKind: CheckKind, which: i32, entry: bool): void {
-    if (value < 0 && which != 2) return;
+    const implicit = value < 0 && which != 2;
     const v = <i64>value;
     for (let i = 0; i < this.rules.length; i++) {
       if (!this.applies(i)) continue;
       const rule = unchecked(this.rules[i]);
       const lo = which == 0 ? rule.partitionsMin : which == 1 ? rule.replicationMin : rule.sessionTimeoutMin;
       const hi = which == 0 ? rule.partitionsMax : which == 1 ? rule.replicationMax : rule.sessionTimeoutMax;
-      if (lo >= 0 && v < lo) this.violate(i, minKind, entry);
+      if (implicit) {
+        if (lo >= 0 || hi >= 0) this.violate(i, which == 0 ? CheckKind.PartitionsExplicit : CheckKind.ReplicationExplicit, entry);
+      } else if (lo >= 0 && v < lo) this.violate(i, minKind, entry);
       else if (hi >= 0 && v > hi) this.violate(i, maxKind, entry);
     }
   }
@@ -356,6 +386,8 @@ export class GuardStage {
     const check = this.pending;
     if (check === null) return;
     this.pending = null;
+    // Refused by the authorization stage already: answered with its error.
+    if (edits.outerElementDropped()) return;
     const row = edits.innermostArrayRow();
     if (this.filter.row >= 0 && this.filter.row != row) {
       if (this.whole === null) this.whole = check;
@@ -479,7 +511,11 @@ export class GuardStage {
         other = GuardCode.PolicyViolation;
       } else {
         const merges = this.mergeNote(f, prior > 0);
-        if (merges && refused + prior < this.listCount) return Verdict.Forward;
+        // Metadata v1+ with every topic refused still goes (an empty list asks for none; the
+        // answer carries the brokers clients need), as the authorization stage does.
+        if (merges && (refused + prior < this.listCount || (f.apiKey == ApiKey.Metadata && f.apiVersion > 0))) {
+          return Verdict.Forward;
+        }
         if (merges) {
           // Every entry refused (by either stage): the filter answers them all, those the
           // authorization stage refused with its code.

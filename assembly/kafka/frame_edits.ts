@@ -145,6 +145,16 @@ export class FrameEdits {
     return false;
   }
 
+  // Whether the element of the outermost array being walked is dropped already (by a stage
+  // before the one asking); false outside arrays.
+  outerElementDropped(): bool {
+    for (let i = 0; i < this.depth; i++) {
+      const o = unchecked(this.open[i]);
+      if (!o.isArray && !o.isTagged) return o.drop;
+    }
+    return false;
+  }
+
   // The innermost open array field's row, or -1.
   innermostArrayRow(): i32 {
     for (let i = this.depth - 1; i >= 0; i--) {

@@ -11,6 +11,7 @@ import { MAX_API_KEY } from "../kafka/generated/schema_tables";
 // Kafka error codes the checks answer with (what the broker uses for the same problem).
 export const enum GuardCode {
   MessageTooLarge = 10,
+  InvalidTopic = 17,
   InvalidRequiredAcks = 21,
   InvalidGroupId = 24,
   InvalidSessionTimeout = 26,
@@ -48,6 +49,13 @@ export const enum CheckKind {
   SessionTimeoutMin,
   SessionTimeoutMax,
   ForbiddenApi,
+  // A topic count the rule bounds left to the broker (-1: its default, or manual assignments).
+  PartitionsExplicit,
+  ReplicationExplicit,
+  // Metadata v0-3 naming a topic outside the name pattern (auto-creation is implied).
+  MetadataTopicName,
+  // A Kafka Streams topology (StreamsGroupHeartbeat): internal topics the broker creates.
+  StreamsTopology,
   Count,
 }
 
@@ -128,6 +136,12 @@ export class GuardRule {
   get checksConfigs(): bool {
     return this.configsForbidden.length > 0 || this.configsAllowed !== null || this.configRanges.length > 0 ||
       this.configValues.length > 0;
+  }
+
+  // Whether the rule checks the shape of the topics it lets be created.
+  get checksTopics(): bool {
+    return this.topicName !== null || this.partitionsMin >= 0 || this.partitionsMax >= 0 || this.replicationMin >= 0 ||
+      this.replicationMax >= 0 || this.checksConfigs;
   }
 
   get checksBatches(): bool {
@@ -381,18 +395,25 @@ function parseRule(v: JsonValue, index: i32, r: GuardrailsResult): GuardRule | n
     } else if (key == "topic_name_pattern") {
       rule.topicName = rd.pattern(key, item);
       rule.setCheck(CheckKind.TopicName, GuardCode.PolicyViolation, "topic names must match " + item.str);
+      // The broker answers INVALID_TOPIC_EXCEPTION for a Metadata topic it will never create
+      // (an invalid name); clients fail on it instead of retrying (Metadata v0-3 have no message).
+      rule.setCheck(CheckKind.MetadataTopicName, GuardCode.InvalidTopic, "topic names must match " + item.str);
     } else if (key == "partitions") {
       rd.bounds(key, item, 1, b);
       rule.partitionsMin = b[0];
       rule.partitionsMax = b[1];
       rule.setCheck(CheckKind.PartitionsMin, GuardCode.InvalidPartitions, "topics need at least " + b[0].toString() + " partitions");
       rule.setCheck(CheckKind.PartitionsMax, GuardCode.InvalidPartitions, "topics may have at most " + b[1].toString() + " partitions");
+      rule.setCheck(CheckKind.PartitionsExplicit, GuardCode.InvalidPartitions,
+        "partitions must be given explicitly (no broker default or manual assignment)");
     } else if (key == "replication_factor") {
       rd.bounds(key, item, 1, b);
       rule.replicationMin = b[0];
       rule.replicationMax = b[1];
       rule.setCheck(CheckKind.ReplicationMin, GuardCode.InvalidReplicationFactor, "replication factor must be at least " + b[0].toString());
       rule.setCheck(CheckKind.ReplicationMax, GuardCode.InvalidReplicationFactor, "replication factor must be at most " + b[1].toString());
+      rule.setCheck(CheckKind.ReplicationExplicit, GuardCode.InvalidReplicationFactor,
+        "replication factor must be given explicitly (no broker default or manual assignment)");
     } else if (key == "topic_configs") {
       topicConfigs(rule, item, rd);
     } else if (key == "acks") {
@@ -461,6 +482,8 @@ function parseRule(v: JsonValue, index: i32, r: GuardrailsResult): GuardRule | n
     r.error = rd.error;
     return null;
   }
+  rule.setCheck(CheckKind.StreamsTopology, GuardCode.PolicyViolation,
+    "Kafka Streams topologies may not be declared (their internal topics cannot be checked)");
   return rule;
 }
 

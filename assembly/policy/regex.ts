@@ -28,6 +28,22 @@ class Node {
 // Matching visits at most this many steps per name; past it the name does not match (a
 // pathological pattern cannot hold the worker).
 const MAX_STEPS: i32 = 100000;
+// And at most this many for all the names of one request (resetStepBudget, called as each
+// request begins): a request of thousands of hostile names would otherwise cost thousands of
+// times the per-name cap (16,000 Metadata topics: a minute of CPU). Past it every further name
+// of the request does not match (it is refused, never allowed). A step costs ~40 ns: the
+// budget is ~60 ms; a well-formed name takes a few steps per segment.
+export const REQUEST_STEPS: i32 = 1500000;
+let stepsLeft: i32 = REQUEST_STEPS;
+
+export function resetStepBudget(): void {
+  stepsLeft = REQUEST_STEPS;
+}
+
+// Whether the request's budget ran out (a name that did not match may have been cut short).
+export function stepBudgetSpent(): bool {
+  return stepsLeft <= 0;
+}
 const MAX_REPEAT: i32 = 1000;
 // Continuations of the search, on a fixed stack shared by all patterns (one match runs at a
 // time): per frame (kind, a, b, next, start). Kind 0: group node `a` again, for its repetition
@@ -45,6 +61,7 @@ export class Regex {
   private altCount: StaticArray<i32>;
   private top: i32;
   private steps: i32 = 0;
+  private limit: i32 = MAX_STEPS;
   readonly source: string;
 
   constructor(source: string, sets: StaticArray<u8>, nodes: StaticArray<Node>, altFirst: StaticArray<i32>,
@@ -59,11 +76,15 @@ export class Regex {
 
   // Whether the `len` bytes at `ptr` match the whole pattern.
   matches(ptr: usize, len: i32): bool {
-    if (len < 0) return false;
+    if (len < 0 || stepsLeft <= 0) return false;
     this.steps = 0;
+    this.limit = min(MAX_STEPS, stepsLeft);
     this.frameTop = 0;
     const t = this.top;
-    return this.repeatGroup(t, unchecked(this.nodes[t]), ptr, 0, len, 0, 0, -1);
+    const ok = this.repeatGroup(t, unchecked(this.nodes[t]), ptr, 0, len, 0, 0, -1);
+    // (A name cut short by the budget spends all of it: the next one cannot match either.)
+    stepsLeft -= min(this.steps, this.limit);
+    return ok;
   }
 
   matchesString(s: string): bool {
@@ -106,7 +127,7 @@ export class Regex {
 
   // Group node `gi` after `count` repetitions: one more (each alternative), or done, then `k`.
   private repeatGroup(gi: i32, g: Node, ptr: usize, pos: i32, len: i32, count: i32, depth: i32, k: i32): bool {
-    if (++this.steps > MAX_STEPS || depth > 400) return false;
+    if (++this.steps > this.limit || depth > 400) return false;
     if (count < g.max) {
       for (let a = 0; a < g.alts; a++) {
         const mark = this.frameTop;
@@ -122,7 +143,7 @@ export class Regex {
 
   // Nodes `i`.. of alternative `alt` at `pos`, then continuation `k`.
   private seqFrom(alt: i32, i: i32, ptr: usize, pos: i32, len: i32, depth: i32, k: i32): bool {
-    if (++this.steps > MAX_STEPS || depth > 400) return false;
+    if (++this.steps > this.limit || depth > 400) return false;
     const first = unchecked(this.altFirst[alt]);
     const n = unchecked(this.altCount[alt]);
     while (i < n) {
@@ -147,7 +168,7 @@ export class Regex {
       if (taken < node.min) return false;
       for (let t = taken; t >= node.min; t--) {
         if (this.seqFrom(alt, i + 1, ptr, pos + t, len, depth + 1, k)) return true;
-        if (this.steps > MAX_STEPS) return false;
+        if (this.steps > this.limit) return false;
       }
       return false;
     }

@@ -5,7 +5,7 @@
 // changes, producer settings from batch headers, client ids, dry-run counters.
 import { FrameBuilder, text } from "./helpers";
 import { Exchange as SharedExchange, count } from "./exchange";
-import { compileRegex } from "../../assembly/policy/regex";
+import { compileRegex, resetStepBudget, stepBudgetSpent } from "../../assembly/policy/regex";
 import { parseConfig } from "../../assembly/policy/config";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { Gather } from "../../assembly/kafka/gather";
@@ -20,6 +20,7 @@ import { Pipeline, Shared } from "../../filters/pipeline";
 function matches(pattern: string, s: string): bool {
   const r = compileRegex(pattern);
   expect(r.error).toBe("", pattern);
+  resetStepBudget();
   return r.regex!.matchesString(s);
 }
 
@@ -175,6 +176,20 @@ describe("guardrail patterns", () => {
     expect(matches("[^.]+", "a.b")).toBe(false);
     expect(matches("\\w+-\\d+", "svc_a-42")).toBe(true);
     expect(matches("(a*)*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaac")).toBe(false);
+  });
+
+  it("share one step budget per request: past it no name matches, until the next request", () => {
+    const r = compileRegex("^([a-z0-9]+[-.]?)+$").regex!;
+    const hostile = "a".repeat(60) + "!";
+    resetStepBudget();
+    expect(r.matchesString("team.orders")).toBe(true);
+    // Each hostile name runs to the per-name cap (100,000 steps); 15 of them spend the budget.
+    for (let i = 0; i < 15; i++) expect(r.matchesString(hostile)).toBe(false);
+    expect(stepBudgetSpent()).toBe(true);
+    expect(r.matchesString("team.orders")).toBe(false);
+    resetStepBudget();
+    expect(stepBudgetSpent()).toBe(false);
+    expect(r.matchesString("team.orders")).toBe(true);
   });
 
   it("refuse what they do not support, with the offset", () => {
