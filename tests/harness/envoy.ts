@@ -26,8 +26,9 @@ export interface EnvoyOptions {
   maxUpstreamConnections?: number;
 }
 
-// Two of the filter's metric flush periods (100 ms) and some.
-const STATS_SETTLE_MS = 250;
+// Two of the filter's metric flush periods (100 ms) and some: the filter hands its counters to
+// Envoy on its ticks (assembly/proxy/metric.ts), so a stats read waits this long first.
+export const STATS_SETTLE_MS = 250;
 
 export const DEFAULT_CONCURRENCY: number = Number(process.env.ENVOY_CONCURRENCY ?? 2);
 

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { ENVOY_BIN, ROOT } from "./paths.ts";
 import { Service, portOpen, waitFor } from "./process.ts";
+import { STATS_SETTLE_MS } from "./envoy.ts";
 
 export const ISTIO_DIR = join(ROOT, ".tools/istio");
 export const ISTIO_XDS = join(ISTIO_DIR, "istio-xds");
@@ -110,6 +111,7 @@ export async function envoyConfigDump(): Promise<any> {
 
 // Envoy's counters whose names contain `filter`, from its admin.
 export async function envoyStats(filter: string): Promise<Map<string, number>> {
+  await new Promise((r) => setTimeout(r, STATS_SETTLE_MS));
   const text = await (await fetch(`${ENVOY_ADMIN}/stats?filter=${encodeURIComponent(filter)}`)).text();
   const out = new Map<string, number>();
   for (const line of text.split("\n")) {

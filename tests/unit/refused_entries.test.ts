@@ -78,20 +78,26 @@ test("refused entries cost linear work, not quadratic", async () => {
 test("past 5,000 refused entries the request is refused whole: walk stopped, connection closed, nothing forwarded", async () => {
   const host = await ProxyWasmHost.load(WASM);
   assert.ok(host.configure(POLICIES.acls));
-  const before = host.metric("kafka_proxy.authz.requests_denied") ?? 0n;
-  const c = host.connect();
-  const t0 = process.cpuUsage();
-  host.downstream(c, refusedMetadata(80000));
-  const t = process.cpuUsage(t0);
-  assert.equal(c.closed, true);
-  assert.equal(c.toUpstream.length, 0);
-  assert.equal(host.metric("kafka_proxy.authz.requests_denied"), before + 1n);
+  const frame = refusedMetadata(80000);
+  // The best of three runs each: the machine is shared, and one slow run says nothing.
+  let capped = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const before = host.metric("kafka_proxy.authz.requests_denied") ?? 0n;
+    const c = host.connect();
+    const t0 = process.cpuUsage();
+    host.downstream(c, frame);
+    const t = process.cpuUsage(t0);
+    assert.equal(c.closed, true);
+    assert.equal(c.toUpstream.length, 0);
+    assert.equal(host.metric("kafka_proxy.authz.requests_denied"), before + 1n);
+    capped = Math.min(capped, t.user + t.system);
+    host.close(c);
+  }
   assert.ok(host.logs.some((l) => l.message.includes("more than 5000 refused entries in one request")));
   // Stopping at the limit spends about what 5,000 entries cost (and taking in the frame), not
   // what 80,000 would (16 times).
-  const capped = t.user + t.system;
   const c2 = host.connect();
-  const whole = run(host, 5000);
+  const whole = Math.min(run(host, 5000), run(host, 5000), run(host, 5000));
   host.close(c2);
   assert.ok(capped < whole * 6, `80,000 refused took ${capped} us, 5,000 answered ${whole} us`);
 });
