@@ -9,6 +9,7 @@ import { FrameEdits } from "../assembly/kafka/frame_edits";
 import { Principal } from "../assembly/policy/principal";
 import { AuthzStage } from "./authz";
 import { RewriteStage } from "./rewrite";
+import { AuditTrail } from "./audit";
 import { TopicIds } from "./topic_ids";
 import { ApiKey } from "../assembly/kafka/api_keys";
 import { API_VERSIONS_ENTRY_STRUCT } from "../assembly/kafka/generated/schema_tables";
@@ -29,6 +30,8 @@ export class FrameScan extends Visitor {
   authz: AuthzStage | null = null;
   rewrite: RewriteStage | null = null;
   principal: Principal | null = null;
+  // The audit log's view of the request (names of admin requests).
+  audit: AuditTrail | null = null;
   // Set with the policy stages: the response topic checks of session APIs count into it.
   sessionCounters: SessionCounters | null = null;
   // The frame's edits, when a stage that changes frames is on (wantsLayout). One per VM: a
@@ -238,11 +241,14 @@ export class FrameScan extends Visitor {
         if (this.isRequest) authz.requestCursor(lengthPtr, end, clientLen, this.edits);
         else authz.responseCursor(lengthPtr, end, clientPtr, clientLen, this.edits);
       } else if (this.isRequest) {
+        authz.brokerName(brokerPtr, brokerPtr != clientPtr ? brokerLen : -1);
         authz.requestEntity(entity, clientPtr, clientLen, this.edits);
       } else {
         authz.responseEntity(entity, clientPtr, clientLen, this.edits);
       }
     }
+    const audit = this.audit;
+    if (audit !== null && audit.collectNames && this.isRequest) audit.name(entity, clientPtr, clientLen, brokerPtr, brokerLen);
     if (entity != Entity.TopicName) return;
     this.namePtr = brokerPtr;
     this.nameLen = brokerLen;

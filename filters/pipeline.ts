@@ -19,6 +19,7 @@ import { ApiKey } from "../assembly/kafka/api_keys";
 import { FilterConfig, ForwardMode } from "../assembly/policy/config";
 import { VersionGate } from "./versions";
 import { SessionCounters, Sessions } from "./fetch_sessions";
+import { AuditLog, AuditTrail } from "./audit";
 
 const UNSUPPORTED_VERSION: i16 = 35;
 
@@ -35,6 +36,7 @@ export class Shared {
   sessionCounters: SessionCounters | null = null;
   principalSources: StaticArray<i32> = [];
   sasl: SaslCounters = new SaslCounters();
+  audit: AuditLog | null = null;
   versions: VersionGate = new VersionGate(new FilterConfig().maxVersions);
   // Frames may be changed before they leave (ForwardMode.AfterCheck).
   canEdit: bool = true;
@@ -48,6 +50,7 @@ export class Shared {
     const shared = new Shared(counters);
     shared.versions = new VersionGate(c.maxVersions);
     shared.canEdit = c.forward == ForwardMode.AfterCheck;
+    shared.audit = new AuditLog(c.audit);
     shared.metrics = c.metrics ? new KafkaMetrics(c.maxTopicLabels, c.maxClientLabels) : null;
     shared.acl = c.acl;
     shared.principalSources = c.principalSources;
@@ -83,6 +86,9 @@ export class Pipeline extends FrameHandler {
   private canEdit: bool;
   // Requests: where bytes after the message start (0 when none), stripped before it leaves.
   private trailingPtr: usize = 0;
+  // The connection's audit events (audit.ts); `audited`: the request being decided has begun its.
+  private audit: AuditTrail | null = null;
+  private audited: bool = false;
 
   constructor(shared: Shared) {
     super();
@@ -95,6 +101,18 @@ export class Pipeline extends FrameHandler {
     this.scan.metrics = shared.metrics;
     this.countsRecords = shared.metrics !== null;
     if (shared.acl !== null || shared.rewrite !== null) this.policyStages(shared);
+    if (shared.audit !== null) {
+      const audit = new AuditTrail(shared.audit!, this.principal);
+      this.audit = audit;
+      this.scan.audit = audit;
+      if (this.authz !== null) this.authz!.audit = audit;
+      if (this.rewrite !== null) this.rewrite!.audit = audit;
+    }
+  }
+
+  // The connection's id in audit events.
+  set connectionId(id: u32) {
+    if (this.audit !== null) this.audit!.connection = id;
   }
 
   // The stages that need a principal and change frames.
@@ -129,9 +147,17 @@ export class Pipeline extends FrameHandler {
     if (this.authz !== null) this.authz!.release();
     if (this.rewrite !== null) this.rewrite!.release();
     if (this.sessions !== null) this.sessions!.release();
+    if (this.audit !== null) this.audit!.release();
   }
 
   request(f: KafkaFrame): Verdict {
+    this.audited = false;
+    const verdict = this.decide(f);
+    if (this.audited) this.audit!.requestEnd(f, verdict, f.requester);
+    return verdict;
+  }
+
+  private decide(f: KafkaFrame): Verdict {
     f.edits = null;
     f.streams = false;
     f.requester = "";
@@ -171,6 +197,11 @@ export class Pipeline extends FrameHandler {
     const rewrite = this.rewrite;
     const principal = this.principal !== null ? this.principal!.name(f.ptr + <usize>f.clientIdOffset, f.clientIdLength) : "";
     f.requester = principal;
+    const audit = this.audit;
+    if (audit !== null) {
+      audit.requestStart(f, principal);
+      this.audited = true;
+    }
     if (authz !== null) authz.beginRequest(f, principal);
     if (rewrite !== null) rewrite.beginRequest(principal);
     if (!this.scanFrame(f, true)) return Verdict.Reject;
@@ -275,6 +306,10 @@ export class Pipeline extends FrameHandler {
   }
 
   private countRequest(f: KafkaFrame): void {
+    const s = this.scan;
+    if (f.apiKey == ApiKey.ApiVersions && s.softwareNameLen >= 0 && this.audit !== null) {
+      this.audit!.clientSoftware(s.softwareNamePtr, s.softwareNameLen, s.softwareVersionPtr, s.softwareVersionLen);
+    }
     const m = this.metrics;
     if (m !== null) {
       const client = m.clients.lookup(f.ptr + <usize>f.clientIdOffset, f.clientIdLength);
@@ -309,7 +344,11 @@ export class Pipeline extends FrameHandler {
     if (this.metrics !== null) this.metrics!.response(f, this.scan.firstError, this.client);
     if ((f.apiKey == ApiKey.SaslHandshake || f.apiKey == ApiKey.SaslAuthenticate) && this.principal !== null) {
       this.principal!.saslAnswer(this.scan.firstError);
+      if (f.apiKey == ApiKey.SaslAuthenticate && this.audit !== null) {
+        this.audit!.authentication(this.principal!.mechanismName, this.principal!.answeredUser, this.scan.firstError, f);
+      }
     }
+    if (this.audit !== null) this.audit!.response(f, this.scan.firstError);
     if (authz !== null && !authz.finishResponse()) {
       this.reason = apiName(f.apiKey) + " response lacks the list to merge the refused entries into";
       return Verdict.Reject;

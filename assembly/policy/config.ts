@@ -5,6 +5,7 @@ import { JsonKind, JsonValue, parseJson } from "./json";
 import { Acl, parseAcl } from "./acl";
 import { RewriteRules, parseRewrite } from "./rewrite_rules";
 import { parsePrincipalSource, PrincipalSource } from "./principal_source";
+import { AuditConfig, parseAudit } from "./audit_config";
 import { apiKeyNamed, highestVersion, isKnownApi, lowestVersion } from "../kafka/apis";
 import { MAX_API_KEY } from "../kafka/generated/schema_tables";
 
@@ -50,6 +51,8 @@ export class FilterConfig {
   // Per API key, the newest version the filter lets clients and brokers agree on: what its
   // schemas know, lowered by `api_versions` (filters/versions.ts).
   maxVersions: StaticArray<i16> = schemaMaxVersions();
+  // Audit events written to Envoy's log (filters/audit.ts).
+  audit: AuditConfig = new AuditConfig();
 }
 
 function schemaMaxVersions(): StaticArray<i16> {
@@ -171,6 +174,10 @@ export function parseConfig(text: string): ConfigResult {
       const rw = parseRewrite(v);
       if (rw.error.length > 0) r.error = rw.error;
       c.rewrite = rw.rules;
+    } else if (key == "audit") {
+      const a = parseAudit(v);
+      if (a.error.length > 0) r.error = a.error;
+      c.audit = a.config;
     } else if (key == "api_versions") {
       versionCaps(v, c.maxVersions, r);
       capped = true;
