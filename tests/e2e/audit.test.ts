@@ -13,22 +13,11 @@ import { brokerOffset as viewOffset, createTopics } from "../harness/broker_view
 import { requestFrame } from "../harness/raw_client.ts";
 import { RawConnection } from "../harness/raw_connection.ts";
 import { allow } from "../harness/acl_rules.ts";
+import { auditEvents, AuditEvent } from "../harness/audit_log.ts";
 
 const PLAIN_JAAS = 'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-pw" ' +
   'user_alice="alice-pw" user_jay="jay-pw" user_mallory="mallory-pw";';
 const MAX_EVENTS = 200;
-
-export type AuditEvent = Record<string, any>;
-
-// The audit lines of an Envoy log: each one's JSON object from its fixed key on.
-export function auditEvents(log: string): AuditEvent[] {
-  const out: AuditEvent[] = [];
-  for (const line of log.split("\n")) {
-    const at = line.indexOf('{"kafka_proxy_audit":');
-    if (at >= 0) out.push(JSON.parse(line.slice(at)));
-  }
-  return out;
-}
 
 // An event without what changes from run to run (time, ids, latency).
 function stable(e: AuditEvent): AuditEvent {
