@@ -10,6 +10,7 @@ import { Principal } from "../assembly/policy/principal";
 import { AuthzStage } from "./authz";
 import { RewriteStage } from "./rewrite";
 import { AuditTrail } from "./audit";
+import { Lineage } from "./lineage";
 import { TopicIds } from "./topic_ids";
 import { ApiKey } from "../assembly/kafka/api_keys";
 import { API_VERSIONS_ENTRY_STRUCT } from "../assembly/kafka/generated/schema_tables";
@@ -22,6 +23,8 @@ const CONFIG_GROUP: i8 = 32;
 
 const EDITS = new FrameEdits();
 
+const OFFSET_COMMIT: i16 = 8;
+
 export class FrameScan extends Visitor {
   apiKey: i16 = 0;
   apiVersion: i16 = 0;
@@ -32,6 +35,9 @@ export class FrameScan extends Visitor {
   principal: Principal | null = null;
   // The audit log's view of the request (names of admin requests).
   audit: AuditTrail | null = null;
+  // Lineage counters (with metrics).
+  lineage: Lineage | null = null;
+  private lastFlow: LabelEntry | null = null;
   // Set with the policy stages: the response topic checks of session APIs count into it.
   sessionCounters: SessionCounters | null = null;
   // The frame's edits, when a stage that changes frames is on (wantsLayout). One per VM: a
@@ -84,6 +90,7 @@ export class FrameScan extends Visitor {
     this.softwareVersionLen = -1;
     this.topic = null;
     this.lastTopic = null;
+    this.lastFlow = null;
     this.nameLen = -1;
     this.keyType = apiKey == ApiKey.FindCoordinator && apiVersion == 0 ? 0 : -1;
     this.heldKeyLen = -2;
@@ -249,6 +256,11 @@ export class FrameScan extends Visitor {
     }
     const audit = this.audit;
     if (audit !== null && audit.collectNames && this.isRequest) audit.name(entity, clientPtr, clientLen, brokerPtr, brokerLen);
+    const lineage = this.lineage;
+    if (lineage !== null && this.isRequest && this.apiKey == OFFSET_COMMIT) {
+      if (entity == Entity.GroupId) lineage.group(brokerPtr, brokerLen);
+      else if (entity == Entity.TopicName) lineage.commit(brokerPtr, brokerLen);
+    }
     if (entity != Entity.TopicName) return;
     this.namePtr = brokerPtr;
     this.nameLen = brokerLen;
@@ -285,6 +297,11 @@ export class FrameScan extends Visitor {
     else if (this.isRequest && this.rewrite !== null && this.apiKey != ApiKey.Metadata) this.rewrite!.requestTopicId(ptr);
     const m = this.metrics;
     if (m !== null && this.tracksRecords()) this.topic = m.topicById(this.topicIds, ptr);
+    const lineage = this.lineage;
+    if (lineage !== null && this.isRequest && this.apiKey == OFFSET_COMMIT) {
+      const e = this.topicIds.find(ptr);
+      if (e !== null) lineage.commit(e.namePtr, e.nameLen);
+    }
   }
 
   authorizedOperations(ptr: usize): void {
@@ -294,12 +311,19 @@ export class FrameScan extends Visitor {
   records(ptr: usize, len: i32): void {
     if (len <= 0 || this.topic === null || !this.tracksRecords()) return;
     this.lastTopic = this.topic;
-    this.metrics!.records(this.topic!, this.isRequest, ptr == 0 ? skippedRecords() : countRecords(ptr, len), len);
+    const count = ptr == 0 ? skippedRecords() : countRecords(ptr, len);
+    this.metrics!.records(this.topic!, this.isRequest, count, len);
+    const lineage = this.lineage;
+    if (lineage !== null) {
+      lineage.flow(this.topic!, this.isRequest, count, len);
+      this.lastFlow = lineage.lastFlow;
+    }
   }
 
   // Records of the request's last record set counted after it was decided.
   recordsLater(count: i64): void {
     if (count > 0 && this.lastTopic !== null) this.metrics!.records(this.lastTopic!, true, count, 0);
+    if (count > 0 && this.lastFlow !== null) this.lineage!.count(this.lastFlow!, true, count, 0);
   }
 
   // Fetch, ShareFetch and ShareAcknowledge responses answer for the topics of a session, which

@@ -20,6 +20,7 @@ import { FilterConfig, ForwardMode } from "../assembly/policy/config";
 import { VersionGate } from "./versions";
 import { SessionCounters, Sessions } from "./fetch_sessions";
 import { AuditLog, AuditTrail } from "./audit";
+import { Lineage } from "./lineage";
 
 const UNSUPPORTED_VERSION: i16 = 35;
 
@@ -37,6 +38,7 @@ export class Shared {
   principalSources: StaticArray<i32> = [];
   sasl: SaslCounters = new SaslCounters();
   audit: AuditLog | null = null;
+  lineage: Lineage | null = null;
   versions: VersionGate = new VersionGate(new FilterConfig().maxVersions);
   // Frames may be changed before they leave (ForwardMode.AfterCheck).
   canEdit: bool = true;
@@ -51,6 +53,7 @@ export class Shared {
     shared.versions = new VersionGate(c.maxVersions);
     shared.canEdit = c.forward == ForwardMode.AfterCheck;
     shared.audit = new AuditLog(c.audit);
+    if (c.metrics && c.lineage) shared.lineage = new Lineage(c.maxTopicLabels);
     shared.metrics = c.metrics ? new KafkaMetrics(c.maxTopicLabels, c.maxClientLabels) : null;
     shared.acl = c.acl;
     shared.principalSources = c.principalSources;
@@ -89,6 +92,10 @@ export class Pipeline extends FrameHandler {
   // The connection's audit events (audit.ts); `audited`: the request being decided has begun its.
   private audit: AuditTrail | null = null;
   private audited: bool = false;
+  private lineage: Lineage | null = null;
+  // The workload lineage counts for: the principal's bytes (looked up again when it changes).
+  private workloadName: string = "";
+  private workloadBytes: ArrayBuffer = new ArrayBuffer(0);
 
   constructor(shared: Shared) {
     super();
@@ -99,6 +106,8 @@ export class Pipeline extends FrameHandler {
     this.canEdit = shared.canEdit;
     this.scan = new FrameScan(shared.topicIds);
     this.scan.metrics = shared.metrics;
+    this.lineage = shared.lineage;
+    this.scan.lineage = shared.lineage;
     this.countsRecords = shared.metrics !== null;
     if (shared.acl !== null || shared.rewrite !== null) this.policyStages(shared);
     if (shared.audit !== null) {
@@ -202,6 +211,7 @@ export class Pipeline extends FrameHandler {
       audit.requestStart(f, principal);
       this.audited = true;
     }
+    if (this.lineage !== null) this.lineageWorkload(principal, f.ptr + <usize>f.clientIdOffset, f.clientIdLength);
     if (authz !== null) authz.beginRequest(f, principal);
     if (rewrite !== null) rewrite.beginRequest(principal);
     if (!this.scanFrame(f, true)) return Verdict.Reject;
@@ -241,6 +251,19 @@ export class Pipeline extends FrameHandler {
       (rewrite === null || k == ApiKey.ShareFetch || f.apiVersion >= 13);
     if (verdict != Verdict.Forward) return verdict;
     return this.applyEdits(f);
+  }
+
+  // Lineage counts per principal, else per client id.
+  private lineageWorkload(principal: string, clientIdPtr: usize, clientIdLen: i32): void {
+    if (principal.length == 0) {
+      this.lineage!.workload(clientIdPtr, clientIdLen);
+      return;
+    }
+    if (changetype<usize>(principal) != changetype<usize>(this.workloadName)) {
+      this.workloadBytes = String.UTF8.encode(principal);
+      this.workloadName = principal;
+    }
+    this.lineage!.workload(changetype<usize>(this.workloadBytes), this.workloadBytes.byteLength);
   }
 
   private countPrincipal(principal: string, denied: bool): void {
@@ -328,6 +351,10 @@ export class Pipeline extends FrameHandler {
     const rewrite = this.rewrite;
     if (authz !== null) authz.beginResponse(f);
     if (rewrite !== null) rewrite.beginResponse(f.requester);
+    if (this.lineage !== null) {
+      const client = this.client;
+      this.lineageWorkload(f.requester, client !== null ? client.ptr : 0, client !== null ? client.len : 0);
+    }
     // ApiVersions responses are narrowed to the versions the filter allows (versions.ts), which
     // takes the walk's layout hooks whatever the stages need.
     const narrow = f.apiKey == ApiKey.ApiVersions && this.canEdit;

@@ -51,6 +51,8 @@ export class FilterConfig {
   // Per API key, the newest version the filter lets clients and brokers agree on: what its
   // schemas know, lowered by `api_versions` (filters/versions.ts).
   maxVersions: StaticArray<i16> = schemaMaxVersions();
+  // Lineage counters per (workload, topic) and (group, topic) (filters/lineage.ts).
+  lineage: bool = false;
   // Audit events written to Envoy's log (filters/audit.ts).
   audit: AuditConfig = new AuditConfig();
 }
@@ -174,6 +176,9 @@ export function parseConfig(text: string): ConfigResult {
       const rw = parseRewrite(v);
       if (rw.error.length > 0) r.error = rw.error;
       c.rewrite = rw.rules;
+    } else if (key == "lineage") {
+      if (v.kind == JsonKind.Bool) c.lineage = v.bool;
+      else r.error = "config key 'lineage' must be true or false";
     } else if (key == "audit") {
       const a = parseAudit(v);
       if (a.error.length > 0) r.error = a.error;
