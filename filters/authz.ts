@@ -153,6 +153,8 @@ export class AuthzStage {
   private curBrokerLen: i32 = -1;
   private curId: usize = 0;
   private curOp: i32 = 0;
+  // The latest name of the request was refused (lineage counts no records for it).
+  private entityRefused: bool = false;
 
   constructor(private acl: Acl, private counters: AuthzCounters, private topicIds: TopicIds) {}
 
@@ -179,7 +181,14 @@ export class AuthzStage {
   }
 
   // The name the next decisions are about (for the audit log).
+  // Whether records that follow now go nowhere: the request is refused as a whole, or the
+  // entry of the latest name is.
+  get refusing(): bool {
+    return this.wholeCode != 0 || this.entityRefused;
+  }
+
   private judge(resource: i32, ptr: usize, len: i32, op: i32, idPtr: usize = 0): void {
+    this.entityRefused = false;
     this.curResource = resource;
     this.curPtr = ptr;
     this.curLen = len;
@@ -195,6 +204,7 @@ export class AuthzStage {
   }
 
   private record(code: i16): void {
+    this.entityRefused = true;
     const audit = this.audit;
     if (audit !== null) {
       audit.entry(AuditOutcome.Denied, this.curResource, this.curPtr, this.curLen, this.curBrokerPtr, this.curBrokerLen,

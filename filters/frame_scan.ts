@@ -314,7 +314,8 @@ export class FrameScan extends Visitor {
     const count = ptr == 0 ? skippedRecords() : countRecords(ptr, len);
     this.metrics!.records(this.topic!, this.isRequest, count, len);
     const lineage = this.lineage;
-    if (lineage !== null) {
+    // Records of a refused entry (or request) never reach the broker: no lineage.
+    if (lineage !== null && !(this.isRequest && this.authz !== null && this.authz!.refusing)) {
       lineage.flow(this.topic!, this.isRequest, count, len);
       this.lastFlow = lineage.lastFlow;
     }

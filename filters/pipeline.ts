@@ -52,7 +52,7 @@ export class Shared {
     const shared = new Shared(counters);
     shared.versions = new VersionGate(c.maxVersions);
     shared.canEdit = c.forward == ForwardMode.AfterCheck;
-    shared.audit = new AuditLog(c.audit);
+    if (c.audit.enabled) shared.audit = new AuditLog(c.audit);
     if (c.metrics && c.lineage) shared.lineage = new Lineage(c.maxTopicLabels);
     shared.metrics = c.metrics ? new KafkaMetrics(c.maxTopicLabels, c.maxClientLabels) : null;
     shared.acl = c.acl;

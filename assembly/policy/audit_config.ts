@@ -21,6 +21,11 @@ export class AuditConfig {
   // Events each Envoy worker's VM may write per second; the rest are counted
   // (audit.events_dropped) and not written.
   maxEventsPerSecond: i32 = 100;
+
+  // Whether any event is written (`"audit": false` turns them all off).
+  get enabled(): bool {
+    return this.refusals || this.admin || this.authentication || this.connections || this.requests;
+  }
 }
 
 export class AuditParse {
@@ -44,13 +49,17 @@ function whole(key: string, v: JsonValue, low: i32, high: i32, p: AuditParse): i
   return <i32>v.num;
 }
 
-// `"audit": {"refusals": true, "admin": true, "authentication": true, "connections": false,
+// `"audit": false` (no events), or `"audit": {"refusals": true, "admin": true, "authentication": true, "connections": false,
 // "requests": {"apis": ["Produce"], "sample_every": 100}, "max_events_per_second": 100}`.
 export function parseAudit(v: JsonValue): AuditParse {
   const p = new AuditParse();
   const c = p.config;
+  if (v.kind == JsonKind.Bool && !v.bool) {
+    c.refusals = c.admin = c.authentication = false;
+    return p;
+  }
   if (v.kind != JsonKind.Object) {
-    p.error = "config key 'audit' must be an object";
+    p.error = "config key 'audit' must be an object or false";
     return p;
   }
   for (let i = 0; i < v.keys.length && p.error.length == 0; i++) {

@@ -1,5 +1,6 @@
-// Data lineage (filters/lineage.ts, `"lineage": true`) through real Envoy + filter + Kafka: a
-// known workload of kafkajs and Java producers and consumers yields exactly the expected edges
+// Data lineage (filters/lineage.ts, `"lineage": true`) through real Envoy + filter + Kafka: the
+// demo's policy and workload (kafkajs and Java producers, a Java consumer group, a refused
+// producer, a tenant) yield exactly the expected edges
 // in Envoy's Prometheus output (workload -> topic, topic -> consuming workload, topic -> group),
 // and `kafka-proxy-wasm lineage` draws them (SVG laid out by elkjs, DOT, Mermaid), from the live
 // endpoint and from a saved scrape.
@@ -14,55 +15,57 @@ import { javaClient } from "../harness/java_client.ts";
 import { ROOT } from "../harness/paths.ts";
 import { lineageGraph } from "../../build/cli/lineage.ts";
 
-describe("data lineage counters and the lineage command", () => {
-  const suite = suiteTestBed("lineage", { lineage: true });
+const DEMO_POLICY = JSON.parse(readFileSync(join(ROOT, "examples/demo-filter.json"), "utf8"));
+
+describe("data lineage counters and the lineage command (the demo's policy and workload)", () => {
+  const suite = suiteTestBed("lineage", DEMO_POLICY);
   const { guard } = suite;
-  const client = (clientId: string) =>
-    new Kafka({ clientId, brokers: [suite.bed.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2 } });
+  const client = (clientId: string, retries = 2) =>
+    new Kafka({ clientId, brokers: [suite.bed.bootstrap], logLevel: logLevel.NOTHING, retry: { retries } });
+  const produce = async (clientId: string, topic: string, values: string[], retries = 2) => {
+    const producer = client(clientId, retries).producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries } });
+    await producer.connect();
+    try {
+      await producer.send({ topic, messages: values.map((value) => ({ value })) });
+    } finally {
+      await producer.disconnect();
+    }
+  };
 
   before(async () => {
     const admin = new Kafka({ brokers: [suite.bed.kafka.direct], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: "orders" }, { topic: "payments" }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic: "orders" }, { topic: "blue.orders" }], waitForLeaders: true });
     await admin.disconnect();
   });
 
-  test("a known workload yields the expected edges; the command writes SVG, DOT and Mermaid", guard(async () => {
-    // kafkajs: orders-app writes 3 orders; billing-app reads them in group billing.
-    const producer = client("orders-app").producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    await producer.send({ topic: "orders", messages: [{ value: "a" }, { value: "b" }, { value: "c" }] });
-    await producer.disconnect();
-    const consumer = client("billing-app").consumer({ groupId: "billing" });
-    await consumer.connect();
-    await consumer.subscribe({ topic: "orders", fromBeginning: true });
-    let seen = 0;
-    await new Promise<void>((resolve) => {
-      consumer.run({ eachMessage: async () => { if (++seen === 3) resolve(); } });
-    });
-    await consumer.commitOffsets([{ topic: "orders", partition: 0, offset: "3" }]);
-    await consumer.disconnect();
-    // Java: payments-svc writes 2 payments; ledger reads them in group ledger (commitSync).
-    await javaClient(["produce", suite.bed.bootstrap, "payments", "p", "10,10"], 120000, "payments-svc");
-    const out = await javaClient(["consume", suite.bed.bootstrap, "payments", "ledger", "2"], 120000, "ledger");
-    assert.match(out, /consumed 2/);
+  test("the demo's workload yields the expected edges; the command writes SVG, DOT and Mermaid", guard(async () => {
+    // scripts/demo.ts: kafkajs writes 3 orders, the Java producer 2, the Java consumer group
+    // reads the 5 and commits, the intruder is refused, tenant team-blue writes its `orders`
+    // (the broker's blue.orders).
+    await produce("demo-kafkajs", "orders", ["apple", "pear", "plum"]);
+    await javaClient(["produce", suite.bed.bootstrap, "orders", "java", "10,20"]);
+    assert.match(await javaClient(["consume", suite.bed.bootstrap, "orders", "demo-group", "5"]), /consumed 5/);
+    await assert.rejects(produce("intruder", "orders", ["forged"], 0));
+    await produce("team-blue", "orders", ["blue order"]);
 
     const scrape = await suite.bed.envoy.admin("/stats/prometheus");
     const graph = lineageGraph(scrape);
     const edges = graph.edges.filter((e) => e.kind !== "commit").map((e) => `${e.from} -${e.kind}-> ${e.to} ${e.count}`);
+    // Principals as Envoy labels them ("User:x" as "User_x"); the tenant's topic by its broker name.
     assert.deepEqual(edges.sort(), [
-      "topic:orders -consume-> workload:billing-app 3",
-      "topic:payments -consume-> workload:ledger 2",
-      "workload:orders-app -produce-> topic:orders 3",
-      "workload:payments-svc -produce-> topic:payments 2",
+      "topic:orders -consume-> workload:User_java-consumer 5",
+      "workload:User_demo-kafkajs -produce-> topic:orders 3",
+      "workload:User_java-producer -produce-> topic:orders 2",
+      "workload:User_team-blue -produce-> topic:blue.orders 1",
     ]);
     const commits = graph.edges.filter((e) => e.kind === "commit");
-    assert.deepEqual(commits.map((e) => `${e.from} -> ${e.to}`).sort(), ["topic:orders -> group:billing", "topic:payments -> group:ledger"]);
-    for (const e of commits) assert.ok(e.count >= 1);
+    assert.deepEqual(commits.map((e) => `${e.from} -> ${e.to}`), ["topic:orders -> group:demo-group"]);
+    assert.ok(commits[0].count >= 1);
     for (const e of graph.edges.filter((x) => x.kind !== "commit")) assert.ok(e.bytes > 0);
     assert.deepEqual(graph.nodes.map((n) => n.id), [
-      "group:billing", "group:ledger", "topic:orders", "topic:payments",
-      "workload:billing-app", "workload:ledger", "workload:orders-app", "workload:payments-svc",
+      "group:demo-group", "topic:blue.orders", "topic:orders",
+      "workload:User_demo-kafkajs", "workload:User_java-consumer", "workload:User_java-producer", "workload:User_team-blue",
     ]);
 
     // The command, from the live endpoint and from the saved scrape: the same graph.
@@ -76,7 +79,7 @@ describe("data lineage counters and the lineage command", () => {
     assert.equal(saved.status, 0, saved.stderr);
     const dot = readFileSync(join(dir, "lineage.dot"), "utf8");
     for (const e of graph.edges) assert.ok(dot.includes(`"${e.from}" -> "${e.to}"`), `${e.from} -> ${e.to}`);
-    assert.ok(saved.stdout.includes('"workload:orders-app" -> "topic:orders"'));
+    assert.ok(saved.stdout.includes('"workload:User_demo-kafkajs" -> "topic:orders"'));
     const mermaid = readFileSync(join(dir, "lineage.mmd"), "utf8");
     assert.match(mermaid, /^flowchart LR$/m);
     assert.equal((mermaid.match(/-->|-\.->/g) ?? []).length, graph.edges.length);
