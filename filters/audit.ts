@@ -71,8 +71,9 @@ export class AuditLog {
 
   // Starts an event when the cap allows one more this second (else counts it dropped).
   begin(event: string, conn: u32, now: u64): bool {
+    // Windows are the clock's whole seconds (those of the events' timestamps).
     if (now - this.windowStart >= 1000000000) {
-      this.windowStart = now;
+      this.windowStart = now - now % 1000000000;
       this.inWindow = 0;
     }
     if (this.inWindow >= this.config.maxEventsPerSecond) {

@@ -6,7 +6,9 @@
 import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { Kafka, logLevel, Partitioners, SASLOptions } from "kafkajs";
+import kafkajs, { Kafka, logLevel, Partitioners, SASLOptions } from "kafkajs";
+
+const { ConfigResourceTypes } = kafkajs;
 import { suiteTestBed } from "../harness/testbed.ts";
 import { javaClient } from "../harness/java_client.ts";
 import { brokerOffset as viewOffset, createTopics } from "../harness/broker_view.ts";
@@ -63,9 +65,15 @@ describe("audit events in Envoy's log", () => {
   before(() => createTopics(suite.bed.kafka, ["orders", "secret"]));
 
   test("a known workload yields an exact set of audit lines (kafkajs and Java)", guard(async () => {
-    const admin = client("audit-admin", plain("admin")).admin();
+    // Retries: the group coordinator is not there until the offsets topic exists.
+    const admin = new Kafka({ clientId: "audit-admin", brokers: [suite.bed.bootstrap], sasl: plain("admin"), logLevel: logLevel.NOTHING,
+      retry: { retries: 8, initialRetryTime: 200 } }).admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: "made-by-admin" }], waitForLeaders: true });
+    await admin.createPartitions({ topicPartitions: [{ topic: "made-by-admin", count: 2 }] });
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: "made-by-admin", configEntries: [{ name: "retention.ms", value: "3600000" }] }] });
+    // Kafka answers GROUP_ID_NOT_FOUND (69): the admin event carries the broker's error code.
+    await assert.rejects(admin.deleteGroups(["no-such-group"]), /KafkaJSDeleteGroupsError|does not exist|not found/i);
     await admin.disconnect();
 
     const producer = client("audit-alice", plain("alice")).producer({ createPartitioner: Partitioners.DefaultPartitioner, retry: { retries: 0 } });
@@ -104,6 +112,12 @@ describe("audit events in Envoy's log", () => {
     const expected = [
       { kafka_proxy_audit: "admin", api: "CreateTopics", api_version: 3, principal: "User:admin",
         resources: [{ resource: "topic", name: "made-by-admin", broker_name: "made-by-admin" }], allowed: true, error_code: 0 },
+      { kafka_proxy_audit: "admin", api: "CreatePartitions", api_version: 1, principal: "User:admin",
+        resources: [{ resource: "topic", name: "made-by-admin", broker_name: "made-by-admin" }], allowed: true, error_code: 0 },
+      { kafka_proxy_audit: "admin", api: "AlterConfigs", api_version: 1, principal: "User:admin",
+        resources: [{ resource: "topic", name: "made-by-admin", broker_name: "made-by-admin" }], allowed: true, error_code: 0 },
+      { kafka_proxy_audit: "admin", api: "DeleteGroups", api_version: 1, principal: "User:admin",
+        resources: [{ resource: "group", name: "no-such-group", broker_name: "no-such-group" }], allowed: true, error_code: 69 },
       refusedProduce("audit-alice", "User:alice", 7),
       { kafka_proxy_audit: "refusal", api: "DeleteTopics", api_version: 1, principal: "User:alice", client_id: "audit-alice-admin",
         result: "answered",
@@ -222,6 +236,19 @@ describe("audit events in Envoy's log", () => {
     const workers = 2;
     assert.ok(written <= MAX_EVENTS * workers * (Math.ceil(seconds) + 1), `${written} events in ${seconds.toFixed(1)} s`);
     assert.ok(dropped > 0);
+    // Per worker (Envoy's thread id on each line) and per second of the events' own clock: at
+    // most the cap.
+    const perSecond = new Map<string, number>();
+    for (const line of envoyLog().split("\n")) {
+      const at = line.indexOf('{"kafka_proxy_audit":');
+      const thread = /^\[[^\]]+\]\[(\d+)\]/.exec(line)?.[1];
+      if (at < 0 || thread === undefined) continue;
+      const key = `${thread} ${JSON.parse(line.slice(at)).time.slice(0, 19)}`;
+      perSecond.set(key, (perSecond.get(key) ?? 0) + 1);
+    }
+    const busiest = Math.max(...perSecond.values());
+    assert.ok(busiest <= MAX_EVENTS, `${busiest} events in one second on one worker`);
+    assert.ok(busiest >= MAX_EVENTS / 2, `the cap was reached (${busiest})`);
     console.log(`flood: ${perConnection * connections} refused requests in ${seconds.toFixed(1)} s, ${written} events written, ${dropped} dropped`);
     // Envoy still serves a client at once.
     const t = performance.now();
