@@ -193,6 +193,8 @@ export function parseConfig(text: string): ConfigResult {
   if (r.error.length == 0 && (c.acl !== null || c.rewrite !== null || capped) && c.forward != ForwardMode.AfterCheck) {
     r.error = "config key 'forward' must be \"after_check\" when 'acls', 'rewrite' or 'api_versions' is set";
   }
+  // Lineage counts under the metrics stage's topic labels.
+  if (r.error.length == 0 && c.lineage && !c.metrics) r.error = "config key 'lineage' needs 'metrics' to be true";
   if (r.error.length == 0) r.config = c;
   return r;
 }

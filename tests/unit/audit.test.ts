@@ -130,6 +130,7 @@ describe("audit events in the test host", () => {
       [{ audit: { requests: { apis: ["NoSuchApi"] } } }, /'audit\.requests\.apis\[0\]'/],
       [{ audit: true }, /'audit'/],
       [{ lineage: "yes" }, /'lineage'/],
+      [{ lineage: true, metrics: false }, /'lineage' needs 'metrics'/],
       [{ acls: { dry_run: 1, rules: [] } }, /'acls\.dry_run'/],
       [{ acls: { rules: [{ resource: "topic", name: "t", operations: ["read"], dry_run: "yes" }] } }, /'acls\.rules\[0\]\.dry_run'/],
       [{ rewrite: { dry_run: "yes" } }, /'rewrite\.dry_run'/],
