@@ -7,7 +7,7 @@ export default {
   disclude: [/node_modules/],
   async instantiate(memory, createImports, instantiate, binary) {
     let exports = null;
-    const module = await instantiate(binary, createImports(hostImports(binary, () => exports.memory), { env: { memory } }));
+    const module = await instantiate(binary, createImports(hostImports(binary, () => exports), { env: { memory } }));
     exports = module.exports;
     return module;
   },

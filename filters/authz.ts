@@ -226,6 +226,16 @@ export class AuthzStage {
     return this.filter.size > 0;
   }
 
+  // The last request's refused entries and their error code (the guardrails stage answers its
+  // own refusals beside them).
+  get refusedCount(): i32 {
+    return this.filter.size;
+  }
+
+  get entryErrorCode(): i16 {
+    return this.entryCode;
+  }
+
   beginRequest(f: KafkaFrame, principal: string): void {
     this.principal = principal;
     this.apiKey = f.apiKey;

@@ -9,6 +9,8 @@ import { FrameEdits } from "../assembly/kafka/frame_edits";
 import { Principal } from "../assembly/policy/principal";
 import { AuthzStage } from "./authz";
 import { RewriteStage } from "./rewrite";
+import { GuardStage } from "./guardrails";
+import { GatewayStage } from "./gateway";
 import { AuditTrail } from "./audit";
 import { Lineage } from "./lineage";
 import { TopicIds } from "./topic_ids";
@@ -32,6 +34,9 @@ export class FrameScan extends Visitor {
   metrics: KafkaMetrics | null = null;
   authz: AuthzStage | null = null;
   rewrite: RewriteStage | null = null;
+  guard: GuardStage | null = null;
+  // Set (with the layout hooks) only while a response that can name brokers is walked.
+  gateway: GatewayStage | null = null;
   principal: Principal | null = null;
   // The audit log's view of the request (names of admin requests).
   audit: AuditTrail | null = null;
@@ -109,6 +114,7 @@ export class FrameScan extends Visitor {
     let entity: i32;
     if (role == Role.ResourceType) {
       this.resourceType = value;
+      if (this.guard !== null && this.isRequest) this.guard!.resourceType(value);
       entity = this.configEntity();
     } else if (role == Role.KeyType) {
       this.keyType = value;
@@ -150,6 +156,7 @@ export class FrameScan extends Visitor {
 
   arrayStart(row: i32, countPtr: usize, countEnd: usize, count: i32, compact: bool): void {
     if (this.isRequest && this.authz !== null) this.authz!.requestArray(this.edits.arrayDepth(), count, this.apiVersion);
+    if (this.isRequest && this.guard !== null) this.guard!.requestArray(this.edits.arrayDepth(), count);
     this.edits.arrayStart(row, countPtr, countEnd, count, compact);
   }
 
@@ -158,7 +165,28 @@ export class FrameScan extends Visitor {
   }
 
   elementEnd(ptr: usize): void {
+    if (this.guard !== null && this.isRequest && this.edits.arrayDepth() == 1) this.guard!.entryEnd(this.edits);
     this.edits.elementEnd(ptr);
+  }
+
+  guarded(row: i32, ptr: usize, len: i32): void {
+    if (this.guard !== null && this.isRequest) this.guard!.guarded(row, ptr, len, this.edits);
+  }
+
+  taggedStart(sizePtr: usize, sizeEnd: usize): void {
+    this.edits.taggedStart(sizePtr, sizeEnd);
+  }
+
+  taggedEnd(ptr: usize): void {
+    this.edits.taggedEnd(ptr);
+  }
+
+  brokerHost(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
+    if (this.gateway !== null) this.gateway!.brokerHost(lengthPtr, valuePtr, len, compact);
+  }
+
+  brokerPort(ptr: usize): void {
+    if (this.gateway !== null) this.gateway!.brokerPort(ptr, this.edits);
   }
 
   arrayEnd(row: i32, ptr: usize): void {
@@ -167,6 +195,9 @@ export class FrameScan extends Visitor {
       if (this.isRequest) authz.requestArrayEnd(row, ptr, this.edits);
       else authz.responseArrayEnd(row, this.edits);
     }
+    // The guardrails may clear Metadata's auto-creation flag too (the same edit again replaces it).
+    if (this.guard !== null && this.isRequest) this.guard!.requestArrayEnd(row, ptr, this.edits);
+    if (this.guard !== null && !this.isRequest) this.guard!.responseArrayEnd(row, this.edits);
     this.edits.arrayEnd(row, ptr);
   }
 
@@ -254,6 +285,7 @@ export class FrameScan extends Visitor {
         authz.responseEntity(entity, clientPtr, clientLen, this.edits);
       }
     }
+    if (this.guard !== null && this.isRequest && !hidden) this.guard!.requestEntity(entity, clientPtr, clientLen, this.edits);
     const audit = this.audit;
     if (audit !== null && audit.collectNames && this.isRequest) audit.name(entity, clientPtr, clientLen, brokerPtr, brokerLen);
     const lineage = this.lineage;
@@ -309,6 +341,7 @@ export class FrameScan extends Visitor {
   }
 
   records(ptr: usize, len: i32): void {
+    if (this.guard !== null && this.isRequest && this.apiKey == ApiKey.Produce) this.guard!.records(ptr, len);
     if (len <= 0 || this.topic === null || !this.tracksRecords()) return;
     this.lastTopic = this.topic;
     const count = ptr == 0 ? skippedRecords() : countRecords(ptr, len);
@@ -341,7 +374,8 @@ export class FrameScan extends Visitor {
   private sessionTopicById(idPtr: usize): bool {
     const e = this.topicIds.find(idPtr);
     const rewrite = this.rewrite;
-    let allowed = e !== null || (this.authz === null && !rewrite!.tenanted);
+    // (With neither stage, only the guardrails: nothing to hide.)
+    let allowed = e !== null || (this.authz === null && (rewrite === null || !rewrite.tenanted));
     if (e !== null) {
       let ptr = e.namePtr;
       let len = e.nameLen;

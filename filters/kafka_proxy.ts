@@ -7,6 +7,7 @@ import { readHostBuffer, BufferType } from "../assembly/proxy/host_memory";
 import { log, LogLevel, setTickPeriod } from "../assembly/proxy/host";
 import { NetworkContext, NetworkRoot } from "../assembly/proxy/network_context";
 import { registerRootContext } from "../assembly/proxy/network";
+import { METRICS_FLUSH_MS } from "../assembly/proxy/metric";
 import { Pipeline, Shared } from "./pipeline";
 import { BufferBudget } from "../assembly/kafka/byte_buffer";
 
@@ -47,8 +48,9 @@ class KafkaProxyRoot extends NetworkRoot {
     if (previous !== null) shared.topicIds = previous.topicIds;
     this.shared = shared;
     shared.counters.sampleMemory();
-    // Long-lived connections would leave the memory gauge stale: sample it every few seconds.
-    setTickPeriod(MEMORY_SAMPLE_MS);
+    // Counters reach the host on ticks (assembly/proxy/metric.ts); the memory gauge is sampled
+    // every few seconds, as long-lived connections would leave it stale.
+    setTickPeriod(METRICS_FLUSH_MS);
     log(LogLevel.Info, "configured");
     return true;
   }
@@ -56,8 +58,12 @@ class KafkaProxyRoot extends NetworkRoot {
   // Only a worker's VM carries connections; Envoy's main-thread VM must not overwrite the gauge
   // with its own (small) memory.
   onTick(): void {
+    if (++this.ticks < MEMORY_SAMPLE_MS / METRICS_FLUSH_MS) return;
+    this.ticks = 0;
     if (this.shared !== null && this.hasConnections) this.shared!.counters.sampleMemory();
   }
+
+  private ticks: u32 = 0;
 
   private hasConnections: bool = false;
 

@@ -16,9 +16,15 @@ import { Principal } from "../assembly/policy/principal";
 import { RewriteRules } from "../assembly/policy/rewrite_rules";
 import { RewriteCounters, RewriteStage } from "./rewrite";
 import { ApiKey } from "../assembly/kafka/api_keys";
-import { FilterConfig, ForwardMode } from "../assembly/policy/config";
+import { FilterConfig } from "../assembly/policy/config";
+import { ForwardMode } from "../assembly/proxy/forward_mode";
 import { VersionGate } from "./versions";
 import { SessionCounters, Sessions } from "./fetch_sessions";
+import { GuardCounters, GuardStage } from "./guardrails";
+import { Guardrails } from "../assembly/policy/guardrails";
+import { BatchSummary } from "../assembly/kafka/record_batches";
+import { GatewayRules } from "../assembly/policy/gateway";
+import { GatewayCounters, GatewayStage, carriesBrokers } from "./gateway";
 import { AuditLog, AuditTrail } from "./audit";
 import { Lineage } from "./lineage";
 
@@ -33,6 +39,10 @@ export class Shared {
   authzCounters: AuthzCounters | null = null;
   rewrite: RewriteRules | null = null;
   rewriteCounters: RewriteCounters | null = null;
+  guardrails: Guardrails | null = null;
+  guardCounters: GuardCounters | null = null;
+  gateway: GatewayRules | null = null;
+  gatewayCounters: GatewayCounters | null = null;
   // Made with the first connection's policy stages.
   sessionCounters: SessionCounters | null = null;
   principalSources: StaticArray<i32> = [];
@@ -60,6 +70,10 @@ export class Shared {
     if (c.acl !== null) shared.authzCounters = new AuthzCounters();
     shared.rewrite = c.rewrite;
     if (c.rewrite !== null) shared.rewriteCounters = new RewriteCounters();
+    shared.guardrails = c.guardrails;
+    if (c.guardrails !== null) shared.guardCounters = new GuardCounters(c.guardrails!);
+    shared.gateway = c.gateway;
+    if (c.gateway !== null) shared.gatewayCounters = new GatewayCounters();
     return shared;
   }
 }
@@ -78,6 +92,8 @@ export class Pipeline extends FrameHandler {
   private principal: Principal | null = null;
   private authz: AuthzStage | null = null;
   private rewrite: RewriteStage | null = null;
+  private guard: GuardStage | null = null;
+  private gateway: GatewayStage | null = null;
   private sasl: SaslCounters;
   private sessions: Sessions | null = null;
   // The client id label of the connection's latest request, for its responses' bytes.
@@ -109,7 +125,8 @@ export class Pipeline extends FrameHandler {
     this.lineage = shared.lineage;
     this.scan.lineage = shared.lineage;
     this.countsRecords = shared.metrics !== null;
-    if (shared.acl !== null || shared.rewrite !== null) this.policyStages(shared);
+    if (shared.acl !== null || shared.rewrite !== null || shared.guardrails !== null) this.policyStages(shared);
+    if (shared.gateway !== null) this.gateway = new GatewayStage(shared.gateway!, shared.gatewayCounters!);
     if (shared.audit !== null) {
       const audit = new AuditTrail(shared.audit!, this.principal);
       this.audit = audit;
@@ -144,6 +161,24 @@ export class Pipeline extends FrameHandler {
       this.authz = authz;
       this.scan.authz = authz;
     }
+    const g = shared.guardrails;
+    if (g !== null) {
+      const guard = new GuardStage(g, shared.guardCounters!);
+      this.guard = guard;
+      this.scan.guard = guard;
+      // Producer checks read every record batch header (as the records go by: never copied).
+      if (g.checksBatches) {
+        this.countsRecords = true;
+        this.checksBatches = true;
+      }
+    }
+  }
+
+  laterBatches(summary: BatchSummary): bool {
+    const guard = this.guard;
+    if (guard === null || guard.laterBatches(summary)) return true;
+    this.reason = guard.reason;
+    return false;
   }
 
   recordsLater(count: i64): void {
@@ -155,6 +190,7 @@ export class Pipeline extends FrameHandler {
     if (this.principal !== null) this.principal!.release();
     if (this.authz !== null) this.authz!.release();
     if (this.rewrite !== null) this.rewrite!.release();
+    if (this.guard !== null) this.guard!.release();
     if (this.sessions !== null) this.sessions!.release();
     if (this.audit !== null) this.audit!.release();
   }
@@ -214,6 +250,8 @@ export class Pipeline extends FrameHandler {
     if (this.lineage !== null) this.lineageWorkload(principal, f.ptr + <usize>f.clientIdOffset, f.clientIdLength);
     if (authz !== null) authz.beginRequest(f, principal);
     if (rewrite !== null) rewrite.beginRequest(principal);
+    const guard = this.guard;
+    if (guard !== null) guard.beginRequest(f, principal);
     if (!this.scanFrame(f, true)) return Verdict.Reject;
     // Produce with acks=0 is never answered: it must not wait in the correlation table.
     const acksZero = f.apiKey == ApiKey.Produce && this.scan.acksValue == 0;
@@ -221,7 +259,7 @@ export class Pipeline extends FrameHandler {
     this.countRequest(f);
     if (this.principal === null) {
       // Nothing changes responses here but ApiVersions narrowing.
-      f.streams = f.apiKey != ApiKey.ApiVersions;
+      f.streams = f.apiKey != ApiKey.ApiVersions && !this.rewritesBrokers(f);
       return this.trailingPtr != 0 ? this.applyEdits(f) : Verdict.Forward;
     }
     // A fetch or share session another connection opened holds topics this request never names.
@@ -236,6 +274,15 @@ export class Pipeline extends FrameHandler {
       verdict = authz.finishRequest(f, acksZero, this.scan.edits);
       this.countPrincipal(principal, verdict != Verdict.Forward || authz.refusedEntries);
     }
+    // Guardrails next: the broker checks policies on what an authorized request asks for.
+    if (verdict == Verdict.Forward && guard !== null) {
+      verdict = guard.finishRequest(f, this.scan.acksValue, acksZero, authz !== null ? authz.refusedCount : 0,
+        authz !== null ? authz.entryErrorCode : 0);
+      if (verdict == Verdict.Reject) {
+        this.reason = guard.reason;
+        return verdict;
+      }
+    }
     if (verdict == Verdict.Forward && rewrite !== null) verdict = rewrite.finishRequest(f);
     if (verdict == Verdict.Reject) this.reason = "could not answer or rewrite a " + apiName(f.apiKey) + " request";
     // Only a request the broker gets has an answer the bookkeeping waits for.
@@ -248,7 +295,7 @@ export class Pipeline extends FrameHandler {
     // session, or one this principal opened; requests naming another's are answered above).
     const k = f.apiKey;
     f.streams = (k == ApiKey.Fetch || k == ApiKey.ShareFetch) && this.sessions!.owned &&
-      (rewrite === null || k == ApiKey.ShareFetch || f.apiVersion >= 13);
+      (rewrite === null || k == ApiKey.ShareFetch || f.apiVersion >= 13) && !this.rewritesBrokers(f);
     if (verdict != Verdict.Forward) return verdict;
     return this.applyEdits(f);
   }
@@ -264,6 +311,12 @@ export class Pipeline extends FrameHandler {
       this.workloadName = principal;
     }
     this.lineage!.workload(changetype<usize>(this.workloadBytes), this.workloadBytes.byteLength);
+  }
+
+  // Responses to this request may name brokers the gateway stage must readdress: they are held
+  // whole (not streamed) so that they can be changed.
+  private rewritesBrokers(f: KafkaFrame): bool {
+    return this.gateway !== null && carriesBrokers(f.apiKey, f.apiVersion);
   }
 
   private countPrincipal(principal: string, denied: bool): void {
@@ -355,6 +408,7 @@ export class Pipeline extends FrameHandler {
       const client = this.client;
       this.lineageWorkload(f.requester, client !== null ? client.ptr : 0, client !== null ? client.len : 0);
     }
+    if (this.guard !== null) this.guard!.beginResponse(f);
     // ApiVersions responses are narrowed to the versions the filter allows (versions.ts), which
     // takes the walk's layout hooks whatever the stages need.
     const narrow = f.apiKey == ApiKey.ApiVersions && this.canEdit;
@@ -364,9 +418,17 @@ export class Pipeline extends FrameHandler {
       scan.wantsLayout = true;
       scan.versions = this.versions;
     }
+    // Broker addresses are readdressed where frames can be changed (the gateway needs it).
+    const gateway = this.canEdit && carriesBrokers(f.apiKey, f.apiVersion) ? this.gateway : null;
+    if (gateway !== null) {
+      scan.wantsLayout = true;
+      scan.gateway = gateway;
+      gateway.beginResponse();
+    }
     const decoded = this.scanFrame(f, false);
     scan.wantsLayout = layout;
     scan.versions = null;
+    scan.gateway = null;
     if (!decoded) return Verdict.Reject;
     if (this.metrics !== null) this.metrics!.response(f, this.scan.firstError, this.client);
     if ((f.apiKey == ApiKey.SaslHandshake || f.apiKey == ApiKey.SaslAuthenticate) && this.principal !== null) {
@@ -380,11 +442,20 @@ export class Pipeline extends FrameHandler {
       this.reason = apiName(f.apiKey) + " response lacks the list to merge the refused entries into";
       return Verdict.Reject;
     }
+    if (this.guard !== null && !this.guard!.finishResponse()) {
+      this.reason = apiName(f.apiKey) + " response lacks the list to merge the guardrails' refused entries into";
+      return Verdict.Reject;
+    }
     if (rewrite !== null && !rewrite.finishResponse()) {
       this.reason = apiName(f.apiKey) + " response names something outside the tenant where it cannot be hidden";
       return Verdict.Reject;
     }
-    if (this.principal === null && !narrow) return Verdict.Forward;
+    if (gateway !== null && !gateway.finishResponse()) {
+      this.reason = apiName(f.apiKey) + " response names broker " + gateway.refusedNode.toString() +
+        ", which the gateway has no address for";
+      return Verdict.Reject;
+    }
+    if (this.principal === null && !narrow && gateway === null) return Verdict.Forward;
     if (this.sessions !== null) this.sessions!.response(f);
     return this.applyEdits(f);
   }

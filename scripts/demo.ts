@@ -14,6 +14,9 @@ import { lineageGraph, toSvg } from "../build/cli/lineage.ts";
 
 const step = (s: string) => console.log(`\n== ${s}`);
 
+// npm run demo -- --cluster: the gateway in front of a 3-broker cluster instead.
+if (process.argv.includes("--cluster")) await import("./demo_cluster.ts");
+
 step("starting Kafka (KRaft, one node) and Envoy with the kafka_proxy filter");
 // The filter configuration: ACLs by client id (the demo needs no certificates; the tests also
 // cover mTLS and SASL), and team blue as a tenant whose `orders` is the broker's `blue.orders`.

@@ -4,7 +4,7 @@
 // set, and every other field at its schema default. The mapping is generated (SOURCES, see
 // build/codegen/response_sources.ts), so this covers every API without per-API code.
 import { ByteBuffer } from "./byte_buffer";
-import { STRUCTS } from "./generated/schema_tables";
+import { ERROR_MESSAGE_ROWS, STRUCTS } from "./generated/schema_tables";
 import { fieldAltSource, fieldCol, fieldDefault, fieldSource } from "./field_table";
 import { ARRAY, FLEX_NEVER, FieldCol, FieldKind, KIND_MASK, ROLE_MASK, ROLE_SHIFT, Role } from "./layout";
 import { isFlexible, messageStruct } from "./apis";
@@ -24,6 +24,14 @@ export class EntryFilter {
   row: i32 = -1;
   // Offsets (from the request body) of the entries to answer, in increasing order.
   offsets: ByteBuffer = new ByteBuffer();
+  // Per entry, when entries are answered with codes of their own (addWith): the code, and the
+  // error message (UTF-8 bytes that outlive the answer, e.g. a rule's) as address and length.
+  private codes: ByteBuffer = new ByteBuffer();
+  perEntry: bool = false;
+  // Set by has(): the entry found.
+  hitCode: i16 = 0;
+  hitMessage: usize = 0;
+  hitMessageLen: i32 = 0;
   private cursor: i32 = 0;
   // Set by buildErrorResponse: the response array that answers the entries (its field row, and
   // where its elements are in the answer), so they can be merged into the broker's response.
@@ -35,11 +43,26 @@ export class EntryFilter {
   reset(row: i32): void {
     this.row = row;
     this.offsets.clear();
+    this.codes.clear();
+    this.perEntry = false;
     this.cursor = 0;
   }
 
   release(): void {
     this.offsets.release();
+    this.codes.release();
+  }
+
+  // Adds the entry at `offset` with its own code and message (false when it was already there).
+  addWith(offset: i32, code: i16, message: usize, messageLen: i32): bool {
+    if (!this.add(offset)) return false;
+    this.perEntry = true;
+    const p = this.codes.reserve(12);
+    store<i32>(p, code);
+    store<u32>(p, <u32>message, 4);
+    store<i32>(p, messageLen, 8);
+    this.codes.len += 12;
+    return true;
   }
 
   // Adds the entry at `offset` unless it is the last one added (an entry refused for two of its
@@ -67,7 +90,14 @@ export class EntryFilter {
     let p = this.cursor;
     while (p < end && load<i32>(ptr + <usize>p) < offset) p += 4;
     this.cursor = p;
-    return p < end && load<i32>(ptr + <usize>p) == offset;
+    const found = p < end && load<i32>(ptr + <usize>p) == offset;
+    if (found && this.perEntry) {
+      const c = this.codes.ptr + <usize>(p / 4 * 12);
+      this.hitCode = <i16>load<i32>(c);
+      this.hitMessage = <usize>load<u32>(c, 4);
+      this.hitMessageLen = load<i32>(c, 8);
+    }
+    return found;
   }
 }
 
@@ -80,6 +110,9 @@ class Builder {
   filter: EntryFilter | null = null;
   // When set, the filter does not select entries: the others get this code instead.
   other: i16 = 0;
+  // The error message written where the response has one (none when 0 bytes).
+  message: usize = 0;
+  messageLen: i32 = 0;
 
   struct(structIndex: i32, req: i32, element: i32): void {
     const first = <i32>unchecked(STRUCTS[structIndex]);
@@ -130,6 +163,12 @@ class Builder {
       writeInt16(this.out, f !== null && f.row >= 0 && f.size > 0 && req == 0 ? 0 : this.code);
       return;
     }
+    if (kind == FieldKind.String && this.messageLen > 0 && this.code != 0 && isMessageRow(row)) {
+      if (compact) writeUnsignedVarint(this.out, <u32>(this.messageLen + 1));
+      else writeInt16(this.out, <i16>this.messageLen);
+      this.out.append(this.message, this.messageLen);
+      return;
+    }
     const copy = source == FROM_ELEMENT ? element : from;
     if (copy >= 0 && this.copy(copy, kind, nullable, compact)) return;
     this.defaultOf(row, kind, nullable, compact);
@@ -149,14 +188,29 @@ class Builder {
     const scalars = (fieldCol(requestRow, FieldCol.Packed) & KIND_MASK) != FieldKind.Struct;
     const start = this.out.len;
     const code = this.code;
+    const message = this.message;
+    const messageLen = this.messageLen;
     const f = this.filter;
     this.rewind();
     for (let e = this.tree.firstChild(from); e >= 0; e = this.tree.next(e)) {
       if (!this.wanted(from, e)) continue;
-      if (this.other != 0 && f !== null && this.tree.row(from) == f.row && !f.has(this.tree.offset(e))) this.code = this.other;
+      if (f !== null && (this.other != 0 || f.perEntry) && this.tree.row(from) == f.row) {
+        if (!f.has(this.tree.offset(e))) {
+          if (this.other != 0) {
+            this.code = this.other;
+            this.messageLen = 0;
+          }
+        } else if (f.perEntry) {
+          this.code = f.hitCode;
+          this.message = f.hitMessage;
+          this.messageLen = f.hitMessageLen;
+        }
+      }
       if (scalars) this.struct(elementStruct, -1, e);
       else this.struct(elementStruct, e, -1);
       this.code = code;
+      this.message = message;
+      this.messageLen = messageLen;
     }
     if (f !== null && requestRow == f.row && f.answerRow < 0) {
       f.answerRow = row;
@@ -232,12 +286,26 @@ class Builder {
 
 const builder = new Builder();
 
+// Whether response field `row` is an error message (ERROR_MESSAGE_ROWS, in row order).
+function isMessageRow(row: i32): bool {
+  let lo = 0;
+  let hi = ERROR_MESSAGE_ROWS.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const r = <i32>unchecked(ERROR_MESSAGE_ROWS[mid]);
+    if (r == row) return true;
+    if (r < row) lo = mid + 1;
+    else hi = mid;
+  }
+  return false;
+}
+
 // Writes to `out` the whole response frame (size, header, body) refusing the request whose body
 // is at `ptr`, with `code` in every error code field. Returns false when the request body does
 // not decode. `filter` limits one array to some of its entries, or, with `other`, answers its
 // entries with `code` and the rest of that array with `other`.
 export function buildErrorResponse(apiKey: i16, version: i16, correlationId: i32, ptr: usize, len: i32, code: i16,
-  filter: EntryFilter | null, out: ByteBuffer, other: i16 = 0): bool {
+  filter: EntryFilter | null, out: ByteBuffer, other: i16 = 0, message: usize = 0, messageLen: i32 = 0): bool {
   const b = builder;
   if (b.tree.build(apiKey, version, true, ptr, len) < 0) return false;
   b.out = out;
@@ -247,6 +315,8 @@ export function buildErrorResponse(apiKey: i16, version: i16, correlationId: i32
   b.filter = filter;
   if (filter !== null) filter.answerRow = -1;
   b.other = other;
+  b.message = message;
+  b.messageLen = messageLen;
   out.clear();
   writeInt32(out, 0);
   writeInt32(out, correlationId);

@@ -17,6 +17,9 @@ const APPLY_RANGES = new Gather();
 
 class Open {
   isArray: bool = false;
+  // A tagged field's value (taggedStart): neither an array nor an element; its size prefix's
+  // slot is `slot`.
+  isTagged: bool = false;
   row: i32 = 0;
   start: usize = 0;
   // Arrays: the count's slot in the edit table, its value, encoding, and the changes to it.
@@ -87,6 +90,41 @@ export class FrameEdits {
     this.add(countPtr, countEnd, 0, NO_OP);
   }
 
+  // A known tagged field's value starts: its size prefix, at [sizePtr, sizeEnd), is re-encoded
+  // when edits inside change the value's length (taggedEnd).
+  taggedStart(sizePtr: usize, sizeEnd: usize): void {
+    const o = this.push(false, sizePtr);
+    if (o === null) return;
+    o.isTagged = true;
+    o.slot = this.count;
+    this.add(sizePtr, sizeEnd, 0, NO_OP);
+  }
+
+  taggedEnd(ptr: usize): void {
+    if (this.depth == 0) return;
+    const o = unchecked(this.open[--this.depth]);
+    if (!o.isTagged) {
+      this.broken = true;
+      return;
+    }
+    o.isTagged = false;
+    const slot = o.slot;
+    if (slot >= this.count) return;
+    // The edits recorded since are the value's (inner arrays and elements closed already).
+    let delta: i32 = 0;
+    const n = this.count;
+    for (let i = slot + 1; i < n; i++) {
+      const replLen = this.field(i, 3);
+      if (replLen != NO_OP) delta += replLen - (this.field(i, 1) - this.field(i, 0));
+    }
+    if (delta == 0) return;
+    const size = <i32>(ptr - this.base) - this.field(slot, 1) + delta;
+    const at = this.bytes.len;
+    writeUnsignedVarint(this.bytes, <u32>size);
+    this.setField(slot, 2, at);
+    this.setField(slot, 3, this.bytes.len - at);
+  }
+
   elementStart(ptr: usize): void {
     const o = this.push(false, ptr);
     if (o === null) return;
@@ -99,7 +137,7 @@ export class FrameEdits {
   dropElement(): bool {
     for (let i = this.depth - 1; i >= 0; i--) {
       const o = unchecked(this.open[i]);
-      if (!o.isArray) {
+      if (!o.isArray && !o.isTagged) {
         o.drop = true;
         return true;
       }
@@ -134,7 +172,7 @@ export class FrameEdits {
   innermostElementStart(): usize {
     for (let i = this.depth - 1; i >= 0; i--) {
       const o = unchecked(this.open[i]);
-      if (!o.isArray) return o.start;
+      if (!o.isArray && !o.isTagged) return o.start;
     }
     return 0;
   }
@@ -149,7 +187,7 @@ export class FrameEdits {
   elementEnd(ptr: usize): void {
     if (this.depth == 0) return;
     const o = unchecked(this.open[--this.depth]);
-    if (o.isArray) {
+    if (o.isArray || o.isTagged) {
       this.broken = true;
       return;
     }
@@ -244,6 +282,7 @@ export class FrameEdits {
     }
     const o = unchecked(this.open[this.depth++]);
     o.isArray = isArray;
+    o.isTagged = false;
     o.start = start;
     return o;
   }

@@ -45,7 +45,8 @@ export const FLEX_NEVER = 0x20;
 export const ENTITY_SHIFT = 6;
 export const ENTITY_MASK = 0x7;
 export const ROLE_SHIFT = 9;
-export const ROLE_MASK = 0xf;
+// Five bits (roles 0-31): the packed column is an i16, bits 14 and 15 stay clear.
+export const ROLE_MASK = 0x1f;
 
 // Kafka's `entityType` annotations: what a field names.
 export const enum Entity {
@@ -92,4 +93,15 @@ export const enum Role {
   // when not asked for): what the principal may do with the resource the struct describes, or
   // with the cluster at the top level. Reported through Visitor.authorizedOperations.
   AuthorizedOperations = 13,
+  // Values the guardrails stage checks (partition counts, replication factors, topic configs,
+  // session timeouts: build/codegen/generate.ts GUARDED), reported through Visitor.guarded with
+  // their field row (the generated GUARD_*_ROW constants say which is which).
+  Guarded = 14,
+  // A broker's address in a response (Metadata and DescribeCluster brokers, FindCoordinator's
+  // coordinators, KIP-951 NodeEndpoints of Produce/Fetch/ShareFetch/ShareAcknowledge): the Host
+  // string, always right after the broker's int32 node id and right before its int32 Port (the
+  // generator checks both). Reported through Visitor.brokerHost and Visitor.brokerPort, so the
+  // gateway stage (filters/gateway.ts) can put its own address in their place.
+  BrokerHost = 15,
+  BrokerPort = 16,
 }

@@ -2,6 +2,8 @@
 // the source fills as the walk needs bytes, with record sets left out (they stay in the host's
 // buffer; the walk only learns their length). The network layer implements it over Envoy's
 // buffers (proxy/frame_image.ts); the codec only sees this interface.
+import { BatchSummary } from "./record_batches";
+
 export abstract class WalkSource {
   // Where the image starts and where the bytes in it end.
   ptr: usize = 0;
@@ -9,6 +11,9 @@ export abstract class WalkSource {
   cap: i32 = 0;
   // The record count of the record set skip() last took (its batch headers), for the visitor.
   lastRecords: i64 = 0;
+  // The batch headers of that record set, summed up (only when a stage checks them:
+  // FrameImage.summarizing).
+  readonly lastSummary: BatchSummary = new BatchSummary();
 
   holds(p: usize): bool {
     return p >= this.ptr && p < this.ptr + <usize>this.cap;

@@ -10,6 +10,7 @@ import {
 } from "./layout";
 import { isFlexible, isValidVersion, messageStruct } from "./apis";
 import { WalkSource } from "./walk_source";
+import { BatchSummary } from "./record_batches";
 
 export const enum WalkError {
   Truncated = -1,
@@ -46,6 +47,13 @@ export class Visitor {
   acks(value: i16): void {}
   // An AuthorizedOperations int32 at `ptr` (Role.AuthorizedOperations).
   authorizedOperations(ptr: usize): void {}
+  // A value the guardrails check (Role.Guarded): its field row, where its value starts and its
+  // length (1, 2 or 4 for integers; strings: -1 for null).
+  guarded(row: i32, ptr: usize, len: i32): void {}
+  // A broker's address in a response (Role.BrokerHost): its Host string, placed like an entity
+  // string (its int32 node id is the four bytes before `lengthPtr`), then its int32 Port at `ptr`.
+  brokerHost(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {}
+  brokerPort(ptr: usize): void {}
   // A record set (`len` -1 for null); its bytes are not touched. `ptr` is 0 when the bytes
   // stayed with the walk's source (their record count: WalkSource.lastRecords).
   records(ptr: usize, len: i32): void {}
@@ -67,6 +75,10 @@ export class Visitor {
   // Around each array element, scalar or struct.
   elementStart(ptr: usize): void {}
   elementEnd(ptr: usize): void {}
+  // Around a known tagged field's value: its size prefix is at [sizePtr, sizeEnd), the value
+  // ends at `ptr` (taggedEnd). An edit inside must re-encode the size (FrameEdits does).
+  taggedStart(sizePtr: usize, sizeEnd: usize): void {}
+  taggedEnd(ptr: usize): void {}
 }
 
 const MAX_DEPTH = 16;
@@ -142,6 +154,11 @@ export function skippedRecords(): i64 {
   return source !== null ? source!.lastRecords : 0;
 }
 
+// For Visitor.records with `ptr` 0: the batch headers of the set the source skipped.
+export function skippedSummary(): BatchSummary | null {
+  return source !== null ? source!.lastSummary : null;
+}
+
 // The visitor's hooks, called through these so that the walk's own functions hold no managed
 // reference: under AssemblyScript's incremental runtime each would cost them a shadow-stack
 // frame on every call. The module now builds with the minimal runtime (proxy/gc.ts), which has
@@ -169,6 +186,21 @@ export function skippedRecords(): i64 {
 }
 @noinline function reportAuthorizedOperations(ptr: usize): void {
   visitor.authorizedOperations(ptr);
+}
+@noinline function reportGuarded(row: i32, ptr: usize, len: i32): void {
+  visitor.guarded(row, ptr, len);
+}
+@noinline function reportBrokerHost(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
+  visitor.brokerHost(lengthPtr, valuePtr, len, compact);
+}
+@noinline function reportBrokerPort(ptr: usize): void {
+  visitor.brokerPort(ptr);
+}
+@noinline function reportTaggedStart(sizePtr: usize, sizeEnd: usize): void {
+  visitor.taggedStart(sizePtr, sizeEnd);
+}
+@noinline function reportTaggedEnd(ptr: usize): void {
+  visitor.taggedEnd(ptr);
 }
 @noinline function reportRecords(ptr: usize, len: i32): void {
   visitor.records(ptr, len);
@@ -276,6 +308,7 @@ function readTaggedFields(first: i32, last: i32, depth: i32): void {
   const count = readUnsignedVarint();
   for (let i: i64 = 0; i < count && error == 0; i++) {
     const tag = readUnsignedVarint();
+    const sizePtr = pos;
     const size = readUnsignedVarint();
     if (error != 0) return;
     if (<u64>size > <u64>(end - pos)) {
@@ -300,10 +333,12 @@ function readTaggedFields(first: i32, last: i32, depth: i32): void {
     const outerEnd = end;
     end = fieldEnd;
     taggedDepth++;
+    if (layoutHooks) reportTaggedStart(sizePtr, fieldEnd - <usize>size);
     readField(known, depth);
     taggedDepth--;
     end = outerEnd;
     if (error == 0 && pos != fieldEnd) fail(WalkError.BadTaggedField);
+    if (error == 0 && layoutHooks) reportTaggedEnd(pos);
   }
 }
 
@@ -355,7 +390,8 @@ function readField(row: i32, depth: i32): void {
     case FieldKind.Int8:
     case FieldKind.Bool: {
       if (!have(1)) return;
-      if (role != 0) reportInt8(role, load<i8>(pos));
+      if (role == Role.Guarded) reportGuarded(row, pos, 1);
+      else if (role != 0) reportInt8(role, load<i8>(pos));
       pos += 1;
       return;
     }
@@ -365,12 +401,15 @@ function readField(row: i32, depth: i32): void {
       const v = readInt16();
       if (role == Role.ErrorCode) reportErrorCode(v);
       else if (role == Role.Acks) reportAcks(v);
+      else if (role == Role.Guarded) reportGuarded(row, pos - 2, 2);
       return;
     }
     case FieldKind.Int32: {
       if (!have(4)) return;
       if (entity != 0) reportEntity(entity, pos, pos, 4, false);
       else if (role == Role.AuthorizedOperations) reportAuthorizedOperations(pos);
+      else if (role == Role.Guarded) reportGuarded(row, pos, 4);
+      else if (role == Role.BrokerPort) reportBrokerPort(pos);
       pos += 4;
       return;
     }
@@ -390,7 +429,7 @@ function readField(row: i32, depth: i32): void {
     case FieldKind.String:
     case FieldKind.Bytes:
     case FieldKind.Records: {
-      readBytes(kind, role, entity, compact, nullable);
+      readBytes(row, kind, role, entity, compact, nullable);
       return;
     }
     case FieldKind.Struct: {
@@ -442,12 +481,13 @@ function readLength(compact: bool, int16: bool, nullable: bool): i64 {
 }
 
 // Strings (int16 or compact length) and bytes/records (int32 or compact length).
-function readBytes(kind: i32, role: i32, entity: i32, compact: bool, nullable: bool): void {
+function readBytes(row: i32, kind: i32, role: i32, entity: i32, compact: bool, nullable: bool): void {
   const lengthPtr = pos;
   const len = readLength(compact, kind == FieldKind.String, nullable);
   if (len == LENGTH_ERROR) return;
   if (len == -1) {
-    report(kind, role, entity, lengthPtr, pos, -1, compact);
+    if (role == Role.Guarded) reportGuarded(row, pos, -1);
+    else report(kind, role, entity, lengthPtr, pos, -1, compact);
     return;
   }
   const s = source;
@@ -470,12 +510,14 @@ function readBytes(kind: i32, role: i32, entity: i32, compact: bool, nullable: b
   if (!have(<usize>len)) return;
   const valuePtr = pos;
   pos += <usize>len;
-  report(kind, role, entity, lengthPtr, valuePtr, <i32>len, compact);
+  if (role == Role.Guarded) reportGuarded(row, valuePtr, <i32>len);
+  else report(kind, role, entity, lengthPtr, valuePtr, <i32>len, compact);
 }
 
 @inline function report(kind: i32, role: i32, entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
   if (kind == FieldKind.Records) reportRecords(valuePtr, len);
   else if (entity != 0) reportEntity(entity, lengthPtr, valuePtr, len, compact);
   else if (role == Role.NamePattern) reportNamePattern(lengthPtr, valuePtr, len, compact);
+  else if (role == Role.BrokerHost) reportBrokerHost(lengthPtr, valuePtr, len, compact);
   else if (role != 0) reportText(role, valuePtr, len);
 }

@@ -4,18 +4,13 @@
 import { JsonKind, JsonValue, parseJson } from "./json";
 import { Acl, parseAcl } from "./acl";
 import { RewriteRules, parseRewrite } from "./rewrite_rules";
+import { GatewayRules, parseGateway } from "./gateway";
 import { parsePrincipalSource, PrincipalSource } from "./principal_source";
+import { Guardrails, parseGuardrails } from "./guardrails";
 import { AuditConfig, parseAudit } from "./audit_config";
 import { apiKeyNamed, highestVersion, isKnownApi, lowestVersion } from "../kafka/apis";
 import { MAX_API_KEY } from "../kafka/generated/schema_tables";
-
-// Forwarding discipline for each direction.
-export const enum ForwardMode {
-  // A frame leaves the proxy only after it was read whole and checked (fail-closed).
-  AfterCheck,
-  // Bytes flow on as they arrive and frames are checked as they complete (observe only).
-  Immediately,
-}
+import { ForwardMode } from "../proxy/forward_mode";
 
 export class FilterConfig {
   // Not Kafka's 100 MiB (socket.request.max.bytes): a sidecar holds every request whole before it
@@ -48,6 +43,11 @@ export class FilterConfig {
   acl: Acl | null = null;
   // The rewriting stage; null when the configuration has no `rewrite`.
   rewrite: RewriteRules | null = null;
+  // The guardrails stage; null when the configuration has no `guardrails`.
+  guardrails: Guardrails | null = null;
+  // The gateway's broker addresses (filters/gateway.ts); null when the configuration has no
+  // `gateway` (brokers' own addresses reach clients unchanged).
+  gateway: GatewayRules | null = null;
   // Per API key, the newest version the filter lets clients and brokers agree on: what its
   // schemas know, lowered by `api_versions` (filters/versions.ts).
   maxVersions: StaticArray<i16> = schemaMaxVersions();
@@ -176,6 +176,14 @@ export function parseConfig(text: string): ConfigResult {
       const rw = parseRewrite(v);
       if (rw.error.length > 0) r.error = rw.error;
       c.rewrite = rw.rules;
+    } else if (key == "guardrails") {
+      const g = parseGuardrails(v);
+      if (g.error.length > 0) r.error = g.error;
+      c.guardrails = g.rules;
+    } else if (key == "gateway") {
+      const gw = parseGateway(v);
+      if (gw.error.length > 0) r.error = gw.error;
+      c.gateway = gw.rules;
     } else if (key == "lineage") {
       if (v.kind == JsonKind.Bool) c.lineage = v.bool;
       else r.error = "config key 'lineage' must be true or false";
@@ -190,8 +198,9 @@ export function parseConfig(text: string): ConfigResult {
   }
   // Editing frames needs them whole before they leave: a policy that changes traffic cannot run
   // in observe-only mode.
-  if (r.error.length == 0 && (c.acl !== null || c.rewrite !== null || capped) && c.forward != ForwardMode.AfterCheck) {
-    r.error = "config key 'forward' must be \"after_check\" when 'acls', 'rewrite' or 'api_versions' is set";
+  if (r.error.length == 0 && (c.acl !== null || c.rewrite !== null || c.guardrails !== null || c.gateway !== null || capped) &&
+    c.forward != ForwardMode.AfterCheck) {
+    r.error = "config key 'forward' must be \"after_check\" when 'acls', 'rewrite', 'guardrails', 'gateway' or 'api_versions' is set";
   }
   // Lineage counts under the metrics stage's topic labels.
   if (r.error.length == 0 && c.lineage && !c.metrics) r.error = "config key 'lineage' needs 'metrics' to be true";

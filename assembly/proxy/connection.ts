@@ -25,7 +25,7 @@ import { NetworkContext } from "./network_context";
 import { FrameError, FrameStream } from "./frame_stream";
 import { CorrelationQueue } from "./correlation";
 import { FrameHandler, KafkaFrame, Verdict } from "./kafka_frame";
-import { ForwardMode } from "../policy/config";
+import { ForwardMode } from "./forward_mode";
 import { decodeRequestHeader, decodeResponseHeader } from "./headers";
 import { ProxyCounters } from "./counters";
 import { Gather } from "../kafka/gather";
@@ -33,6 +33,8 @@ import { writeInt16, writeInt32 } from "../kafka/writer";
 import { ApiKey } from "../kafka/api_keys";
 import { BufferBudget, ByteBuffer } from "../kafka/byte_buffer";
 
+// goesBy(): a stage refused a batch header of a request decided early.
+const LATE_BATCH_REFUSED: i32 = -2;
 // Steps over the rest of a request decided early (see Rest).
 const MAX_STEPS = 8;
 // Walks that only find where a frame's parts are (before the stages see it).
@@ -220,6 +222,7 @@ export class KafkaConnection extends NetworkContext {
       const rest = this.rest;
       if (rest !== null && rest.first < rest.count) {
         at = this.goesBy(rest, hostBuffer, at, size);
+        if (at == LATE_BATCH_REFUSED) return this.fail(hostBuffer, size, isRequest, this.handler.reason);
         if (at < 0) return this.fail(hostBuffer, size, isRequest, "the end of a request decided early is not the empty tagged fields it was taken for");
       }
     } else if (this.passing !== null && this.passing!.frameLen > 0) {
@@ -273,7 +276,7 @@ export class KafkaConnection extends NetworkContext {
         if (this.passing === null) this.passing = new FrameImage();
         image = this.passing!;
       }
-      image.begin(hostBuffer, at, size, total, this.handler.countsRecords);
+      image.begin(hostBuffer, at, size, total, this.handler.countsRecords, isRequest && this.handler.checksBatches);
       if (!records) {
         // The whole frame in one read: only record sets are worth leaving in Envoy.
         if (!complete || !image.readWhole()) {
@@ -459,6 +462,10 @@ export class KafkaConnection extends NetworkContext {
   // The rest of a request decided early, at the start of a callback.
   private goesBy(rest: Rest, hostBuffer: u32, at: i32, size: i32): i32 {
     rest.counter.feed(hostBuffer, rest.setAt, size);
+    // Batch headers a stage checks that arrived after the request was decided: one it refuses
+    // closes the connection before the frame's end (in this callback or later) goes on, so the
+    // broker never gets the request whole.
+    if (this.handler.checksBatches && !this.handler.laterBatches(rest.counter.summary)) return LATE_BATCH_REFUSED;
     const out = OUTPUT;
     while (rest.first < rest.count && at < size) {
       const i = rest.first * 2;

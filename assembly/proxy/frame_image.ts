@@ -10,6 +10,7 @@
 import { WalkSource } from "../kafka/walk_source";
 import { BufferBudget, ByteBuffer, KEEP_BYTES } from "../kafka/byte_buffer";
 import { copyFromHost } from "./host_memory";
+import { BatchSummary, SUMMARY_BYTES } from "../kafka/record_batches";
 
 // Bytes read past what the walk asked for: a produce or fetch frame's structure up to its first
 // record set fits in one read, and read-ahead into a record set is at most this much.
@@ -32,12 +33,19 @@ export class BatchCounter {
   private len: i32 = 0;
   private stopped: bool = true;
   count: i64 = 0;
+  // The headers read so far, summed up for the guardrails (record_batches.ts).
+  readonly summary: BatchSummary = new BatchSummary();
 
-  start(len: i32, counting: bool): void {
+  // Whether headers are also summed up (summary): only when a stage checks them.
+  private summarizing: bool = false;
+
+  start(len: i32, counting: bool, summarizing: bool): void {
     this.at = 0;
     this.have = 0;
     this.len = len;
     this.count = 0;
+    this.summary.reset();
+    this.summarizing = summarizing;
     this.stopped = !counting;
   }
 
@@ -73,6 +81,7 @@ export class BatchCounter {
         const records = <i32>bswap<u32>(load<u32>(p + RECORDS_COUNT_OFFSET));
         if (records > 0) this.count += records;
       }
+      if (this.summarizing) this.summary.add(p);
       this.at += LOG_OVERHEAD + batchLength;
       this.have = 0;
     }
@@ -85,6 +94,9 @@ export class BatchCounter {
     this.len = o.len;
     this.stopped = o.stopped;
     this.count = o.count;
+    this.summarizing = o.summarizing;
+    this.summary.reset();
+    this.summary.merge(o.summary);
   }
 
   release(): void {
@@ -95,6 +107,8 @@ export class BatchCounter {
 export class FrameImage extends WalkSource {
   readonly bytes: ByteBuffer = new ByteBuffer();
   private holes: ByteBuffer = new ByteBuffer();
+  // Per hole, its record set's batch summary (SUMMARY_BYTES each).
+  private summaries: ByteBuffer = new ByteBuffer();
   private cursor: i32 = 0;
   private hostBuffer: u32 = 0;
   // Where frame byte 0 is in this callback's host buffer (negative once bytes of it have gone
@@ -117,17 +131,21 @@ export class FrameImage extends WalkSource {
   // The buffer grew during a walk: the walk must start again (its pointers moved).
   moved: bool = false;
   counting: bool = false;
+  // Batch headers are summed up per record set (a stage checks them).
+  summarizing: bool = false;
   readonly counter: BatchCounter = new BatchCounter();
 
   // Starts the image of a frame of `frameLen` bytes at `frameAt` of a host buffer of `hostLen`,
   // whose size prefix `size` (frame length - 4) the caller has read.
-  begin(hostBuffer: u32, frameAt: i32, hostLen: i32, frameLen: i32, counting: bool): void {
+  begin(hostBuffer: u32, frameAt: i32, hostLen: i32, frameLen: i32, counting: bool, summarizing: bool = false): void {
     this.hostBuffer = hostBuffer;
     this.frameAt = frameAt;
     this.hostLen = hostLen;
     this.frameLen = frameLen;
     this.counting = counting;
+    this.summarizing = summarizing;
     this.holes.clear();
+    this.summaries.clear();
     this.cursor = 0;
     this.skippedBytes = 0;
     this.open = false;
@@ -214,6 +232,7 @@ export class FrameImage extends WalkSource {
       if (load<i32>(p) != offset) return false;
       if (this.open && this.cursor == n) this.feedOpen(p);
       this.lastRecords = load<i32>(p, 8);
+      if (this.summarizing) this.lastSummary.load(this.summaries.ptr + <usize>((this.cursor - 1) * SUMMARY_BYTES));
       return true;
     }
     if (this.open) return false;
@@ -232,12 +251,23 @@ export class FrameImage extends WalkSource {
     store<i32>(p, 0, 8);
     this.holes.len += HOLE_WIDTH;
     this.cursor++;
-    this.counter.start(len, this.counting);
+    this.counter.start(len, this.counting, this.summarizing);
     this.counter.feed(this.hostBuffer, setAt, this.hostLen);
     this.open = setAt + len > this.hostLen;
     store<i32>(p, <i32>this.counter.count, 8);
     this.lastRecords = this.counter.count;
+    if (this.summarizing) this.storeSummary(this.cursor - 1);
     return true;
+  }
+
+  private storeSummary(hole: i32): void {
+    const at = hole * SUMMARY_BYTES;
+    if (this.summaries.len < at + SUMMARY_BYTES) {
+      this.summaries.reserve(at + SUMMARY_BYTES - this.summaries.len);
+      this.summaries.len = at + SUMMARY_BYTES;
+    }
+    this.counter.summary.store(this.summaries.ptr + <usize>at);
+    this.lastSummary.load(this.summaries.ptr + <usize>at);
   }
 
   // Where the last (the open) record set starts in this callback's host buffer.
@@ -250,6 +280,7 @@ export class FrameImage extends WalkSource {
     const setAt = this.openSetAt;
     this.counter.feed(this.hostBuffer, setAt, this.hostLen);
     store<i32>(p, <i32>this.counter.count, 8);
+    if (this.summarizing) this.storeSummary(this.holeCount - 1);
     if (setAt + load<i32>(p, 4) <= this.hostLen) this.open = false;
   }
 
@@ -257,6 +288,7 @@ export class FrameImage extends WalkSource {
   // after a request's message). False when the host does not hold all of it.
   readWhole(): bool {
     this.holes.clear();
+    this.summaries.clear();
     this.skippedBytes = 0;
     this.open = false;
     const b = this.bytes;
@@ -277,6 +309,7 @@ export class FrameImage extends WalkSource {
   shrink(): void {
     this.bytes.release();
     this.holes.release();
+    this.summaries.release();
     this.sync();
   }
 
@@ -284,12 +317,14 @@ export class FrameImage extends WalkSource {
   trim(): void {
     this.bytes.trim();
     this.holes.trim();
+    this.summaries.trim();
     this.sync();
   }
 
   release(): void {
     this.bytes.release();
     this.holes.release();
+    this.summaries.release();
     this.counter.release();
     this.sync();
   }

@@ -3,6 +3,7 @@
 import { ByteBuffer } from "../kafka/byte_buffer";
 import { FrameEdits } from "../kafka/frame_edits";
 import { Gather } from "../kafka/gather";
+import { BatchSummary } from "../kafka/record_batches";
 
 export class KafkaFrame {
   ptr: usize = 0;
@@ -75,6 +76,15 @@ export abstract class FrameHandler {
   reason: string = "";
   // Record sets left in Envoy's buffer have their batch headers read only when this is set.
   countsRecords: bool = false;
+  // A stage checks the batch headers of requests (guardrails): they are summed up as they are
+  // read (WalkSource.lastSummary), and those of a request decided before its last record set
+  // arrived are handed to laterBatches as they go by.
+  checksBatches: bool = false;
+  // The batch headers of the open record set of the request decided last, so far (those seen
+  // when it was decided included); false closes the connection before the frame's end goes on.
+  laterBatches(summary: BatchSummary): bool {
+    return true;
+  }
   // Records of a request's last record set counted after the request was decided (it was
   // decided before its end arrived), to add to its counts.
   recordsLater(count: i64): void {}

@@ -7,6 +7,7 @@ import { NetworkContext, NetworkRoot } from "./network_context";
 import { forgetWindow, readProperty } from "./host_memory";
 import { fail } from "./host";
 import { connectionGone, enterCallback, leaveCallback } from "./gc";
+import { flushMetrics } from "./metric";
 
 const connections = new Map<u32, NetworkContext>();
 // Root contexts: one per plugin configuration loaded into this VM, so few.
@@ -55,6 +56,7 @@ export function proxy_on_configure(rootContextId: u32, configurationSize: u32): 
 
 export function proxy_on_tick(rootContextId: u32): void {
   enterCallback();
+  flushMetrics();
   root(rootContextId).onTick();
   leaveCallback(connections.size);
 }

@@ -79,7 +79,7 @@ async function pushBlob(client: RegistryClient, blob: Buffer): Promise<{ digest:
   return { digest, size: blob.length };
 }
 
-async function pushManifest(client: RegistryClient, manifest: { mediaType: string }): Promise<string> {
+async function pushManifest(client: RegistryClient, manifest: { schemaVersion: 2; mediaType: string; [key: string]: unknown }): Promise<string> {
   const img = client.image;
   const body = Buffer.from(JSON.stringify(manifest));
   const res = await ok(await client.fetch(`${img.registry}/v2/${img.repository}/manifests/${img.tag}`, {

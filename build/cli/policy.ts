@@ -16,6 +16,8 @@ export interface Policy {
     failurePolicy: "FAIL_CLOSED" | "FAIL_OPEN" | "FAIL_RELOAD";
     // Terminate mTLS (Istio's sidecar does this itself; for standalone Envoy).
     tls?: { cert: string; key: string; ca: string };
+    // Envoy as the gateway in front of a multi-broker cluster (render.ts: gatewayConfig).
+    gateway?: Gateway;
   };
   istio: {
     namespace: string;
@@ -26,6 +28,24 @@ export interface Policy {
     // Whose sidecar runs the filter: SERVER the broker's (inbound), CLIENT the client's (outbound).
     mode: "SERVER" | "CLIENT";
   };
+}
+
+// `envoy.gateway`: the brokers behind the gateway and how clients reach each through it. The
+// filter's `gateway` rule is rendered from this, so brokers keep their own advertised listeners.
+export interface Gateway {
+  // Node id -> the broker's own address (its advertised listener), in node id order.
+  brokers: { id: number; address: string; port: number }[];
+  // Whether `envoy.upstream` was given: the bootstrap listener's upstream (else every broker).
+  upstreamGiven: boolean;
+  // The host clients dial for the per-broker listeners (port modes).
+  host: string;
+  // The address the per-broker listeners (or the SNI listener) bind.
+  bind: string;
+  mode: "port_base" | "ports" | "sni";
+  portBase?: number;
+  // Node id -> listener port (mode "ports").
+  ports?: Record<number, number>;
+  sni?: { domain: string; port: number; cert: string; key: string; ca?: string };
 }
 
 export class PolicyError extends Error {}
@@ -70,7 +90,7 @@ export function parsePolicy(text: string, file: string): Policy {
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) throw new PolicyError(`${file}: 'name' must be a DNS label, got "${name}"`);
   const filter = object(root.filter ?? {}, "filter", file);
   const envoy = object(root.envoy ?? {}, "envoy", file);
-  only(envoy, ["listen", "upstream", "admin", "wasm", "failurePolicy", "tls"], "envoy", file);
+  only(envoy, ["listen", "upstream", "admin", "wasm", "failurePolicy", "tls", "gateway"], "envoy", file);
   const failurePolicy = string(envoy, "failurePolicy", "envoy", file, "FAIL_CLOSED");
   if (failurePolicy !== "FAIL_CLOSED" && failurePolicy !== "FAIL_OPEN" && failurePolicy !== "FAIL_RELOAD") {
     throw new PolicyError(`${file}: 'envoy.failurePolicy' must be FAIL_CLOSED, FAIL_OPEN or FAIL_RELOAD`);
@@ -97,16 +117,26 @@ export function parsePolicy(text: string, file: string): Policy {
   if (!Array.isArray(ports) || ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
     throw new PolicyError(`${file}: 'istio.ports' must be a list of port numbers`);
   }
+  const listen = endpoint(envoy, "listen", "envoy", file, "0.0.0.0:19092");
+  const admin = endpoint(envoy, "admin", "envoy", file, "127.0.0.1:9901");
+  let gateway: Gateway | undefined;
+  if (envoy.gateway !== undefined) {
+    if (filter.gateway !== undefined) {
+      throw new PolicyError(`${file}: 'filter.gateway' is rendered from 'envoy.gateway': set the gateway there`);
+    }
+    gateway = parseGateway(object(envoy.gateway, "envoy.gateway", file), envoy.upstream !== undefined, listen, admin, file);
+  }
   return {
     name,
     filter,
     envoy: {
-      listen: endpoint(envoy, "listen", "envoy", file, "0.0.0.0:19092"),
+      listen,
       upstream: endpoint(envoy, "upstream", "envoy", file, "127.0.0.1:9092"),
-      admin: endpoint(envoy, "admin", "envoy", file, "127.0.0.1:9901"),
+      admin,
       wasm: string(envoy, "wasm", "envoy", file, "dist/kafka_proxy.wasm"),
       failurePolicy,
       tls,
+      ...(gateway ? { gateway } : {}),
     },
     istio: {
       namespace: string(istio, "namespace", "istio", file, "default"),
@@ -117,6 +147,81 @@ export function parsePolicy(text: string, file: string): Policy {
       mode,
     },
   };
+}
+
+const NODE_ID = /^(0|[1-9]\d{0,9})$/;
+
+function port(v: unknown, key: string, file: string): number {
+  if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 65535) throw new PolicyError(`${file}: '${key}' must be a port number`);
+  return v as number;
+}
+
+function parseGateway(g: Json, upstreamGiven: boolean, listen: { address: string; port: number },
+  admin: { address: string; port: number }, file: string): Gateway {
+  only(g, ["brokers", "host", "bind", "port_base", "ports", "sni"], "envoy.gateway", file);
+  const brokersIn = object(g.brokers, "envoy.gateway.brokers", file);
+  const brokers: Gateway["brokers"] = [];
+  for (const k of Object.keys(brokersIn)) {
+    if (!NODE_ID.test(k) || Number(k) > 2147483647) throw new PolicyError(`${file}: 'envoy.gateway.brokers.${k}': keys must be broker node ids`);
+    const e = endpoint(brokersIn, k, "envoy.gateway.brokers", file);
+    brokers.push({ id: Number(k), ...e });
+  }
+  if (brokers.length === 0) throw new PolicyError(`${file}: 'envoy.gateway.brokers' must map at least one node id to its "host:port"`);
+  brokers.sort((a, b) => a.id - b.id);
+  const modes = ["port_base", "ports", "sni"].filter((m) => g[m] !== undefined);
+  if (modes.length !== 1) throw new PolicyError(`${file}: 'envoy.gateway' needs exactly one of port_base, ports, sni`);
+  const mode = modes[0] as Gateway["mode"];
+  const bind = string(g, "bind", "envoy.gateway", file, listen.address);
+  const wildcard = (h: string) => h === "0.0.0.0" || h === "::";
+  const out: Gateway = { brokers, upstreamGiven, host: "", bind, mode };
+  const taken = new Map<number, string>([[admin.port, "envoy.admin"]]);
+  const claim = (p: number, what: string) => {
+    const other = taken.get(p);
+    if (other !== undefined) throw new PolicyError(`${file}: ${what} would listen on port ${p}, as ${other} does`);
+    taken.set(p, what);
+  };
+  if (mode === "sni") {
+    const s = object(g.sni, "envoy.gateway.sni", file);
+    only(s, ["domain", "port", "cert", "key", "ca"], "envoy.gateway.sni", file);
+    const domain = string(s, "domain", "envoy.gateway.sni", file);
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/.test(domain)) {
+      throw new PolicyError(`${file}: 'envoy.gateway.sni.domain' must be a DNS name (brokers are broker-<node id>.<domain>)`);
+    }
+    out.sni = {
+      domain,
+      port: port(s.port, "envoy.gateway.sni.port", file),
+      cert: string(s, "cert", "envoy.gateway.sni", file),
+      key: string(s, "key", "envoy.gateway.sni", file),
+      ...(s.ca !== undefined ? { ca: string(s, "ca", "envoy.gateway.sni", file) } : {}),
+    };
+    claim(out.sni.port, "'envoy.gateway.sni.port'");
+    return out;
+  }
+  out.host = string(g, "host", "envoy.gateway", file, wildcard(listen.address) ? undefined : listen.address);
+  if (wildcard(out.host)) throw new PolicyError(`${file}: 'envoy.gateway.host' must be the address clients dial, not ${out.host}`);
+  claim(listen.port, "'envoy.listen'");
+  if (mode === "port_base") {
+    const base = g.port_base;
+    if (!Number.isInteger(base) || (base as number) < 0) throw new PolicyError(`${file}: 'envoy.gateway.port_base' must be a port number`);
+    out.portBase = base as number;
+    for (const b of brokers) {
+      const p = out.portBase + b.id;
+      if (p < 1 || p > 65535) throw new PolicyError(`${file}: 'envoy.gateway.port_base' + node id ${b.id} is not a port number`);
+      claim(p, `broker ${b.id}'s listener (port_base + ${b.id})`);
+    }
+  } else {
+    const ports = object(g.ports, "envoy.gateway.ports", file);
+    out.ports = {};
+    for (const b of brokers) {
+      if (ports[b.id] === undefined) throw new PolicyError(`${file}: 'envoy.gateway.ports' has no port for broker ${b.id}`);
+      out.ports[b.id] = port(ports[b.id], `envoy.gateway.ports.${b.id}`, file);
+      claim(out.ports[b.id], `broker ${b.id}'s listener`);
+    }
+    for (const k of Object.keys(ports)) {
+      if (!brokers.some((b) => String(b.id) === k)) throw new PolicyError(`${file}: 'envoy.gateway.ports.${k}' names no broker of 'envoy.gateway.brokers'`);
+    }
+  }
+  return out;
 }
 
 export function loadPolicy(file: string): Policy {

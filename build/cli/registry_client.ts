@@ -34,7 +34,8 @@ export class RegistryClient {
 
   // Bodies are Buffers, so a request refused with 401 can be sent again once answered.
   async fetch(url: string | URL, init: { method: string; body?: Buffer; headers?: Record<string, string> }): Promise<Response> {
-    const send = () => fetch(url, { ...init, headers: { ...init.headers, ...(this.authorization ? { authorization: this.authorization } : {}) } });
+    // (A Buffer is a Uint8Array, which fetch sends as it is; Node's types do not say so.)
+    const send = () => fetch(url, { ...init, body: init.body as BodyInit | undefined, headers: { ...init.headers, ...(this.authorization ? { authorization: this.authorization } : {}) } });
     const res = await send();
     if (res.status !== 401) return res;
     await res.body?.cancel();

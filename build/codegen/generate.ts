@@ -11,7 +11,7 @@ import { readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  ARRAY, BYTE_NEVER, ENTITY_SHIFT, Entity, FIELD_WIDTH, FLEX_NEVER, FieldKind, KIND_MASK, NEVER, ROLE_SHIFT, Role,
+  ARRAY, BYTE_NEVER, ENTITY_SHIFT, Entity, FIELD_WIDTH, FLEX_NEVER, FieldKind, KIND_MASK, NEVER, ROLE_MASK, ROLE_SHIFT, Role,
 } from "../../assembly/kafka/layout.ts";
 import { numericDefaults, responseSources } from "./response_sources.ts";
 
@@ -116,8 +116,26 @@ const NAME_PATTERNS = new Set([
   "ListTransactionsRequest.TransactionalIdPattern",
 ]);
 
+// Values the guardrails stage (filters/guardrails.ts) checks: struct path and field, and the
+// name of the row constant generated for it (GUARD_<name>_ROW).
+export const GUARDED: Record<string, string> = {
+  "CreateTopicsRequest.CreatableTopic.NumPartitions": "CREATE_TOPICS_PARTITIONS",
+  "CreateTopicsRequest.CreatableTopic.ReplicationFactor": "CREATE_TOPICS_REPLICATION",
+  "CreateTopicsRequest.CreatableTopicConfig.Name": "CREATE_TOPICS_CONFIG_NAME",
+  "CreateTopicsRequest.CreatableTopicConfig.Value": "CREATE_TOPICS_CONFIG_VALUE",
+  "CreatePartitionsRequest.CreatePartitionsTopic.Count": "CREATE_PARTITIONS_COUNT",
+  "AlterConfigsRequest.AlterableConfig.Name": "ALTER_CONFIGS_NAME",
+  "AlterConfigsRequest.AlterableConfig.Value": "ALTER_CONFIGS_VALUE",
+  "IncrementalAlterConfigsRequest.AlterableConfig.Name": "INCREMENTAL_ALTER_CONFIGS_NAME",
+  "IncrementalAlterConfigsRequest.AlterableConfig.ConfigOperation": "INCREMENTAL_ALTER_CONFIGS_OPERATION",
+  "IncrementalAlterConfigsRequest.AlterableConfig.Value": "INCREMENTAL_ALTER_CONFIGS_VALUE",
+  "JoinGroupRequest.SessionTimeoutMs": "JOIN_GROUP_SESSION_TIMEOUT",
+};
+
 // What a field means to the filter beyond its type (exported for the field audit test).
-export function roleOf(message: string, f: FieldSpec): Role {
+// `where` is the field's struct path (Tables.row), for roles given to fields of nested structs.
+export function roleOf(message: string, f: FieldSpec, where: string = `${message}.${f.name}`): Role {
+  if (GUARDED[where] !== undefined) return Role.Guarded;
   // "ErrorCode", and the per-partition "PartitionErrorCode" of AddPartitionsToTxn and the like.
   if (f.name.endsWith("ErrorCode") && f.type === "int16") return Role.ErrorCode;
   if (f.name === "TopicId" && f.type === "uuid") return Role.TopicId;
@@ -149,6 +167,27 @@ export function entityOf(message: string, f: FieldSpec, where: string = `${messa
   const entity = ENTITIES[f.entityType];
   if (entity === undefined) throw new Error(`${where}: unknown entityType "${f.entityType}"`);
   return entity;
+}
+
+// A broker's address in a response a client reads: a Host string right after an int32 node id
+// (entityType brokerId) and right before an int32 Port, all three in the same versions and none
+// tagged (the struct holding them may sit in a tagged field: KIP-951's NodeEndpoints). The
+// gateway stage reads the node id in the four bytes before the host's length prefix and
+// replaces host and port as one range, so these adjacencies are what it relies on. Raft's
+// endpoints (uint16 ports, controller-to-controller), DescribeQuorum's listeners (no node id
+// before them) and Streams' application endpoints do not match.
+export function isBrokerHost(message: MessageSpec, fields: FieldSpec[], i: number): boolean {
+  const f = fields[i];
+  if (message.type !== "response" || f.name !== "Host" || f.type !== "string" || i === 0 || i + 1 >= fields.length) return false;
+  const id = fields[i - 1];
+  const port = fields[i + 1];
+  if (id.type !== "int32" || id.entityType !== "brokerId" || port.name !== "Port" || port.type !== "int32") return false;
+  for (const g of [id, f, port]) {
+    if (g.versions !== f.versions || g.tag !== undefined || g.nullableVersions !== undefined) {
+      throw new Error(`${message.name}.${g.name}: a broker address whose fields differ in versions, tags or nullability`);
+    }
+  }
+  return true;
 }
 
 // Kafka's schema files start with a license in // comments, which JSON does not allow.
@@ -192,6 +231,13 @@ export class Tables {
       const kind = this.fields[first + i][0] & KIND_MASK;
       this.meta[first + i] = { name: f.name, spec: f, isArray, kind, struct: this.fields[first + i][7] };
     });
+    fields.forEach((f, i) => {
+      if (!isBrokerHost(message, fields, i)) return;
+      for (const [row, role] of [[first + i, Role.BrokerHost], [first + i + 1, Role.BrokerPort]]) {
+        if (((this.fields[row][0] >> ROLE_SHIFT) & ROLE_MASK) !== Role.None) throw new Error(`${name}: broker address field with another role`);
+        this.fields[row][0] |= role << ROLE_SHIFT;
+      }
+    });
     return index;
   }
 
@@ -225,7 +271,7 @@ export class Tables {
     const nullable = f.nullableVersions === undefined ? { min: NEVER, max: -1 } : parseVersions(f.nullableVersions, where);
     const tagged = f.tag !== undefined;
     if (tagged !== (f.taggedVersions !== undefined)) throw new Error(`${where}: tag and taggedVersions go together`);
-    const packed = kind | (isArray ? ARRAY : 0) | flexNever | (entity << ENTITY_SHIFT) | (roleOf(message.name, f) << ROLE_SHIFT);
+    const packed = kind | (isArray ? ARRAY : 0) | flexNever | (entity << ENTITY_SHIFT) | (roleOf(message.name, f, where) << ROLE_SHIFT);
     const row = [
       packed,
       v.min,
@@ -309,6 +355,35 @@ export function generate(schemaDir: string, sourceNote: string): string {
   const forgotten = fetch ? Array.from({ length: fetch.count }, (_, i) => fetch.first + i).find((r) => tables.meta[r].name === "ForgottenTopicsData") : undefined;
   if (forgotten === undefined) throw new Error(`${schemaDir}: FetchRequest.ForgottenTopicsData missing`);
   out.push(`export const FETCH_FORGOTTEN_ROW: i32 = ${forgotten};`);
+  // The rows the guardrails stage tells apart (GUARDED).
+  const guardRows = new Map<string, number>();
+  tables.structs.forEach((st) => {
+    for (let r = st.first; r < st.first + st.count; r++) {
+      const name = GUARDED[`${st.name}.${tables.meta[r].name}`];
+      if (name !== undefined) guardRows.set(name, r);
+    }
+  });
+  for (const name of Object.values(GUARDED)) {
+    const r = guardRows.get(name);
+    if (r === undefined) throw new Error(`${schemaDir}: guarded field ${name} missing`);
+    out.push(`export const GUARD_${name}_ROW: i32 = ${r};`);
+  }
+  out.push("");
+  // Response rows carrying an error message, which answers the filter builds fill in
+  // (error_response.ts), in row order.
+  const messageRows: number[] = [];
+  tables.structs.forEach((st) => {
+    if (!st.name.split(".")[0].endsWith("Response")) return;
+    for (let r = st.first; r < st.first + st.count; r++) {
+      const m = tables.meta[r];
+      if (m.name === "ErrorMessage" && m.kind === FieldKind.String && !m.isArray) messageRows.push(r);
+    }
+  });
+  out.push("// Response fields named ErrorMessage (strings), in row order.");
+  out.push("// prettier-ignore");
+  out.push("export const ERROR_MESSAGE_ROWS: StaticArray<i16> = [");
+  out.push(wrap(messageRows, 16));
+  out.push("];");
   out.push("");
   // Structs lay their rows out one after another (addStruct), so a struct's rows run from its
   // first row to the next struct's: one column, and one more entry for the end of the last.
@@ -372,6 +447,30 @@ export function generate(schemaDir: string, sourceNote: string): string {
   apiRows.forEach((_, i) => {
     if (i % 5 === 0) out.push(`  ${apiRows.slice(i, i + 2).join(", ")}, // ${i / 5} ${names[i / 5]}`);
   });
+  out.push("];");
+  out.push("");
+  // The first version of each API whose responses can carry a broker address (Role.BrokerHost
+  // anywhere in them), so that the gateway stage walks with the layout hooks only where needed.
+  const reach = new Map<number, number>();
+  const firstBrokerHost = (struct: number): number => {
+    const known = reach.get(struct);
+    if (known !== undefined) return known;
+    reach.set(struct, NEVER);
+    const st = tables.structs[struct];
+    let first = NEVER;
+    for (let r = st.first; r < st.first + st.count; r++) {
+      const row = tables.fields[r];
+      if (((row[0] >> ROLE_SHIFT) & ROLE_MASK) === Role.BrokerHost) first = Math.min(first, row[1]);
+      else if (row[7] >= 0) first = Math.min(first, Math.max(row[1], firstBrokerHost(row[7])));
+    }
+    reach.set(struct, first);
+    return first;
+  };
+  out.push(`// Per API key: the first version whose responses can name a broker's address (${BYTE_NEVER} for none).`);
+  out.push("// prettier-ignore");
+  out.push("export const BROKER_ADDRESSES_FROM: StaticArray<i8> = [");
+  const addressesFrom = apiRows.flatMap((_, i) => (i % 5 === 0 ? [apiRows[i + 1] < 0 ? NEVER : firstBrokerHost(apiRows[i + 1])] : []));
+  out.push(wrap(addressesFrom.map(narrow), 16));
   out.push("];");
   out.push("");
   out.push(`// Per API key: first and last valid version, first flexible version (${BYTE_NEVER} for NEVER).`);

@@ -5,21 +5,19 @@
 import { FRAME_COUNT } from "./fixtures/captured_frames";
 import { Captured } from "./captured";
 import { FrameBuilder, sameBytes, text } from "./helpers";
+import { Contents, Exchange, contents, count, isName, replacementOf, walkBuilt } from "./exchange";
 import { Visitor, walk } from "../../assembly/kafka/walker";
 import { Entity } from "../../assembly/kafka/layout";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { FrameEdits } from "../../assembly/kafka/frame_edits";
 import { Gather } from "../../assembly/kafka/gather";
 import { writeStringLength } from "../../assembly/kafka/writer";
-import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/header";
 import { parseConfig } from "../../assembly/policy/config";
-import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
-import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/headers";
+import { Verdict } from "../../assembly/proxy/kafka_frame";
+import { decodeRequestHeader } from "../../assembly/proxy/headers";
 import { ProxyCounters } from "../../assembly/proxy/counters";
-import { Pipeline, Shared } from "../../filters/pipeline";
+import { Shared } from "../../filters/pipeline";
 import { RewriteCounters, confined } from "../../filters/rewrite";
-import { Counter } from "../../assembly/proxy/metric";
-import { proxy_get_metric } from "@solo-io/proxy-runtime/assembly/imports";
 
 const PREFIX = "tenantA.";
 // The captured clients (their client ids are the principals) and the topic they used.
@@ -50,62 +48,9 @@ function sharedFor(json: string): Shared {
   return shared;
 }
 
-function count(c: Counter): u64 {
-  const out = new ArrayBuffer(8);
-  expect(proxy_get_metric(c.metric_id, changetype<usize>(out))).toBe(0);
-  return load<u64>(changetype<usize>(out));
-}
-
-@inline function isName(entity: i32): bool {
-  return entity == Entity.TopicName || entity == Entity.GroupId || entity == Entity.TransactionalId ||
-    entity == Entity.CoordinatorKey;
-}
-
 // The names a broker sees for what a tenant's client names (the spec's own statement of the rules).
 function brokerName(entity: i32, name: string): string {
   return PREFIX + (entity == Entity.TopicName && name == TOPIC ? CANARY_TOPIC : name);
-}
-
-// What a frame holds that the stage must respect: its names in wire order, its record sets'
-// bytes and its error codes.
-class Contents extends Visitor {
-  names: string[] = [];
-  kinds: i32[] = [];
-  recordBytes: ByteBuffer = new ByteBuffer();
-  errors: i16[] = [];
-
-  entity(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
-    if (len < 0 || !isName(entity)) return;
-    this.names.push(text(valuePtr, len));
-    this.kinds.push(entity);
-  }
-
-  patterns: string[] = [];
-
-  records(ptr: usize, len: i32): void {
-    if (len > 0) this.recordBytes.append(ptr, len);
-  }
-
-  namePattern(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
-    this.patterns.push(len < 0 ? "(null)" : text(valuePtr, len));
-  }
-
-  errorCode(code: i16): void {
-    this.errors.push(code);
-  }
-}
-
-function contents(c: Captured, buf: ByteBuffer, isRequest: bool): Contents {
-  const seen = new Contents();
-  let body = c.body;
-  if (!isRequest) {
-    const h = new ResponseHeader();
-    expect(parseResponseHeader(buf.ptr, buf.len, c.apiKey, c.apiVersion, h)).toBe(0, c.label);
-    body = h.bodyOffset;
-  }
-  expect(walk(c.apiKey, c.apiVersion, isRequest, buf.ptr + <usize>body, buf.len - body, seen)).toBe(buf.len - body, c.label);
-  expect(<i32>bswap<u32>(load<u32>(buf.ptr))).toBe(buf.len - 4, c.label + " size prefix");
-  return seen;
 }
 
 // Plays the broker: the captured response as the broker answers a tenant, every name in its
@@ -130,59 +75,6 @@ function asBroker(c: Captured): ByteBuffer {
   const out = new ByteBuffer();
   expect(v.edits.apply(c.frame.ptr, c.frame.len, out)).toBe(true, c.label);
   return out;
-}
-
-// What the network layer sends in place of a replaced frame, as one copy.
-function replacementOf(f: KafkaFrame, out: ByteBuffer): void {
-  const g = new Gather();
-  expect(f.replacement(g)).toBe(true);
-  g.writeTo(out);
-}
-
-// One connection's view of a captured exchange: the request, then a response to it.
-class Exchange {
-  pipeline: Pipeline;
-  requestFrame: KafkaFrame = new KafkaFrame();
-  responseFrame: KafkaFrame = new KafkaFrame();
-
-  constructor(shared: Shared) {
-    this.pipeline = new Pipeline(shared);
-  }
-
-  // The request as the broker gets it (or the filter's answer, for Verdict.Answer).
-  request(c: Captured, out: ByteBuffer): Verdict {
-    const f = this.requestFrame;
-    f.ptr = c.frame.ptr;
-    f.len = c.frame.len;
-    expect(decodeRequestHeader(f)).toBe(0, c.label);
-    const verdict = this.pipeline.request(f);
-    out.clear();
-    if (verdict == Verdict.Forward) out.append(c.frame.ptr, c.frame.len);
-    else if (verdict == Verdict.Replace) replacementOf(f, out);
-    else out.append(f.rewritten.ptr, f.rewritten.len);
-    return verdict;
-  }
-
-  // `response` answering the request of `req`, as the client gets it.
-  response(req: Captured, response: ByteBuffer, out: ByteBuffer): Verdict {
-    return this.responseTo(req.apiKey, req.apiVersion, response, out);
-  }
-
-  responseTo(apiKey: i16, apiVersion: i16, response: ByteBuffer, out: ByteBuffer): Verdict {
-    const f = this.responseFrame;
-    f.ptr = response.ptr;
-    f.len = response.len;
-    f.apiKey = apiKey;
-    f.apiVersion = apiVersion;
-    // As the connection does: a response is judged as its request's requester.
-    f.requester = this.requestFrame.requester;
-    expect(decodeResponseHeader(f)).toBe(0);
-    const verdict = this.pipeline.response(f);
-    out.clear();
-    if (verdict == Verdict.Forward) out.append(response.ptr, response.len);
-    else if (verdict == Verdict.Replace) replacementOf(f, out);
-    return verdict;
-  }
 }
 
 // Runs the captured Metadata exchanges, the broker answering in its names: the pipeline learns
@@ -227,13 +119,6 @@ function consumerGroupDescribeV0(group: string, topic: string, regex: string): B
     .cstr("m1").uvarint(0).uvarint(0).i32(1).cstr("kafkajs-capture").cstr("/127.0.0.1")
     .uvarint(2).cstr(topic).cstr(regex).uvarint(1).uvarint(0).uvarint(1).uvarint(0).uvarint(0)
     .i32(0).uvarint(0).uvarint(0).finish();
-}
-
-// Walks a hand-built frame whose body starts at `body`.
-function walkBuilt(apiKey: i16, apiVersion: i16, isRequest: bool, buf: ByteBuffer, body: i32): Contents {
-  const seen = new Contents();
-  expect(walk(apiKey, apiVersion, isRequest, buf.ptr + <usize>body, buf.len - body, seen)).toBe(buf.len - body);
-  return seen;
 }
 
 // The first int32 of every topic id a frame carries.

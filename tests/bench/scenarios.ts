@@ -53,6 +53,35 @@ export const SCENARIOS: Scenario[] = [
     brokerTopic: same,
   },
   {
+    // Every kind of guardrail the load passes: the produce path reads each batch header (codec,
+    // size, record count, timestamps) and decides a request only once it is all here.
+    name: "filter+guardrails",
+    envoy: {
+      filter: {
+        principal_sources: ["client_id"],
+        guardrails: [
+          {
+            name: "bench",
+            topic_name_pattern: "bench[a-z0-9._-]*",
+            partitions: { max: 64 },
+            topic_configs: { ranges: { "retention.ms": { max: 604800000 } } },
+            acks: ["all", 1],
+            compression: ["none", "lz4", "zstd"],
+            max_batch_bytes: 1048576,
+            max_batch_records: 100000,
+            timestamp_max_past_ms: 86400000,
+            timestamp_max_future_ms: 3600000,
+            client_id_required: true,
+            client_id_pattern: "bench[a-z0-9-]*",
+            group_id_pattern: "[a-z0-9._-]+",
+            session_timeout_ms: { min: 1000, max: 300000 },
+          },
+        ],
+      },
+    },
+    brokerTopic: same,
+  },
+  {
     name: "filter+rewrite",
     envoy: { filter: { principal_sources: ["client_id"], rewrite: { tenants: [{ principal: `User:${CLIENT_ID}`, prefix: "tenant." }] } } },
     brokerTopic: (t) => `tenant.${t}`,

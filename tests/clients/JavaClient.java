@@ -13,6 +13,14 @@
 //                                                              committed transaction
 //   transactions <bootstrap>                                  prints "transaction <id> <state>"
 //   topicid <bootstrap> <topic>                               prints "topicid <32 hex digits>"
+//   createtopics <bootstrap> <name:partitions:rf[:key=value,...]>...   one CreateTopics request;
+//                                 prints "created <name>" or "failed <name> <exception>" per topic
+// produce reads ACKS (default all) and COMPRESSION (default none) from the environment.
+//   create <bootstrap> <topic> <partitions> <replicas>        creates the topic, then prints
+//                                 "partition <n> leader <id> replicas <n>" per partition and
+//                                 "node <id> <host>:<port>" per broker (Admin.describeCluster)
+//   elect <bootstrap> <topic>                                 preferred leader election for every
+//                                 partition; prints "leader <partition> <id>" per partition after
 // A failure also prints "error <ms since main started> <exception>" on stderr, as the other
 // clients' drivers do, so a test can tell how long the client took to surface it.
 import java.security.MessageDigest;
@@ -55,6 +63,9 @@ public class JavaClient {
       case "txproduce" -> produce(args[1], args[2], args[4], args[5], args[3]);
       case "transactions" -> transactions(args[1]);
       case "topicid" -> topicId(args[1], args[2]);
+      case "createtopics" -> createTopics(args[1], Arrays.copyOfRange(args, 2, args.length));
+      case "elect" -> elect(args[1], args[2]);
+      case "create" -> create(args[1], args[2], Integer.parseInt(args[3]), Short.parseShort(args[4]));
       case "consume" -> consume(args[1], args[2], args[3], Integer.parseInt(args[4]));
       case "committed" -> committed(args[1], args[2], args[3]);
       case "logsize" -> logSize(args[1], args[2]);
@@ -81,13 +92,30 @@ public class JavaClient {
         + System.getenv("SASL_PASSWORD") + "\";");
   }
 
+  // TLS_CA in the environment (a PEM file): the client speaks TLS and trusts that CA (the
+  // gateway's SNI listener); broker names are checked against the certificate.
+  static void tls(Properties p) {
+    String ca = System.getenv("TLS_CA");
+    if (ca == null) return;
+    p.put("security.protocol", "SSL");
+    p.put("ssl.truststore.type", "PEM");
+    p.put("ssl.truststore.location", ca);
+  }
+
   static void produce(String bootstrap, String topic, String keyPrefix, String sizes, String transactionalId)
       throws Exception {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId("java-producer"));
     sasl(p);
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    tls(p);
+    p.put(ProducerConfig.ACKS_CONFIG, System.getenv().getOrDefault("ACKS", "all"));
+    p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, System.getenv().getOrDefault("COMPRESSION", "none"));
+    // acks=0 or 1 needs idempotence off (Kafka's default turns it on with acks=all).
+    if (!p.get(ProducerConfig.ACKS_CONFIG).equals("all")) p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
+    // Kafka's defaults unless a test wants a refused producer to give up sooner.
+    p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Integer.parseInt(System.getenv().getOrDefault("DELIVERY_TIMEOUT_MS", "120000")));
+    p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Integer.parseInt(System.getenv().getOrDefault("REQUEST_TIMEOUT_MS", "30000")));
     p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 * 1024 * 1024);
     p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 64L * 1024 * 1024);
     if (transactionalId != null) p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
@@ -122,6 +150,73 @@ public class JavaClient {
     }
   }
 
+  static void createTopics(String bootstrap, String[] specs) throws Exception {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId("java-admin"));
+    List<org.apache.kafka.clients.admin.NewTopic> topics = new ArrayList<>();
+    for (String spec : specs) {
+      String[] f = spec.split(":");
+      var t = new org.apache.kafka.clients.admin.NewTopic(f[0], Integer.parseInt(f[1]), Short.parseShort(f[2]));
+      if (f.length > 3) {
+        Map<String, String> configs = new HashMap<>();
+        for (String kv : f[3].split(",")) configs.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+        t.configs(configs);
+      }
+      topics.add(t);
+    }
+    try (Admin admin = Admin.create(p)) {
+      var result = admin.createTopics(topics);
+      for (var e : result.values().entrySet()) {
+        try {
+          e.getValue().get();
+          System.out.println("created " + e.getKey());
+        } catch (java.util.concurrent.ExecutionException x) {
+          System.out.println("failed " + e.getKey() + " " + x.getCause());
+        }
+      }
+    }
+  }
+
+  static void create(String bootstrap, String topic, int partitions, short replicas) throws Exception {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId("java-admin"));
+    tls(p);
+    try (Admin admin = Admin.create(p)) {
+      admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, partitions, replicas))).all().get();
+      var d = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
+      for (var info : d.partitions()) {
+        System.out.println("partition " + info.partition() + " leader " + (info.leader() == null ? -1 : info.leader().id())
+            + " replicas " + info.replicas().size());
+      }
+      for (var node : admin.describeCluster().nodes().get()) {
+        System.out.println("node " + node.id() + " " + node.host() + ":" + node.port());
+      }
+    }
+  }
+
+  static void elect(String bootstrap, String topic) throws Exception {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId("java-admin"));
+    tls(p);
+    try (Admin admin = Admin.create(p)) {
+      var d = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
+      Set<TopicPartition> all = new HashSet<>();
+      for (var info : d.partitions()) all.add(new TopicPartition(topic, info.partition()));
+      try {
+        admin.electLeaders(org.apache.kafka.common.ElectionType.PREFERRED, all).all().get();
+      } catch (java.util.concurrent.ExecutionException e) {
+        // ELECTION_NOT_NEEDED for partitions already led by their preferred replica.
+        if (!(e.getCause() instanceof org.apache.kafka.common.errors.ElectionNotNeededException)) throw e;
+      }
+      for (var info : admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()) {
+        System.out.println("leader " + info.partition() + " " + (info.leader() == null ? -1 : info.leader().id()));
+      }
+    }
+  }
+
   static void transactions(String bootstrap) throws Exception {
     Properties p = new Properties();
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -141,6 +236,7 @@ public class JavaClient {
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     // "consumer" for KIP-848's group protocol (ConsumerGroupHeartbeat, assignments by topic id).
     p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, System.getenv().getOrDefault("GROUP_PROTOCOL", "classic"));
+    tls(p);
     return p;
   }
 

@@ -38,7 +38,7 @@ describe("the filter answers as Kafka does", () => {
   const answer = async (clientId: string, key: number, version: number, body: Struct): Promise<Struct> => {
     const api = apis.get(key)!;
     const frame = encodeRequest(api, version, 7, clientId, body);
-    let got = Buffer.alloc(0);
+    let got: Buffer = Buffer.alloc(0);
     for (let expect = 4; ; ) {
       const r = await exchange(suite.bed.envoy.listenPort, [frame], { timeoutMs: 10000, expectBytes: expect });
       got = r.received;

@@ -61,6 +61,13 @@ const BAD: [string, RegExp][] = [
     /config key 'rewrite.renames\[0\]' names a topic under a tenant prefix/],
   [`{ "rewrite": { "renames": [{ "principal": "*", "from": "x", "to": "y" }, { "principal": "User:c", "from": "z", "to": "y" }] } }`,
     /config key 'rewrite.renames\[1\]' collides with an earlier rename/],
+  // Guardrails: a range over a config Kafka does not have, a bad pattern, min over max.
+  [`{ "guardrails": [{ "name": "topics", "topic_configs": { "ranges": { "retention.msec": { "max": 1 } } } }] }`,
+    /config key 'guardrails.topics.topic_configs.ranges.retention.msec' is not a Kafka topic config/],
+  [`{ "guardrails": [{ "name": "topics", "topic_name_pattern": "[a-z" }] }`,
+    /config key 'guardrails.topics.topic_name_pattern' is not a supported regular expression: unterminated '\[' at offset 4/],
+  [`{ "guardrails": [{ "name": "topics", "partitions": { "min": 50, "max": 12 } }] }`,
+    /config key 'guardrails.topics.partitions' has min greater than max/],
 ];
 
 for (const [json, message] of BAD) {

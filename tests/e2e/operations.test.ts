@@ -66,8 +66,8 @@ describe("operation table rows through Envoy + filter + Kafka", () => {
     }
   };
   const proxy = () => suite.bed.envoy.listenPort;
-  let producerId = Buffer.alloc(8);
-  let producerEpoch = Buffer.alloc(2);
+  let producerId: Buffer = Buffer.alloc(8);
+  let producerEpoch: Buffer = Buffer.alloc(2);
 
   before(async () => {
     await createTopics(suite.bed.kafka, ["visible-t", "hidden-t"]);

@@ -26,6 +26,9 @@ export interface EnvoyOptions {
   maxUpstreamConnections?: number;
 }
 
+// Two of the filter's metric flush periods (100 ms) and some.
+const STATS_SETTLE_MS = 250;
+
 export const DEFAULT_CONCURRENCY: number = Number(process.env.ENVOY_CONCURRENCY ?? 2);
 
 // Envoy's tag extraction rules that turn the filter's stat names into Prometheus labels; the
@@ -79,6 +82,9 @@ export class Envoy {
   constructor(readonly service: Service, readonly adminPort: number, readonly listenPort: number) {}
 
   async admin(path: string): Promise<string> {
+    // The filter hands its counters to Envoy on its ticks (every METRICS_FLUSH_MS,
+    // assembly/proxy/metric.ts): a stats read waits for the ticks after what the caller just did.
+    if (path.startsWith("/stats")) await new Promise((r) => setTimeout(r, STATS_SETTLE_MS));
     const res = await fetch(`http://127.0.0.1:${this.adminPort}${path}`, { method: path.startsWith("/stats") || path === "/ready" ? "GET" : "POST" });
     return res.text();
   }

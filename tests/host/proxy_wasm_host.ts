@@ -85,6 +85,8 @@ export class ProxyWasmHost {
   readonly abiBytes: AbiBytes = { read: 0, written: 0, reads: 0, writes: 0 };
   // Bytes of the plugin configuration handed over (proxy_get_buffer_bytes on it).
   configBytesRead = 0;
+  // proxy_increment_metric calls (the module sums its counters and hands them over on ticks).
+  incrementCalls = 0;
 
   static async load(wasmFile: string, rootId = "kafka_proxy"): Promise<ProxyWasmHost> {
     const host = new ProxyWasmHost();
@@ -158,7 +160,10 @@ export class ProxyWasmHost {
     return (this.instance.exports.memory as WebAssembly.Memory).buffer.byteLength;
   }
 
+  // A metric as Envoy's admin endpoint shows it once the module has ticked: counters reach the
+  // host on ticks (assembly/proxy/metric.ts).
   metric(name: string): bigint | undefined {
+    if (this.tickPeriodMs > 0) this.tick();
     for (const m of this.metrics.values()) if (m.name === name) return m.value;
     return undefined;
   }
@@ -279,6 +284,7 @@ export class ProxyWasmHost {
         return Status.Ok;
       },
       proxy_increment_metric: (id: number, delta: bigint) => {
+        this.incrementCalls++;
         const m = this.metrics.get(id);
         if (!m) return Status.NotFound;
         m.value += BigInt(delta);
