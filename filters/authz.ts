@@ -26,6 +26,7 @@ import { responseHeaderVersion } from "../assembly/kafka/header";
 import { TopicIds } from "./topic_ids";
 import { RewriteStage } from "./rewrite";
 import { ApiKey } from "../assembly/kafka/api_keys";
+import { AuditOutcome, AuditTrail } from "./audit";
 
 // Kafka error codes.
 const TOPIC_AUTHORIZATION_FAILED: i16 = 29;
@@ -67,6 +68,8 @@ export class AuthzCounters {
   hidden: Counter = new Counter("authz.entries_hidden");
   // Topic ids refused as unknown: no worker has seen them in a broker response.
   unknownIds: Counter = new Counter("authz.topic_ids_unknown");
+  // Decisions only dry-run rules (or `acls.dry_run`) made refusals: reported, not enforced.
+  wouldDeny: Counter = new Counter("authz.would_deny");
 }
 
 // The operations Kafka reports in AuthorizedOperations per resource type
@@ -140,6 +143,18 @@ export class AuthzStage {
   // ACLs name topics as clients know them; topic ids resolve to the broker's names, which the
   // rewriting stage (when on) maps back.
   rewrite: RewriteStage | null = null;
+  // Refusals (and dry-run refusals) for the audit log: the name being judged.
+  audit: AuditTrail | null = null;
+  private judging: bool = false;
+  private curResource: i32 = 0;
+  private curPtr: usize = 0;
+  private curLen: i32 = -1;
+  private curBrokerPtr: usize = 0;
+  private curBrokerLen: i32 = -1;
+  private curId: usize = 0;
+  private curOp: i32 = 0;
+  // The latest name of the request was refused (lineage counts no records for it).
+  private entityRefused: bool = false;
 
   constructor(private acl: Acl, private counters: AuthzCounters, private topicIds: TopicIds) {}
 
@@ -151,7 +166,50 @@ export class AuthzStage {
   }
 
   private allowed(resource: i32, ptr: usize, len: i32, op: i32): bool {
-    return this.acl.authorize(this.principal, resource, ptr, len, op);
+    const acl = this.acl;
+    if (acl.authorize(this.principal, resource, ptr, len, op)) return true;
+    if (!acl.observes || !acl.enforced(this.principal, resource, ptr, len, op)) return false;
+    // Refused by rules in dry-run only: reported, and allowed.
+    this.counters.wouldDeny.increment(1);
+    const audit = this.audit;
+    if (audit !== null && this.judging) {
+      const same = ptr == this.curPtr;
+      audit.entry(AuditOutcome.WouldDeny, resource, ptr, len, same ? this.curBrokerPtr : 0, same ? this.curBrokerLen : -1,
+        same ? this.curId : 0, op, codeFor(resource));
+    }
+    return true;
+  }
+
+  // The name the next decisions are about (for the audit log).
+  // Whether records that follow now go nowhere: the request is refused as a whole, or the
+  // entry of the latest name is.
+  get refusing(): bool {
+    return this.wholeCode != 0 || this.entityRefused;
+  }
+
+  private judge(resource: i32, ptr: usize, len: i32, op: i32, idPtr: usize = 0): void {
+    this.entityRefused = false;
+    this.curResource = resource;
+    this.curPtr = ptr;
+    this.curLen = len;
+    this.curOp = op;
+    this.curId = idPtr;
+    if (resource == ResourceType.Cluster || idPtr != 0) this.curBrokerLen = -1;
+  }
+
+  // The broker's name of the next entity (frame_scan.ts), when a rewrite changed it.
+  brokerName(ptr: usize, len: i32): void {
+    this.curBrokerPtr = ptr;
+    this.curBrokerLen = len;
+  }
+
+  private record(code: i16): void {
+    this.entityRefused = true;
+    const audit = this.audit;
+    if (audit !== null) {
+      audit.entry(AuditOutcome.Denied, this.curResource, this.curPtr, this.curLen, this.curBrokerPtr, this.curBrokerLen,
+        this.curId, this.curOp, code);
+    }
   }
 
   // Whether the requester may read the topic a response names (client name).
@@ -189,7 +247,10 @@ export class AuthzStage {
     this.entryCode = 0;
     this.filter.reset(-1);
     this.allTopics = false;
+    this.judging = true;
+    this.curBrokerLen = -1;
     const op = clusterOperation(f.apiKey, f.apiVersion);
+    this.judge(ResourceType.Cluster, changetype<usize>(CLUSTER_BYTES), CLUSTER_BYTES.byteLength, op);
     if (op != Operation.None && !this.clusterAllows(op)) this.refuseWhole(CLUSTER_AUTHORIZATION_FAILED);
   }
 
@@ -234,6 +295,7 @@ export class AuthzStage {
     if (len < 0) return;
     if (entity == Entity.BrokerId) {
       // A Fetch from a replica (replica id >= 0) is broker traffic.
+      this.judge(ResourceType.Cluster, changetype<usize>(CLUSTER_BYTES), CLUSTER_BYTES.byteLength, Operation.ClusterAction);
       if (this.apiKey == ApiKey.Fetch && len == 4 && <i32>bswap<u32>(load<u32>(ptr)) >= 0 && !this.clusterAllows(Operation.ClusterAction)) {
         this.refuseWhole(CLUSTER_AUTHORIZATION_FAILED);
       }
@@ -241,12 +303,14 @@ export class AuthzStage {
     }
     if (entity == Entity.ConfigResourceName) {
       // A broker's (or logger's, client metrics') configs: the cluster's.
+      this.judge(ResourceType.Cluster, changetype<usize>(CLUSTER_BYTES), CLUSTER_BYTES.byteLength, configOperation(this.apiKey));
       if (!this.clusterAllows(configOperation(this.apiKey))) this.refuse(CLUSTER_AUTHORIZATION_FAILED, edits);
       return;
     }
     const op = entityOperation(this.apiKey, entity);
     if (op == Operation.None || this.forgotten(edits)) return;
     const resource = resourceOf(entity);
+    this.judge(resource, ptr, len, op);
     if (this.apiKey == ApiKey.InitProducerId && this.apiVersion >= 6) {
       // Enable2Pc follows the id, TransactionTimeoutMs, ProducerId and ProducerEpoch. Kafka asks
       // TWO_PHASE_COMMIT on the id for it, which the ACL model here lacks: only ALL (which
@@ -263,6 +327,7 @@ export class AuthzStage {
       const metadata = this.apiKey == ApiKey.Metadata;
       if (!metadata && !createsTopic(this.apiKey, edits.innermostArrayRow())) return;
       if (this.allowed(resource, ptr, len, Operation.Create) || this.clusterAllows(Operation.Create)) return;
+      this.curOp = Operation.Create;
       // Metadata v0-3 always asks for missing topics to be created (Kafka answers them
       // TOPIC_AUTHORIZATION_FAILED without CREATE); v4+ says so in a flag (requestArrayEnd).
       if (metadata && this.apiVersion >= 4) this.noCreate = true;
@@ -278,6 +343,7 @@ export class AuthzStage {
     const op = entityOperation(this.apiKey, Entity.TopicName);
     // The zero id means "by name" (Metadata v10+ requests carry both).
     if (op == Operation.None || (load<u64>(idPtr) == 0 && load<u64>(idPtr + 8) == 0)) return;
+    this.judge(ResourceType.Topic, 0, -1, op, idPtr);
     // An id no worker has seen in a broker response cannot be checked: the client is told it
     // is unknown, which makes it refresh its metadata. The same goes for another tenant's.
     const code = this.topicIdCode(idPtr, op);
@@ -303,6 +369,10 @@ export class AuthzStage {
       ptr = rewrite.name.ptr;
       len = rewrite.name.len;
     }
+    // Named for the audit log as the client and the broker know it.
+    this.curPtr = ptr;
+    this.curLen = len;
+    this.brokerName(e.namePtr, e.nameLen);
     return this.allowed(ResourceType.Topic, ptr, len, op) ? 0 : TOPIC_AUTHORIZATION_FAILED;
   }
 
@@ -328,9 +398,10 @@ export class AuthzStage {
   // Refuses the innermost entry when it is an entry of the request's top-level list (and the
   // same list as earlier refusals), else the whole request.
   private refuse(code: i16, edits: FrameEdits): void {
+    this.record(code);
     const row = edits.innermostArrayRow();
     if (edits.arrayDepth() != 1 || (this.filter.row >= 0 && this.filter.row != row)) {
-      this.refuseWhole(code);
+      this.raise(code);
       return;
     }
     // Entries come in wire order: one refused already is the last one added.
@@ -347,6 +418,11 @@ export class AuthzStage {
   }
 
   private refuseWhole(code: i16): void {
+    this.record(code);
+    this.raise(code);
+  }
+
+  private raise(code: i16): void {
     if (rank(code) > rank(this.wholeCode)) this.wholeCode = code;
   }
 
@@ -413,6 +489,7 @@ export class AuthzStage {
   }
 
   beginResponse(f: KafkaFrame): void {
+    this.judging = false;
     this.principal = f.requester;
     this.apiKey = f.apiKey;
     this.mergeRow = -1;

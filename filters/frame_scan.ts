@@ -11,6 +11,8 @@ import { AuthzStage } from "./authz";
 import { RewriteStage } from "./rewrite";
 import { GuardStage } from "./guardrails";
 import { GatewayStage } from "./gateway";
+import { AuditTrail } from "./audit";
+import { Lineage } from "./lineage";
 import { TopicIds } from "./topic_ids";
 import { ApiKey } from "../assembly/kafka/api_keys";
 import { API_VERSIONS_ENTRY_STRUCT } from "../assembly/kafka/generated/schema_tables";
@@ -23,6 +25,8 @@ const CONFIG_GROUP: i8 = 32;
 
 const EDITS = new FrameEdits();
 
+const OFFSET_COMMIT: i16 = 8;
+
 export class FrameScan extends Visitor {
   apiKey: i16 = 0;
   apiVersion: i16 = 0;
@@ -34,6 +38,11 @@ export class FrameScan extends Visitor {
   // Set (with the layout hooks) only while a response that can name brokers is walked.
   gateway: GatewayStage | null = null;
   principal: Principal | null = null;
+  // The audit log's view of the request (names of admin requests).
+  audit: AuditTrail | null = null;
+  // Lineage counters (with metrics).
+  lineage: Lineage | null = null;
+  private lastFlow: LabelEntry | null = null;
   // Set with the policy stages: the response topic checks of session APIs count into it.
   sessionCounters: SessionCounters | null = null;
   // The frame's edits, when a stage that changes frames is on (wantsLayout). One per VM: a
@@ -86,6 +95,7 @@ export class FrameScan extends Visitor {
     this.softwareVersionLen = -1;
     this.topic = null;
     this.lastTopic = null;
+    this.lastFlow = null;
     this.nameLen = -1;
     this.keyType = apiKey == ApiKey.FindCoordinator && apiVersion == 0 ? 0 : -1;
     this.heldKeyLen = -2;
@@ -269,12 +279,20 @@ export class FrameScan extends Visitor {
         if (this.isRequest) authz.requestCursor(lengthPtr, end, clientLen, this.edits);
         else authz.responseCursor(lengthPtr, end, clientPtr, clientLen, this.edits);
       } else if (this.isRequest) {
+        authz.brokerName(brokerPtr, brokerPtr != clientPtr ? brokerLen : -1);
         authz.requestEntity(entity, clientPtr, clientLen, this.edits);
       } else {
         authz.responseEntity(entity, clientPtr, clientLen, this.edits);
       }
     }
     if (this.guard !== null && this.isRequest && !hidden) this.guard!.requestEntity(entity, clientPtr, clientLen, this.edits);
+    const audit = this.audit;
+    if (audit !== null && audit.collectNames && this.isRequest) audit.name(entity, clientPtr, clientLen, brokerPtr, brokerLen);
+    const lineage = this.lineage;
+    if (lineage !== null && this.isRequest && this.apiKey == OFFSET_COMMIT) {
+      if (entity == Entity.GroupId) lineage.group(brokerPtr, brokerLen);
+      else if (entity == Entity.TopicName) lineage.commit(brokerPtr, brokerLen);
+    }
     if (entity != Entity.TopicName) return;
     this.namePtr = brokerPtr;
     this.nameLen = brokerLen;
@@ -311,6 +329,11 @@ export class FrameScan extends Visitor {
     else if (this.isRequest && this.rewrite !== null && this.apiKey != ApiKey.Metadata) this.rewrite!.requestTopicId(ptr);
     const m = this.metrics;
     if (m !== null && this.tracksRecords()) this.topic = m.topicById(this.topicIds, ptr);
+    const lineage = this.lineage;
+    if (lineage !== null && this.isRequest && this.apiKey == OFFSET_COMMIT) {
+      const e = this.topicIds.find(ptr);
+      if (e !== null) lineage.commit(e.namePtr, e.nameLen);
+    }
   }
 
   authorizedOperations(ptr: usize): void {
@@ -321,12 +344,20 @@ export class FrameScan extends Visitor {
     if (this.guard !== null && this.isRequest && this.apiKey == ApiKey.Produce) this.guard!.records(ptr, len);
     if (len <= 0 || this.topic === null || !this.tracksRecords()) return;
     this.lastTopic = this.topic;
-    this.metrics!.records(this.topic!, this.isRequest, ptr == 0 ? skippedRecords() : countRecords(ptr, len), len);
+    const count = ptr == 0 ? skippedRecords() : countRecords(ptr, len);
+    this.metrics!.records(this.topic!, this.isRequest, count, len);
+    const lineage = this.lineage;
+    // Records of a refused entry (or request) never reach the broker: no lineage.
+    if (lineage !== null && !(this.isRequest && this.authz !== null && this.authz!.refusing)) {
+      lineage.flow(this.topic!, this.isRequest, count, len);
+      this.lastFlow = lineage.lastFlow;
+    }
   }
 
   // Records of the request's last record set counted after it was decided.
   recordsLater(count: i64): void {
     if (count > 0 && this.lastTopic !== null) this.metrics!.records(this.lastTopic!, true, count, 0);
+    if (count > 0 && this.lastFlow !== null) this.lineage!.count(this.lastFlow!, true, count, 0);
   }
 
   // Fetch, ShareFetch and ShareAcknowledge responses answer for the topics of a session, which

@@ -71,7 +71,9 @@ class KafkaProxyRoot extends NetworkRoot {
     this.hasConnections = true;
     const c = this.config;
     const shared = this.shared!;
-    return new KafkaConnection(contextId, new Pipeline(shared), c.forward, c.maxRequestBytes, c.maxResponseBytes,
+    const pipeline = new Pipeline(shared);
+    pipeline.connectionId = contextId;
+    return new KafkaConnection(contextId, pipeline, c.forward, c.maxRequestBytes, c.maxResponseBytes,
       c.maxInFlight, c.maxHeldBytes, shared.counters);
   }
 }

@@ -25,6 +25,8 @@ import { Guardrails } from "../assembly/policy/guardrails";
 import { BatchSummary } from "../assembly/kafka/record_batches";
 import { GatewayRules } from "../assembly/policy/gateway";
 import { GatewayCounters, GatewayStage, carriesBrokers } from "./gateway";
+import { AuditLog, AuditTrail } from "./audit";
+import { Lineage } from "./lineage";
 
 const UNSUPPORTED_VERSION: i16 = 35;
 
@@ -45,6 +47,8 @@ export class Shared {
   sessionCounters: SessionCounters | null = null;
   principalSources: StaticArray<i32> = [];
   sasl: SaslCounters = new SaslCounters();
+  audit: AuditLog | null = null;
+  lineage: Lineage | null = null;
   versions: VersionGate = new VersionGate(new FilterConfig().maxVersions);
   // Frames may be changed before they leave (ForwardMode.AfterCheck).
   canEdit: bool = true;
@@ -58,6 +62,8 @@ export class Shared {
     const shared = new Shared(counters);
     shared.versions = new VersionGate(c.maxVersions);
     shared.canEdit = c.forward == ForwardMode.AfterCheck;
+    if (c.audit.enabled) shared.audit = new AuditLog(c.audit);
+    if (c.metrics && c.lineage) shared.lineage = new Lineage(c.maxTopicLabels);
     shared.metrics = c.metrics ? new KafkaMetrics(c.maxTopicLabels, c.maxClientLabels) : null;
     shared.acl = c.acl;
     shared.principalSources = c.principalSources;
@@ -99,6 +105,13 @@ export class Pipeline extends FrameHandler {
   private canEdit: bool;
   // Requests: where bytes after the message start (0 when none), stripped before it leaves.
   private trailingPtr: usize = 0;
+  // The connection's audit events (audit.ts); `audited`: the request being decided has begun its.
+  private audit: AuditTrail | null = null;
+  private audited: bool = false;
+  private lineage: Lineage | null = null;
+  // The workload lineage counts for: the principal's bytes (looked up again when it changes).
+  private workloadName: string = "";
+  private workloadBytes: ArrayBuffer = new ArrayBuffer(0);
 
   constructor(shared: Shared) {
     super();
@@ -109,9 +122,23 @@ export class Pipeline extends FrameHandler {
     this.canEdit = shared.canEdit;
     this.scan = new FrameScan(shared.topicIds);
     this.scan.metrics = shared.metrics;
+    this.lineage = shared.lineage;
+    this.scan.lineage = shared.lineage;
     this.countsRecords = shared.metrics !== null;
     if (shared.acl !== null || shared.rewrite !== null || shared.guardrails !== null) this.policyStages(shared);
     if (shared.gateway !== null) this.gateway = new GatewayStage(shared.gateway!, shared.gatewayCounters!);
+    if (shared.audit !== null) {
+      const audit = new AuditTrail(shared.audit!, this.principal);
+      this.audit = audit;
+      this.scan.audit = audit;
+      if (this.authz !== null) this.authz!.audit = audit;
+      if (this.rewrite !== null) this.rewrite!.audit = audit;
+    }
+  }
+
+  // The connection's id in audit events.
+  set connectionId(id: u32) {
+    if (this.audit !== null) this.audit!.connection = id;
   }
 
   // The stages that need a principal and change frames.
@@ -165,9 +192,17 @@ export class Pipeline extends FrameHandler {
     if (this.rewrite !== null) this.rewrite!.release();
     if (this.guard !== null) this.guard!.release();
     if (this.sessions !== null) this.sessions!.release();
+    if (this.audit !== null) this.audit!.release();
   }
 
   request(f: KafkaFrame): Verdict {
+    this.audited = false;
+    const verdict = this.decide(f);
+    if (this.audited) this.audit!.requestEnd(f, verdict, f.requester);
+    return verdict;
+  }
+
+  private decide(f: KafkaFrame): Verdict {
     f.edits = null;
     f.streams = false;
     f.requester = "";
@@ -207,6 +242,12 @@ export class Pipeline extends FrameHandler {
     const rewrite = this.rewrite;
     const principal = this.principal !== null ? this.principal!.name(f.ptr + <usize>f.clientIdOffset, f.clientIdLength) : "";
     f.requester = principal;
+    const audit = this.audit;
+    if (audit !== null) {
+      audit.requestStart(f, principal);
+      this.audited = true;
+    }
+    if (this.lineage !== null) this.lineageWorkload(principal, f.ptr + <usize>f.clientIdOffset, f.clientIdLength);
     if (authz !== null) authz.beginRequest(f, principal);
     if (rewrite !== null) rewrite.beginRequest(principal);
     const guard = this.guard;
@@ -257,6 +298,19 @@ export class Pipeline extends FrameHandler {
       (rewrite === null || k == ApiKey.ShareFetch || f.apiVersion >= 13) && !this.rewritesBrokers(f);
     if (verdict != Verdict.Forward) return verdict;
     return this.applyEdits(f);
+  }
+
+  // Lineage counts per principal, else per client id.
+  private lineageWorkload(principal: string, clientIdPtr: usize, clientIdLen: i32): void {
+    if (principal.length == 0) {
+      this.lineage!.workload(clientIdPtr, clientIdLen);
+      return;
+    }
+    if (changetype<usize>(principal) != changetype<usize>(this.workloadName)) {
+      this.workloadBytes = String.UTF8.encode(principal);
+      this.workloadName = principal;
+    }
+    this.lineage!.workload(changetype<usize>(this.workloadBytes), this.workloadBytes.byteLength);
   }
 
   // Responses to this request may name brokers the gateway stage must readdress: they are held
@@ -328,6 +382,10 @@ export class Pipeline extends FrameHandler {
   }
 
   private countRequest(f: KafkaFrame): void {
+    const s = this.scan;
+    if (f.apiKey == ApiKey.ApiVersions && s.softwareNameLen >= 0 && this.audit !== null) {
+      this.audit!.clientSoftware(s.softwareNamePtr, s.softwareNameLen, s.softwareVersionPtr, s.softwareVersionLen);
+    }
     const m = this.metrics;
     if (m !== null) {
       const client = m.clients.lookup(f.ptr + <usize>f.clientIdOffset, f.clientIdLength);
@@ -346,6 +404,10 @@ export class Pipeline extends FrameHandler {
     const rewrite = this.rewrite;
     if (authz !== null) authz.beginResponse(f);
     if (rewrite !== null) rewrite.beginResponse(f.requester);
+    if (this.lineage !== null) {
+      const client = this.client;
+      this.lineageWorkload(f.requester, client !== null ? client.ptr : 0, client !== null ? client.len : 0);
+    }
     if (this.guard !== null) this.guard!.beginResponse(f);
     // ApiVersions responses are narrowed to the versions the filter allows (versions.ts), which
     // takes the walk's layout hooks whatever the stages need.
@@ -371,7 +433,11 @@ export class Pipeline extends FrameHandler {
     if (this.metrics !== null) this.metrics!.response(f, this.scan.firstError, this.client);
     if ((f.apiKey == ApiKey.SaslHandshake || f.apiKey == ApiKey.SaslAuthenticate) && this.principal !== null) {
       this.principal!.saslAnswer(this.scan.firstError);
+      if (f.apiKey == ApiKey.SaslAuthenticate && this.audit !== null) {
+        this.audit!.authentication(this.principal!.mechanismName, this.principal!.answeredUser, this.scan.firstError, f);
+      }
     }
+    if (this.audit !== null) this.audit!.response(f, this.scan.firstError);
     if (authz !== null && !authz.finishResponse()) {
       this.reason = apiName(f.apiKey) + " response lacks the list to merge the refused entries into";
       return Verdict.Reject;

@@ -17,6 +17,8 @@ import { writeStringLength } from "../assembly/kafka/writer";
 import { buildErrorResponse } from "../assembly/kafka/error_response";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { TopicIds } from "./topic_ids";
+import { AuditOutcome, AuditTrail } from "./audit";
+import { ResourceType } from "../assembly/policy/acl";
 
 // Kafka's limit on topic name length, and its error for a name past it.
 const MAX_TOPIC_LENGTH = 249;
@@ -40,6 +42,8 @@ export class RewriteCounters {
   foreignIds: Counter = new Counter("rewrite.topic_ids_refused");
   patterns: Counter = new Counter("rewrite.patterns_refused");
   acls: Counter = new Counter("rewrite.acl_requests_refused");
+  // Names dry-run rules would have renamed (reported, not renamed).
+  wouldRename: Counter = new Counter("rewrite.would_rename");
 }
 
 @inline function same(a: ArrayBuffer, ptr: usize, len: i32): bool {
@@ -62,11 +66,19 @@ export class RewriteStage {
   private misplaced: bool = false;
   private failedEdit: bool = false;
 
+  // Refusals and dry-run renames for the audit log.
+  audit: AuditTrail | null = null;
+  // Dry-run rules of the principal (judgeAs), and the name they would give.
+  private dryPrefix: ArrayBuffer | null = null;
+  private dryRenames: RenameRule[] = [];
+  private dryName: ByteBuffer = new ByteBuffer();
+
   constructor(private rules: RewriteRules, private counters: RewriteCounters, private topicIds: TopicIds) {}
 
   // Frees the connection's buffer (off the GC heap).
   release(): void {
     this.name.release();
+    this.dryName.release();
   }
 
   // Whether the principal is a tenant's (its names are confined to a prefix).
@@ -97,11 +109,49 @@ export class RewriteStage {
     }
     this.prefix = prefix;
     if (this.rules.renames.length > 0 || this.renames.length > 0) this.renames = this.rules.renamesOf(principal);
+    const dry = this.rules.dry;
+    if (dry !== null) {
+      this.dryPrefix = dry.tenantOf(principal);
+      this.dryRenames = dry.renamesOf(principal);
+    }
+  }
+
+  // What the principal's dry-run rules would make of a request's name the enforced rules left
+  // as it is: counted and reported, the frame unchanged.
+  private observe(entity: i32, ptr: usize, len: i32): void {
+    if (len < 0 || (entity != Entity.TopicName && entity != Entity.GroupId && entity != Entity.TransactionalId)) return;
+    const prefix = this.dryPrefix;
+    let srcPtr = ptr;
+    let srcLen = len;
+    if (entity == Entity.TopicName) {
+      for (let i = 0; i < this.dryRenames.length; i++) {
+        const r = unchecked(this.dryRenames[i]);
+        if (same(r.from, ptr, len)) {
+          srcPtr = changetype<usize>(r.to);
+          srcLen = r.to.byteLength;
+          break;
+        }
+      }
+    }
+    if (prefix === null && srcPtr == ptr) return;
+    const name = this.dryName;
+    name.clear();
+    if (prefix !== null) name.append(changetype<usize>(prefix), prefix.byteLength);
+    name.append(srcPtr, srcLen);
+    this.counters.wouldRename.increment(1);
+    const audit = this.audit;
+    if (audit !== null) {
+      const resource = entity == Entity.TopicName ? ResourceType.Topic : entity == Entity.GroupId ? ResourceType.Group : ResourceType.TransactionalId;
+      audit.entry(AuditOutcome.WouldRename, resource, ptr, len, name.ptr, name.len, 0, 0, 0);
+    }
   }
 
   // Renames a request's name; true when it changed (the broker's name is then in `name`).
   request(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool, edits: FrameEdits): bool {
-    if (!this.toBroker(entity, valuePtr, len)) return false;
+    if (!this.toBroker(entity, valuePtr, len)) {
+      if (this.rules.dry !== null) this.observe(entity, valuePtr, len);
+      return false;
+    }
     const name = this.name;
     if (entity == Entity.TopicName && name.len > MAX_TOPIC_LENGTH) {
       this.tooLong = INVALID_TOPIC_EXCEPTION;
@@ -169,6 +219,8 @@ export class RewriteStage {
     } else {
       return Verdict.Forward;
     }
+    const audit = this.audit;
+    if (audit !== null) audit.entry(AuditOutcome.Denied, this.aclRequest ? ResourceType.Cluster : ResourceType.Topic, 0, -1, 0, -1, 0, 0, code);
     if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, code, null, f.rewritten)) {
       return Verdict.Reject;
     }

@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../tests/harness/paths.ts";
 import { renderMetricsSvg } from "./plot_metrics.ts";
+import { lineageGraph, toSvg } from "../build/cli/lineage.ts";
 
 const step = (s: string) => console.log(`\n== ${s}`);
 
@@ -95,6 +96,13 @@ try {
   const svg = join(ROOT, "docs/demo-metrics.svg");
   writeFileSync(svg, renderMetricsSvg(prom, "kafka-proxy-wasm: metrics of one `npm run demo` run, from Envoy's /stats/prometheus"));
   console.log(`\nplot of these metrics: ${svg}`);
+
+  step("data lineage (\"lineage\": true): kafka-proxy-wasm lineage --prometheus http://<envoy admin>/stats/prometheus");
+  const graph = lineageGraph(prom);
+  for (const e of graph.edges) console.log(`${e.from} -> ${e.to}: ${e.kind === "commit" ? `${e.count} commits` : `${e.kind} ${e.count} records`}`);
+  const lineageSvg = join(ROOT, "docs/demo-lineage.svg");
+  writeFileSync(lineageSvg, await toSvg(graph));
+  console.log(`lineage graph (laid out by elkjs): ${lineageSvg}`);
 } catch (e) {
   failed = true;
   throw e;

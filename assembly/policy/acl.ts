@@ -53,6 +53,8 @@ class Rule {
   any: bool = false;
   // Bit per Operation.
   operations: i32 = 0;
+  // Observe only (`"dry_run": true`): decided and reported, never enforced.
+  dryRun: bool = false;
 
   matches(principal: string, resource: i32, ptr: usize, len: i32): bool {
     if (this.resource != resource) return false;
@@ -67,9 +69,23 @@ class Rule {
 export class Acl {
   superUsers: string[] = [];
   rules: Rule[] = [];
+  // `acls.dry_run`: no rule is enforced (every decision is only reported).
+  dryRun: bool = false;
+  // Some decisions are only reported: the global switch, or a rule in dry-run.
+  observes: bool = false;
 
-  // May `principal` perform `op` on the resource named by the `len` bytes at `ptr`?
+  // May `principal` perform `op` on the resource named by the `len` bytes at `ptr`? With every
+  // rule, dry-run ones included: what the policy would decide if all were enforced.
   authorize(principal: string, resource: i32, ptr: usize, len: i32, op: i32): bool {
+    return this.decide(principal, resource, ptr, len, op, false);
+  }
+
+  // The decision of the enforced rules alone (everything is allowed under `acls.dry_run`).
+  enforced(principal: string, resource: i32, ptr: usize, len: i32, op: i32): bool {
+    return this.dryRun || this.decide(principal, resource, ptr, len, op, true);
+  }
+
+  private decide(principal: string, resource: i32, ptr: usize, len: i32, op: i32, enforcedOnly: bool): bool {
     if (this.superUsers.includes(principal)) return true;
     const denyMask = (1 << op) | (1 << Operation.All);
     let allowMask = denyMask;
@@ -81,7 +97,7 @@ export class Acl {
     let allowed = false;
     for (let i = 0; i < this.rules.length; i++) {
       const r = unchecked(this.rules[i]);
-      if (!r.matches(principal, resource, ptr, len)) continue;
+      if ((enforcedOnly && r.dryRun) || !r.matches(principal, resource, ptr, len)) continue;
       if (!r.allow && (r.operations & denyMask) != 0) return false;
       if (r.allow && (r.operations & allowMask) != 0) allowed = true;
     }
@@ -173,6 +189,9 @@ function parseRule(v: JsonValue, where: string, p: AclParse): Rule | null {
         r.operations |= 1 << op;
       }
       if (p.error.length == 0 && names.length == 0) p.error = "config key '" + at + "' must list at least one operation";
+    } else if (key == "dry_run") {
+      if (item.kind == JsonKind.Bool) r.dryRun = item.bool;
+      else p.error = "config key '" + at + "' must be true or false";
     } else {
       p.error = "unknown config key '" + at + "'";
     }
@@ -209,7 +228,12 @@ export function parseAcl(v: JsonValue): AclParse {
       for (let j = 0; j < item.items.length && p.error.length == 0; j++) {
         const rule = parseRule(item.items[j], "acls.rules[" + j.toString() + "]", p);
         if (rule !== null) acl.rules.push(rule);
+        if (rule !== null && rule.dryRun) acl.observes = true;
       }
+    } else if (key == "dry_run") {
+      if (item.kind == JsonKind.Bool) acl.dryRun = item.bool;
+      else p.error = "config key 'acls.dry_run' must be true or false";
+      if (acl.dryRun) acl.observes = true;
     } else {
       p.error = "unknown config key 'acls." + key + "'";
     }

@@ -7,6 +7,7 @@ import { RewriteRules, parseRewrite } from "./rewrite_rules";
 import { GatewayRules, parseGateway } from "./gateway";
 import { parsePrincipalSource, PrincipalSource } from "./principal_source";
 import { Guardrails, parseGuardrails } from "./guardrails";
+import { AuditConfig, parseAudit } from "./audit_config";
 import { apiKeyNamed, highestVersion, isKnownApi, lowestVersion } from "../kafka/apis";
 import { MAX_API_KEY } from "../kafka/generated/schema_tables";
 import { ForwardMode } from "../proxy/forward_mode";
@@ -50,6 +51,10 @@ export class FilterConfig {
   // Per API key, the newest version the filter lets clients and brokers agree on: what its
   // schemas know, lowered by `api_versions` (filters/versions.ts).
   maxVersions: StaticArray<i16> = schemaMaxVersions();
+  // Lineage counters per (workload, topic) and (group, topic) (filters/lineage.ts).
+  lineage: bool = false;
+  // Audit events written to Envoy's log (filters/audit.ts).
+  audit: AuditConfig = new AuditConfig();
 }
 
 function schemaMaxVersions(): StaticArray<i16> {
@@ -179,6 +184,13 @@ export function parseConfig(text: string): ConfigResult {
       const gw = parseGateway(v);
       if (gw.error.length > 0) r.error = gw.error;
       c.gateway = gw.rules;
+    } else if (key == "lineage") {
+      if (v.kind == JsonKind.Bool) c.lineage = v.bool;
+      else r.error = "config key 'lineage' must be true or false";
+    } else if (key == "audit") {
+      const a = parseAudit(v);
+      if (a.error.length > 0) r.error = a.error;
+      c.audit = a.config;
     } else if (key == "api_versions") {
       versionCaps(v, c.maxVersions, r);
       capped = true;
@@ -190,6 +202,8 @@ export function parseConfig(text: string): ConfigResult {
     c.forward != ForwardMode.AfterCheck) {
     r.error = "config key 'forward' must be \"after_check\" when 'acls', 'rewrite', 'guardrails', 'gateway' or 'api_versions' is set";
   }
+  // Lineage counts under the metrics stage's topic labels.
+  if (r.error.length == 0 && c.lineage && !c.metrics) r.error = "config key 'lineage' needs 'metrics' to be true";
   if (r.error.length == 0) r.config = c;
   return r;
 }

@@ -83,6 +83,8 @@ export class Principal {
   private inFlight: i32 = 0;
   // SCRAM: the user of the latest client-first message, whom its client-final message proves.
   private scramUser: string = "";
+  // The user of the SASL request the latest answer was for ("" when it named none).
+  answeredUser: string = "";
   // The user of the SaslAuthenticate request being walked (its token is read during the walk).
   private tokenUser: string = "";
   // The last principals named from client ids (their bytes and names), reused while the client
@@ -103,6 +105,18 @@ export class Principal {
   }
 
   release(): void {}
+
+  // The SASL mechanism the client asked for ("" before its SaslHandshake).
+  get mechanismName(): string {
+    return this.mechanism;
+  }
+
+  // The certificate's identity (URI SAN, else subject) as a principal, null without one.
+  certificateIdentity(): string | null {
+    if (!this.tlsSources) return null;
+    this.readTls();
+    return this.uriSan !== null ? this.uriSan : this.subject;
+  }
 
   saslMechanism(ptr: usize, len: i32): void {
     this.mechanism = String.UTF8.decodeUnsafe(ptr, <usize>len);
@@ -138,8 +152,10 @@ export class Principal {
   // request's own user, if no user was adopted before. Once one is, no answer changes it: Kafka
   // keeps a connection's principal, and fails (and closes) a re-authentication naming anyone else.
   saslAnswer(errorCode: i16): void {
+    this.answeredUser = "";
     if (this.inFlight == 0) return;
     const user = unchecked(this.legUsers![this.head]);
+    this.answeredUser = user;
     this.head = (this.head + 1) % MAX_SASL_IN_FLIGHT;
     this.inFlight--;
     if (this.saslUser !== null) return;

@@ -4,17 +4,22 @@
 import { JsonKind, JsonValue } from "./json";
 
 export class TenantRule {
+  dryRun: bool = false;
   constructor(public principal: string, public prefix: ArrayBuffer) {}
 }
 
 export class RenameRule {
   // "*" applies to every principal.
+  dryRun: bool = false;
   constructor(public principal: string, public from: ArrayBuffer, public to: ArrayBuffer) {}
 }
 
 export class RewriteRules {
   tenants: TenantRule[] = [];
   renames: RenameRule[] = [];
+  // The rules in dry-run (`"dry_run": true`, or all of them under `rewrite.dry_run`): what
+  // they would rename is reported (would_rename), never done. Null when none is.
+  dry: RewriteRules | null = null;
 
   // The tenant prefix of `principal`, or null when it has none.
   tenantOf(principal: string): ArrayBuffer | null {
@@ -91,7 +96,13 @@ function list(v: JsonValue, at: string, p: RewriteParse): JsonValue[] {
 export function parseRewrite(v: JsonValue): RewriteParse {
   const p = new RewriteParse();
   const rules = new RewriteRules();
-  if (!checkKeys(v, "rewrite", ["tenants", "renames"], p)) return p;
+  if (!checkKeys(v, "rewrite", ["tenants", "renames", "dry_run"], p)) return p;
+  const dryAll = v.get("dry_run");
+  if (dryAll !== null && dryAll.kind != JsonKind.Bool) {
+    p.error = "config key 'rewrite.dry_run' must be true or false";
+    return p;
+  }
+  const allDry = dryAll !== null && dryAll.bool;
   const tenants = v.get("tenants");
   const items = tenants !== null ? list(tenants, "rewrite.tenants", p) : [];
   // A tenant owns every broker name starting with its prefix: no prefix may start with another
@@ -100,7 +111,7 @@ export function parseRewrite(v: JsonValue): RewriteParse {
   const prefixes: string[] = [];
   for (let i = 0; i < items.length && p.error.length == 0; i++) {
     const at = "rewrite.tenants[" + i.toString() + "]";
-    if (!checkKeys(items[i], at, ["principal", "prefix"], p)) break;
+    if (!checkKeys(items[i], at, ["principal", "prefix", "dry_run"], p)) break;
     const principal = principalOf(items[i], at, false, p);
     const prefix = field(items[i], at, "prefix", p);
     if (p.error.length > 0) break;
@@ -109,7 +120,9 @@ export function parseRewrite(v: JsonValue): RewriteParse {
     else if (prefix.startsWith("__")) keyError(p, at, ".prefix' would own Kafka's internal topics");
     else if (overlap(prefix, prefixes, true)) keyError(p, at, ".prefix' overlaps another tenant's prefix");
     prefixes.push(prefix);
-    if (p.error.length == 0) rules.tenants.push(new TenantRule(principal, String.UTF8.encode(prefix)));
+    const tenant = new TenantRule(principal, String.UTF8.encode(prefix));
+    tenant.dryRun = allDry || dryFlag(items[i], at, p);
+    if (p.error.length == 0) rules.tenants.push(tenant);
   }
   const renames = v.get("renames");
   const moves = renames !== null && p.error.length == 0 ? list(renames, "rewrite.renames", p) : [];
@@ -120,7 +133,7 @@ export function parseRewrite(v: JsonValue): RewriteParse {
   const ends: string[] = [];
   for (let i = 0; i < moves.length && p.error.length == 0; i++) {
     const at = "rewrite.renames[" + i.toString() + "]";
-    if (!checkKeys(moves[i], at, ["principal", "resource", "from", "to"], p)) break;
+    if (!checkKeys(moves[i], at, ["principal", "resource", "from", "to", "dry_run"], p)) break;
     const principal = principalOf(moves[i], at, true, p);
     const resource = moves[i].get("resource");
     if (resource !== null && (resource.kind != JsonKind.String || resource.str != "topic")) {
@@ -146,10 +159,33 @@ export function parseRewrite(v: JsonValue): RewriteParse {
     }
     ends.push(from);
     ends.push(to);
-    if (p.error.length == 0) rules.renames.push(new RenameRule(principal, String.UTF8.encode(from), String.UTF8.encode(to)));
+    const rename = new RenameRule(principal, String.UTF8.encode(from), String.UTF8.encode(to));
+    rename.dryRun = allDry || dryFlag(moves[i], at, p);
+    if (p.error.length == 0) rules.renames.push(rename);
   }
-  if (p.error.length == 0) p.rules = rules;
+  if (p.error.length == 0) p.rules = splitDry(rules);
   return p;
+}
+
+function dryFlag(v: JsonValue, at: string, p: RewriteParse): bool {
+  const d = v.get("dry_run");
+  if (d === null) return false;
+  if (d.kind != JsonKind.Bool) {
+    if (p.error.length == 0) keyError(p, at, ".dry_run' must be true or false");
+    return false;
+  }
+  return d.bool;
+}
+
+// The enforced rules, with the dry-run ones apart (checked together above: both sets must be
+// valid at once, since a dry-run rule is meant to be enforced later).
+function splitDry(all: RewriteRules): RewriteRules {
+  const enforced = new RewriteRules();
+  const dry = new RewriteRules();
+  for (let i = 0; i < all.tenants.length; i++) (all.tenants[i].dryRun ? dry : enforced).tenants.push(all.tenants[i]);
+  for (let i = 0; i < all.renames.length; i++) (all.renames[i].dryRun ? dry : enforced).renames.push(all.renames[i]);
+  if (dry.tenants.length > 0 || dry.renames.length > 0) enforced.dry = dry;
+  return enforced;
 }
 
 function keyError(p: RewriteParse, at: string, rest: string): void {

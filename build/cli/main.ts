@@ -8,6 +8,7 @@ import { loadPolicy, PolicyError } from "./policy.ts";
 import { envoyConfig, ROOT, toYaml, wasmPlugin } from "./render.ts";
 import { Format, FORMATS, parseImage, pushModule } from "./oci.ts";
 import { CREDENTIAL_VARIABLES, credentialsFromEnv, RegistryClient } from "./registry_client.ts";
+import { lineageGraph, toDot, toMermaid, toSvg } from "./lineage.ts";
 
 interface Command {
   usage: string;
@@ -111,7 +112,42 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+COMMANDS.lineage = {
+  usage: "lineage (--prometheus <url> | --scrape <file>) [--svg <file>] [--dot <file>] [--mermaid <file>]",
+  help: "Draws the data lineage the filter counted (config `\"lineage\": true`): workloads -> topics they produce to, " +
+    "topics -> workloads consuming them (dashed), topics -> consumer groups committing offsets. Reads Envoy's Prometheus " +
+    "stats (e.g. http://127.0.0.1:9901/stats/prometheus) or a saved scrape; writes SVG (laid out by ELK), DOT and " +
+    "Mermaid text; with no output file prints the DOT text.",
+  async run(args) {
+    const url = args.get("prometheus");
+    const file = args.get("scrape");
+    if ((url === undefined) === (file === undefined)) throw new UsageError("give one of --prometheus <url> or --scrape <file>");
+    let scrape: string;
+    if (url !== undefined) {
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+      scrape = await res.text();
+    } else {
+      scrape = readFileSync(file!, "utf8");
+    }
+    const graph = lineageGraph(scrape);
+    if (graph.edges.length === 0) console.error("no lineage counters in the scrape (is `\"lineage\": true` in the filter config?)");
+    const write = (path: string, text: string) => {
+      writeFileSync(path, text);
+      console.error(`wrote ${path}`);
+    };
+    const svg = args.get("svg");
+    const dot = args.get("dot");
+    const mermaid = args.get("mermaid");
+    if (svg !== undefined) write(svg, await toSvg(graph));
+    if (dot !== undefined) write(dot, toDot(graph));
+    if (mermaid !== undefined) write(mermaid, toMermaid(graph));
+    if (svg === undefined && dot === undefined && mermaid === undefined) process.stdout.write(toDot(graph));
+  },
+};
+
 const OPTIONS: Record<string, string[]> = {
+  lineage: ["prometheus", "scrape", "svg", "dot", "mermaid", "help"],
   build: ["help"],
   "render-envoy": ["policy", "out", "help"],
   "render-istio": ["policy", "sha256", "out", "help"],

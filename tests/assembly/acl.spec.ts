@@ -119,4 +119,25 @@ describe("ACLs", () => {
     expect(parseConfig(renames(`{"principal": "User:b", "from": "o", "to": "o2"}, {"principal": "User:c", "from": "o", "to": "o3"}`)).error)
       .toBe("");
   });
+
+  it("dry-run rules decide without being enforced: authorize() has them, enforced() leaves them out", () => {
+    const a = acl(`{"rules": [
+      {"principal": "User:app", "permission": "allow", "resource": "topic", "name": "orders", "operations": ["write"]},
+      {"principal": "User:app", "permission": "deny", "resource": "topic", "name": "orders", "operations": ["write"], "dry_run": true},
+      {"principal": "User:new", "permission": "allow", "resource": "topic", "name": "orders", "operations": ["write"], "dry_run": true}
+    ]}`);
+    expect(a.observes).toBe(true);
+    const orders = String.UTF8.encode("orders");
+    const p = changetype<usize>(orders);
+    // The dry-run deny would refuse app's write (would_deny), which the enforced rules allow.
+    expect(a.authorize("User:app", ResourceType.Topic, p, 6, Operation.Write)).toBe(false);
+    expect(a.enforced("User:app", ResourceType.Topic, p, 6, Operation.Write)).toBe(true);
+    // A dry-run allow grants nothing yet.
+    expect(a.enforced("User:new", ResourceType.Topic, p, 6, Operation.Write)).toBe(false);
+    // Under acls.dry_run nothing is enforced.
+    const all = acl(`{"dry_run": true, "rules": []}`);
+    expect(all.authorize("User:x", ResourceType.Topic, p, 6, Operation.Write)).toBe(false);
+    expect(all.enforced("User:x", ResourceType.Topic, p, 6, Operation.Write)).toBe(true);
+    expect(acl(RULES).observes).toBe(false);
+  });
 });

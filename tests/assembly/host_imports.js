@@ -1,6 +1,6 @@
 // Host functions for the as-pect specs that drive the filter's stages: Proxy-Wasm metrics kept in
 // a table (as Envoy does, a name defined again gets its existing id), so specs read the counters
-// back with proxy_get_metric; a clock; shared data (see below). Any other Proxy-Wasm host function the module imports throws when
+// back with proxy_get_metric; a clock; a log; shared data (see below). Any other Proxy-Wasm host function the module imports throws when
 // called: a spec must not depend on a host it does not have.
 const OK = 0;
 const NOT_FOUND = 1;
@@ -17,6 +17,7 @@ export function hostImports(binary, exportsOf) {
   const ids = new Map();
   const values = [];
   let clock = 1700000000000000000n;
+  const logs = [];
   const view = () => new DataView(memoryOf().buffer);
   const env = {
     proxy_define_metric(type, namePtr, nameSize, idPtr) {
@@ -26,6 +27,13 @@ export function hostImports(binary, exportsOf) {
         values.push(0n);
       }
       view().setUint32(idPtr, ids.get(name), true);
+      return OK;
+    },
+    // Log lines (the audit events of refusals and admin requests, filters/audit.ts) are kept
+    // here, not printed.
+    proxy_log(level, ptr, size) {
+      logs.push(text(ptr, size));
+      if (logs.length > 1000) logs.shift();
       return OK;
     },
     proxy_increment_metric(id, offset) {

@@ -11,9 +11,11 @@ const COPY_RATIO_GOAL = 0.02;
 const IDLE_CONNECTION_GOAL = 8 * 1024;
 const kib = (x: number) => (isFinite(x) ? `${(x / 1024).toFixed(1)} KiB` : "n/a");
 
-// The scenarios that run the filter (not direct, not tcp_proxy alone, not the no-op module).
+// The scenarios that run the filter (not direct, not tcp_proxy alone, not the no-op module, not
+// the audit variants measured by the full bench only).
 const withFilter = (r: BenchResult) =>
-  r.runs.filter((s) => SCENARIOS.some((c) => c.name === s.scenario && c.envoy !== null && c.envoy.filter !== null && !c.baseline));
+  r.runs.filter((s) => SCENARIOS.some((c) => c.name === s.scenario && c.envoy !== null && c.envoy.filter !== null && !c.baseline &&
+    !c.fullOnly));
 const CPU_GOAL = 1.25;
 
 function range(values: number[], show: (x: number) => string): string {

@@ -11,7 +11,7 @@ import { ROOT, WASM, requireInstalled, scratchDir } from "../harness/paths.ts";
 import { freePort } from "../harness/process.ts";
 import { startKafka } from "../harness/kafka.ts";
 import type { Envoy } from "../harness/envoy.ts";
-import { CLIENT_ID, NOOP_WASM, SCENARIOS, Scenario } from "./scenarios.ts";
+import { CLIENT_ID, NOOP_WASM, SCENARIOS as ALL_SCENARIOS, Scenario } from "./scenarios.ts";
 import { startScenarioEnvoy } from "./scenario_envoy.ts";
 import { consumerPerf, producerPerf, ProducerResult } from "./perf_tools.ts";
 import { kafkajsProduce, kafkajsRoundTrips } from "./kafkajs_load.ts";
@@ -81,6 +81,7 @@ export interface BenchResult {
 }
 
 const quick = process.argv.includes("--quick");
+const SCENARIOS = quick ? ALL_SCENARIOS.filter((s) => !s.fullOnly) : ALL_SCENARIOS;
 const outArg = process.argv.indexOf("--out");
 const outDir = outArg > 0 ? process.argv[outArg + 1] : join(ROOT, quick ? ".tmp/bench-quick" : "bench-results");
 const SIZES = [100, 1024];

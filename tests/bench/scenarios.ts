@@ -7,6 +7,8 @@ export interface Scenario {
   envoy: { filter: object | null; wasm?: string } | null;
   // A yardstick, not the filter (its runs count in no goal of the filter's).
   baseline?: boolean;
+  // Measured by the full bench only (`--quick` must stay within its time bound).
+  fullOnly?: boolean;
   // The broker's name for a topic the load calls `topic` (rewriting adds a prefix).
   brokerTopic(topic: string): string;
 }
@@ -21,6 +23,17 @@ export const NOOP_WASM = join(ROOT, ".tmp/bench/noop_filter.wasm");
 
 export const CLIENT_ID = "bench";
 
+// ACLs allowing everything the load does.
+const AUTHZ = {
+  principal_sources: ["client_id"],
+  acls: {
+    rules: [
+      { principal: `User:${CLIENT_ID}`, permission: "allow", resource: "topic", pattern: "prefixed", name: "bench", operations: ["write", "read"] },
+      { principal: `User:${CLIENT_ID}`, permission: "allow", resource: "group", pattern: "prefixed", name: "bench", operations: ["read"] },
+    ],
+  },
+};
+
 export const SCENARIOS: Scenario[] = [
   { name: "direct", envoy: null, brokerTopic: same },
   { name: "tcp_proxy", envoy: { filter: null }, brokerTopic: same },
@@ -28,19 +41,15 @@ export const SCENARIOS: Scenario[] = [
   // Proxy-Wasm network filter costs at least.
   { name: "wasm no-op", envoy: { filter: {}, wasm: NOOP_WASM }, baseline: true, brokerTopic: same },
   { name: "filter+metrics", envoy: { filter: {} }, brokerTopic: same },
+  // With the default audit log (refusals and admin operations: none in this load).
+  { name: "filter+authz", envoy: { filter: AUTHZ }, brokerTopic: same },
+  // The same without any audit: the default audit's cost is the difference.
+  { name: "filter+authz-noaudit", envoy: { filter: { ...AUTHZ, audit: false } }, fullOnly: true, brokerTopic: same },
+  // Every request in the audit log (a request log), uncapped: what logging every request costs.
   {
-    name: "filter+authz",
-    envoy: {
-      filter: {
-        principal_sources: ["client_id"],
-        acls: {
-          rules: [
-            { principal: `User:${CLIENT_ID}`, permission: "allow", resource: "topic", pattern: "prefixed", name: "bench", operations: ["write", "read"] },
-            { principal: `User:${CLIENT_ID}`, permission: "allow", resource: "group", pattern: "prefixed", name: "bench", operations: ["read"] },
-          ],
-        },
-      },
-    },
+    name: "filter+requestlog",
+    envoy: { filter: { ...AUTHZ, audit: { requests: true, connections: true, max_events_per_second: 1000000 } } },
+    fullOnly: true,
     brokerTopic: same,
   },
   {

@@ -9,6 +9,7 @@ import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { suiteTestBed } from "../harness/testbed.ts";
 import { brokerOffset as viewOffset, createTopics } from "../harness/broker_view.ts";
 import { makeCerts, CertPair, TestCerts } from "../harness/certs.ts";
+import { auditEvents } from "../harness/audit_log.ts";
 
 const WRITER = "spiffe://cluster.local/ns/shop/sa/orders-writer";
 const INTRUDER = "spiffe://cluster.local/ns/other/sa/intruder";
@@ -21,6 +22,8 @@ describe("authorization by mTLS peer identity (SPIFFE URI SAN)", () => {
     // The client id comes before the subject here on purpose: it must still not be used on a
     // connection with a certificate.
     principal_sources: ["mtls_uri_san", "client_id", "mtls_subject"],
+    // Connection events carry the certificate's identity (audit.ts).
+    audit: { connections: true },
     acls: {
       super_users: ["User:admin"],
       rules: [
@@ -83,6 +86,18 @@ describe("authorization by mTLS peer identity (SPIFFE URI SAN)", () => {
     // A certificate naming nobody (empty subject, no SAN) still is a certificate: no client id.
     await refusedWrite(certs!.client("nobody", "", true));
     assert.equal(await brokerOffset("orders"), 2);
+  }));
+
+  test("the audit log names each connection's certificate identity and the refusals' principals", guard(async () => {
+    await new Promise((r) => setTimeout(r, 1000)); // connections close asynchronously
+    const events = auditEvents(readFileSync(suite.bed.envoy.service.logFile, "utf8"));
+    const identities = new Set(events.filter((e) => e.kafka_proxy_audit === "connection_open").map((e) => e.mtls_identity));
+    for (const id of [`User:${WRITER}`, `User:${INTRUDER}`, `User:${SUBJECT_WRITER}`]) assert.ok(identities.has(id), id);
+    const closes = events.filter((e) => e.kafka_proxy_audit === "connection_close" && e.mtls_identity === `User:${WRITER}`);
+    assert.ok(closes.some((e) => e.principal === `User:${WRITER}` && e.client_id === "admin" && e.bytes_in > 0 && e.bytes_out > 0));
+    const refused = events.filter((e) => e.kafka_proxy_audit === "refusal").map((e) => e.principal);
+    assert.ok(refused.includes(`User:${INTRUDER}`));
+    assert.ok(!refused.includes("User:admin"), "a client id never names a refusal on a certificate connection");
   }));
 
   test("a client without a certificate cannot connect at all", guard(async () => {
