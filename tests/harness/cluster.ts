@@ -13,17 +13,7 @@ import { spawnSync } from "node:child_process";
 import { Kafka, logLevel } from "kafkajs";
 import { KAFKA_LIBS } from "./paths.ts";
 import { Service, freePort, waitFor } from "./process.ts";
-
-const LOG4J = `
-appender.console.type = Console
-appender.console.name = out
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = INFO
-rootLogger.appenderRef.out.ref = out
-logger.state.name = state.change.logger
-logger.state.level = WARN
-`;
+import { LOG4J } from "./kafka.ts";
 
 export interface ClusterBroker {
   id: number;

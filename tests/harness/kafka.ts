@@ -22,7 +22,8 @@ export interface KafkaBroker {
   stop(): Promise<void>;
 }
 
-const LOG4J = `
+// The brokers' logging (also the cluster harness's, cluster.ts).
+export const LOG4J = `
 appender.console.type = Console
 appender.console.name = out
 appender.console.layout.type = PatternLayout
