@@ -16,7 +16,7 @@
 // in ForwardMode.Immediately (frames checked as they complete, Envoy's buffer left alone).
 import { log, LogLevel, currentTimeNanos } from "./host";
 import { Action, BufferType, StreamType, proxy_close_stream } from "./abi";
-import { copyFromHost, prefetch, writeToHost } from "./host_memory";
+import { copyAhead, copyFromHost, prefetch, writeToHost } from "./host_memory";
 import { FrameImage, BatchCounter } from "./frame_image";
 import { HostOutput } from "./host_output";
 import { Visitor, WalkError, useSource, walk } from "../kafka/walker";
@@ -475,7 +475,7 @@ export class KafkaConnection extends NetworkContext {
         out.host(at, at + k);
         // The bytes taken as zeros when the frame was decided must be zeros.
         const zeros = min(left, rest.synthesized) - max(left - k, 0);
-        if (zeros > 0 && !this.allZero(hostBuffer, at + k - zeros, zeros)) return -1;
+        if (zeros > 0 && !this.allZero(hostBuffer, at + k - zeros, zeros, size)) return -1;
       }
       at += k;
       unchecked(rest.steps[i] -= k);
@@ -489,9 +489,10 @@ export class KafkaConnection extends NetworkContext {
     return at;
   }
 
-  private allZero(hostBuffer: u32, at: i32, n: i32): bool {
+  // The frame's last bytes: the next frame's start is usually right behind them (copyAhead).
+  private allZero(hostBuffer: u32, at: i32, n: i32, size: i32): bool {
     store<u32>(SIZE_PREFIX, 0xffffffff);
-    if (copyFromHost(hostBuffer, <u32>at, <u32>n, SIZE_PREFIX) != n) return false;
+    if (copyAhead(hostBuffer, <u32>at, <u32>n, SIZE_PREFIX, <u32>(size - at)) != n) return false;
     for (let i = 0; i < n; i++) if (load<u8>(SIZE_PREFIX + <usize>i) != 0) return false;
     return true;
   }

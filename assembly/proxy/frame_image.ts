@@ -9,7 +9,7 @@
 // element after it starts after them (hostAt()).
 import { WalkSource } from "../kafka/walk_source";
 import { BufferBudget, ByteBuffer, KEEP_BYTES } from "../kafka/byte_buffer";
-import { copyFromHost } from "./host_memory";
+import { copyAhead, copyFromHost } from "./host_memory";
 import { BatchSummary, SUMMARY_BYTES } from "../kafka/record_batches";
 
 // Bytes read past what the walk asked for: a produce or fetch frame's structure up to its first
@@ -65,7 +65,7 @@ export class BatchCounter {
       }
       const n = min(BATCH_HEADER_SIZE - this.have, hostLen - from);
       if (n <= 0) return;
-      if (copyFromHost(hostBuffer, <u32>from, <u32>n, this.header + <usize>this.have) != n) {
+      if (copyAhead(hostBuffer, <u32>from, <u32>n, this.header + <usize>this.have, <u32>(hostLen - from)) != n) {
         this.stopped = true;
         return;
       }
@@ -215,7 +215,8 @@ export class FrameImage extends WalkSource {
     if (this.open) {
       memory.fill(this.filled, 0, need);
       this.synthesized += need;
-    } else if (copyFromHost(this.hostBuffer, <u32>(this.frameAt + this.next), <u32>n, this.filled) != n) {
+    } else if (copyAhead(this.hostBuffer, <u32>(this.frameAt + this.next), <u32>n, this.filled,
+      <u32>(this.hostLen - (this.frameAt + this.next))) != n) {
       return false;
     }
     this.took(n);

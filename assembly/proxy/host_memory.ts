@@ -46,7 +46,11 @@ export function proxy_on_memory_allocate(size: usize): usize {
 // from memory. A proxy_get_buffer_bytes costs Envoy about a microsecond whatever its size (it
 // calls back into the module to allocate the destination): fewer calls, not fewer bytes, is
 // what the hot path wants. Valid until the module edits the host buffer or the callback ends.
-const WINDOW_CAP: u32 = 128;
+// A window read takes up to WINDOW_CAP bytes; a frame's start is served by it when its first
+// WINDOW_USEFUL bytes (or all of a smaller frame) are in it. The difference lets a window read
+// at a frame's last bytes (copyAhead) serve the start of the frame after it.
+const WINDOW_CAP: u32 = 256;
+const WINDOW_USEFUL: u32 = 128;
 const window = memory.data(<i32>WINDOW_CAP);
 let windowBuffer: u32 = 0;
 let windowStart: u32 = 0;
@@ -60,7 +64,7 @@ export function forgetWindow(): void {
 // Reads the window at `start` of a host buffer (up to `avail` bytes, the most the caller knows
 // are there), unless the `need` bytes there, or as many as a window holds, are in it already.
 export function prefetch(buffer: u32, start: u32, need: u32, avail: u32): void {
-  const want = min(need, WINDOW_CAP);
+  const want = min(need, WINDOW_USEFUL);
   if (windowLen > 0 && buffer == windowBuffer && start >= windowStart && start + want <= windowStart + windowLen) return;
   windowLen = 0;
   const got = hostRead(buffer, start, min(avail, WINDOW_CAP), window);
@@ -83,6 +87,15 @@ export function copyFromHost(buffer: u32, start: u32, len: u32, dest: usize): i3
     return more < 0 ? -1 : <i32>n + more;
   }
   return hostRead(buffer, start, len, dest);
+}
+
+// copyFromHost for a read that may be the last of a frame (what follows its last record set,
+// a batch header): one the window does not serve takes a whole window from `start` (of the
+// `avail` bytes the host buffer holds from there) when `len` fits in one, so that the next
+// frame's start, usually right behind it in the same callback, costs no read of its own.
+export function copyAhead(buffer: u32, start: u32, len: u32, dest: usize, avail: u32): i32 {
+  if (len <= WINDOW_CAP && avail > len) prefetch(buffer, start, len, avail);
+  return copyFromHost(buffer, start, len, dest);
 }
 
 function hostRead(buffer: u32, start: u32, len: u32, dest: usize): i32 {

@@ -114,6 +114,32 @@ describe("hot path: record payloads stay in the host's buffer (issue 14)", () =>
     });
   }
 
+  // A producer with requests in flight sends them back to back: the read of what follows a
+  // request's last record set (its empty tagged fields) takes the next request's start with it
+  // (copyAhead), so such a request costs one read, not two.
+  for (const policy of ["metrics", "acls", "rewrite"]) {
+    test(`${policy}: back-to-back 64 KiB produce requests cost 1 buffer read each, byte for byte`, async () => {
+      const host = await hostWith(policy);
+      const c = host.connect();
+      const tenant = policy === "rewrite" ? "kafkajs-capture" : "perf-producer";
+      const input = Buffer.concat(Array.from({ length: 20 }, (_, i) => encodeRequest(0, 9, i, tenant, {
+        Acks: -1, TimeoutMs: 30000, TopicData: [{ Name: "capture", PartitionData: [{ Index: 0, Records: recordSet(64 * KiB, 64 * KiB, 64) }] }],
+      })));
+      const before = c.abiBytes.reads;
+      send(host, c, input, 16 * KiB);
+      // The first request's window, then one read per request end (the last one's finds no
+      // request behind it): 21, where reading each request's end alone took 40. A renamed
+      // request costs one more: its rename rewrites the callback's first bytes, so the end of
+      // the request before it is copied out too (59 before).
+      assert.equal(c.abiBytes.reads - before, policy === "rewrite" ? 40 : 21);
+      assert.equal(c.closed, false);
+      const sent = Buffer.concat(c.toUpstream);
+      if (policy === "rewrite") assert.equal(frames(sent).length, 20);
+      else assert.ok(sent.equals(input), "forwarded bytes differ");
+      if (policy === "metrics") assert.equal(metric(host, "topic_produce_records.topic.capture"), 20 * 64);
+    });
+  }
+
   test("metrics: a produce request whose last record set arrives a byte at a time is counted whole", async () => {
     const host = await hostWith("metrics");
     const c = host.connect();
