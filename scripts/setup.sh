@@ -10,6 +10,7 @@
 #   .tools/istio/      Istio's pilot-agent and istio-xds (istio/xds: Istio's validation and discovery
 #                      server), built from the istio.io/istio module pinned in istio/xds/go.mod
 #   /usr/bin/docker-registry, /usr/bin/skopeo  Debian packages, for the OCI image tests
+#   /usr/bin/valgrind  Debian package, for the bench's instruction counts (tests/bench/callgrind.ts)
 # Each step is skipped when its stamp says the pinned version is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -87,12 +88,13 @@ if ! stamp_ok .tools/python/.stamp "$CONFLUENT_KAFKA_VERSION"; then
   PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-deps --target .tools/python "confluent-kafka==$CONFLUENT_KAFKA_VERSION"
   echo "$CONFLUENT_KAFKA_VERSION" > .tools/python/.stamp
 fi
-# A real OCI registry and a real puller for the distribution tests; system packages, since
-# Debian is where they come from (the machines run as root).
-if ! command -v skopeo >/dev/null || [ ! -x /usr/bin/docker-registry ]; then
-  echo "setup: docker-registry and skopeo from Debian"
+# A real OCI registry and a real puller for the distribution tests, and Valgrind for the bench's
+# instruction counts; system packages, since Debian is where they come from (the machines run as
+# root).
+if ! command -v skopeo >/dev/null || [ ! -x /usr/bin/docker-registry ] || ! command -v valgrind >/dev/null; then
+  echo "setup: docker-registry, skopeo and valgrind from Debian"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends docker-registry skopeo >/dev/null
+  apt-get install -y -qq --no-install-recommends docker-registry skopeo valgrind >/dev/null
 fi
 echo "setup: ready (envoy $ENVOY_VERSION, kafka $KAFKA_VERSION, $(ls .tools/kafka/schemas | wc -l) schemas)"
