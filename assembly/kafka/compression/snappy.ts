@@ -1,0 +1,88 @@
+// Snappy (github.com/google/snappy, format_description.txt), both as Kafka producers write it:
+// the Java client's Xerial framing (magic \x82SNAPPY\0, int32 version, int32 compatible version,
+// then [int32 BE length][raw block]*, header possibly repeated by concatenation) and the raw
+// block of librdkafka and kafkajs. As Xerial's SnappyInputStream, input without the magic is raw.
+import { copyBack } from "./index";
+
+// \x82 S N A P P Y \0, read as a little-endian u64.
+const XERIAL_MAGIC: u64 = 0x0059_5050_414e_5382;
+
+export function unsnappy(src: usize, srcLen: usize, dst: usize, dstCap: usize): i32 {
+  if (srcLen < 16 || load<u64>(src) != XERIAL_MAGIC) return block(src, srcLen, dst, dstCap);
+  const e = src + srcLen;
+  let p = src;
+  let op = dst;
+  const oe = dst + dstCap;
+  while (p < e) {
+    if (e - p >= 16 && load<u64>(p) == XERIAL_MAGIC) {
+      p += 16;
+      continue;
+    }
+    if (e - p < 4) return -1;
+    const n = <usize>bswap<u32>(load<u32>(p));
+    p += 4;
+    if (n > e - p) return -1;
+    const r = block(p, n, op, oe - op);
+    if (r < 0) return r;
+    p += n;
+    op += <usize>r;
+  }
+  return <i32>(op - dst);
+}
+
+// One raw block: varint uncompressed length, then literals and copies.
+function block(p: usize, n: usize, op: usize, cap: usize): i32 {
+  const e = p + n;
+  let want: u64 = 0;
+  for (let sh: u64 = 0; ; sh += 7) {
+    if (p >= e || sh > 28) return -1;
+    const b = load<u8>(p++);
+    want |= <u64>(b & 0x7f) << sh;
+    if (b < 0x80) break;
+  }
+  if (want > 0x7fffffff) return -1;
+  if (want > <u64>cap) return -2;
+  const o0 = op;
+  const oe = op + <usize>want;
+  while (p < e) {
+    const t = <usize>load<u8>(p++);
+    let len: usize;
+    if ((t & 3) == 0) {
+      len = t >> 2;
+      if (len >= 60) {
+        const k = len - 59;
+        if (e - p < k) return -1;
+        len = 0;
+        for (let i: usize = 0; i < k; i++) len |= <usize>load<u8>(p + i) << (i << 3);
+        p += k;
+      }
+      // len is the literal's length minus one.
+      if (len >= e - p || len >= oe - op) return -1;
+      len++;
+      memory.copy(op, p, len);
+      p += len;
+      op += len;
+      continue;
+    }
+    let off: usize;
+    if ((t & 3) == 1) {
+      if (p >= e) return -1;
+      len = 4 + ((t >> 2) & 7);
+      off = ((t >> 5) << 8) | <usize>load<u8>(p++);
+    } else if ((t & 3) == 2) {
+      if (e - p < 2) return -1;
+      len = (t >> 2) + 1;
+      off = <usize>load<u16>(p);
+      p += 2;
+    } else {
+      if (e - p < 4) return -1;
+      len = (t >> 2) + 1;
+      off = <usize>load<u32>(p);
+      p += 4;
+    }
+    if (off == 0 || off > op - o0 || len > oe - op) return -1;
+    copyBack(op, off, len);
+    op += len;
+  }
+  return op == oe ? <i32>(op - o0) : -1;
+}
