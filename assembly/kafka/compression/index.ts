@@ -20,8 +20,6 @@ export function decompress(codec: i32, src: usize, srcLen: i32, dst: usize, dstC
 
 // An LZ77 back-reference: len bytes from off bytes back (off >= 1, checked by the caller). An
 // overlapping copy (off < len) repeats the last off bytes, so it goes byte by byte.
-// @ts-ignore: decorator
-@inline
 export function copyBack(op: usize, off: usize, len: usize): void {
   if (off >= len) memory.copy(op, op - off, len);
   else for (let e = op + len; op < e; op++) store<u8>(op, load<u8>(op - off));

@@ -91,45 +91,45 @@ export function unlz4(src: usize, srcLen: usize, dst: usize, dstCap: usize): i32
 
 // One compressed block: sequences of [token][literal length+][literals][offset][match length+],
 // the last one literals only.
+let bp: usize = 0;
+let be: usize = 0;
+
 function block(p: usize, n: usize, lo: usize, op: usize, oe: usize): i32 {
-  const e = p + n;
+  bp = p;
+  be = p + n;
   const o0 = op;
   if (n == 0) return -1;
   for (;;) {
-    const t = <usize>load<u8>(p++);
-    let len = t >> 4;
-    if (len == 15) {
-      for (;;) {
-        if (p >= e) return -1;
-        const b = <usize>load<u8>(p++);
-        len += b;
-        if (b != 255) break;
-      }
-    }
-    if (len > e - p) return -1;
+    const t = <usize>load<u8>(bp++);
+    let len = more(t >> 4);
+    if (len > be - bp) return -1;
     if (len > oe - op) return -2;
-    memory.copy(op, p, len);
+    memory.copy(op, bp, len);
     op += len;
-    p += len;
-    if (p == e) return <i32>(op - o0);
-    if (e - p < 2) return -1;
-    const off = <usize>load<u16>(p);
-    p += 2;
-    len = t & 15;
-    if (len == 15) {
-      for (;;) {
-        if (p >= e) return -1;
-        const b = <usize>load<u8>(p++);
-        len += b;
-        if (b != 255) break;
-      }
-    }
-    len += 4;
-    if (off == 0 || off > op - lo) return -1;
+    bp += len;
+    if (bp == be) return <i32>(op - o0);
+    if (be - bp < 2) return -1;
+    const off = <usize>load<u16>(bp);
+    bp += 2;
+    len = more(t & 15) + 4;
+    // A block ends with literals.
+    if (bp >= be || off == 0 || off > op - lo) return -1;
     if (len > oe - op) return -2;
     copyBack(op, off, len);
     op += len;
-    if (p >= e) return -1;
   }
   return -1;
+}
+
+// A length of 15 goes on in bytes up to one under 255; running out of input makes it too long.
+function more(len: usize): usize {
+  if (len == 15) {
+    for (;;) {
+      if (bp >= be) return 0x7fffffff;
+      const b = <usize>load<u8>(bp++);
+      len += b;
+      if (b != 255) break;
+    }
+  }
+  return len;
 }

@@ -46,14 +46,13 @@ function block(p: usize, n: usize, op: usize, cap: usize): i32 {
   const oe = op + <usize>want;
   while (p < e) {
     const t = <usize>load<u8>(p++);
-    let len: usize;
-    if ((t & 3) == 0) {
-      len = t >> 2;
+    const kind = t & 3;
+    let len = t >> 2;
+    if (kind == 0) {
       if (len >= 60) {
         const k = len - 59;
         if (e - p < k) return -1;
-        len = 0;
-        for (let i: usize = 0; i < k; i++) len |= <usize>load<u8>(p + i) << (i << 3);
+        len = le(p, k);
         p += k;
       }
       // len is the literal's length minus one.
@@ -64,25 +63,27 @@ function block(p: usize, n: usize, op: usize, cap: usize): i32 {
       op += len;
       continue;
     }
-    let off: usize;
-    if ((t & 3) == 1) {
-      if (p >= e) return -1;
-      len = 4 + ((t >> 2) & 7);
-      off = ((t >> 5) << 8) | <usize>load<u8>(p++);
-    } else if ((t & 3) == 2) {
-      if (e - p < 2) return -1;
-      len = (t >> 2) + 1;
-      off = <usize>load<u16>(p);
-      p += 2;
+    // Copies with a 1-byte (and 3 bits of the tag), 2-byte or 4-byte offset.
+    const k: usize = kind == 3 ? 4 : kind;
+    if (e - p < k) return -1;
+    let off = le(p, k);
+    p += k;
+    if (kind == 1) {
+      off |= (t >> 5) << 8;
+      len = 4 + (len & 7);
     } else {
-      if (e - p < 4) return -1;
-      len = (t >> 2) + 1;
-      off = <usize>load<u32>(p);
-      p += 4;
+      len++;
     }
     if (off == 0 || off > op - o0 || len > oe - op) return -1;
     copyBack(op, off, len);
     op += len;
   }
   return op == oe ? <i32>(op - o0) : -1;
+}
+
+// k (1 to 4) bytes, little-endian.
+function le(p: usize, k: usize): usize {
+  let v: usize = 0;
+  for (let i: usize = 0; i < k; i++) v |= <usize>load<u8>(p + i) << (i << 3);
+  return v;
 }
