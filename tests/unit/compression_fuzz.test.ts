@@ -274,6 +274,37 @@ test("decompress: bombs are refused with -2 quickly at 1 MiB of room; zero-lengt
   const stored = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), Buffer.alloc(100000 * 5, 0), Buffer.from([1, 0, 0, 0xff, 0xff]), Buffer.alloc(8)]);
   for (let i = 0; i < 100000; i++) stored.writeUInt32LE(0xffff0000, 10 + i * 5 + 1);
   assert.equal(check(1, stored, MiB, "empty stored blocks").r, 0);
+  // 1 MiB of empty fixed-Huffman blocks (10 bits each), and of minimal dynamic ones (93 bits):
+  // the work per block stays small (rebuilding the fixed tables for each took 3.7 s here).
+  const blocks = (n: number, block: (put: (v: number, bits: number) => void) => void) => {
+    const bits: number[] = [];
+    const put = (v: number, k: number) => { for (let i = 0; i < k; i++) bits.push((v >> i) & 1); };
+    for (let i = 0; i < n; i++) block(put);
+    put(1, 1);
+    put(0, 2);
+    const b = Buffer.alloc(Math.ceil(bits.length / 8) + 4);
+    bits.forEach((x, i) => { b[i >> 3] |= x << (i & 7); });
+    b.writeUInt32LE(0xffff0000, b.length - 4);
+    return Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), b, Buffer.alloc(8)]);
+  };
+  const fixed = blocks(838000, (put) => { put(2, 3); put(0, 7); });
+  assert.equal(zlib.gunzipSync(fixed).length, 0);
+  t = timed(() => check(1, fixed, MiB, "empty fixed blocks").r);
+  assert.equal(t.r, 0);
+  assert.ok(t.ms < 1000, `1 MiB of empty fixed blocks took ${t.ms} ms`);
+  const ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+  const dynamic = blocks(90000, (put) => {
+    // 257 literal/length and 1 distance lengths, 19 code-length lengths (18 and 1: one bit each).
+    put(4, 3); put(0, 5); put(0, 5); put(15, 4);
+    for (const o of ORDER) put(o == 18 || o == 1 ? 1 : 0, 3);
+    // 138 + 118 zeros (code 1 for 18), then length 1 (code 0) for end-of-block and distance 0;
+    // the block: end-of-block.
+    put(1, 1); put(127, 7); put(1, 1); put(107, 7); put(0, 1); put(0, 1); put(0, 1);
+  });
+  assert.equal(zlib.gunzipSync(dynamic).length, 0);
+  t = timed(() => check(1, dynamic, MiB, "minimal dynamic blocks").r);
+  assert.equal(t.r, 0);
+  assert.ok(t.ms < 2000, `1 MiB of minimal dynamic blocks took ${t.ms} ms`);
 
   // Raw snappy: a preamble of 100 MiB is -2 before any work; a preamble of 1 MiB followed by
   // copies worth 100 MiB stops at 1 MiB as malformed.

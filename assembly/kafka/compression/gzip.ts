@@ -27,6 +27,9 @@ let bb: u32 = 0;    // bit buffer, least significant bit first
 let bc: u32 = 0;    // bits in bb (< 8 between calls)
 let short = false;  // a read ran past the end of input
 let crcReady = false;
+// The literal/length and distance tables hold the fixed codes: runs of fixed blocks (10 bits
+// each when empty) do not rebuild them.
+let fixedReady = false;
 
 function bits(n: u32): u32 {
   while (bc < n) {
@@ -93,6 +96,7 @@ function decode(cnt: usize, sym: usize): i32 {
 }
 
 function dynamicCodes(): bool {
+  fixedReady = false;
   const nlen = bits(5) + 257;
   const ndist = bits(5) + 1;
   const ncode = bits(4) + 4;
@@ -131,6 +135,7 @@ function fixedCodes(): void {
   for (let i: usize = 288; i < 318; i++) store<u16>(LENS + (i << 1), 5);
   build(LCNT, LSYM, LENS, 288);
   build(DCNT, DSYM, LENS + 576, 30);
+  fixedReady = true;
 }
 
 // One deflate stream into [op0, oe): bytes written or -1 / -2.
@@ -155,8 +160,9 @@ function inflate(op0: usize, oe: usize): i32 {
       op += n;
       continue;
     }
-    if (type == 1) fixedCodes();
-    else if (!dynamicCodes()) return -1;
+    if (type == 1) {
+      if (!fixedReady) fixedCodes();
+    } else if (!dynamicCodes()) return -1;
     for (;;) {
       let s = decode(LCNT, LSYM);
       if (s < 0) return -1;
