@@ -1,6 +1,8 @@
 // Decompression of Kafka record batches' records sections (codec = the batch attributes'
 // low three bits). No allocation: output goes to the caller's buffer, tables are static.
-// Results: >= 0 bytes written; -1 malformed; -2 the output would exceed dstCap; -3 unsupported.
+// Results: >= 0 bytes written; -1 malformed; -2 the output would exceed dstCap (returned as soon
+// as it would, so a bomb costs at most dstCap bytes of work); -3 unsupported. src and dst must
+// not overlap; bytes of dst past a negative result's progress are unspecified.
 import { gunzip } from "./gzip";
 import { unsnappy } from "./snappy";
 import { unlz4 } from "./lz4";
