@@ -9,10 +9,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, renameSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import zlib from "node:zlib";
-import { ROOT, scratchDir } from "../harness/paths.ts";
+import { KAFKA_LIBS, ROOT, scratchDir } from "../harness/paths.ts";
 
 const MiB = 1 << 20;
 const MEM = 16 * MiB;
@@ -342,4 +342,47 @@ test("decompress: bombs are refused with -2 quickly at 1 MiB of room; zero-lengt
   const empties = Buffer.concat([lz4Frame(0x60, []).subarray(0, 7), Buffer.alloc(100000 * 4).fill(Buffer.from([0, 0, 0, 0x80])), Buffer.alloc(4)]);
   assert.equal(check(3, empties, MiB, "empty raw blocks").r, 0);
   assert.equal(check(3, lz4Frame(0x60, []), MiB, "empty frame").r, 0);
+});
+
+test("decompress: random data compressed by the Java client's codecs, snappy-java and the lz4 CLI (linked and independent blocks, checksums, sizes) is byte-exact", (t) => {
+  const rng = new Rng(4242);
+  const dir = scratchDir("compression-random");
+  try {
+    const files: string[] = [];
+    for (let i = 0; i < 120; i++) {
+      const f = join(dir, `r${i}`);
+      writeFileSync(f, randomData(rng, i % 10 == 0 ? 100000 + rng.below(300000) : rng.below(40000)));
+      files.push(f);
+    }
+    const libs = readdirSync(KAFKA_LIBS).filter((f) => f.endsWith(".jar")).map((f) => join(KAFKA_LIBS, f)).join(":");
+    const classes = join(dir, "classes");
+    let r = spawnSync("javac", ["-d", classes, "-cp", libs, join(ROOT, "tests/tools/compression_vectors/Vectors.java")], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    r = spawnSync("java", ["-cp", `${classes}:${libs}`, "Vectors", "--files", ...files], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const forms: [string, number][] = [[".java-gzip", 1], [".java-snappy", 2], [".raw-snappy", 2], [".java-lz4", 3]];
+    const lz4 = spawnSync("lz4", ["--version"]).status === 0;
+    if (lz4) {
+      const flagSets = [[], ["-BD", "-B4"], ["-BX", "--content-size", "-B5"], ["--no-frame-crc", "-9"], ["-BD", "-BX", "-B4", "--content-size", "-1"]];
+      flagSets.forEach((flags, k) => {
+        const out = spawnSync("lz4", ["-q", "-f", "-m", ...flags, ...files], { encoding: "utf8" });
+        assert.equal(out.status, 0, out.stderr);
+        for (const f of files) renameSync(`${f}.lz4`, `${f}.cli-lz4-${k}`);
+        forms.push([`.cli-lz4-${k}`, 3]);
+      });
+    } else t.diagnostic("no lz4 command: only the Java client's lz4 frames");
+    let n = 0;
+    for (const f of files) {
+      const orig = readFileSync(f);
+      for (const [suffix, codec] of forms) {
+        const o = check(codec, readFileSync(f + suffix), orig.length, f + suffix);
+        assert.equal(o.r, orig.length, `${f}${suffix}: length`);
+        assert.ok(o.out.equals(orig), `${f}${suffix}: bytes`);
+        n++;
+      }
+    }
+    t.diagnostic(`${n} compressed files byte-exact`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

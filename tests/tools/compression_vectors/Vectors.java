@@ -52,6 +52,17 @@ public class Vectors {
   }
 
   public static void main(String[] args) throws Exception {
+    if (args[0].equals("--files")) {
+      // Each file compressed as the Java client does, next to it (used by compression_fuzz.test.ts).
+      for (int a = 1; a < args.length; a++) {
+        byte[] o = Files.readAllBytes(Path.of(args[a]));
+        Files.write(Path.of(args[a] + ".java-gzip"), compress(Compression.gzip().build(), o));
+        Files.write(Path.of(args[a] + ".java-snappy"), compress(Compression.snappy().build(), o));
+        Files.write(Path.of(args[a] + ".java-lz4"), compress(Compression.lz4().build(), o));
+        Files.write(Path.of(args[a] + ".raw-snappy"), org.xerial.snappy.Snappy.compress(o));
+      }
+      return;
+    }
     Path dir = Path.of(args[0]);
     // name kind seed length, one per argument after the directory
     for (int a = 1; a + 3 < args.length; a += 4) {
