@@ -17,8 +17,6 @@ const LENS = TABLES + 704;    // 320 (286 + 30 used)
 const OFFS = TABLES + 1344;   // 17
 const CRC = TABLES + 1380;    // 256 x u32
 
-const LBASE = memory.data<u16>([3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258]);
-const DBASE = memory.data<u16>([1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577]);
 const ORDER = memory.data<u8>([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]);
 
 let ip: usize = 0;  // next input byte
@@ -174,10 +172,21 @@ function inflate(op0: usize, oe: usize): i32 {
       if (s == 256) break;
       s -= 257;
       if (s >= 29) return -1;
-      const len = <usize>load<u16>(LBASE + (<usize>s << 1)) + <usize>bits(s < 8 || s == 28 ? 0 : (s >> 2) - 1);
+      // RFC 1951 3.2.5's length and distance bases, computed: from code 8 (4) on, each group of
+      // 4 (2) codes has one more extra bit.
+      let len: usize = 258;
+      if (s < 8) len = s + 3;
+      else if (s < 28) {
+        const x = (s >> 2) - 1;
+        len = ((4 + (s & 3)) << x) + 3 + bits(x);
+      }
       const d = decode(DCNT, DSYM);
       if (d < 0 || d >= 30) return -1;
-      const dist = <usize>load<u16>(DBASE + (<usize>d << 1)) + <usize>bits(d < 4 ? 0 : (d >> 1) - 1);
+      let dist: usize = d + 1;
+      if (d >= 4) {
+        const x = (d >> 1) - 1;
+        dist = ((2 + (d & 1)) << x) + 1 + bits(x);
+      }
       if (short || dist > op - op0) return -1;
       if (len > oe - op) return -2;
       copyBack(op, dist, len);
