@@ -3,7 +3,7 @@
 // renaming them back reproduces it byte for byte.
 import { FRAME_COUNT } from "./fixtures/captured_frames";
 import { Visitor } from "../../assembly/kafka/walker";
-import { rewriteEntities, Renamer } from "../../assembly/kafka/entity_rewriter";
+import { rewriteEntities, Renamer } from "./entity_rewriter";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { Captured, Names } from "./captured";
 import { sameBytes, text } from "./helpers";

@@ -11,7 +11,6 @@ import { Entity } from "../../assembly/kafka/layout";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { FrameEdits } from "../../assembly/kafka/frame_edits";
 import { Gather } from "../../assembly/kafka/gather";
-import { writeStringLength } from "../../assembly/kafka/writer";
 import { parseConfig } from "../../assembly/policy/config";
 import { Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader } from "../../assembly/proxy/headers";
@@ -61,10 +60,7 @@ class BrokerNames extends Visitor {
   entity(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
     if (len < 0 || !isName(entity)) return;
     const name = String.UTF8.encode(brokerName(entity, text(valuePtr, len)));
-    const mark = this.edits.bytes.len;
-    writeStringLength(this.edits.bytes, name.byteLength, compact);
-    this.edits.bytes.append(changetype<usize>(name), name.byteLength);
-    this.edits.replace(lengthPtr, valuePtr + <usize>len, mark);
+    expect(this.edits.replaceString(lengthPtr, valuePtr, len, compact, changetype<usize>(name), name.byteLength)).toBe(true);
   }
 }
 

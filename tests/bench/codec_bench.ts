@@ -12,7 +12,7 @@ import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/headers";
 import { ProxyCounters } from "../../assembly/proxy/counters";
 import { Pipeline, Shared } from "../../filters/pipeline";
-import { rewriteEntities, Renamer } from "../../assembly/kafka/entity_rewriter";
+import { rewriteEntities, Renamer } from "../assembly/entity_rewriter";
 import { fromHex } from "../assembly/helpers";
 
 const frames: ByteBuffer[] = [];

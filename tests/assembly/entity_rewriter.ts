@@ -1,11 +1,12 @@
-// Copies a frame while renaming the string entities in it (topic names, group ids,
-// transactional ids), re-encoding their length prefixes and the frame size. Everything between
-// renamed names, record sets included, is copied as one block.
-import { ByteBuffer } from "./byte_buffer";
-import { Entity } from "./layout";
-import { FrameEdits } from "./frame_edits";
-import { Visitor, insideTaggedField, walk } from "./walker";
-import { writeStringLength } from "./writer";
+// Test-only (captured.spec.ts, the codec microbench tests/bench/codec_bench.ts): copies a frame
+// while renaming the string entities in it (topic names, group ids, transactional ids) with the
+// codec's one string replacement (FrameEdits.replaceString), which re-encodes their length
+// prefixes and the frame size. Everything between renamed names, record sets included, is copied
+// as one block. The filter's own renames are filters/rewrite.ts's.
+import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
+import { Entity } from "../../assembly/kafka/layout";
+import { FrameEdits } from "../../assembly/kafka/frame_edits";
+import { Visitor, insideTaggedField, walk } from "../../assembly/kafka/walker";
 
 export const enum RewriteError {
   // A renamed entity inside a tagged field (no current schema has one).
@@ -22,8 +23,6 @@ export abstract class Renamer {
   abstract rename(entity: i32, ptr: usize, len: i32, out: ByteBuffer): bool;
 }
 
-// Kafka's limit for topic names is 249 bytes; group and transactional ids are only bounded by
-// the int16 length prefix.
 export function renameEntity(edits: FrameEdits, renamer: Renamer, entity: i32, lengthPtr: usize, valuePtr: usize,
   len: i32, compact: bool, name: ByteBuffer): i32 {
   if (len < 0) return 0;
@@ -31,11 +30,7 @@ export function renameEntity(edits: FrameEdits, renamer: Renamer, entity: i32, l
   name.clear();
   if (!renamer.rename(entity, valuePtr, len, name)) return 0;
   if (insideTaggedField()) return RewriteError.TaggedField;
-  if (name.len > 0x7fff) return RewriteError.NameTooLong;
-  const mark = edits.bytes.len;
-  writeStringLength(edits.bytes, name.len, compact);
-  edits.bytes.append(name.ptr, name.len);
-  edits.replace(lengthPtr, valuePtr + <usize>len, mark);
+  if (!edits.replaceString(lengthPtr, valuePtr, len, compact, name.ptr, name.len)) return RewriteError.NameTooLong;
   return 1;
 }
 
