@@ -5,8 +5,6 @@ import { stringify } from "yaml";
 import type { Gateway, Policy } from "./policy.ts";
 import { address, bootstrap, cluster, downstreamTls, filters, mtlsTransportSocket, singleUpstream } from "../envoy/bootstrap.ts";
 
-export { ROOT } from "../envoy/bootstrap.ts";
-
 export function envoyConfig(p: Policy): object {
   if (p.envoy.gateway) return gatewayConfig(p, p.envoy.gateway);
   return singleUpstream({

@@ -3,10 +3,8 @@
 // the example files (./examples.ts: envoy-config/), the test harness (tests/harness/envoy.ts),
 // the demo and the bench all build their Envoy configs from these pieces.
 import { readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+import { join } from "node:path";
+import { ROOT } from "../root.ts";
 
 export interface Endpoint {
   address: string;

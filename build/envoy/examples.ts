@@ -9,7 +9,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { ROOT, singleUpstream } from "./bootstrap.ts";
+import { singleUpstream } from "./bootstrap.ts";
+import { ROOT } from "../root.ts";
 
 export const LISTEN_PORT = 19092;
 export const BROKER_PORT = 9092;

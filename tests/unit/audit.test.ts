@@ -6,13 +6,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { WASM } from "../harness/paths.ts";
 import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
+import { i32, str } from "../harness/kafka_bytes.ts";
 
-const i32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(n, 0);
-  return b;
-};
-const str = (s: Buffer) => Buffer.concat([Buffer.from([s.length >> 8, s.length & 0xff]), s]);
 
 // A Metadata v4 request with the raw bytes `clientId` in its header, naming `topics`.
 function metadata(correlationId: number, clientId: Buffer, topics: Buffer[]): Buffer {

@@ -31,6 +31,7 @@ import { recordBatch } from "../e2e/oracle/fill.ts";
 import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
 import { POLICIES } from "../host/fuzz.ts";
 import { createTopics } from "../harness/broker_view.ts";
+import { str } from "../harness/kafka_bytes.ts";
 
 const COUNTERS = ["requests_forwarded", "responses_forwarded", "requests_malformed", "requests_unsupported_version",
   "requests_oversized", "connections_closed_protocol_error", "authz.requests_denied", "authz.entries_denied", "authz.entries_hidden",
@@ -40,12 +41,6 @@ const COUNTERS = ["requests_forwarded", "responses_forwarded", "requests_malform
 // Reported (HOST_VS_ENVOY_DEBUG=1) for both runs, compared only with the host's own count of its copies.
 const ABI_COUNTERS = ["abi_bytes_read", "abi_bytes_written", "bytes_forwarded"];
 
-const str = (s: string) => {
-  const b = Buffer.alloc(2 + s.length);
-  b.writeInt16BE(s.length, 0);
-  b.write(s, 2);
-  return b;
-};
 // Metadata v6 for the given topics (null: all), no auto-creation.
 const metadata = (topics: string[] | null, correlation = 2) => {
   const count = Buffer.alloc(4);

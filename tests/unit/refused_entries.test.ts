@@ -10,13 +10,8 @@ import { WASM } from "../harness/paths.ts";
 import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
 import { POLICIES } from "../host/fuzz.ts";
 import { requestFrame } from "../harness/raw_client.ts";
+import { str } from "../harness/kafka_bytes.ts";
 
-const str = (s: string) => {
-  const b = Buffer.alloc(2 + Buffer.byteLength(s));
-  b.writeInt16BE(Buffer.byteLength(s), 0);
-  b.write(s, 2);
-  return b;
-};
 
 // Metadata v4 naming `refused` times the denied topic, then one allowed topic.
 export function refusedMetadata(refused: number, correlationId = 1): Buffer {

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { WASM } from "../harness/paths.ts";
 import { fetchByIdFrame, requestFrame } from "../harness/raw_client.ts";
 import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
+import { compactStr } from "../harness/kafka_bytes.ts";
 
 const POLICY = {
   principal_sources: ["client_id"],
@@ -22,11 +23,10 @@ const ORDERS_ID = "00112233445566778899aabbccddeeff";
 const FORGED_ID = "ffeeddccbbaa99887766554433221100";
 const CREATED_ID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
-const compactString = (s: string) => Buffer.concat([Buffer.from([s.length + 1]), Buffer.from(s)]);
 
 // Metadata v12 request for one topic by name (and, when given, an id: requests may carry both).
 function metadataRequest(clientId: string, topic: string, id = "00".repeat(16)): Buffer {
-  const body = Buffer.concat([Buffer.from([2]), Buffer.from(id, "hex"), compactString(topic), Buffer.from([0, 0, 0, 0])]);
+  const body = Buffer.concat([Buffer.from([2]), Buffer.from(id, "hex"), compactStr(topic), Buffer.from([0, 0, 0, 0])]);
   return requestFrame(3, 12, 7, clientId, body, true);
 }
 
@@ -34,7 +34,7 @@ function metadataRequest(clientId: string, topic: string, id = "00".repeat(16)):
 function metadataResponse(topic: string, id: string): Buffer {
   const body = Buffer.concat([
     Buffer.from("00000007" + "00" + "00000000" + "01" + "00" + "00000001", "hex"),
-    Buffer.from([2]), Buffer.from("0000", "hex"), compactString(topic), Buffer.from(id, "hex"),
+    Buffer.from([2]), Buffer.from("0000", "hex"), compactStr(topic), Buffer.from(id, "hex"),
     Buffer.from("00" + "01" + "80000000" + "00", "hex"), Buffer.from([0]),
   ]);
   const frame = Buffer.concat([Buffer.alloc(4), body]);
@@ -45,7 +45,7 @@ function metadataResponse(topic: string, id: string): Buffer {
 // CreateTopics v7 of `topic` (one partition, replication 1), validate-only or not.
 function createTopicsRequest(clientId: string, topic: string, validateOnly: boolean): Buffer {
   const body = Buffer.concat([
-    Buffer.from([2]), compactString(topic), Buffer.from("00000001" + "0001" + "01" + "01" + "00", "hex"),
+    Buffer.from([2]), compactStr(topic), Buffer.from("00000001" + "0001" + "01" + "01" + "00", "hex"),
     Buffer.from("00007530", "hex"), Buffer.from([validateOnly ? 1 : 0, 0]),
   ]);
   return requestFrame(19, 7, 9, clientId, body, true);
@@ -54,7 +54,7 @@ function createTopicsRequest(clientId: string, topic: string, validateOnly: bool
 // The broker's CreateTopics v7 answer: `topic` has `id`, no error.
 function createTopicsResponse(topic: string, id: string): Buffer {
   const body = Buffer.concat([
-    Buffer.from("00000009" + "00" + "00000000" + "02", "hex"), compactString(topic), Buffer.from(id, "hex"),
+    Buffer.from("00000009" + "00" + "00000000" + "02", "hex"), compactStr(topic), Buffer.from(id, "hex"),
     Buffer.from("0000" + "00" + "00000001" + "0001" + "00" + "00" + "00", "hex"),
   ]);
   const frame = Buffer.concat([Buffer.alloc(4), body]);
