@@ -22,7 +22,7 @@ import { FETCH_FORGOTTEN_ROW } from "../assembly/kafka/generated/schema_tables";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { writeInt32, writeUnsignedVarint } from "../assembly/kafka/writer";
-import { responseHeaderVersion } from "../assembly/kafka/header";
+import { responseHeaderVersion } from "../assembly/kafka/message_header";
 import { TopicIds } from "./topic_ids";
 import { RewriteStage } from "./rewrite";
 import { ApiKey } from "../assembly/kafka/api_keys";

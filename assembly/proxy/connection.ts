@@ -26,7 +26,7 @@ import { FrameError, FrameStream } from "./frame_stream";
 import { CorrelationQueue } from "./correlation";
 import { FrameHandler, KafkaFrame, Verdict } from "./kafka_frame";
 import { ForwardMode } from "./forward_mode";
-import { decodeRequestHeader, decodeResponseHeader } from "./headers";
+import { decodeRequestHeader, decodeResponseHeader } from "./frame_decode";
 import { ProxyCounters } from "./counters";
 import { Gather } from "../kafka/gather";
 import { writeInt16, writeInt32 } from "../kafka/writer";

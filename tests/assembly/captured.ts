@@ -1,6 +1,6 @@
 // Captured frames (tests/tools/capture.ts) with their headers decoded, for the codec specs.
 import { FRAME_HEX, FRAME_INFO } from "./fixtures/captured_frames";
-import { parseRequestHeader, parseResponseHeader, RequestHeader, ResponseHeader } from "../../assembly/kafka/header";
+import { parseRequestHeader, parseResponseHeader, RequestHeader, ResponseHeader } from "../../assembly/kafka/message_header";
 import { walk, Visitor } from "../../assembly/kafka/walker";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { apiName } from "../../assembly/kafka/apis";

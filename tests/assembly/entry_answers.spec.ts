@@ -4,7 +4,7 @@
 // creation.
 import { Visitor, walk } from "../../assembly/kafka/walker";
 import { buildErrorResponse, EntryFilter } from "../../assembly/kafka/error_response";
-import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/header";
+import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/message_header";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { writeInt16, writeInt32 } from "../../assembly/kafka/writer";
 

@@ -4,7 +4,7 @@
 import { FRAME_COUNT } from "./fixtures/captured_frames";
 import { Visitor, walk } from "../../assembly/kafka/walker";
 import { buildErrorResponse, EntryFilter } from "../../assembly/kafka/error_response";
-import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/header";
+import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/message_header";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { Entity } from "../../assembly/kafka/layout";
 import { Captured, Names } from "./captured";

@@ -7,7 +7,7 @@ import { FrameBuilder, text } from "./helpers";
 import { Exchange, count } from "./exchange";
 import { Visitor, walk } from "../../assembly/kafka/walker";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
-import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/header";
+import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/message_header";
 import { parseConfig } from "../../assembly/policy/config";
 import { Verdict } from "../../assembly/proxy/kafka_frame";
 import { ProxyCounters } from "../../assembly/proxy/counters";

@@ -11,9 +11,9 @@ import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { Gather } from "../../assembly/kafka/gather";
 import { Visitor, walk } from "../../assembly/kafka/walker";
 import { Entity } from "../../assembly/kafka/layout";
-import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/header";
+import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/message_header";
 import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
-import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/headers";
+import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/frame_decode";
 import { ProxyCounters } from "../../assembly/proxy/counters";
 import { Pipeline, Shared } from "../../filters/pipeline";
 

@@ -10,7 +10,7 @@ import { FrameBuilder } from "./helpers";
 import { Exchange, contents, metric } from "./exchange";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { apiName } from "../../assembly/kafka/apis";
-import { parseRequestHeader, RequestHeader } from "../../assembly/kafka/header";
+import { parseRequestHeader, RequestHeader } from "../../assembly/kafka/message_header";
 import { parseConfig } from "../../assembly/policy/config";
 import { Verdict } from "../../assembly/proxy/kafka_frame";
 import { ProxyCounters } from "../../assembly/proxy/counters";

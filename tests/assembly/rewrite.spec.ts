@@ -13,7 +13,7 @@ import { FrameEdits } from "../../assembly/kafka/frame_edits";
 import { Gather } from "../../assembly/kafka/gather";
 import { parseConfig } from "../../assembly/policy/config";
 import { Verdict } from "../../assembly/proxy/kafka_frame";
-import { decodeRequestHeader } from "../../assembly/proxy/headers";
+import { decodeRequestHeader } from "../../assembly/proxy/frame_decode";
 import { ProxyCounters } from "../../assembly/proxy/counters";
 import { Shared } from "../../filters/pipeline";
 import { RewriteCounters, confined } from "../../filters/rewrite";

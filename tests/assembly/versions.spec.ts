@@ -9,7 +9,7 @@ import { Gather } from "../../assembly/kafka/gather";
 import { highestVersion, lowestVersion } from "../../assembly/kafka/apis";
 import { parseConfig } from "../../assembly/policy/config";
 import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
-import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/headers";
+import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/frame_decode";
 import { ProxyCounters } from "../../assembly/proxy/counters";
 import { Pipeline, Shared } from "../../filters/pipeline";
 

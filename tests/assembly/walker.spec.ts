@@ -1,7 +1,7 @@
 // The walker and header codec on hand-built frames: what each malformation is reported as,
 // and the version rules (flexible encodings, tagged fields, header versions, KIP-511).
 import { parseRequestHeader, parseResponseHeader, RequestHeader, ResponseHeader,
-  requestHeaderVersion, responseHeaderVersion } from "../../assembly/kafka/header";
+  requestHeaderVersion, responseHeaderVersion } from "../../assembly/kafka/message_header";
 import { walk, Visitor, WalkError } from "../../assembly/kafka/walker";
 import { isFlexible, isValidVersion, apiName } from "../../assembly/kafka/apis";
 import { Entity } from "../../assembly/kafka/layout";

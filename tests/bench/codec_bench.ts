@@ -3,13 +3,13 @@
 // pairs: the schema walk alone, and the filter's own pipeline (filters/pipeline.ts) with its
 // authorization or its rewriting stage, edited frames handed out as the network layer sends them.
 import { FRAME_COUNT, FRAME_HEX, FRAME_INFO } from "../assembly/fixtures/captured_frames";
-import { parseRequestHeader, parseResponseHeader, RequestHeader, ResponseHeader } from "../../assembly/kafka/header";
+import { parseRequestHeader, parseResponseHeader, RequestHeader, ResponseHeader } from "../../assembly/kafka/message_header";
 import { Visitor, walk } from "../../assembly/kafka/walker";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { Gather } from "../../assembly/kafka/gather";
 import { parseConfig } from "../../assembly/policy/config";
 import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
-import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/headers";
+import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/frame_decode";
 import { ProxyCounters } from "../../assembly/proxy/counters";
 import { Pipeline, Shared } from "../../filters/pipeline";
 import { rewriteEntities, Renamer } from "../assembly/entity_rewriter";

@@ -1,7 +1,7 @@
 // Fills a KafkaFrame from the codec's header decoders. Kept apart from the connection so the
 // network layer's only knowledge of Kafka headers is this mapping.
 import { KafkaFrame } from "./kafka_frame";
-import { parseRequestHeader, parseResponseHeader, RequestHeader, ResponseHeader } from "../kafka/header";
+import { parseRequestHeader, parseResponseHeader, RequestHeader, ResponseHeader } from "../kafka/message_header";
 import { isValidVersion } from "../kafka/apis";
 import { ApiKey } from "../kafka/api_keys";
 
