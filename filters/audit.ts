@@ -15,7 +15,7 @@ import { Counter } from "../assembly/proxy/metric";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 import { Entity } from "../assembly/kafka/layout";
-import { apiKeyNamed, apiName } from "../assembly/kafka/apis";
+import { apiKeyNamed, apiName } from "../assembly/kafka/api_table";
 import { MAX_API_KEY } from "../assembly/kafka/generated/schema_tables";
 import { AuditConfig } from "../assembly/policy/audit_config";
 import { operationName, resourceName, ResourceType } from "../assembly/policy/acl";

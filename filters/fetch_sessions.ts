@@ -11,7 +11,7 @@
 import { Counter } from "../assembly/proxy/metric";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
-import { messageStruct } from "../assembly/kafka/apis";
+import { messageStruct } from "../assembly/kafka/api_table";
 import { STRUCTS } from "../assembly/kafka/generated/schema_tables";
 import { fieldCol } from "../assembly/kafka/field_table";
 import { ARRAY, FieldCol } from "../assembly/kafka/layout";

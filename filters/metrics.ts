@@ -5,7 +5,7 @@ import { currentTimeNanos } from "../assembly/proxy/host";
 import { KafkaFrame } from "../assembly/proxy/kafka_frame";
 import { LabelEntry, LabelTable } from "../assembly/proxy/label_table";
 import { MetricId, add, defineCounter, defineHistogram, recordValue } from "../assembly/proxy/metric";
-import { apiName } from "../assembly/kafka/apis";
+import { apiName } from "../assembly/kafka/api_table";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 import { TopicIds } from "./topic_ids";
 

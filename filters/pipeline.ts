@@ -6,7 +6,7 @@ import { ProxyCounters } from "../assembly/proxy/counters";
 import { Counter } from "../assembly/proxy/metric";
 import { LabelEntry } from "../assembly/proxy/label_table";
 import { walk, WalkError } from "../assembly/kafka/walker";
-import { apiName, isKnownApi, isValidVersion } from "../assembly/kafka/apis";
+import { apiName, isKnownApi, isValidVersion } from "../assembly/kafka/api_table";
 import { FrameScan } from "./frame_scan";
 import { KafkaMetrics } from "./metrics";
 import { TopicIds } from "./topic_ids";

@@ -3,7 +3,7 @@
 // ApiKeys.requestHeaderVersion/responseHeaderVersion.
 import { REQUEST_HEADER_STRUCT, RESPONSE_HEADER_STRUCT } from "./generated/schema_tables";
 import { walkStruct, Visitor, WalkError } from "./walker";
-import { isFlexible } from "./apis";
+import { isFlexible } from "./api_table";
 import { Role } from "./layout";
 
 const API_VERSIONS: i16 = 18;

@@ -8,7 +8,7 @@ import { GatewayRules, parseGateway } from "./gateway";
 import { parsePrincipalSource, PrincipalSource } from "./principal_source";
 import { Guardrails, parseGuardrails } from "./guardrails";
 import { AuditConfig, parseAudit } from "./audit_config";
-import { apiKeyNamed, highestVersion, isKnownApi, lowestVersion } from "../kafka/apis";
+import { apiKeyNamed, highestVersion, isKnownApi, lowestVersion } from "../kafka/api_table";
 import { MAX_API_KEY } from "../kafka/generated/schema_tables";
 import { ForwardMode } from "../proxy/forward_mode";
 

@@ -20,7 +20,7 @@ import { copyFromHost, prefetch, writeToHost } from "./host_memory";
 import { FrameImage, BatchCounter } from "./frame_image";
 import { HostOutput } from "./host_output";
 import { Visitor, WalkError, useSource, walk } from "../kafka/walker";
-import { isValidVersion } from "../kafka/apis";
+import { isValidVersion } from "../kafka/api_table";
 import { NetworkContext } from "./network_context";
 import { FrameError, FrameStream } from "./frame_stream";
 import { CorrelationQueue } from "./correlation";

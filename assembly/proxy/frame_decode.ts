@@ -2,7 +2,7 @@
 // network layer's only knowledge of Kafka headers is this mapping.
 import { KafkaFrame } from "./kafka_frame";
 import { parseRequestHeader, parseResponseHeader, RequestHeader, ResponseHeader } from "../kafka/message_header";
-import { isValidVersion } from "../kafka/apis";
+import { isValidVersion } from "../kafka/api_table";
 import { ApiKey } from "../kafka/api_keys";
 
 const request = new RequestHeader();

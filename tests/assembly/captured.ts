@@ -3,7 +3,7 @@ import { FRAME_HEX, FRAME_INFO } from "./fixtures/captured_frames";
 import { parseRequestHeader, parseResponseHeader, RequestHeader, ResponseHeader } from "../../assembly/kafka/message_header";
 import { walk, Visitor } from "../../assembly/kafka/walker";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
-import { apiName } from "../../assembly/kafka/apis";
+import { apiName } from "../../assembly/kafka/api_table";
 import { Entity } from "../../assembly/kafka/layout";
 import { fromHex, text } from "./helpers";
 

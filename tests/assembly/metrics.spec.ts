@@ -9,7 +9,7 @@ import { Captured } from "./captured";
 import { FrameBuilder } from "./helpers";
 import { Exchange, contents, metric } from "./exchange";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
-import { apiName } from "../../assembly/kafka/apis";
+import { apiName } from "../../assembly/kafka/api_table";
 import { parseRequestHeader, RequestHeader } from "../../assembly/kafka/message_header";
 import { parseConfig } from "../../assembly/policy/config";
 import { Verdict } from "../../assembly/proxy/kafka_frame";

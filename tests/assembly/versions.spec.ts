@@ -6,7 +6,7 @@
 import { FrameBuilder, sameBytes } from "./helpers";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { Gather } from "../../assembly/kafka/gather";
-import { highestVersion, lowestVersion } from "../../assembly/kafka/apis";
+import { highestVersion, lowestVersion } from "../../assembly/kafka/api_table";
 import { parseConfig } from "../../assembly/policy/config";
 import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/frame_decode";

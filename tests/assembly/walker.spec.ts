@@ -3,7 +3,7 @@
 import { parseRequestHeader, parseResponseHeader, RequestHeader, ResponseHeader,
   requestHeaderVersion, responseHeaderVersion } from "../../assembly/kafka/message_header";
 import { walk, Visitor, WalkError } from "../../assembly/kafka/walker";
-import { isFlexible, isValidVersion, apiName } from "../../assembly/kafka/apis";
+import { isFlexible, isValidVersion, apiName } from "../../assembly/kafka/api_table";
 import { Entity } from "../../assembly/kafka/layout";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { FrameBuilder, text } from "./helpers";
