@@ -19,7 +19,7 @@ import { apiKeyNamed, apiName } from "../assembly/kafka/api_table";
 import { MAX_API_KEY } from "../assembly/kafka/generated/schema_tables";
 import { AuditConfig } from "../assembly/policy/audit_config";
 import { operationName, resourceName, ResourceType } from "../assembly/policy/acl";
-import { Principal } from "../assembly/policy/principal";
+import { Principal } from "../assembly/policy/connection_principal";
 
 // Longest string written for one field (client ids may be 32 KB); longer ones are cut.
 export const MAX_FIELD_BYTES = 256;

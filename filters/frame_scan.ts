@@ -6,7 +6,7 @@ import { countRecords } from "../assembly/kafka/record_batches";
 import { LabelEntry } from "../assembly/proxy/label_table";
 import { KafkaMetrics } from "./metrics";
 import { FrameEdits } from "../assembly/kafka/frame_edits";
-import { Principal } from "../assembly/policy/principal";
+import { Principal } from "../assembly/policy/connection_principal";
 import { AuthzStage } from "./authz";
 import { RewriteStage } from "./rewrite";
 import { GuardStage } from "./guardrails";

@@ -12,7 +12,7 @@ import { KafkaMetrics } from "./metrics";
 import { TopicIds } from "./topic_ids";
 import { AuthzCounters, AuthzStage } from "./authz";
 import { Acl } from "../assembly/policy/acl";
-import { Principal } from "../assembly/policy/principal";
+import { Principal } from "../assembly/policy/connection_principal";
 import { RewriteRules } from "../assembly/policy/rewrite_rules";
 import { RewriteCounters, RewriteStage } from "./rewrite";
 import { ApiKey } from "../assembly/kafka/api_keys";

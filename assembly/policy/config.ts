@@ -35,7 +35,7 @@ export class FilterConfig {
   metrics: bool = true;
   maxTopicLabels: i32 = 100;
   maxClientLabels: i32 = 100;
-  // Where principals come from, first match wins (principal.ts).
+  // Where principals come from, first match wins (connection_principal.ts).
   principalSources: StaticArray<i32> = [
     PrincipalSource.MtlsUriSan, PrincipalSource.MtlsSubject, PrincipalSource.Sasl, PrincipalSource.ClientId,
   ];

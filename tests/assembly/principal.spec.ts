@@ -1,6 +1,6 @@
 // Principals from SASL tokens and the configuration's numbers: both read by hand in the module
 // (no String#replaceAll, no float parser), so their edge cases are pinned here.
-import { MAX_SASL_IN_FLIGHT, Principal } from "../../assembly/policy/principal";
+import { MAX_SASL_IN_FLIGHT, Principal } from "../../assembly/policy/connection_principal";
 import { PrincipalSource } from "../../assembly/policy/principal_source";
 import { parseConfig } from "../../assembly/policy/config";
 
