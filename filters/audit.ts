@@ -11,7 +11,7 @@
 import { proxy_log } from "../assembly/proxy/abi";
 import { currentTimeNanos, LogLevel } from "../assembly/proxy/host";
 import { readProperty } from "../assembly/proxy/host_memory";
-import { Counter } from "../assembly/proxy/metric";
+import { Counter } from "../assembly/proxy/host_metrics";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 import { Entity } from "../assembly/kafka/layout";

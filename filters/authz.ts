@@ -11,7 +11,7 @@
 // - lists (all-topics Metadata, DescribeTopicPartitions and OffsetFetch, ListGroups,
 //   ListTransactions) only show what the principal may describe; so do KIP-848 assignments (a
 //   regex subscription resolves over all topics) and the group descriptions naming them.
-import { Counter } from "../assembly/proxy/metric";
+import { Counter } from "../assembly/proxy/host_metrics";
 import { Acl, Operation, ResourceType } from "../assembly/policy/acl";
 import { clusterOperation, configOperation, createsTopic, entityOperation } from "../assembly/policy/operations";
 import { Entity } from "../assembly/kafka/layout";

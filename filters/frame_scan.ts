@@ -4,7 +4,7 @@ import { Visitor, skippedRecords } from "../assembly/kafka/walker";
 import { Entity, Role } from "../assembly/kafka/layout";
 import { countRecords } from "../assembly/kafka/record_batches";
 import { LabelEntry } from "../assembly/proxy/label_table";
-import { KafkaMetrics } from "./metrics";
+import { KafkaMetrics } from "./kafka_metrics";
 import { FrameEdits } from "../assembly/kafka/frame_edits";
 import { Principal } from "../assembly/policy/connection_principal";
 import { AuthzStage } from "./authz";

@@ -2,12 +2,12 @@
 // pipeline.ts) are chosen by the JSON configuration.
 import { parseConfig, FilterConfig } from "../assembly/policy/config";
 import { KafkaConnection } from "../assembly/proxy/connection";
-import { ProxyCounters } from "../assembly/proxy/counters";
+import { ProxyCounters } from "../assembly/proxy/proxy_counters";
 import { readHostBuffer, BufferType } from "../assembly/proxy/host_memory";
 import { log, LogLevel, setTickPeriod } from "../assembly/proxy/host";
 import { NetworkContext, NetworkRoot } from "../assembly/proxy/network_context";
 import { registerRootContext } from "../assembly/proxy/network";
-import { METRICS_FLUSH_MS } from "../assembly/proxy/metric";
+import { METRICS_FLUSH_MS } from "../assembly/proxy/host_metrics";
 import { Pipeline, Shared } from "./pipeline";
 import { BufferBudget } from "../assembly/kafka/byte_buffer";
 
@@ -48,7 +48,7 @@ class KafkaProxyRoot extends NetworkRoot {
     if (previous !== null) shared.topicIds = previous.topicIds;
     this.shared = shared;
     shared.counters.sampleMemory();
-    // Counters reach the host on ticks (assembly/proxy/metric.ts); the memory gauge is sampled
+    // Counters reach the host on ticks (assembly/proxy/host_metrics.ts); the memory gauge is sampled
     // every few seconds, as long-lived connections would leave it stale.
     setTickPeriod(METRICS_FLUSH_MS);
     log(LogLevel.Info, "configured");

@@ -2,13 +2,13 @@
 // schema of its API version (a frame that does not decode exactly is refused: fail-closed), and
 // what the walk found feeds the stages the configuration turned on.
 import { FrameHandler, KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
-import { ProxyCounters } from "../assembly/proxy/counters";
-import { Counter } from "../assembly/proxy/metric";
+import { ProxyCounters } from "../assembly/proxy/proxy_counters";
+import { Counter } from "../assembly/proxy/host_metrics";
 import { LabelEntry } from "../assembly/proxy/label_table";
 import { walk, WalkError } from "../assembly/kafka/walker";
 import { apiName, isKnownApi, isValidVersion } from "../assembly/kafka/api_table";
 import { FrameScan } from "./frame_scan";
-import { KafkaMetrics } from "./metrics";
+import { KafkaMetrics } from "./kafka_metrics";
 import { TopicIds } from "./topic_ids";
 import { AuthzCounters, AuthzStage } from "./authz";
 import { Acl } from "../assembly/policy/acl";

@@ -7,7 +7,7 @@
 // topic, an internal topic) is dropped from its list, and if it stands outside any list the
 // response is refused rather than shown. Requests naming topics by id must name the tenant's
 // own topics, as this worker learned them from Metadata responses.
-import { Counter } from "../assembly/proxy/metric";
+import { Counter } from "../assembly/proxy/host_metrics";
 import { RenameRule, RewriteRules } from "../assembly/policy/rewrite_rules";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 import { Entity } from "../assembly/kafka/layout";

@@ -27,7 +27,7 @@ import { CorrelationQueue } from "./correlation";
 import { FrameHandler, KafkaFrame, Verdict } from "./kafka_frame";
 import { ForwardMode } from "./forward_mode";
 import { decodeRequestHeader, decodeResponseHeader } from "./frame_decode";
-import { ProxyCounters } from "./counters";
+import { ProxyCounters } from "./proxy_counters";
 import { Gather } from "../kafka/gather";
 import { writeInt16, writeInt32 } from "../kafka/writer";
 import { ApiKey } from "../kafka/api_keys";

@@ -13,7 +13,7 @@ import { Exchange, contentsOf, count, metric } from "./exchange";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { parseConfig } from "../../assembly/policy/config";
 import { Verdict } from "../../assembly/proxy/kafka_frame";
-import { ProxyCounters } from "../../assembly/proxy/counters";
+import { ProxyCounters } from "../../assembly/proxy/proxy_counters";
 import { Shared } from "../../filters/pipeline";
 import { AuthzCounters } from "../../filters/authz";
 

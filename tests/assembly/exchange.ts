@@ -10,7 +10,7 @@ import { Gather } from "../../assembly/kafka/gather";
 import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/message_header";
 import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/frame_decode";
-import { Counter, defineCounter, flushMetrics } from "../../assembly/proxy/metric";
+import { Counter, defineCounter, flushMetrics } from "../../assembly/proxy/host_metrics";
 import { Pipeline, Shared } from "../../filters/pipeline";
 import { proxy_get_metric } from "@solo-io/proxy-runtime/assembly/imports";
 import { Captured } from "./captured";

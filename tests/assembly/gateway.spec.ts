@@ -10,7 +10,7 @@ import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/message_header";
 import { parseConfig } from "../../assembly/policy/config";
 import { Verdict } from "../../assembly/proxy/kafka_frame";
-import { ProxyCounters } from "../../assembly/proxy/counters";
+import { ProxyCounters } from "../../assembly/proxy/proxy_counters";
 import { Shared } from "../../filters/pipeline";
 import { carriesBrokers } from "../../filters/gateway";
 

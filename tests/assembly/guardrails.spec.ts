@@ -14,7 +14,7 @@ import { Entity } from "../../assembly/kafka/layout";
 import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/message_header";
 import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/frame_decode";
-import { ProxyCounters } from "../../assembly/proxy/counters";
+import { ProxyCounters } from "../../assembly/proxy/proxy_counters";
 import { Pipeline, Shared } from "../../filters/pipeline";
 
 function matches(pattern: string, s: string): bool {

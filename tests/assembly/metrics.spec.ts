@@ -1,4 +1,4 @@
-// The metrics stage (filters/metrics.ts) through the filter's own Pipeline: captured kafkajs and
+// The metrics stage (filters/kafka_metrics.ts) through the filter's own Pipeline: captured kafkajs and
 // Java-client exchanges and hand-built Produce/Fetch frames go through as a connection would, and
 // the counters are read back from the spec host (host_imports.js) by their Envoy names (without
 // `kafka_proxy.`): requests and bytes per API version, responses per error code, per client id,
@@ -13,7 +13,7 @@ import { apiName } from "../../assembly/kafka/api_table";
 import { parseRequestHeader, RequestHeader } from "../../assembly/kafka/message_header";
 import { parseConfig } from "../../assembly/policy/config";
 import { Verdict } from "../../assembly/proxy/kafka_frame";
-import { ProxyCounters } from "../../assembly/proxy/counters";
+import { ProxyCounters } from "../../assembly/proxy/proxy_counters";
 import { Shared } from "../../filters/pipeline";
 
 // The spec host's shared data as Envoy's (host_imports.js): off for the specs before the last.

@@ -14,7 +14,7 @@ import { Gather } from "../../assembly/kafka/gather";
 import { parseConfig } from "../../assembly/policy/config";
 import { Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader } from "../../assembly/proxy/frame_decode";
-import { ProxyCounters } from "../../assembly/proxy/counters";
+import { ProxyCounters } from "../../assembly/proxy/proxy_counters";
 import { Shared } from "../../filters/pipeline";
 import { RewriteCounters, confined } from "../../filters/rewrite";
 

@@ -10,7 +10,7 @@ import { highestVersion, lowestVersion } from "../../assembly/kafka/api_table";
 import { parseConfig } from "../../assembly/policy/config";
 import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/frame_decode";
-import { ProxyCounters } from "../../assembly/proxy/counters";
+import { ProxyCounters } from "../../assembly/proxy/proxy_counters";
 import { Pipeline, Shared } from "../../filters/pipeline";
 
 const PRODUCE: i16 = 0;

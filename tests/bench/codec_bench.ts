@@ -10,7 +10,7 @@ import { Gather } from "../../assembly/kafka/gather";
 import { parseConfig } from "../../assembly/policy/config";
 import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/frame_decode";
-import { ProxyCounters } from "../../assembly/proxy/counters";
+import { ProxyCounters } from "../../assembly/proxy/proxy_counters";
 import { Pipeline, Shared } from "../../filters/pipeline";
 import { rewriteEntities, Renamer } from "../assembly/entity_rewriter";
 import { fromHex } from "../assembly/helpers";

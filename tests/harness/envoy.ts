@@ -27,7 +27,7 @@ export interface EnvoyOptions {
 }
 
 // Two of the filter's metric flush periods (100 ms) and some: the filter hands its counters to
-// Envoy on its ticks (assembly/proxy/metric.ts), so a stats read waits this long first.
+// Envoy on its ticks (assembly/proxy/host_metrics.ts), so a stats read waits this long first.
 export const STATS_SETTLE_MS = 250;
 
 export const DEFAULT_CONCURRENCY: number = Number(process.env.ENVOY_CONCURRENCY ?? 2);
@@ -57,7 +57,7 @@ export class Envoy {
 
   async admin(path: string): Promise<string> {
     // The filter hands its counters to Envoy on its ticks (every METRICS_FLUSH_MS,
-    // assembly/proxy/metric.ts): a stats read waits for the ticks after what the caller just did.
+    // assembly/proxy/host_metrics.ts): a stats read waits for the ticks after what the caller just did.
     if (path.startsWith("/stats")) await new Promise((r) => setTimeout(r, STATS_SETTLE_MS));
     const res = await fetch(`http://127.0.0.1:${this.adminPort}${path}`, { method: path.startsWith("/stats") || path === "/ready" ? "GET" : "POST" });
     return res.text();

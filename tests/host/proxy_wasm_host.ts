@@ -161,7 +161,7 @@ export class ProxyWasmHost {
   }
 
   // A metric as Envoy's admin endpoint shows it once the module has ticked: counters reach the
-  // host on ticks (assembly/proxy/metric.ts).
+  // host on ticks (assembly/proxy/host_metrics.ts).
   metric(name: string): bigint | undefined {
     if (this.tickPeriodMs > 0) this.tick();
     for (const m of this.metrics.values()) if (m.name === name) return m.value;

@@ -29,7 +29,7 @@ test("the ABI byte oracle catches a module that under-reports its copies", async
   const dir = scratchDir("fuzz-abi-under");
   try {
     const wasm = buildVariantModule(dir, "under-reporting", (src) => {
-      patchSource(src, "assembly/proxy/counters.ts", "this.abiBytesRead.increment(<u32>abiBytesRead)", "this.abiBytesRead.increment(<u32>abiBytesRead / 2)");
+      patchSource(src, "assembly/proxy/proxy_counters.ts", "this.abiBytesRead.increment(<u32>abiBytesRead)", "this.abiBytesRead.increment(<u32>abiBytesRead / 2)");
     });
     const r = await fuzz(200, 31337, false, wasm);
     assert.ok(r.failures.length > 50, `${r.failures.length} of 200 cases failed`);

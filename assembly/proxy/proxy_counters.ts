@@ -1,5 +1,5 @@
 // Counters of the network layer itself: what it had to refuse and why.
-import { Counter, Gauge } from "./metric";
+import { Counter, Gauge } from "./host_metrics";
 import { abiBytesRead, abiBytesWritten, takeAbiBytes } from "./host_memory";
 
 export class ProxyCounters {

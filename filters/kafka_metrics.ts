@@ -4,7 +4,7 @@
 import { currentTimeNanos } from "../assembly/proxy/host";
 import { KafkaFrame } from "../assembly/proxy/kafka_frame";
 import { LabelEntry, LabelTable } from "../assembly/proxy/label_table";
-import { MetricId, add, defineCounter, defineHistogram, recordValue } from "../assembly/proxy/metric";
+import { MetricId, add, defineCounter, defineHistogram, recordValue } from "../assembly/proxy/host_metrics";
 import { apiName } from "../assembly/kafka/api_table";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 import { TopicIds } from "./topic_ids";
