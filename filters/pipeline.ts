@@ -30,8 +30,9 @@ import { Lineage } from "./lineage";
 
 const UNSUPPORTED_VERSION: i16 = 35;
 
-// What the root hands every connection's pipeline.
-export class Shared {
+// What the root hands every connection's pipeline: the per-VM (per Envoy worker) state, the
+// configured stages and their counters (not Envoy's shared data: assembly/proxy/shared_data.ts).
+export class VmState {
   counters: ProxyCounters;
   metrics: KafkaMetrics | null = null;
   topicIds: TopicIds = new TopicIds();
@@ -58,8 +59,8 @@ export class Shared {
   }
 
   // The stages `c` turns on, counting into `counters`.
-  static of(c: FilterConfig, counters: ProxyCounters): Shared {
-    const shared = new Shared(counters);
+  static of(c: FilterConfig, counters: ProxyCounters): VmState {
+    const shared = new VmState(counters);
     shared.versions = new VersionGate(c.maxVersions);
     shared.canEdit = c.forward == ForwardMode.AfterCheck;
     if (c.audit.enabled) shared.audit = new AuditLog(c.audit);
@@ -113,7 +114,7 @@ export class Pipeline extends FrameHandler {
   private workloadName: string = "";
   private workloadBytes: ArrayBuffer = new ArrayBuffer(0);
 
-  constructor(shared: Shared) {
+  constructor(shared: VmState) {
     super();
     this.counters = shared.counters;
     this.metrics = shared.metrics;
@@ -142,7 +143,7 @@ export class Pipeline extends FrameHandler {
   }
 
   // The stages that need a principal and change frames.
-  private policyStages(shared: Shared): void {
+  private policyStages(shared: VmState): void {
     const principal = new Principal(shared.principalSources);
     this.principal = principal;
     this.scan.principal = principal;

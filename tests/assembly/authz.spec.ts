@@ -14,7 +14,7 @@ import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { parseConfig } from "../../assembly/policy/config";
 import { Verdict } from "../../assembly/proxy/kafka_frame";
 import { ProxyCounters } from "../../assembly/proxy/proxy_counters";
-import { Shared } from "../../filters/pipeline";
+import { VmState } from "../../filters/pipeline";
 import { AuthzCounters } from "../../filters/authz";
 
 const proxyCounters = new ProxyCounters();
@@ -354,15 +354,15 @@ function codesOf(errors: i16[]): i16[] {
   return out.sort();
 }
 
-function sharedFor(s: Scenario): Shared {
+function sharedFor(s: Scenario): VmState {
   const parsed = parseConfig(s.config());
   expect(parsed.error).toBe("", s.label);
-  return Shared.of(parsed.config!, proxyCounters);
+  return VmState.of(parsed.config!, proxyCounters);
 }
 
 // The worker sees the captured Metadata v13 response (topic "capture" and its id), on a
 // connection whose request needs no ACL.
-function learnIds(shared: Shared): void {
+function learnIds(shared: VmState): void {
   const exchange = new Exchange(shared);
   const out = new ByteBuffer();
   expect(exchange.request(capturedFrame(18, 4, true), out)).toBe(Verdict.Forward);

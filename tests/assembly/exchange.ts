@@ -11,7 +11,7 @@ import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/messag
 import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/frame_decode";
 import { Counter, defineCounter, flushMetrics } from "../../assembly/proxy/host_metrics";
-import { Pipeline, Shared } from "../../filters/pipeline";
+import { Pipeline, VmState } from "../../filters/pipeline";
 import { proxy_get_metric } from "@solo-io/proxy-runtime/assembly/imports";
 import { Captured } from "./captured";
 import { text } from "./helpers";
@@ -107,7 +107,7 @@ export class Exchange {
   requestFrame: KafkaFrame = new KafkaFrame();
   responseFrame: KafkaFrame = new KafkaFrame();
 
-  constructor(shared: Shared) {
+  constructor(shared: VmState) {
     this.pipeline = new Pipeline(shared);
   }
 

@@ -11,16 +11,16 @@ import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/messag
 import { parseConfig } from "../../assembly/policy/config";
 import { Verdict } from "../../assembly/proxy/kafka_frame";
 import { ProxyCounters } from "../../assembly/proxy/proxy_counters";
-import { Shared } from "../../filters/pipeline";
+import { VmState } from "../../filters/pipeline";
 import { carriesBrokers } from "../../filters/gateway";
 
 const proxyCounters = new ProxyCounters();
 
 
-function sharedFor(json: string): Shared {
+function sharedFor(json: string): VmState {
   const parsed = parseConfig(json);
   expect(parsed.error).toBe("");
-  return Shared.of(parsed.config!, proxyCounters);
+  return VmState.of(parsed.config!, proxyCounters);
 }
 
 const PORT_BASE = sharedFor(`{"metrics": false, "gateway": {"host": "gw.local", "port_base": 19100}}`);
@@ -58,7 +58,7 @@ function addresses(apiKey: i16, apiVersion: i16, buf: ByteBuffer): Addresses {
 }
 
 // The response as the client gets it (empty when refused).
-function throughGateway(shared: Shared, apiKey: i16, apiVersion: i16, response: ByteBuffer): ByteBuffer {
+function throughGateway(shared: VmState, apiKey: i16, apiVersion: i16, response: ByteBuffer): ByteBuffer {
   const out = new ByteBuffer();
   const verdict = new Exchange(shared).responseTo(apiKey, apiVersion, response, out);
   if (verdict != Verdict.Forward && verdict != Verdict.Replace) {

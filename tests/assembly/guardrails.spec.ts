@@ -15,7 +15,7 @@ import { parseResponseHeader, ResponseHeader } from "../../assembly/kafka/messag
 import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/frame_decode";
 import { ProxyCounters } from "../../assembly/proxy/proxy_counters";
-import { Pipeline, Shared } from "../../filters/pipeline";
+import { Pipeline, VmState } from "../../filters/pipeline";
 
 function matches(pattern: string, s: string): bool {
   const r = compileRegex(pattern);
@@ -30,10 +30,10 @@ function configError(json: string): string {
 
 const proxyCounters = new ProxyCounters();
 
-function sharedFor(json: string): Shared {
+function sharedFor(json: string): VmState {
   const parsed = parseConfig(json);
   expect(parsed.error).toBe("");
-  return Shared.of(parsed.config!, proxyCounters);
+  return VmState.of(parsed.config!, proxyCounters);
 }
 
 // exchange.ts's driver with the frames held: `frame` is the request frame as the stages left

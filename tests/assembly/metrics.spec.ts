@@ -14,7 +14,7 @@ import { parseRequestHeader, RequestHeader } from "../../assembly/kafka/message_
 import { parseConfig } from "../../assembly/policy/config";
 import { Verdict } from "../../assembly/proxy/kafka_frame";
 import { ProxyCounters } from "../../assembly/proxy/proxy_counters";
-import { Shared } from "../../filters/pipeline";
+import { VmState } from "../../filters/pipeline";
 
 // The spec host's shared data as Envoy's (host_imports.js): off for the specs before the last.
 // @ts-ignore: decorator
@@ -23,10 +23,10 @@ declare function spec_share_data(on: i32): void;
 
 const proxyCounters = new ProxyCounters();
 
-function metricsShared(json: string): Shared {
+function metricsShared(json: string): VmState {
   const parsed = parseConfig(json);
   expect(parsed.error).toBe("");
-  const shared = Shared.of(parsed.config!, proxyCounters);
+  const shared = VmState.of(parsed.config!, proxyCounters);
   expect(shared.metrics).not.toBeNull();
   return shared;
 }

@@ -15,7 +15,7 @@ import { parseConfig } from "../../assembly/policy/config";
 import { Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader } from "../../assembly/proxy/frame_decode";
 import { ProxyCounters } from "../../assembly/proxy/proxy_counters";
-import { Shared } from "../../filters/pipeline";
+import { VmState } from "../../filters/pipeline";
 import { RewriteCounters, confined } from "../../filters/rewrite";
 
 const PREFIX = "tenantA.";
@@ -37,10 +37,10 @@ const proxyCounters = new ProxyCounters();
 const counters = new RewriteCounters();
 const tenant = sharedFor(rewriteConfig(PREFIX, CLIENTS));
 
-function sharedFor(json: string): Shared {
+function sharedFor(json: string): VmState {
   const parsed = parseConfig(json);
   expect(parsed.error).toBe("");
-  const shared = new Shared(proxyCounters);
+  const shared = new VmState(proxyCounters);
   shared.rewrite = parsed.config!.rewrite;
   shared.rewriteCounters = counters;
   shared.principalSources = parsed.config!.principalSources;
@@ -75,7 +75,7 @@ function asBroker(c: Captured): ByteBuffer {
 
 // Runs the captured Metadata exchanges, the broker answering in its names: the pipeline learns
 // the topic ids of the tenant's topics, which requests by id (Produce v13, Fetch v13+) need.
-function learnTopicIds(shared: Shared): void {
+function learnTopicIds(shared: VmState): void {
   const requestOut = new ByteBuffer();
   const out = new ByteBuffer();
   for (let i = 0; i + 1 < FRAME_COUNT; i += 2) {
@@ -132,7 +132,7 @@ function idOf(n: i32): usize {
   return changetype<usize>(id);
 }
 
-function learnedName(shared: Shared, id: usize): string {
+function learnedName(shared: VmState, id: usize): string {
   const e = shared.topicIds.find(id);
   return e === null ? "(none)" : text(e.namePtr, e.nameLen);
 }

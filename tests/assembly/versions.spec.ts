@@ -11,7 +11,7 @@ import { parseConfig } from "../../assembly/policy/config";
 import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/frame_decode";
 import { ProxyCounters } from "../../assembly/proxy/proxy_counters";
-import { Pipeline, Shared } from "../../filters/pipeline";
+import { Pipeline, VmState } from "../../filters/pipeline";
 
 const PRODUCE: i16 = 0;
 const METADATA: i16 = 3;
@@ -21,7 +21,7 @@ const counters = new ProxyCounters();
 function pipeline(json: string): Pipeline {
   const parsed = parseConfig(json);
   expect(parsed.error).toBe("");
-  return new Pipeline(Shared.of(parsed.config!, counters));
+  return new Pipeline(VmState.of(parsed.config!, counters));
 }
 
 function request(p: Pipeline, frame: ByteBuffer, f: KafkaFrame): Verdict {

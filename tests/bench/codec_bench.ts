@@ -11,7 +11,7 @@ import { parseConfig } from "../../assembly/policy/config";
 import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/frame_decode";
 import { ProxyCounters } from "../../assembly/proxy/proxy_counters";
-import { Pipeline, Shared } from "../../filters/pipeline";
+import { Pipeline, VmState } from "../../filters/pipeline";
 import { rewriteEntities, Renamer } from "../assembly/entity_rewriter";
 import { fromHex } from "../assembly/helpers";
 
@@ -31,10 +31,10 @@ const REWRITE = `{"metrics": false, "audit": false, "principal_sources": ["clien
   {"principal": "User:java-producer", "prefix": "tenant."},
   {"principal": "User:java-consumer", "prefix": "tenant."}]}}`;
 
-function sharedFor(json: string): Shared {
+function sharedFor(json: string): VmState {
   const parsed = parseConfig(json);
   if (parsed.error.length > 0) throw new Error(parsed.error);
-  return Shared.of(parsed.config!, new ProxyCounters());
+  return VmState.of(parsed.config!, new ProxyCounters());
 }
 
 export function frameCount(): i32 {
@@ -96,7 +96,7 @@ class Exchanges {
   // The responses as the broker sends them: for a tenant, its names prefixed.
   answers: ByteBuffer[] = [];
 
-  constructor(shared: Shared, prefixed: bool) {
+  constructor(shared: VmState, prefixed: bool) {
     this.pipeline = new Pipeline(shared);
     for (let i = 0; i < frames.length; i++) {
       if (!prefixed || i % 2 == 0) {
