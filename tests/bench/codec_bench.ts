@@ -2,7 +2,7 @@
 // Node's V8 like Envoy's Wasm runtime) over the captured real frames, as request/response
 // pairs: the schema walk alone, and the filter's own pipeline (filters/pipeline.ts) with its
 // authorization or its rewriting stage, edited frames handed out as the network layer sends them.
-import { FRAME_COUNT, FRAME_HEX, FRAME_INFO } from "../assembly/fixtures/captured_frames";
+import { FRAME_COUNT, FRAME_HEX, FRAME_INFO } from "../spec/fixtures/captured_frames";
 import { parseRequestHeader, parseResponseHeader, RequestHeader, ResponseHeader } from "../../assembly/kafka/message_header";
 import { Visitor, walk } from "../../assembly/kafka/walker";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
@@ -12,8 +12,8 @@ import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
 import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/frame_decode";
 import { ProxyCounters } from "../../assembly/proxy/proxy_counters";
 import { Pipeline, VmState } from "../../filters/pipeline";
-import { rewriteEntities, Renamer } from "../assembly/entity_rewriter";
-import { fromHex } from "../assembly/helpers";
+import { rewriteEntities, Renamer } from "../spec/entity_rewriter";
+import { fromHex } from "../spec/helpers";
 
 const frames: ByteBuffer[] = [];
 const bodies: i32[] = [];

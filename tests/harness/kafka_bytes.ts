@@ -1,5 +1,5 @@
 // Kafka's wire primitives for node tests that write frames by hand (the TypeScript twin of the
-// specs' frame builder, tests/assembly/helpers.ts): big-endian integers, int16-length strings,
+// specs' frame builder, tests/spec/helpers.ts): big-endian integers, int16-length strings,
 // compact (unsigned varint length + 1) strings, varints, and the request frame with its header.
 // kafka_codec.ts encodes whole messages from Kafka's schemas; this is for the bytes around them
 // and for frames that are wrong on purpose.

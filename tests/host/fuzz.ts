@@ -19,7 +19,7 @@
 // Besides, resource pressure (runPressureCase) and the protocol classes of issue 12 (runSaslCase,
 // runListsCase, runRegexCase, runSessionCase: valid requests in hostile orders and values, a fake
 // broker answering, an oracle each, described with each).
-import { FRAME_COUNT, FRAME_HEX, FRAME_INFO } from "../assembly/fixtures/captured_frames.ts";
+import { FRAME_COUNT, FRAME_HEX, FRAME_INFO } from "../spec/fixtures/captured_frames.ts";
 import { type Connection, ProxyWasmHost, Trap } from "./proxy_wasm_host.ts";
 import { frameBoundaries, frames, requestFrame, str, uvarint } from "../harness/kafka_bytes.ts";
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from "../harness/kafka_codec.ts";

@@ -4,11 +4,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
-import { clientConnections, startCluster } from "../tests/harness/cluster.ts";
-import { envoyConnections, freeBase, startRendered } from "../tests/harness/gateway.ts";
-import { javaClient } from "../tests/harness/java_client.ts";
-import { ROOT, WASM, scratchDir } from "../tests/harness/paths.ts";
-import { freePort } from "../tests/harness/process.ts";
+import { clientConnections, startCluster } from "../harness/cluster.ts";
+import { envoyConnections, freeBase, startRendered } from "../harness/gateway.ts";
+import { javaClient } from "../harness/java_client.ts";
+import { ROOT, WASM, scratchDir } from "../harness/paths.ts";
+import { freePort } from "../harness/process.ts";
 
 const step = (s: string) => console.log(`\n== ${s}`);
 const IDS = [1, 2, 3];

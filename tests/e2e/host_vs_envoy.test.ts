@@ -27,7 +27,7 @@ import { startEnvoy, Envoy } from "../harness/envoy.ts";
 import { startRecordingRelay, RecordingRelay, RelayedConnection } from "../harness/recording_relay.ts";
 import { fetchByIdFrame, frameBoundaries, requestFrame } from "../harness/raw_client.ts";
 import { call, encodeRequest } from "../harness/kafka_codec.ts";
-import { recordBatch } from "../e2e/oracle/fill.ts";
+import { recordBatch } from "./oracle/fill.ts";
 import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
 import { POLICIES } from "../host/fuzz.ts";
 import { createTopics } from "../harness/broker_view.ts";

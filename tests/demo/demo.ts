@@ -3,14 +3,14 @@
 // the filter's stats.
 //   npm run demo
 import { Kafka, logLevel, Partitioners } from "kafkajs";
-import { startTestBed } from "../tests/harness/testbed.ts";
-import { javaClient } from "../tests/harness/java_client.ts";
-import { exchange, requestFrame } from "../tests/harness/raw_client.ts";
+import { startTestBed } from "../harness/testbed.ts";
+import { javaClient } from "../harness/java_client.ts";
+import { exchange, requestFrame } from "../harness/raw_client.ts";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT } from "../tests/harness/paths.ts";
+import { ROOT } from "../harness/paths.ts";
 import { renderMetricsSvg } from "./plot_metrics.ts";
-import { lineageGraph, toSvg } from "../build/cli/lineage.ts";
+import { lineageGraph, toSvg } from "../../build/cli/lineage.ts";
 
 const step = (s: string) => console.log(`\n== ${s}`);
 
