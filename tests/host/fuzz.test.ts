@@ -6,12 +6,12 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, WASM, scratchDir } from "../harness/paths.ts";
 import { buildVariantModule, patchSource } from "../harness/variant_module.ts";
-import { fuzz, fuzzClasses, MAX_MEMORY_GROWTH } from "../host/fuzz_main.ts";
-import { CAPTURED, POLICIES, checkRequests, classOutcomes, runPressureCase, staysInGroup } from "../host/fuzz.ts";
+import { fuzz, fuzzClasses, MAX_MEMORY_GROWTH } from "./fuzz_main.ts";
+import { CAPTURED, POLICIES, checkRequests, classOutcomes, runPressureCase, staysInGroup } from "./fuzz.ts";
 import { frameBoundaries } from "../harness/raw_client.ts";
-import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
+import { ProxyWasmHost } from "./proxy_wasm_host.ts";
 
-const FIXTURES = join(ROOT, "tests/unit/fixtures/fuzz");
+const FIXTURES = join(ROOT, "tests/host/fixtures/fuzz");
 
 test("30,000 fuzz cases (mutated captures, random splits, four policies, both directions): no trap, no oracle broken, no memory growth", async () => {
   const r = await fuzz(30000, 424242, false);

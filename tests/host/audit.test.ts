@@ -5,7 +5,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { WASM } from "../harness/paths.ts";
-import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
+import { ProxyWasmHost } from "./proxy_wasm_host.ts";
 import { i32, str } from "../harness/kafka_bytes.ts";
 
 

@@ -5,8 +5,8 @@
 // policies' edits stay exactly what they were when every byte was copied.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ProxyWasmHost, type Connection } from "../host/proxy_wasm_host.ts";
-import { POLICIES } from "../host/fuzz.ts";
+import { ProxyWasmHost, type Connection } from "./proxy_wasm_host.ts";
+import { POLICIES } from "./fuzz.ts";
 import { decodeRequest, encodeRequest, encodeResponse } from "../harness/kafka_codec.ts";
 import { frames } from "../harness/raw_client.ts";
 import { WASM } from "../harness/paths.ts";

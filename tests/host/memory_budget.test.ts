@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WASM } from "../harness/paths.ts";
-import { ProxyWasmHost, type Connection } from "../host/proxy_wasm_host.ts";
+import { ProxyWasmHost, type Connection } from "./proxy_wasm_host.ts";
 import { requestFrame } from "../harness/raw_client.ts";
 
 const MiB = 1048576;

@@ -6,8 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WASM } from "../harness/paths.ts";
-import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
-import { CAPTURED, POLICIES } from "../host/fuzz.ts";
+import { ProxyWasmHost } from "./proxy_wasm_host.ts";
+import { CAPTURED, POLICIES } from "./fuzz.ts";
 
 const requests = CAPTURED.filter((c) => c.isRequest);
 

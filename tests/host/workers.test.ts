@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WASM } from "../harness/paths.ts";
 import { fetchByIdFrame, requestFrame } from "../harness/raw_client.ts";
-import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
+import { ProxyWasmHost } from "./proxy_wasm_host.ts";
 import { compactStr } from "../harness/kafka_bytes.ts";
 
 const POLICY = {

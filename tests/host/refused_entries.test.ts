@@ -7,8 +7,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WASM } from "../harness/paths.ts";
-import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
-import { POLICIES } from "../host/fuzz.ts";
+import { ProxyWasmHost } from "./proxy_wasm_host.ts";
+import { POLICIES } from "./fuzz.ts";
 import { requestFrame } from "../harness/raw_client.ts";
 import { str } from "../harness/kafka_bytes.ts";
 

@@ -10,9 +10,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WASM } from "../harness/paths.ts";
-import { ProxyWasmHost, type Connection } from "../host/proxy_wasm_host.ts";
+import { ProxyWasmHost, type Connection } from "./proxy_wasm_host.ts";
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from "../harness/kafka_codec.ts";
-import { POLICIES } from "../host/fuzz.ts";
+import { POLICIES } from "./fuzz.ts";
 
 const SHAPE = { name: "shape", topic_name_pattern: "^[a-z0-9-]+\\.[a-z0-9-]+$", partitions: { min: 1, max: 12 },
   replication_factor: { min: 3 } };
