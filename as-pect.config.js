@@ -1,8 +1,8 @@
-// as-pect unit tests of the AssemblyScript library (tests/assembly/*.spec.ts).
-import { hostImports } from "./tests/assembly/host_imports.js";
+// as-pect unit tests of the AssemblyScript library (tests/spec/*.spec.ts).
+import { hostImports } from "./tests/spec/host_imports.js";
 
 export default {
-  entries: ["tests/assembly/**/*.spec.ts"],
+  entries: ["tests/spec/**/*.spec.ts"],
   include: [],
   disclude: [/node_modules/],
   async instantiate(memory, createImports, instantiate, binary) {

@@ -11,15 +11,15 @@
 import { proxy_log } from "../assembly/proxy/abi";
 import { currentTimeNanos, LogLevel } from "../assembly/proxy/host";
 import { readProperty } from "../assembly/proxy/host_memory";
-import { Counter } from "../assembly/proxy/metric";
+import { Counter } from "../assembly/proxy/host_metrics";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 import { Entity } from "../assembly/kafka/layout";
-import { apiKeyNamed, apiName } from "../assembly/kafka/apis";
+import { apiKeyNamed, apiName } from "../assembly/kafka/api_table";
 import { MAX_API_KEY } from "../assembly/kafka/generated/schema_tables";
 import { AuditConfig } from "../assembly/policy/audit_config";
 import { operationName, resourceName, ResourceType } from "../assembly/policy/acl";
-import { Principal } from "../assembly/policy/principal";
+import { Principal } from "../assembly/policy/connection_principal";
 
 // Longest string written for one field (client ids may be 32 KB); longer ones are cut.
 export const MAX_FIELD_BYTES = 256;

@@ -11,7 +11,7 @@
 // - lists (all-topics Metadata, DescribeTopicPartitions and OffsetFetch, ListGroups,
 //   ListTransactions) only show what the principal may describe; so do KIP-848 assignments (a
 //   regex subscription resolves over all topics) and the group descriptions naming them.
-import { Counter } from "../assembly/proxy/metric";
+import { Counter } from "../assembly/proxy/host_metrics";
 import { Acl, Operation, ResourceType } from "../assembly/policy/acl";
 import { clusterOperation, configOperation, createsTopic, entityOperation } from "../assembly/policy/operations";
 import { Entity } from "../assembly/kafka/layout";
@@ -22,7 +22,7 @@ import { FETCH_FORGOTTEN_ROW } from "../assembly/kafka/generated/schema_tables";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { writeInt32, writeUnsignedVarint } from "../assembly/kafka/writer";
-import { responseHeaderVersion } from "../assembly/kafka/header";
+import { responseHeaderVersion } from "../assembly/kafka/message_header";
 import { TopicIds } from "./topic_ids";
 import { RewriteStage } from "./rewrite";
 import { ApiKey } from "../assembly/kafka/api_keys";

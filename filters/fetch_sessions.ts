@@ -8,10 +8,10 @@
 // opened (epoch 0). Anything else is answered as the broker answers an unknown session
 // (FETCH_SESSION_ID_NOT_FOUND, SHARE_SESSION_NOT_FOUND), on which Kafka's clients drop their
 // session and send a full request, which the filter checks entry by entry.
-import { Counter } from "../assembly/proxy/metric";
+import { Counter } from "../assembly/proxy/host_metrics";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
-import { messageStruct } from "../assembly/kafka/apis";
+import { messageStruct } from "../assembly/kafka/api_table";
 import { STRUCTS } from "../assembly/kafka/generated/schema_tables";
 import { fieldCol } from "../assembly/kafka/field_table";
 import { ARRAY, FieldCol } from "../assembly/kafka/layout";

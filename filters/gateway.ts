@@ -8,7 +8,7 @@
 // is dropped from the list it is in (the client sees the broker missing, as while it is down),
 // and the response naming it outside a list (FindCoordinator v0-3's single coordinator) is
 // refused, which closes the connection. Both are counted in gateway.brokers_unmapped.
-import { Counter } from "../assembly/proxy/metric";
+import { Counter } from "../assembly/proxy/host_metrics";
 import { GatewayMode, GatewayRules } from "../assembly/policy/gateway";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 import { FrameEdits } from "../assembly/kafka/frame_edits";

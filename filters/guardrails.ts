@@ -13,7 +13,7 @@
 //   the request as a whole; a produce request with acks=0 has no response to carry the error,
 //   so its connection is closed, as the broker does.
 // Rules in dry-run count what they would refuse (`would_violate`) and refuse nothing.
-import { Counter } from "../assembly/proxy/metric";
+import { Counter } from "../assembly/proxy/host_metrics";
 import { currentTimeNanos } from "../assembly/proxy/host";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { Check, CheckKind, ConfigRange, GuardCode, GuardRule, Guardrails } from "../assembly/policy/guardrails";

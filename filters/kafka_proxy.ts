@@ -2,13 +2,13 @@
 // pipeline.ts) are chosen by the JSON configuration.
 import { parseConfig, FilterConfig } from "../assembly/policy/config";
 import { KafkaConnection } from "../assembly/proxy/connection";
-import { ProxyCounters } from "../assembly/proxy/counters";
+import { ProxyCounters } from "../assembly/proxy/proxy_counters";
 import { readHostBuffer, BufferType } from "../assembly/proxy/host_memory";
 import { log, LogLevel, setTickPeriod } from "../assembly/proxy/host";
 import { NetworkContext, NetworkRoot } from "../assembly/proxy/network_context";
 import { registerRootContext } from "../assembly/proxy/network";
-import { METRICS_FLUSH_MS } from "../assembly/proxy/metric";
-import { Pipeline, Shared } from "./pipeline";
+import { METRICS_FLUSH_MS } from "../assembly/proxy/host_metrics";
+import { Pipeline, VmState } from "./pipeline";
 import { BufferBudget } from "../assembly/kafka/byte_buffer";
 
 // The lifecycle and TCP callbacks (assembly/proxy/network.ts); no HTTP, gRPC, queue or
@@ -26,7 +26,7 @@ const MEMORY_SAMPLE_MS: u32 = 5000;
 
 class KafkaProxyRoot extends NetworkRoot {
   config: FilterConfig = new FilterConfig();
-  shared: Shared | null = null;
+  shared: VmState | null = null;
 
   // (proxy-runtime's onConfigure passed the size where the host expects a pointer and trapped
   // on an empty configuration.)
@@ -44,11 +44,11 @@ class KafkaProxyRoot extends NetworkRoot {
     // Envoy hands back the same metric for a name defined again, so counts carry on across
     // reconfiguration; topic ids learned so far stay valid.
     const previous = this.shared;
-    const shared = Shared.of(c, previous !== null ? previous.counters : new ProxyCounters());
+    const shared = VmState.of(c, previous !== null ? previous.counters : new ProxyCounters());
     if (previous !== null) shared.topicIds = previous.topicIds;
     this.shared = shared;
     shared.counters.sampleMemory();
-    // Counters reach the host on ticks (assembly/proxy/metric.ts); the memory gauge is sampled
+    // Counters reach the host on ticks (assembly/proxy/host_metrics.ts); the memory gauge is sampled
     // every few seconds, as long-lived connections would leave it stale.
     setTickPeriod(METRICS_FLUSH_MS);
     log(LogLevel.Info, "configured");

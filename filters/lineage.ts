@@ -7,7 +7,7 @@
 // tables are bounded like every labelled metric (label_table.ts: max_topic_labels pairs, the
 // rest under `other`), and a pair seen before costs a hash lookup, no allocation.
 import { LabelEntry, LabelTable } from "../assembly/proxy/label_table";
-import { add } from "../assembly/proxy/metric";
+import { add } from "../assembly/proxy/host_metrics";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 
 const TOPIC_SEPARATOR = ".topic.";

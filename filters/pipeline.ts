@@ -2,17 +2,17 @@
 // schema of its API version (a frame that does not decode exactly is refused: fail-closed), and
 // what the walk found feeds the stages the configuration turned on.
 import { FrameHandler, KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
-import { ProxyCounters } from "../assembly/proxy/counters";
-import { Counter } from "../assembly/proxy/metric";
+import { ProxyCounters } from "../assembly/proxy/proxy_counters";
+import { Counter } from "../assembly/proxy/host_metrics";
 import { LabelEntry } from "../assembly/proxy/label_table";
 import { walk, WalkError } from "../assembly/kafka/walker";
-import { apiName, isKnownApi, isValidVersion } from "../assembly/kafka/apis";
+import { apiName, isKnownApi, isValidVersion } from "../assembly/kafka/api_table";
 import { FrameScan } from "./frame_scan";
-import { KafkaMetrics } from "./metrics";
+import { KafkaMetrics } from "./kafka_metrics";
 import { TopicIds } from "./topic_ids";
 import { AuthzCounters, AuthzStage } from "./authz";
 import { Acl } from "../assembly/policy/acl";
-import { Principal } from "../assembly/policy/principal";
+import { Principal } from "../assembly/policy/connection_principal";
 import { RewriteRules } from "../assembly/policy/rewrite_rules";
 import { RewriteCounters, RewriteStage } from "./rewrite";
 import { ApiKey } from "../assembly/kafka/api_keys";
@@ -30,8 +30,9 @@ import { Lineage } from "./lineage";
 
 const UNSUPPORTED_VERSION: i16 = 35;
 
-// What the root hands every connection's pipeline.
-export class Shared {
+// What the root hands every connection's pipeline: the per-VM (per Envoy worker) state, the
+// configured stages and their counters (not Envoy's shared data: assembly/proxy/shared_data.ts).
+export class VmState {
   counters: ProxyCounters;
   metrics: KafkaMetrics | null = null;
   topicIds: TopicIds = new TopicIds();
@@ -58,8 +59,8 @@ export class Shared {
   }
 
   // The stages `c` turns on, counting into `counters`.
-  static of(c: FilterConfig, counters: ProxyCounters): Shared {
-    const shared = new Shared(counters);
+  static of(c: FilterConfig, counters: ProxyCounters): VmState {
+    const shared = new VmState(counters);
     shared.versions = new VersionGate(c.maxVersions);
     shared.canEdit = c.forward == ForwardMode.AfterCheck;
     if (c.audit.enabled) shared.audit = new AuditLog(c.audit);
@@ -113,7 +114,7 @@ export class Pipeline extends FrameHandler {
   private workloadName: string = "";
   private workloadBytes: ArrayBuffer = new ArrayBuffer(0);
 
-  constructor(shared: Shared) {
+  constructor(shared: VmState) {
     super();
     this.counters = shared.counters;
     this.metrics = shared.metrics;
@@ -142,7 +143,7 @@ export class Pipeline extends FrameHandler {
   }
 
   // The stages that need a principal and change frames.
-  private policyStages(shared: Shared): void {
+  private policyStages(shared: VmState): void {
     const principal = new Principal(shared.principalSources);
     this.principal = principal;
     this.scan.principal = principal;

@@ -7,13 +7,12 @@
 // topic, an internal topic) is dropped from its list, and if it stands outside any list the
 // response is refused rather than shown. Requests naming topics by id must name the tenant's
 // own topics, as this worker learned them from Metadata responses.
-import { Counter } from "../assembly/proxy/metric";
+import { Counter } from "../assembly/proxy/host_metrics";
 import { RenameRule, RewriteRules } from "../assembly/policy/rewrite_rules";
 import { ByteBuffer } from "../assembly/kafka/byte_buffer";
 import { Entity } from "../assembly/kafka/layout";
 import { FrameEdits } from "../assembly/kafka/frame_edits";
 import { insideTaggedField } from "../assembly/kafka/walker";
-import { writeStringLength } from "../assembly/kafka/writer";
 import { buildErrorResponse } from "../assembly/kafka/error_response";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { TopicIds } from "./topic_ids";
@@ -23,8 +22,6 @@ import { ResourceType } from "../assembly/policy/acl";
 // Kafka's limit on topic name length, and its error for a name past it.
 const MAX_TOPIC_LENGTH = 249;
 const INVALID_TOPIC_EXCEPTION: i16 = 17;
-// Kafka reads no string longer than this (int16 lengths; compact strings are held to it too).
-const MAX_STRING_LENGTH = 0x7fff;
 // The answer for a group or transactional id (or pattern) too long once prefixed.
 const INVALID_REQUEST: i16 = 42;
 // Kafka's answer for a topic id it does not know: the client refreshes its metadata.
@@ -294,14 +291,10 @@ export class RewriteStage {
       return false;
     }
     const name = this.name;
-    if (name.len > MAX_STRING_LENGTH) {
+    if (!edits.replaceString(lengthPtr, valuePtr, len, compact, name.ptr, name.len)) {
       if (this.tooLong == 0) this.tooLong = INVALID_REQUEST;
       return false;
     }
-    const mark = edits.bytes.len;
-    writeStringLength(edits.bytes, name.len, compact);
-    edits.bytes.append(name.ptr, name.len);
-    edits.replace(lengthPtr, valuePtr + <usize>len, mark);
     return true;
   }
 

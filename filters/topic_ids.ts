@@ -11,7 +11,7 @@
 // CreateTopics responses (a validate-only request creates nothing, so its answer need not name a
 // real topic: a client with CREATE rights could fill the map with them). An id maps to one name for its whole life (Kafka
 // never renames topics and never reuses ids), so an entry is written once and never updated.
-import { MetricId, add, defineCounter } from "../assembly/proxy/metric";
+import { MetricId, add, defineCounter } from "../assembly/proxy/host_metrics";
 import { CLAIM_FULL, CLAIM_NEW, claimShared, getShared, setShared } from "../assembly/proxy/shared_data";
 import { LabelEntry } from "../assembly/proxy/label_table";
 

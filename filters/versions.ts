@@ -5,7 +5,7 @@
 // release the broker and client are, they settle on versions the filter walks.
 import { KafkaFrame } from "../assembly/proxy/kafka_frame";
 import { FrameEdits } from "../assembly/kafka/frame_edits";
-import { isKnownApi, isValidVersion, lowestVersion } from "../assembly/kafka/apis";
+import { isKnownApi, isValidVersion, lowestVersion } from "../assembly/kafka/api_table";
 import { writeInt16, writeInt32 } from "../assembly/kafka/writer";
 import { ApiKey } from "../assembly/kafka/api_keys";
 

@@ -17,7 +17,7 @@ unit_fail=$(( ${unit_total:-1} - unit_pass ))
 [ "$unit_status" -ne 0 ] && [ "$unit_fail" -eq 0 ] && unit_fail=1
 
 node --import tsx --test --test-concurrency=1 --test-reporter=spec \
-  tests/tree/*.test.ts tests/codegen/*.test.ts tests/unit/*.test.ts tests/e2e/*.test.ts tests/bench/*.test.ts 2>&1 | tee .tmp/node.log
+  tests/tree/*.test.ts tests/codegen/*.test.ts tests/host/*.test.ts tests/e2e/*.test.ts tests/bench/*.test.ts 2>&1 | tee .tmp/node.log
 node_status=${PIPESTATUS[0]}
 node_pass=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' .tmp/node.log | tail -1)
 node_fail=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' .tmp/node.log | tail -1)

@@ -7,8 +7,8 @@ import { ByteBuffer } from "./byte_buffer";
 import { ERROR_MESSAGE_ROWS, STRUCTS } from "./generated/schema_tables";
 import { fieldAltSource, fieldCol, fieldDefault, fieldSource } from "./field_table";
 import { ARRAY, FLEX_NEVER, FieldCol, FieldKind, KIND_MASK, ROLE_MASK, ROLE_SHIFT, Role } from "./layout";
-import { isFlexible, messageStruct } from "./apis";
-import { responseHeaderVersion } from "./header";
+import { isFlexible, messageStruct } from "./api_table";
+import { responseHeaderVersion } from "./message_header";
 import { MessageTree } from "./message_tree";
 import { writeInt16, writeInt32, writeUnsignedVarint } from "./writer";
 

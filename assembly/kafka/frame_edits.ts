@@ -7,7 +7,7 @@
 // decides the edits; nothing here allocates once the buffers have grown to the working size.
 import { ByteBuffer } from "./byte_buffer";
 import { Gather } from "./gather";
-import { writeInt32, writeUnsignedVarint } from "./writer";
+import { writeInt32, writeStringLength, writeUnsignedVarint } from "./writer";
 
 const EDIT_WIDTH = 4; // start, end (offsets in the frame), replacement offset and length in `bytes`
 const NO_OP: i32 = -1;
@@ -36,6 +36,10 @@ class Open {
   mark: i32 = 0;
   drop: bool = false;
 }
+
+// The longest string Kafka's int16 length prefix carries (topic names are limited to 249 bytes by
+// the broker; group and transactional ids only by this).
+export const MAX_STRING_LENGTH = 0x7fff;
 
 export class FrameEdits {
   // The bytes edits put in place of what they replace.
@@ -244,6 +248,20 @@ export class FrameEdits {
     const last = this.table.len - EDIT_WIDTH * 4;
     if (last >= 0 && load<i32>(this.table.ptr + <usize>last, 4) > <i32>(start - this.base)) this.table.len = last;
     this.add(start, end, mark, this.bytes.len - mark);
+  }
+
+  // Puts the `nameLen` bytes at `namePtr` in place of the string whose length prefix starts at
+  // `lengthPtr` and whose `len` bytes start at `valuePtr`, the length prefix re-encoded (compact
+  // or int16). The one string replacement of the codec (entity renames, tenant prefixes).
+  // Returns false, changing nothing, for a name longer than a Kafka string can carry. A string
+  // inside a tagged field (whose size prefix would change too) is the caller's to refuse.
+  replaceString(lengthPtr: usize, valuePtr: usize, len: i32, compact: bool, namePtr: usize, nameLen: i32): bool {
+    if (nameLen > MAX_STRING_LENGTH) return false;
+    const mark = this.bytes.len;
+    writeStringLength(this.bytes, nameLen, compact);
+    this.bytes.append(namePtr, nameLen);
+    this.replace(lengthPtr, valuePtr + <usize>len, mark);
+    return true;
   }
 
   // Sends the edited frame (`len` bytes at `ptr`, size prefix first) to `out`: the new size

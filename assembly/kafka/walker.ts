@@ -8,7 +8,7 @@ import {
   ARRAY, ENTITY_MASK, ENTITY_SHIFT, FLEX_NEVER, FieldCol, FieldKind, KIND_MASK, ROLE_MASK,
   ROLE_SHIFT, Role,
 } from "./layout";
-import { isFlexible, isValidVersion, messageStruct } from "./apis";
+import { isFlexible, isValidVersion, messageStruct } from "./api_table";
 import { WalkSource } from "./walk_source";
 import { BatchSummary } from "./record_batches";
 

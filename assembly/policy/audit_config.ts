@@ -1,7 +1,7 @@
 // The `audit` key of the configuration: which audit events the filter writes to Envoy's log
 // (filters/audit.ts), request sampling and the cap on events per second.
 import { JsonKind, JsonValue } from "./json";
-import { apiKeyNamed } from "../kafka/apis";
+import { apiKeyNamed } from "../kafka/api_table";
 import { MAX_API_KEY } from "../kafka/generated/schema_tables";
 
 export class AuditConfig {

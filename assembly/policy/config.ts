@@ -8,7 +8,7 @@ import { GatewayRules, parseGateway } from "./gateway";
 import { parsePrincipalSource, PrincipalSource } from "./principal_source";
 import { Guardrails, parseGuardrails } from "./guardrails";
 import { AuditConfig, parseAudit } from "./audit_config";
-import { apiKeyNamed, highestVersion, isKnownApi, lowestVersion } from "../kafka/apis";
+import { apiKeyNamed, highestVersion, isKnownApi, lowestVersion } from "../kafka/api_table";
 import { MAX_API_KEY } from "../kafka/generated/schema_tables";
 import { ForwardMode } from "../proxy/forward_mode";
 
@@ -35,7 +35,7 @@ export class FilterConfig {
   metrics: bool = true;
   maxTopicLabels: i32 = 100;
   maxClientLabels: i32 = 100;
-  // Where principals come from, first match wins (principal.ts).
+  // Where principals come from, first match wins (connection_principal.ts).
   principalSources: StaticArray<i32> = [
     PrincipalSource.MtlsUriSan, PrincipalSource.MtlsSubject, PrincipalSource.Sasl, PrincipalSource.ClientId,
   ];

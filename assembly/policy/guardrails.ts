@@ -5,7 +5,7 @@
 // config Kafka does not have) refuse the whole configuration, naming the key.
 import { JsonKind, JsonValue } from "./json";
 import { compileRegex, Regex } from "./regex";
-import { apiKeyNamed } from "../kafka/apis";
+import { apiKeyNamed } from "../kafka/api_table";
 import { MAX_API_KEY } from "../kafka/generated/schema_tables";
 
 // Kafka error codes the checks answer with (what the broker uses for the same problem).

@@ -1,5 +1,5 @@
-// The places a principal can come from, as the configuration names them (principal.ts reads
-// them on a connection).
+// The places a principal can come from, as the configuration names them
+// (connection_principal.ts reads them on a connection).
 export const enum PrincipalSource {
   MtlsUriSan,
   MtlsSubject,

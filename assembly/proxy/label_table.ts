@@ -6,7 +6,7 @@
 // place in the host's shared data once (the first metric's name is its key). A worker that finds
 // the places taken still asks the shared data before it counts a new label as `other`: another
 // worker may have claimed it, and the two must count under one name.
-import { MetricId, defineCounter } from "./metric";
+import { MetricId, defineCounter } from "./host_metrics";
 import { CLAIM_FAILED, CLAIM_FULL, CLAIM_NEW, CLAIM_PRESENT, claimShared, getShared, setShared } from "./shared_data";
 
 export const OVERFLOW_LABEL = "other";

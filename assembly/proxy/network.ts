@@ -7,7 +7,7 @@ import { NetworkContext, NetworkRoot } from "./network_context";
 import { forgetWindow, readProperty } from "./host_memory";
 import { fail } from "./host";
 import { connectionGone, enterCallback, leaveCallback } from "./gc";
-import { flushMetrics } from "./metric";
+import { flushMetrics } from "./host_metrics";
 
 const connections = new Map<u32, NetworkContext>();
 // Root contexts: one per plugin configuration loaded into this VM, so few.

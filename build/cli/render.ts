@@ -1,93 +1,20 @@
 // What the CLI renders from a policy: an Envoy static config (the filter in front of one
 // upstream, or with `envoy.gateway` in front of a multi-broker cluster; Prometheus tag rules
-// included) and an Istio WasmPlugin of type NETWORK.
-import { readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+// included), built from ../envoy/bootstrap.ts's pieces, and an Istio WasmPlugin of type NETWORK.
 import { stringify } from "yaml";
 import type { Gateway, Policy } from "./policy.ts";
-
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-
-const address = (e: { address: string; port: number }) => ({ socket_address: { address: e.address, port_value: e.port } });
-
-// The kafka_proxy Wasm network filter (also what the test harness puts in its Envoy configs).
-export function wasmFilter(filterConfig: object, wasmPath: string, failurePolicy?: string): object {
-  return {
-    name: "envoy.filters.network.wasm",
-    typed_config: {
-      "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
-      config: {
-        name: "kafka_proxy",
-        root_id: "kafka_proxy",
-        configuration: { "@type": "type.googleapis.com/google.protobuf.StringValue", value: JSON.stringify(filterConfig) },
-        vm_config: { runtime: "envoy.wasm.runtime.v8", code: { local: { filename: wasmPath } } },
-        ...(failurePolicy ? { failure_policy: failurePolicy } : {}),
-      },
-    },
-  };
-}
-
-// Downstream mTLS: the filter reads the peer certificate's URI SAN / subject from the
-// connection's properties.
-export function mtlsTransportSocket(tls: { cert: string; key: string; ca: string }): object {
-  return {
-    name: "envoy.transport_sockets.tls",
-    typed_config: {
-      "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
-      require_client_certificate: true,
-      common_tls_context: {
-        tls_certificates: [{ certificate_chain: { filename: tls.cert }, private_key: { filename: tls.key } }],
-        validation_context: { trusted_ca: { filename: tls.ca } },
-      },
-    },
-  };
-}
+import { address, bootstrap, cluster, downstreamTls, filters, mtlsTransportSocket, singleUpstream } from "../envoy/bootstrap.ts";
 
 export function envoyConfig(p: Policy): object {
   if (p.envoy.gateway) return gatewayConfig(p, p.envoy.gateway);
-  const chain: Record<string, unknown> = {
-    filters: [
-      wasmFilter(p.filter, p.envoy.wasm, p.envoy.failurePolicy),
-      {
-        name: "envoy.filters.network.tcp_proxy",
-        typed_config: {
-          "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
-          stat_prefix: p.name,
-          cluster: "kafka_broker",
-        },
-      },
-    ],
-  };
-  if (p.envoy.tls) chain.transport_socket = mtlsTransportSocket(p.envoy.tls);
-  const upstreamIsIp = /^[\d.]+$/.test(p.envoy.upstream.address);
-  return {
-    stats_config: { stats_tags: JSON.parse(readFileSync(join(ROOT, "envoy-config/kafka-stats-tags.json"), "utf8")) },
-    admin: { address: address(p.envoy.admin) },
-    static_resources: {
-      listeners: [{ name: p.name, address: address(p.envoy.listen), filter_chains: [chain] }],
-      clusters: [{
-        name: "kafka_broker",
-        connect_timeout: "5s",
-        type: upstreamIsIp ? "STATIC" : "STRICT_DNS",
-        load_assignment: {
-          cluster_name: "kafka_broker",
-          endpoints: [{ lb_endpoints: [{ endpoint: { address: address(p.envoy.upstream) } }] }],
-        },
-      }],
-    },
-  };
-}
-
-const isIp = (a: string) => /^[\d.]+$/.test(a) || a.includes(":");
-
-function cluster(name: string, endpoints: { address: string; port: number }[]): object {
-  return {
-    name,
-    connect_timeout: "5s",
-    type: endpoints.every((e) => isIp(e.address)) ? "STATIC" : "STRICT_DNS",
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: endpoints.map((e) => ({ endpoint: { address: address(e) } })) }] },
-  };
+  return singleUpstream({
+    name: p.name,
+    listen: p.envoy.listen,
+    upstream: p.envoy.upstream,
+    admin: p.envoy.admin,
+    filter: { config: p.filter, wasm: p.envoy.wasm, failurePolicy: p.envoy.failurePolicy },
+    tls: p.envoy.tls,
+  });
 }
 
 // The filter's `gateway` rule: where clients reach broker N through this Envoy.
@@ -102,35 +29,18 @@ export function gatewayRule(g: Gateway): Record<string, unknown> {
 // that broker alone; every chain runs the filter with the `gateway` rule, which readdresses the
 // brokers responses name to these listeners, so clients never leave the gateway.
 function gatewayConfig(p: Policy, g: Gateway): object {
-  const filterConfig = { ...p.filter, gateway: gatewayRule(g) };
+  const filter = { config: { ...p.filter, gateway: gatewayRule(g) }, wasm: p.envoy.wasm, failurePolicy: p.envoy.failurePolicy };
   const chain = (cluster: string, stat: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     ...extra,
-    filters: [
-      wasmFilter(filterConfig, p.envoy.wasm, p.envoy.failurePolicy),
-      {
-        name: "envoy.filters.network.tcp_proxy",
-        typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", stat_prefix: stat, cluster },
-      },
-    ],
+    filters: filters(filter, stat, cluster),
   });
   const bootstrapEndpoints = g.upstreamGiven ? [p.envoy.upstream] : g.brokers;
   const clusters = [cluster("kafka_bootstrap", bootstrapEndpoints), ...g.brokers.map((b) => cluster(`kafka_broker_${b.id}`, [b]))];
   const listeners: object[] = [];
   if (g.mode === "sni") {
     const sni = g.sni!;
-    const tls = (): object => ({
-      name: "envoy.transport_sockets.tls",
-      typed_config: {
-        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
-        ...(sni.ca ? { require_client_certificate: true } : {}),
-        common_tls_context: {
-          tls_certificates: [{ certificate_chain: { filename: sni.cert }, private_key: { filename: sni.key } }],
-          ...(sni.ca ? { validation_context: { trusted_ca: { filename: sni.ca } } } : {}),
-        },
-      },
-    });
     const named = (server: string, cluster: string, stat: string) =>
-      chain(cluster, stat, { filter_chain_match: { server_names: [server] }, transport_socket: tls() });
+      chain(cluster, stat, { filter_chain_match: { server_names: [server] }, transport_socket: downstreamTls(sni) });
     listeners.push({
       name: `${p.name}-sni`,
       address: address({ address: g.bind, port: sni.port }),
@@ -155,11 +65,7 @@ function gatewayConfig(p: Policy, g: Gateway): object {
       });
     }
   }
-  return {
-    stats_config: { stats_tags: JSON.parse(readFileSync(join(ROOT, "envoy-config/kafka-stats-tags.json"), "utf8")) },
-    admin: { address: address(p.envoy.admin) },
-    static_resources: { listeners, clusters },
-  };
+  return bootstrap({ admin: p.envoy.admin, listeners, clusters });
 }
 
 // `sha256` is the image manifest's digest (hex), which istio-agent checks the pulled image

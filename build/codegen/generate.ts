@@ -14,8 +14,8 @@ import {
   ARRAY, BYTE_NEVER, ENTITY_SHIFT, Entity, FIELD_WIDTH, FLEX_NEVER, FieldKind, KIND_MASK, NEVER, ROLE_MASK, ROLE_SHIFT, Role,
 } from "../../assembly/kafka/layout.ts";
 import { numericDefaults, responseSources } from "./response_sources.ts";
+import { ROOT } from "../root.ts";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const DEFAULT_SCHEMAS = join(ROOT, ".tools/kafka/schemas");
 export const DEFAULT_OUT = join(ROOT, "assembly/kafka/generated/schema_tables.ts");
 

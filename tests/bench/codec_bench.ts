@@ -2,18 +2,18 @@
 // Node's V8 like Envoy's Wasm runtime) over the captured real frames, as request/response
 // pairs: the schema walk alone, and the filter's own pipeline (filters/pipeline.ts) with its
 // authorization or its rewriting stage, edited frames handed out as the network layer sends them.
-import { FRAME_COUNT, FRAME_HEX, FRAME_INFO } from "../assembly/fixtures/captured_frames";
-import { parseRequestHeader, parseResponseHeader, RequestHeader, ResponseHeader } from "../../assembly/kafka/header";
+import { FRAME_COUNT, FRAME_HEX, FRAME_INFO } from "../spec/fixtures/captured_frames";
+import { parseRequestHeader, parseResponseHeader, RequestHeader, ResponseHeader } from "../../assembly/kafka/message_header";
 import { Visitor, walk } from "../../assembly/kafka/walker";
 import { ByteBuffer } from "../../assembly/kafka/byte_buffer";
 import { Gather } from "../../assembly/kafka/gather";
 import { parseConfig } from "../../assembly/policy/config";
 import { KafkaFrame, Verdict } from "../../assembly/proxy/kafka_frame";
-import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/headers";
-import { ProxyCounters } from "../../assembly/proxy/counters";
-import { Pipeline, Shared } from "../../filters/pipeline";
-import { rewriteEntities, Renamer } from "../../assembly/kafka/entity_rewriter";
-import { fromHex } from "../assembly/helpers";
+import { decodeRequestHeader, decodeResponseHeader } from "../../assembly/proxy/frame_decode";
+import { ProxyCounters } from "../../assembly/proxy/proxy_counters";
+import { Pipeline, VmState } from "../../filters/pipeline";
+import { rewriteEntities, Renamer } from "../spec/entity_rewriter";
+import { fromHex } from "../spec/helpers";
 
 const frames: ByteBuffer[] = [];
 const bodies: i32[] = [];
@@ -31,10 +31,10 @@ const REWRITE = `{"metrics": false, "audit": false, "principal_sources": ["clien
   {"principal": "User:java-producer", "prefix": "tenant."},
   {"principal": "User:java-consumer", "prefix": "tenant."}]}}`;
 
-function sharedFor(json: string): Shared {
+function sharedFor(json: string): VmState {
   const parsed = parseConfig(json);
   if (parsed.error.length > 0) throw new Error(parsed.error);
-  return Shared.of(parsed.config!, new ProxyCounters());
+  return VmState.of(parsed.config!, new ProxyCounters());
 }
 
 export function frameCount(): i32 {
@@ -96,7 +96,7 @@ class Exchanges {
   // The responses as the broker sends them: for a tenant, its names prefixed.
   answers: ByteBuffer[] = [];
 
-  constructor(shared: Shared, prefixed: bool) {
+  constructor(shared: VmState, prefixed: bool) {
     this.pipeline = new Pipeline(shared);
     for (let i = 0; i < frames.length; i++) {
       if (!prefixed || i % 2 == 0) {

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../harness/paths.ts";
-import { hostImports } from "../assembly/host_imports.js";
+import { hostImports } from "../spec/host_imports.js";
 
 export interface MicroResult {
   frames: number;

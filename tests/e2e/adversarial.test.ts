@@ -8,23 +8,8 @@ import assert from "node:assert/strict";
 import { suiteTestBed } from "../harness/testbed.ts";
 import { exchange, frames, requestFrame } from "../harness/raw_client.ts";
 import { brokerTopics as viewTopics } from "../harness/broker_view.ts";
+import { i16, i32, str } from "../harness/kafka_bytes.ts";
 
-const str = (s: string) => {
-  const b = Buffer.alloc(2 + s.length);
-  b.writeInt16BE(s.length, 0);
-  b.write(s, 2);
-  return b;
-};
-const i32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(n, 0);
-  return b;
-};
-const i16 = (n: number) => {
-  const b = Buffer.alloc(2);
-  b.writeInt16BE(n, 0);
-  return b;
-};
 
 // CreateTopics v4 for one topic (what a smuggler would like the broker to run).
 const createTopic = (name: string, correlation: number) => requestFrame(19, 4, correlation, "smuggler",

@@ -10,6 +10,8 @@ import { requestFrame } from "../harness/raw_client.ts";
 import { RawSession, ScramSha256Client } from "../harness/raw_session.ts";
 import { javaClient } from "../harness/java_client.ts";
 import { brokerOffset as viewOffset, brokerTopics as viewTopics, createTopics } from "../harness/broker_view.ts";
+import { bytes, i16, i32, str, varint } from "../harness/kafka_bytes.ts";
+import { crc32c } from "./oracle/crc32c.ts";
 
 const PLAIN_JAAS = "org.apache.kafka.common.security.plain.PlainLoginModule required " +
   'user_alice="alice-pw" user_mallory="mallory-pw" user_admin="admin-pw";';
@@ -17,14 +19,6 @@ const SCRAM_JAAS = "org.apache.kafka.common.security.scram.ScramLoginModule requ
 const ILLEGAL_SASL_STATE = 34;
 const TOPIC_AUTHORIZATION_FAILED = 29;
 
-const i16 = (n: number) => Buffer.from([(n >> 8) & 0xff, n & 0xff]);
-const i32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(n, 0);
-  return b;
-};
-const str = (s: string) => Buffer.concat([i16(Buffer.byteLength(s)), Buffer.from(s)]);
-const bytes = (b: Buffer) => Buffer.concat([i32(b.length), b]);
 
 // SaslHandshake v1 and SaslAuthenticate v1 (non-flexible); their answers carry the error code
 // right after the correlation id.
@@ -46,26 +40,6 @@ const createTopic = (corr: number, topic: string, clientId: string) => requestFr
 const createTopicError = (answer: Buffer) => answer.readInt16BE(16 + 2 + answer.readInt16BE(16));
 
 // A record batch (magic 2) with one record, its CRC-32C computed as the broker checks it.
-const CRC32C = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-const crc32c = (b: Buffer) => {
-  let c = 0xffffffff;
-  for (const x of b) c = CRC32C[(c ^ x) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-};
-const varint = (n: number) => {
-  const out: number[] = [];
-  let z = (n << 1) ^ (n >> 31);
-  while (z >>> 7) {
-    out.push((z & 0x7f) | 0x80);
-    z >>>= 7;
-  }
-  out.push(z);
-  return Buffer.from(out);
-};
 function recordBatch(value: string): Buffer {
   const v = Buffer.from(value);
   // attributes, timestamp delta, offset delta, key length -1, value, no headers

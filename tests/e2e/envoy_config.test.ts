@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { validateEnvoyConfig } from "../harness/envoy.ts";
 import { makeCerts } from "../harness/certs.ts";
 import { ROOT, requireInstalled, scratchDir } from "../harness/paths.ts";
-import { exampleConfigs, render } from "../tools/envoy_configs.ts";
+import { BENCH_FILTERS, exampleConfigs, render } from "../../build/envoy/examples.ts";
+import { SCENARIOS } from "../bench/scenarios.ts";
 
 const CONFIG_DIR = join(ROOT, "envoy-config");
 const files = readdirSync(CONFIG_DIR).filter((f) => f.endsWith(".yaml"));
@@ -18,6 +19,10 @@ test("envoy-config/ holds the example configs, the demo's and the benchmark's as
   for (const [name, config] of exampleConfigs()) {
     assert.ok(files.includes(name), `envoy-config/${name} (npm run envoy-configs writes it)`);
     assert.equal(readFileSync(join(CONFIG_DIR, name), "utf8"), render(name, config), `envoy-config/${name} is current (npm run envoy-configs)`);
+  }
+  // Every bench scenario that runs the filter (or plain tcp_proxy) runs its example's config.
+  for (const s of SCENARIOS) {
+    if (s.envoy !== null && !s.baseline) assert.deepEqual(s.envoy.filter, BENCH_FILTERS[s.name], `${s.name}: BENCH_FILTERS (build/envoy/examples.ts)`);
   }
 });
 

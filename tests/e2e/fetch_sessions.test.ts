@@ -14,6 +14,7 @@ import { requestFrame } from "../harness/raw_client.ts";
 import { RawConnection } from "../harness/raw_connection.ts";
 import { createTopics } from "../harness/broker_view.ts";
 import { allow } from "../harness/acl_rules.ts";
+import { compactStr, i32 } from "../harness/kafka_bytes.ts";
 
 
 const CONFIG = {
@@ -87,26 +88,16 @@ function parseFetch(frame: Buffer, correlationId: number): FetchAnswer {
   return { error: frame.readInt16BE(13), sessionId: frame.readInt32BE(15), topics: frame[19] - 1, bytes: frame };
 }
 
-function compactString(s: string): Buffer {
-  return Buffer.concat([Buffer.from([Buffer.byteLength(s) + 1]), Buffer.from(s)]);
-}
-
-function int32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(v);
-  return b;
-}
-
 // ShareGroupHeartbeat v1: a member joining `group` subscribed to `topic`.
 function shareJoinBody(group: string, member: string, topic: string): Buffer {
-  return Buffer.concat([compactString(group), compactString(member), int32(0), Buffer.from([0]), Buffer.from([2]), compactString(topic), Buffer.from([0])]);
+  return Buffer.concat([compactStr(group), compactStr(member), i32(0), Buffer.from([0]), Buffer.from([2]), compactStr(topic), Buffer.from([0])]);
 }
 
 // ShareFetch v1 of partition 0 of the topic with id `topicId` (hex), or of no topic.
 function shareFetchBody(group: string, member: string, epoch: number, topicId?: string): Buffer {
   const topics = topicId === undefined ? Buffer.from([1])
-    : Buffer.concat([Buffer.from([2]), Buffer.from(topicId, "hex"), Buffer.from([2]), int32(0), Buffer.from([1, 0]), Buffer.from([0])]);
-  return Buffer.concat([compactString(group), compactString(member), int32(epoch), int32(500), int32(1), int32(1 << 20), int32(100), int32(100),
+    : Buffer.concat([Buffer.from([2]), Buffer.from(topicId, "hex"), Buffer.from([2]), i32(0), Buffer.from([1, 0]), Buffer.from([0])]);
+  return Buffer.concat([compactStr(group), compactStr(member), i32(epoch), i32(500), i32(1), i32(1 << 20), i32(100), i32(100),
     topics, Buffer.from([1, 0])]);
 }
 
@@ -237,8 +228,8 @@ describe("fetch sessions through Envoy + filter + Kafka", () => {
     const member = randomUUID();
     // The group starts at the log's beginning (share.auto.offset.reset, set on the broker directly
     // with IncrementalAlterConfigs v1 on the group resource, type 32).
-    const config = Buffer.concat([Buffer.from([2, 32]), compactString("sg"), Buffer.from([2]), compactString("share.auto.offset.reset"),
-      Buffer.from([0]), compactString("earliest"), Buffer.from([0, 0]), Buffer.from([0, 0])]);
+    const config = Buffer.concat([Buffer.from([2, 32]), compactStr("sg"), Buffer.from([2]), compactStr("share.auto.offset.reset"),
+      Buffer.from([0]), compactStr("earliest"), Buffer.from([0, 0]), Buffer.from([0, 0])]);
     const direct = await RawConnection.open(suite.bed.kafka.directPort);
     const altered = await direct.request(requestFrame(44, 1, 300, "setup", config, true));
     direct.close();
@@ -260,7 +251,7 @@ describe("fetch sessions through Envoy + filter + Kafka", () => {
       for (let i = 0; i < 40 && joined !== 0; i++) {
         if (i > 0) await new Promise((r) => setTimeout(r, 500));
         // FindCoordinator v3 (key, key type group) has the broker create its offsets topic.
-        await v.request(requestFrame(10, 3, ++id, "sharer", Buffer.concat([compactString("sg"), Buffer.from([0, 0])]), true));
+        await v.request(requestFrame(10, 3, ++id, "sharer", Buffer.concat([compactStr("sg"), Buffer.from([0, 0])]), true));
         const f = await v.request(requestFrame(76, 1, ++id, "sharer", shareJoinBody("sg", member, "shared-orders"), true));
         joined = f.readInt16BE(13);
       }

@@ -40,7 +40,7 @@ describe("data lineage counters and the lineage command (the demo's policy and w
   });
 
   test("the demo's workload yields the expected edges; the command writes SVG, DOT and Mermaid", guard(async () => {
-    // scripts/demo.ts: kafkajs writes 3 orders, the Java producer 2, the Java consumer group
+    // tests/demo/demo.ts: kafkajs writes 3 orders, the Java producer 2, the Java consumer group
     // reads the 5 and commits, the intruder is refused, tenant team-blue writes its `orders`
     // (the broker's blue.orders).
     await produce("demo-kafkajs", "orders", ["apple", "pear", "plum"]);

@@ -16,15 +16,10 @@ import { suiteTestBed } from "../harness/testbed.ts";
 import { requestFrame } from "../harness/raw_client.ts";
 import { startEnvoy, type Envoy } from "../harness/envoy.ts";
 import { freePort } from "../harness/process.ts";
+import { str } from "../harness/kafka_bytes.ts";
 
 const MiB = 1048576;
 
-const str = (s: string) => {
-  const b = Buffer.alloc(2 + s.length);
-  b.writeInt16BE(s.length, 0);
-  b.write(s, 2);
-  return b;
-};
 
 // Metadata v4 naming the refused topic `refused` times, then one allowed topic.
 function manyRefused(refused: number, correlationId: number): Buffer {

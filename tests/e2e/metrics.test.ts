@@ -6,6 +6,7 @@ import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { suiteTestBed } from "../harness/testbed.ts";
 import { javaClient } from "../harness/java_client.ts";
 import { exchange, frames, requestFrame } from "../harness/raw_client.ts";
+import { compactStr, i8, i32, str } from "../harness/kafka_bytes.ts";
 import { waitFor } from "../harness/process.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,17 +17,12 @@ const METADATA = 3;
 
 // ApiVersions v3 (flexible): compact client software name and version, no tagged fields.
 function apiVersionsV3(name: string, version: string): Buffer {
-  const compact = (s: string) => Buffer.concat([Buffer.from([s.length + 1]), Buffer.from(s)]);
-  return Buffer.concat([compact(name), compact(version), Buffer.from([0])]);
+  return Buffer.concat([compactStr(name), compactStr(version), Buffer.from([0])]);
 }
 
 // Metadata v4 for one topic, no auto-creation.
 function metadataV4(topic: string): Buffer {
-  const b = Buffer.alloc(4 + 2 + topic.length + 1);
-  b.writeInt32BE(1, 0);
-  b.writeInt16BE(topic.length, 4);
-  b.write(topic, 6);
-  return b;
+  return Buffer.concat([i32(1), str(topic), i8(0)]);
 }
 
 describe("metrics through Envoy + filter + Kafka", () => {

@@ -13,6 +13,7 @@ import { requestFrame } from "../harness/raw_client.ts";
 import { RawConnection } from "../harness/raw_connection.ts";
 import { createTopics } from "../harness/broker_view.ts";
 import { allow } from "../harness/acl_rules.ts";
+import { compactStr, i16, i32 } from "../harness/kafka_bytes.ts";
 
 
 const CONFIG = {
@@ -32,22 +33,6 @@ const CONFIG = {
 
 const CLUSTER_AUTHORIZATION_FAILED = 31;
 const TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53;
-
-function compactString(s: string): Buffer {
-  return Buffer.concat([Buffer.from([Buffer.byteLength(s) + 1]), Buffer.from(s)]);
-}
-
-function int16(v: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeInt16BE(v);
-  return b;
-}
-
-function int32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(v);
-  return b;
-}
 
 describe("operation table rows through Envoy + filter + Kafka", () => {
   const suite = suiteTestBed("operations", CONFIG);
@@ -75,21 +60,21 @@ describe("operation table rows through Envoy + filter + Kafka", () => {
     // the transactional id (which creates the transaction log), InitProducerId v1, then
     // AddPartitionsToTxn v1.
     const direct = suite.bed.kafka.directPort;
-    const txId = Buffer.concat([int16(7), Buffer.from("tx-open")]);
+    const txId = Buffer.concat([i16(7), Buffer.from("tx-open")]);
     let error = -1;
     for (let i = 0; i < 60 && error !== 0; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 500));
       await call(direct, 10, 1, "setup", Buffer.concat([txId, Buffer.from([1])]), false);
-      const init = await call(direct, 22, 1, "setup", Buffer.concat([txId, int32(60000)]), false);
+      const init = await call(direct, 22, 1, "setup", Buffer.concat([txId, i32(60000)]), false);
       // size, correlation id, throttle time, error code, producer id, epoch.
       error = init.readInt16BE(12);
       producerId = init.subarray(14, 22);
       producerEpoch = init.subarray(22, 24);
     }
     assert.equal(error, 0, "InitProducerId");
-    const topic = (name: string) => Buffer.concat([int16(name.length), Buffer.from(name), int32(1), int32(0)]);
+    const topic = (name: string) => Buffer.concat([i16(name.length), Buffer.from(name), i32(1), i32(0)]);
     // (The DescribeTransactions test sees the partitions it added.)
-    await call(direct, 24, 1, "setup", Buffer.concat([txId, producerId, producerEpoch, int32(2), topic("visible-t"), topic("hidden-t")]), false);
+    await call(direct, 24, 1, "setup", Buffer.concat([txId, producerId, producerEpoch, i32(2), topic("visible-t"), topic("hidden-t")]), false);
   });
 
   test("DescribeCluster needs no cluster grant, as in Kafka", guard(async () => {
@@ -99,15 +84,15 @@ describe("operation table rows through Envoy + filter + Kafka", () => {
   }));
 
   test("AddPartitionsToTxn v4 (broker batches) needs CLUSTER_ACTION even with WRITE on the id and topics", guard(async () => {
-    const topics = Buffer.concat([Buffer.from([2]), compactString("visible-t"), Buffer.from([2]), int32(0), Buffer.from([0])]);
-    const txn = Buffer.concat([compactString("tx-open"), producerId, producerEpoch, Buffer.from([1]), topics, Buffer.from([0])]);
+    const topics = Buffer.concat([Buffer.from([2]), compactStr("visible-t"), Buffer.from([2]), i32(0), Buffer.from([0])]);
+    const txn = Buffer.concat([compactStr("tx-open"), producerId, producerEpoch, Buffer.from([1]), topics, Buffer.from([0])]);
     const frame = await call(proxy(), 24, 4, "txer", Buffer.concat([Buffer.from([2]), txn, Buffer.from([0])]), true);
     // size, correlation id, header tags, throttle time, then the top-level error code.
     assert.equal(frame.readInt16BE(13), CLUSTER_AUTHORIZATION_FAILED);
   }));
 
   test("DescribeTransactions lists only the topics the principal may describe", guard(async () => {
-    const body = Buffer.concat([Buffer.from([2]), compactString("tx-open"), Buffer.from([0])]);
+    const body = Buffer.concat([Buffer.from([2]), compactStr("tx-open"), Buffer.from([0])]);
     const frame = await call(proxy(), 65, 0, "describer", body, true);
     assert.ok(frame.includes("visible-t"), "the describable topic is listed");
     assert.ok(!frame.includes("hidden-t"), "a topic the principal may not describe is listed");
@@ -116,7 +101,7 @@ describe("operation table rows through Envoy + filter + Kafka", () => {
   test("InitProducerId with Enable2Pc needs more than WRITE on the transactional id", guard(async () => {
     // v6: id, timeout, producer id and epoch (none), Enable2Pc, KeepPreparedTxn, no tagged fields.
     // (This broker does not enable v6 yet: a request reaching it closes the connection.)
-    const head = Buffer.concat([compactString("tx-2pc"), int32(60000), Buffer.alloc(8, 0xff), int16(-1)]);
+    const head = Buffer.concat([compactStr("tx-2pc"), i32(60000), Buffer.alloc(8, 0xff), i16(-1)]);
     const twoPhase = await call(proxy(), 22, 6, "txer", Buffer.concat([head, Buffer.from([1, 0, 0])]), true);
     // size, correlation id, header tags, throttle time, then the error code.
     assert.equal(twoPhase.readInt16BE(13), TRANSACTIONAL_ID_AUTHORIZATION_FAILED);

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import kafkajs, { Kafka, logLevel, Partitioners } from "kafkajs";
 import { suiteTestBed } from "../harness/testbed.ts";
 import { javaClient } from "../harness/java_client.ts";
-import { exchange, frames, requestFrame } from "../harness/raw_client.ts";
+import { exchange, fetchByIdFrame, frames } from "../harness/raw_client.ts";
 import { brokerGroups, brokerOffset as viewOffset, brokerTopics, createTopics } from "../harness/broker_view.ts";
 
 export const REWRITE_CONFIG = {
@@ -122,15 +122,9 @@ describe("topic rewriting through Envoy + filter + Kafka", () => {
     assert.equal(idOf(await javaClient(["topicid", suite.bed.kafka.direct, "tenantA.orders"])), id);
     const before = await stat("rewrite.topic_ids_refused");
     assert.equal(before, 0, "the clients' own requests by id were all let through");
-    // Fetch v13 (flexible, topics by id) of partition 0 from offset 0, hand-made.
-    const body = Buffer.concat([
-      Buffer.from("ffffffff" + "00000000" + "00000001" + "00100000" + "00" + "00000000" + "ffffffff", "hex"),
-      Buffer.from([2]), Buffer.from(id, "hex"),
-      Buffer.from([2]), Buffer.from("00000000" + "ffffffff" + "0000000000000000" + "ffffffff" + "ffffffffffffffff" + "00100000", "hex"),
-      Buffer.from([0, 0]), Buffer.from([1, 1, 0]),
-    ]);
+    // Fetch v13 (flexible, topics by id) of partition 0 from offset 0, hand-made, correlation id 41.
     const fetchAs = async (clientId: string) => {
-      const { received } = await exchange(suite.bed.envoy.listenPort, [requestFrame(1, 13, 41, clientId, body, true)], { timeoutMs: 1500 });
+      const { received } = await exchange(suite.bed.envoy.listenPort, [fetchByIdFrame(id, clientId)], { timeoutMs: 1500 });
       const [response] = frames(received);
       // size, correlation id, header tags, throttle time, error code, session id, one topic
       // (its id), one partition: index, then its error code.

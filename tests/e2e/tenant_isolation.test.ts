@@ -12,7 +12,7 @@ import { javaClient } from "../harness/java_client.ts";
 import { frames, requestFrame } from "../harness/raw_client.ts";
 import { createConnection } from "node:net";
 import { brokerGroups, createTopics } from "../harness/broker_view.ts";
-import { uvarint } from "../harness/kafka_codec.ts";
+import { compactStr, i8, i32, uvarint } from "../harness/kafka_bytes.ts";
 
 const CONFIG = {
   principal_sources: ["client_id"],
@@ -22,14 +22,6 @@ const CONFIG = {
       { principal: "User:tenant-b", prefix: "tenantB." },
     ],
   },
-};
-
-const cstr = (s: string | null): Buffer => (s === null ? uvarint(0) : Buffer.concat([uvarint(Buffer.byteLength(s) + 1), Buffer.from(s)]));
-const i8 = (n: number) => Buffer.from([n & 0xff]);
-const i32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(n);
-  return b;
 };
 
 // Reads a response body field by field.
@@ -52,7 +44,7 @@ class Reader {
       if (c < 0x80) return n;
     }
   }
-  cstr(): string | null {
+  compactStr(): string | null {
     const n = this.uvarint() - 1;
     if (n < 0) return null;
     return this.b.subarray((this.at += n) - n, this.at).toString();
@@ -113,7 +105,7 @@ describe("tenant isolation beyond entity fields, through Envoy + filter + Kafka"
     // v1 on the DIRECT listener: SET consumer.heartbeat.interval.ms).
     for (const group of ["tenantA.readers", "tenantB.readers"]) {
       const body = Buffer.concat([
-        uvarint(2), i8(32), cstr(group), uvarint(2), cstr("consumer.heartbeat.interval.ms"), i8(0), cstr("6000"), uvarint(0), uvarint(0),
+        uvarint(2), i8(32), compactStr(group), uvarint(2), compactStr("consumer.heartbeat.interval.ms"), i8(0), compactStr("6000"), uvarint(0), uvarint(0),
         i8(0), uvarint(0),
       ]);
       const r = await call(kafka.directPort, 44, 1, "setup", body);
@@ -130,7 +122,7 @@ describe("tenant isolation beyond entity fields, through Envoy + filter + Kafka"
     assert.equal(r.i16(), 0, "ListConfigResources error code");
     const out: [string, number][] = [];
     for (let n = r.uvarint() - 1; n > 0; n--) {
-      const name = r.cstr()!;
+      const name = r.compactStr()!;
       const type = r.i8();
       r.tags();
       out.push([name, type]);
@@ -155,8 +147,8 @@ describe("tenant isolation beyond entity fields, through Envoy + filter + Kafka"
   const joinByRegex = async (clientId: string, group: string, regex: string) => {
     const memberId = randomUUID();
     const heartbeat = (epoch: number, join: boolean) => Buffer.concat([
-      cstr(group), cstr(memberId), i32(epoch), cstr(null), cstr(null), i32(60000),
-      cstr(null) /* SubscribedTopicNames: null */, join ? cstr(regex) : cstr(null), cstr(null),
+      compactStr(group), compactStr(memberId), i32(epoch), compactStr(null), compactStr(null), i32(60000),
+      compactStr(null) /* SubscribedTopicNames: null */, join ? compactStr(regex) : compactStr(null), compactStr(null),
       join ? uvarint(1) : uvarint(0) /* TopicPartitions: [] when joining, else null */, uvarint(0),
     ]);
     const assigned = new Set<string>();
@@ -167,8 +159,8 @@ describe("tenant isolation beyond entity fields, through Envoy + filter + Kafka"
       const r = await call(proxyPort(), 68, 1, clientId, heartbeat(epoch, i == 0));
       r.i32();
       error = r.i16();
-      r.cstr();
-      r.cstr();
+      r.compactStr();
+      r.compactStr();
       const newEpoch = r.i32();
       r.i32();
       if (error != 0) break;
@@ -200,18 +192,18 @@ describe("tenant isolation beyond entity fields, through Envoy + filter + Kafka"
 
   test("a tenant's ACL requests are refused with CLUSTER_AUTHORIZATION_FAILED", guard(async () => {
     // DescribeAcls v2: any resource type, any name, any pattern, principal, host, operation, permission.
-    const body = Buffer.concat([i8(1), cstr(null), i8(1), cstr(null), cstr(null), i8(1), i8(1), uvarint(0)]);
+    const body = Buffer.concat([i8(1), compactStr(null), i8(1), compactStr(null), compactStr(null), i8(1), i8(1), uvarint(0)]);
     const r = await call(proxyPort(), 29, 2, "tenant-a", body);
     r.i32();
     assert.equal(r.i16(), 31);
     // CreateAcls v3 granting everything on every topic ("*", literal) is refused by the filter
     // (the broker, without an authorizer, would answer SECURITY_DISABLED).
-    const grant = Buffer.concat([i8(2), cstr("*"), i8(3), cstr("User:tenant-a"), cstr("*"), i8(2), i8(3), uvarint(0)]);
+    const grant = Buffer.concat([i8(2), compactStr("*"), i8(3), compactStr("User:tenant-a"), compactStr("*"), i8(2), i8(3), uvarint(0)]);
     const c = await call(proxyPort(), 30, 3, "tenant-a", Buffer.concat([uvarint(3), grant, grant, uvarint(0)]));
     c.i32();
     for (let n = c.uvarint() - 1; n > 0; n--) {
       assert.equal(c.i16(), 31);
-      c.cstr();
+      c.compactStr();
       c.tags();
     }
     assert.equal(await stat("rewrite.acl_requests_refused"), 2);

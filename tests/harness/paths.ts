@@ -1,9 +1,9 @@
 // Where the project's own installs live (scripts/setup.sh puts them there).
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { existsSync, mkdtempSync, mkdirSync } from "node:fs";
+import { ROOT } from "../../build/root.ts";
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export { ROOT };
 export const ENVOY_BIN = join(ROOT, ".tools/envoy/envoy/_bin/envoy");
 export const KAFKA_LIBS = join(ROOT, ".tools/kafka/libs");
 export const KAFKA39_LIBS = join(ROOT, ".tools/kafka39/libs");

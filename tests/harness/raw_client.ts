@@ -42,48 +42,5 @@ export function exchange(port: number, chunks: Buffer[], opts: { expectBytes?: n
   });
 }
 
-// A request frame: size, api key, version, correlation id, int16 client id, body.
-export function requestFrame(apiKey: number, apiVersion: number, correlationId: number, clientId: string, body: Buffer = Buffer.alloc(0), flexibleHeader = false): Buffer {
-  const id = Buffer.from(clientId);
-  const head = Buffer.alloc(12 + 2);
-  head.writeInt16BE(apiKey, 4);
-  head.writeInt16BE(apiVersion, 6);
-  head.writeInt32BE(correlationId, 8);
-  head.writeInt16BE(id.length, 12);
-  const tagged = flexibleHeader ? Buffer.from([0]) : Buffer.alloc(0);
-  const frame = Buffer.concat([head, id, tagged, body]);
-  frame.writeInt32BE(frame.length - 4, 0);
-  return frame;
-}
-
-// Where the whole frames at the start of a stream end (by their size prefixes; a negative
-// size or a frame running past the data stops it).
-export function frameBoundaries(data: Buffer): number[] {
-  const ends: number[] = [];
-  let at = 0;
-  while (at + 4 <= data.length) {
-    const size = data.readInt32BE(at);
-    if (size < 0 || at + 4 + size > data.length) break;
-    at += 4 + size;
-    ends.push(at);
-  }
-  return ends;
-}
-
-// Splits a stream into its whole frames.
-export function frames(data: Buffer): Buffer[] {
-  let start = 0;
-  return frameBoundaries(data).map((end) => data.subarray(start, (start = end)));
-}
-
-// A Fetch v13 (flexible, topics by id) of partition 0 of topic `id` (32 hex digits) from offset 0,
-// correlation id 41.
-export function fetchByIdFrame(id: string, clientId: string): Buffer {
-  const body = Buffer.concat([
-    Buffer.from("ffffffff" + "00000000" + "00000001" + "00100000" + "00" + "00000000" + "ffffffff", "hex"),
-    Buffer.from([2]), Buffer.from(id, "hex"),
-    Buffer.from([2]), Buffer.from("00000000" + "ffffffff" + "0000000000000000" + "ffffffff" + "ffffffffffffffff" + "00100000", "hex"),
-    Buffer.from([0, 0]), Buffer.from([1, 1, 0]),
-  ]);
-  return requestFrame(1, 13, 41, clientId, body, true);
-}
+// The frame builders and splitters (kafka_bytes.ts), for the tests that send what they build.
+export { fetchByIdFrame, frameBoundaries, frames, requestFrame } from "./kafka_bytes.ts";

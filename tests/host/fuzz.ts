@@ -19,9 +19,9 @@
 // Besides, resource pressure (runPressureCase) and the protocol classes of issue 12 (runSaslCase,
 // runListsCase, runRegexCase, runSessionCase: valid requests in hostile orders and values, a fake
 // broker answering, an oracle each, described with each).
-import { FRAME_COUNT, FRAME_HEX, FRAME_INFO } from "../assembly/fixtures/captured_frames.ts";
+import { FRAME_COUNT, FRAME_HEX, FRAME_INFO } from "../spec/fixtures/captured_frames.ts";
 import { type Connection, ProxyWasmHost, Trap } from "./proxy_wasm_host.ts";
-import { frameBoundaries, frames, requestFrame } from "../harness/raw_client.ts";
+import { frameBoundaries, frames, requestFrame, str, uvarint } from "../harness/kafka_bytes.ts";
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from "../harness/kafka_codec.ts";
 
 export const POLICIES: Record<string, object> = {
@@ -125,13 +125,6 @@ function mutate(frame: Buffer, r: Rng): Buffer {
       if (b.length > 16) b.writeInt32BE(r.chance(0.5) ? -2 - r.below(100) : r.below(1 << 20), 12 + r.below(b.length - 16));
       return b;
   }
-}
-
-function uvarint(n: number): number[] {
-  const out: number[] = [];
-  for (n >>>= 0; n >= 0x80; n >>>= 7) out.push((n & 0x7f) | 0x80);
-  out.push(n);
-  return out;
 }
 
 // Replaces an empty tag buffer (a 0 byte) of a request header v2 (after the client id) or at
@@ -421,13 +414,6 @@ export function runResponseCase(host: ProxyWasmHost, policy: string, seed: numbe
   return { ok: true };
 }
 
-const str16 = (s: string) => {
-  const b = Buffer.alloc(2 + s.length);
-  b.writeInt16BE(s.length, 0);
-  b.write(s, 2);
-  return b;
-};
-
 // Resource pressure (issue 12, items 10 and 11), one case on fresh connections:
 // - a Metadata request naming the refused topic thousands of times among allowed ones (past
 //   5,000 refusals the filter closes the connection; below, none of them reaches the broker);
@@ -442,7 +428,7 @@ export function runPressureCase(host: ProxyWasmHost, policy: string, seed: numbe
     for (let i = 0; i < n; i++) {
       const deny = r.chance(0.9);
       if (deny) refused++;
-      names.push(str16(deny ? "secrets" : r.chance(0.5) ? "capture" : `t${r.below(1000)}`));
+      names.push(str(deny ? "secrets" : r.chance(0.5) ? "capture" : `t${r.below(1000)}`));
     }
     const countBytes = Buffer.alloc(4);
     countBytes.writeInt32BE(n, 0);

@@ -1,6 +1,6 @@
 // `npm run fuzz [-- --long] [-- --cases N] [-- --seed S] [-- --wasm FILE]`: runs fuzz cases
 // (tests/host/fuzz.ts) against dist/kafka_proxy.wasm (or FILE) in the test host, round-robin over
-// the policies and both directions, and saves any failing input under tests/unit/fixtures/fuzz/
+// the policies and both directions, and saves any failing input under tests/host/fixtures/fuzz/
 // for the short mode to replay; then a quarter as many protocol-class cases (pipelined SASL legs,
 // emptied lists, regex payloads, session reuse), round-robin over the classes, whose failures
 // replay from their seed and class (runClassCase). --long runs 1,000,000 cases.
@@ -72,7 +72,7 @@ export async function fuzz(cases: number, firstSeed: number, save: boolean, wasm
     if (!result.ok) {
       failures.push(`seed ${seed} (${policy}): ${result.problem}`);
       if (save && result.input) {
-        writeFileSync(join(ROOT, "tests/unit/fixtures/fuzz", `${policy}-${seed}.json`),
+        writeFileSync(join(ROOT, "tests/host/fixtures/fuzz", `${policy}-${seed}.json`),
           JSON.stringify({ policy, seed, problem: result.problem, input: result.input.toString("hex") }) + "\n");
       }
       // A trapped module is in an undefined state: start that policy's host afresh.

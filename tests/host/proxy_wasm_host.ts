@@ -1,6 +1,6 @@
 // A Proxy-Wasm host in TypeScript (Node's WebAssembly, i.e. V8 as in Envoy) for driving the
 // module without Envoy: fast enough for fuzzing, and faithful to the Envoy behaviours the filter
-// depends on (tests/unit/host_vs_envoy.test.ts checks it against the real Envoy):
+// depends on (tests/e2e/host_vs_envoy.test.ts checks it against the real Envoy):
 // - a data callback sees everything Envoy holds for that direction; after Continue it all goes
 //   on, after Pause it stays and the next callback sees it again with the new bytes;
 // - proxy_set_buffer_bytes only prepends (start 0, replacing `size` bytes) or appends (start >=
@@ -161,7 +161,7 @@ export class ProxyWasmHost {
   }
 
   // A metric as Envoy's admin endpoint shows it once the module has ticked: counters reach the
-  // host on ticks (assembly/proxy/metric.ts).
+  // host on ticks (assembly/proxy/host_metrics.ts).
   metric(name: string): bigint | undefined {
     if (this.tickPeriodMs > 0) this.tick();
     for (const m of this.metrics.values()) if (m.name === name) return m.value;

@@ -1,6 +1,6 @@
 // Records real Kafka frames for the codec's unit tests: starts a broker behind a recording TCP
 // relay (no Envoy, no filter), runs kafkajs and the Java client through it, and stores one
-// frame per (direction, API key, version) in tests/assembly/fixtures/captured_frames.ts.
+// frame per (direction, API key, version) in tests/spec/fixtures/captured_frames.ts.
 //   npm run capture
 import { createServer, createConnection, Socket } from "node:net";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -122,8 +122,8 @@ async function main(): Promise<void> {
   }
   const list = [...frames.values()].sort((a, b) =>
     a.apiKey - b.apiKey || a.apiVersion - b.apiVersion || a.direction.localeCompare(b.direction));
-  mkdirSync(join(ROOT, "tests/assembly/fixtures"), { recursive: true });
-  writeFileSync(join(ROOT, "tests/assembly/fixtures/captured_frames.ts"), asModule(list));
+  mkdirSync(join(ROOT, "tests/spec/fixtures"), { recursive: true });
+  writeFileSync(join(ROOT, "tests/spec/fixtures/captured_frames.ts"), asModule(list));
   console.log(`captured ${list.length} frames: ` + list.map((f) => `${f.direction[0]}${f.apiKey}v${f.apiVersion}`).join(" "));
   process.exit(0);
 }

@@ -2,7 +2,7 @@
 // reference implementations the Kafka Java client uses: Compression.gzip/snappy/lz4 of
 // kafka-clients (GZIPOutputStream, snappy-java's Xerial SnappyOutputStream, Lz4BlockOutputStream
 // for magic v2), and snappy-java's raw Snappy.compress (the framing librdkafka and kafkajs write).
-// Run by make_vectors.py. The generator `gen` is mirrored in tests/assembly/compression.spec.ts.
+// Run by make_vectors.py. The generator `gen` is mirrored in tests/spec/compression.spec.ts.
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Makes tests/assembly/fixtures/compression_vectors.ts: compressed forms of generated originals,
+"""Makes tests/spec/fixtures/compression_vectors.ts: compressed forms of generated originals,
 made by reference implementations on this machine: the Kafka Java client's codecs and snappy-java
 (Vectors.java, run with the machine's java on .tools/kafka/libs), Python's zlib/gzip (the zlib
 that kafkajs and librdkafka use too) and the lz4 command-line tool (liblz4's frame encoder).
@@ -9,7 +9,7 @@ import glob, gzip, os, struct, subprocess, tempfile, zlib
 
 ROOT = os.getcwd()
 HERE = os.path.join(ROOT, "tests/tools/compression_vectors")
-OUT = os.path.join(ROOT, "tests/assembly/fixtures/compression_vectors.ts")
+OUT = os.path.join(ROOT, "tests/spec/fixtures/compression_vectors.ts")
 # name: (kind, seed, length); kinds as in Vectors.java's gen.
 ORIGINALS = {
     "empty": (0, 1, 0),
