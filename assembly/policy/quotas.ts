@@ -1,0 +1,198 @@
+// The `quotas` key of the configuration: byte rates (produce, fetch) and request rates per
+// principal, optionally per client id, measured as Kafka's brokers measure theirs (a rate over a
+// window of samples) and enforced with Kafka's own throttling (filters/quotas.ts).
+//
+// `"quotas": {"rules": [{"name": "alice-produce", "principal": "User:alice", "client_id": "app",
+// "produce_bytes_per_second": 1048576, "fetch_bytes_per_second": 2097152,
+// "requests_per_second": 100, "dry_run": false}], "max_entities": 1000, "samples": 11,
+// "sample_seconds": 1}`
+//
+// `principal` "*" is every principal's own quota (Kafka's default user quota), `client_id` "*"
+// every client id's own (Kafka's default client quota); without `client_id` all of a
+// principal's clients share one. The most specific rule wins, in Kafka's order: principal and
+// client id, principal and any client id (each its own), principal, then the same with "*".
+import { JsonKind, JsonValue } from "./json";
+
+export const QUOTA_PRODUCE = 0;
+export const QUOTA_FETCH = 1;
+export const QUOTA_REQUESTS = 2;
+export const MAX_SAMPLES = 60;
+
+export class QuotaRule {
+  name: string = "";
+  principal: string = "";
+  anyPrincipal: bool = false;
+  // Null: all the principal's client ids together; "*" (eachClient): each its own.
+  clientId: ArrayBuffer | null = null;
+  eachClient: bool = false;
+  // Per second; 0 for none. Indexed by QUOTA_PRODUCE, QUOTA_FETCH, QUOTA_REQUESTS.
+  bounds: StaticArray<f64> = new StaticArray<f64>(3);
+  dryRun: bool = false;
+
+  get specificity(): i32 {
+    return (this.anyPrincipal ? 0 : 4) + (this.clientId !== null ? 2 : this.eachClient ? 1 : 0);
+  }
+}
+
+export class Quotas {
+  rules: QuotaRule[] = [];
+  // Buckets (rule, principal, client id) all of Envoy's workers may track together; past it,
+  // new ones share their rule's overflow bucket (never no quota).
+  maxEntities: i32 = 1000;
+  samples: i32 = 11;
+  sampleMs: i32 = 1000;
+  // Some rule names a client id ("*" included): the client id takes part in matching.
+  byClient: bool = false;
+
+  // The rule for a principal and client id (`len` -1: none), -1 for none.
+  match(principal: string, clientPtr: usize, clientLen: i32): i32 {
+    let best = -1;
+    let bestScore = -1;
+    for (let i = 0; i < this.rules.length; i++) {
+      const r = unchecked(this.rules[i]);
+      if (!r.anyPrincipal && r.principal != principal) continue;
+      const id = r.clientId;
+      if (id !== null && (id.byteLength != clientLen ||
+        memory.compare(changetype<usize>(id), clientPtr, <usize>clientLen) != 0)) continue;
+      const s = r.specificity;
+      if (s > bestScore) {
+        best = i;
+        bestScore = s;
+      }
+    }
+    return best;
+  }
+}
+
+export class QuotaParse {
+  quotas: Quotas | null = null;
+  error: string = "";
+}
+
+function rate(v: JsonValue | null, key: string, p: QuotaParse): f64 {
+  if (v === null) return 0;
+  if (v.kind != JsonKind.Number || v.num < 1 || v.num > 1e15) {
+    p.error = "config key '" + key + "' must be a number from 1 to 1e15";
+    return 0;
+  }
+  return v.num;
+}
+
+function whole(v: JsonValue, key: string, low: i32, high: i32, p: QuotaParse): i32 {
+  if (v.kind != JsonKind.Number || v.num != Math.floor(v.num) || v.num < <f64>low || v.num > <f64>high) {
+    p.error = "config key '" + key + "' must be a whole number between " + low.toString() + " and " + high.toString();
+    return low;
+  }
+  return <i32>v.num;
+}
+
+const RULE_KEYS = ["name", "principal", "client_id", "produce_bytes_per_second", "fetch_bytes_per_second",
+  "requests_per_second", "dry_run"];
+
+export function parseQuotas(v: JsonValue): QuotaParse {
+  const p = new QuotaParse();
+  const q = new Quotas();
+  if (v.kind != JsonKind.Object) {
+    p.error = "config key 'quotas' must be an object";
+    return p;
+  }
+  for (let i = 0; i < v.keys.length && p.error.length == 0; i++) {
+    const key = v.keys[i];
+    const item = v.items[i];
+    if (key == "max_entities") q.maxEntities = whole(item, "quotas.max_entities", 1, 100000, p);
+    else if (key == "samples") q.samples = whole(item, "quotas.samples", 2, MAX_SAMPLES, p);
+    else if (key == "sample_seconds") q.sampleMs = whole(item, "quotas.sample_seconds", 1, 60, p) * 1000;
+    else if (key == "rules") {
+      if (item.kind != JsonKind.Array || item.items.length == 0) {
+        p.error = "config key 'quotas.rules' must be a non-empty array";
+        break;
+      }
+      for (let j = 0; j < item.items.length && p.error.length == 0; j++) parseRule(item.items[j], j, q, p);
+    } else p.error = "unknown config key 'quotas." + key + "'";
+  }
+  if (p.error.length == 0 && q.rules.length == 0) p.error = "config key 'quotas.rules' must be a non-empty array";
+  if (p.error.length == 0) p.quotas = q;
+  return p;
+}
+
+function parseRule(v: JsonValue, j: i32, q: Quotas, p: QuotaParse): void {
+  const at = "quotas.rules[" + j.toString() + "]";
+  if (v.kind != JsonKind.Object) {
+    p.error = "config key '" + at + "' must be an object";
+    return;
+  }
+  for (let k = 0; k < v.keys.length; k++) {
+    if (!RULE_KEYS.includes(v.keys[k])) {
+      p.error = "unknown config key '" + at + "." + v.keys[k] + "'";
+      return;
+    }
+  }
+  const r = new QuotaRule();
+  const name = v.get("name");
+  const principal = v.get("principal");
+  if (name === null || name.kind != JsonKind.String || !metricName(name.str)) {
+    p.error = "config key '" + at + ".name' must be 1-64 letters, digits, '-' or '_'";
+    return;
+  }
+  for (let i = 0; i < q.rules.length; i++) {
+    if (q.rules[i].name == name.str) {
+      p.error = "config key '" + at + ".name' repeats '" + name.str + "'";
+      return;
+    }
+  }
+  r.name = name.str;
+  if (principal === null || principal.kind != JsonKind.String || principal.str.length == 0) {
+    p.error = "config key '" + at + ".principal' must be a non-empty string (\"*\" for each principal)";
+    return;
+  }
+  r.principal = principal.str;
+  r.anyPrincipal = principal.str == "*";
+  const client = v.get("client_id");
+  if (client !== null) {
+    if (client.kind != JsonKind.String) {
+      p.error = "config key '" + at + ".client_id' must be a string (\"*\" for each client id)";
+      return;
+    }
+    if (client.str == "*") r.eachClient = true;
+    else r.clientId = String.UTF8.encode(client.str);
+    q.byClient = true;
+  }
+  r.bounds[QUOTA_PRODUCE] = rate(v.get("produce_bytes_per_second"), at + ".produce_bytes_per_second", p);
+  r.bounds[QUOTA_FETCH] = rate(v.get("fetch_bytes_per_second"), at + ".fetch_bytes_per_second", p);
+  r.bounds[QUOTA_REQUESTS] = rate(v.get("requests_per_second"), at + ".requests_per_second", p);
+  if (p.error.length > 0) return;
+  if (r.bounds[0] == 0 && r.bounds[1] == 0 && r.bounds[2] == 0) {
+    p.error = "config key '" + at + "' sets no rate";
+    return;
+  }
+  const dry = v.get("dry_run");
+  if (dry !== null) {
+    if (dry.kind != JsonKind.Bool) {
+      p.error = "config key '" + at + ".dry_run' must be true or false";
+      return;
+    }
+    r.dryRun = dry.bool;
+  }
+  for (let i = 0; i < q.rules.length; i++) {
+    const o = q.rules[i];
+    if (o.principal == r.principal && o.eachClient == r.eachClient && sameId(o.clientId, r.clientId)) {
+      p.error = "config key '" + at + "' has the same principal and client id as rule '" + o.name + "'";
+      return;
+    }
+  }
+  q.rules.push(r);
+}
+
+function sameId(a: ArrayBuffer | null, b: ArrayBuffer | null): bool {
+  if (a === null || b === null) return a === b;
+  return a.byteLength == b.byteLength && memory.compare(changetype<usize>(a), changetype<usize>(b), <usize>a.byteLength) == 0;
+}
+
+function metricName(s: string): bool {
+  if (s.length == 0 || s.length > 64) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 45 || c == 95)) return false;
+  }
+  return true;
+}
