@@ -35,9 +35,9 @@ const CAS_TRIES = 8;
 const COUNT_KEY = "kq#";
 
 export class QuotaCounters {
+  // Per rule: responses throttled (a dry-run rule's: `would_throttle`) and the time owed.
   throttled: Counter[] = [];
   throttleMs: Counter[] = [];
-  wouldThrottle: Counter[] = [];
   // Buckets past max_entities (counted into their rule's overflow bucket).
   overflowed: Counter = new Counter("quotas.overflowed");
   // Shared data the host refused or other workers kept changing: the sample was not counted.
@@ -46,10 +46,10 @@ export class QuotaCounters {
 
   constructor(q: Quotas) {
     for (let i = 0; i < q.rules.length; i++) {
-      const name = q.rules[i].name;
-      this.throttled.push(new Counter("quotas." + name + ".throttled_responses"));
-      this.throttleMs.push(new Counter("quotas." + name + ".throttle_ms"));
-      this.wouldThrottle.push(new Counter("quotas." + name + ".would_throttle"));
+      const r = q.rules[i];
+      const name = "quotas." + r.name;
+      this.throttled.push(new Counter(name + (r.dryRun ? ".would_throttle" : ".throttled_responses")));
+      this.throttleMs.push(new Counter(name + ".throttle_ms"));
     }
   }
 }
@@ -178,11 +178,7 @@ export class QuotaStage {
       return;
     }
     const ms = <i32>left;
-    if (r.dryRun) {
-      this.counters.wouldThrottle[rule].increment(1);
-      return;
-    }
-    this.throttleMs = ms;
+    if (!r.dryRun) this.throttleMs = ms;
     this.counters.throttled[rule].increment(1);
     this.counters.throttleMs[rule].increment(<u32>ms);
   }
@@ -230,11 +226,11 @@ export class QuotaStage {
     if (rule < 0) return;
     const r = unchecked(q.rules[rule]);
     // Bucket names: kind, rule, principal, and the client id when each has its own.
-    let entity = rule.toString() + "\n" + principal;
+    let entity = "\n" + rule.toString() + "\n" + principal;
     if (r.eachClient) entity += "\n" + (clientLen < 0 ? "" : String.UTF8.decodeUnsafe(clientPtr, <usize>clientLen));
     for (let k = 0; k < 3; k++) {
       if (r.bounds[k] == 0) continue;
-      let key = String.UTF8.encode("kq" + k.toString() + "\n" + entity);
+      let key = String.UTF8.encode("kq" + k.toString() + entity);
       // Buckets of "*" rules are made by clients: capped across workers.
       if (r.anyPrincipal || r.eachClient) {
         const c = this.counters;

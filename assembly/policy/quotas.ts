@@ -69,19 +69,22 @@ export class QuotaParse {
   error: string = "";
 }
 
-function rate(v: JsonValue | null, key: string, p: QuotaParse): f64 {
+function fail(p: QuotaParse, key: string, rest: string): void {
+  if (p.error.length == 0) p.error = "config key 'quotas" + key + rest;
+}
+
+// The rule's RULE_KEYS[3 + kind], a rate per second.
+function rate(rule: JsonValue, at: string, kind: i32, p: QuotaParse): f64 {
+  const key = RULE_KEYS[3 + kind];
+  const v = rule.get(key);
   if (v === null) return 0;
-  if (v.kind != JsonKind.Number || v.num < 1 || v.num > 1e15) {
-    p.error = "config key '" + key + "' must be a number from 1 to 1e15";
-    return 0;
-  }
+  if (v.kind != JsonKind.Number || v.num < 1 || v.num > 1e15) fail(p, at + "." + key, "' must be a number from 1 to 1e15");
   return v.num;
 }
 
-function whole(v: JsonValue, key: string, low: i32, high: i32, p: QuotaParse): i32 {
-  if (v.kind != JsonKind.Number || v.num != Math.floor(v.num) || v.num < <f64>low || v.num > <f64>high) {
-    p.error = "config key '" + key + "' must be a whole number between " + low.toString() + " and " + high.toString();
-    return low;
+function whole(v: JsonValue, key: string, high: i32, p: QuotaParse): i32 {
+  if (v.kind != JsonKind.Number || v.num != Math.floor(v.num) || v.num < 2 || v.num > <f64>high) {
+    fail(p, key, "' must be a whole number from 2 to " + high.toString());
   }
   return <i32>v.num;
 }
@@ -92,107 +95,53 @@ const RULE_KEYS = ["name", "principal", "client_id", "produce_bytes_per_second",
 export function parseQuotas(v: JsonValue): QuotaParse {
   const p = new QuotaParse();
   const q = new Quotas();
-  if (v.kind != JsonKind.Object) {
-    p.error = "config key 'quotas' must be an object";
-    return p;
-  }
+  if (v.kind != JsonKind.Object) fail(p, "", "' must be an object");
   for (let i = 0; i < v.keys.length && p.error.length == 0; i++) {
     const key = v.keys[i];
     const item = v.items[i];
-    if (key == "max_entities") q.maxEntities = whole(item, "quotas.max_entities", 1, 100000, p);
-    else if (key == "samples") q.samples = whole(item, "quotas.samples", 2, MAX_SAMPLES, p);
-    else if (key == "sample_seconds") q.sampleMs = whole(item, "quotas.sample_seconds", 1, 60, p) * 1000;
-    else if (key == "rules") {
-      if (item.kind != JsonKind.Array || item.items.length == 0) {
-        p.error = "config key 'quotas.rules' must be a non-empty array";
-        break;
-      }
+    if (key == "max_entities") q.maxEntities = whole(item, ".max_entities", 100000, p);
+    else if (key == "samples") q.samples = whole(item, ".samples", MAX_SAMPLES, p);
+    else if (key == "sample_seconds") q.sampleMs = whole(item, ".sample_seconds", 60, p) * 1000;
+    else if (key == "rules" && item.kind == JsonKind.Array) {
       for (let j = 0; j < item.items.length && p.error.length == 0; j++) parseRule(item.items[j], j, q, p);
-    } else p.error = "unknown config key 'quotas." + key + "'";
+    } else fail(p, "." + key, "' is unknown");
   }
-  if (p.error.length == 0 && q.rules.length == 0) p.error = "config key 'quotas.rules' must be a non-empty array";
+  if (q.rules.length == 0) fail(p, ".rules", "' must be a non-empty array");
   if (p.error.length == 0) p.quotas = q;
   return p;
 }
 
 function parseRule(v: JsonValue, j: i32, q: Quotas, p: QuotaParse): void {
-  const at = "quotas.rules[" + j.toString() + "]";
-  if (v.kind != JsonKind.Object) {
-    p.error = "config key '" + at + "' must be an object";
-    return;
-  }
+  const at = ".rules[" + j.toString() + "]";
+  if (v.kind != JsonKind.Object) return fail(p, at, "' must be an object");
   for (let k = 0; k < v.keys.length; k++) {
-    if (!RULE_KEYS.includes(v.keys[k])) {
-      p.error = "unknown config key '" + at + "." + v.keys[k] + "'";
-      return;
-    }
+    if (!RULE_KEYS.includes(v.keys[k])) return fail(p, at + "." + v.keys[k], "' is unknown");
   }
   const r = new QuotaRule();
   const name = v.get("name");
   const principal = v.get("principal");
-  if (name === null || name.kind != JsonKind.String || !metricName(name.str)) {
-    p.error = "config key '" + at + ".name' must be 1-64 letters, digits, '-' or '_'";
-    return;
-  }
-  for (let i = 0; i < q.rules.length; i++) {
-    if (q.rules[i].name == name.str) {
-      p.error = "config key '" + at + ".name' repeats '" + name.str + "'";
-      return;
-    }
+  if (name === null || name.kind != JsonKind.String || name.str.length == 0 || name.str.length > 64) {
+    return fail(p, at + ".name", "' must be a non-empty string of at most 64 characters");
   }
   r.name = name.str;
   if (principal === null || principal.kind != JsonKind.String || principal.str.length == 0) {
-    p.error = "config key '" + at + ".principal' must be a non-empty string (\"*\" for each principal)";
-    return;
+    return fail(p, at + ".principal", "' must be a non-empty string");
   }
   r.principal = principal.str;
   r.anyPrincipal = principal.str == "*";
   const client = v.get("client_id");
   if (client !== null) {
-    if (client.kind != JsonKind.String) {
-      p.error = "config key '" + at + ".client_id' must be a string (\"*\" for each client id)";
-      return;
-    }
+    if (client.kind != JsonKind.String) return fail(p, at + ".client_id", "' must be a string");
     if (client.str == "*") r.eachClient = true;
     else r.clientId = String.UTF8.encode(client.str);
     q.byClient = true;
   }
-  r.bounds[QUOTA_PRODUCE] = rate(v.get("produce_bytes_per_second"), at + ".produce_bytes_per_second", p);
-  r.bounds[QUOTA_FETCH] = rate(v.get("fetch_bytes_per_second"), at + ".fetch_bytes_per_second", p);
-  r.bounds[QUOTA_REQUESTS] = rate(v.get("requests_per_second"), at + ".requests_per_second", p);
-  if (p.error.length > 0) return;
-  if (r.bounds[0] == 0 && r.bounds[1] == 0 && r.bounds[2] == 0) {
-    p.error = "config key '" + at + "' sets no rate";
-    return;
-  }
+  for (let k = 0; k < 3; k++) r.bounds[k] = rate(v, at, k, p);
+  if (r.bounds[0] + r.bounds[1] + r.bounds[2] == 0) fail(p, at, "' sets no rate");
   const dry = v.get("dry_run");
   if (dry !== null) {
-    if (dry.kind != JsonKind.Bool) {
-      p.error = "config key '" + at + ".dry_run' must be true or false";
-      return;
-    }
+    if (dry.kind != JsonKind.Bool) fail(p, at + ".dry_run", "' must be true or false");
     r.dryRun = dry.bool;
   }
-  for (let i = 0; i < q.rules.length; i++) {
-    const o = q.rules[i];
-    if (o.principal == r.principal && o.eachClient == r.eachClient && sameId(o.clientId, r.clientId)) {
-      p.error = "config key '" + at + "' has the same principal and client id as rule '" + o.name + "'";
-      return;
-    }
-  }
   q.rules.push(r);
-}
-
-function sameId(a: ArrayBuffer | null, b: ArrayBuffer | null): bool {
-  if (a === null || b === null) return a === b;
-  return a.byteLength == b.byteLength && memory.compare(changetype<usize>(a), changetype<usize>(b), <usize>a.byteLength) == 0;
-}
-
-function metricName(s: string): bool {
-  if (s.length == 0 || s.length > 64) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 45 || c == 95)) return false;
-  }
-  return true;
 }
