@@ -1,0 +1,184 @@
+// Quotas (issue 17) through real Envoy + filter + Kafka: Kafka's own load generators
+// (kafka-producer-perf-test / kafka-consumer-perf-test: ProducerPerformance and
+// ConsumerPerformance from the installed jars) and kafkajs, throttled by throttle_time_ms in the
+// responses as a broker over quota throttles them (KIP-219). Nothing is refused or dropped: every
+// acknowledged record is on the broker (its DIRECT listener, no filter, is the witness), and a
+// principal without a quota keeps its rate beside a throttled one. One broker for the file.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Kafka, logLevel } from "kafkajs";
+import { suiteTestBed } from "../harness/testbed.ts";
+import { KAFKA_LIBS } from "../harness/paths.ts";
+import { brokerOffset, createTopics } from "../harness/broker_view.ts";
+import { parseProducerSummary } from "../bench/perf_tools.ts";
+
+const MiB = 1048576;
+const CONFIG = {
+  principal_sources: ["client_id"],
+  quotas: {
+    rules: [
+      { name: "limited", principal: "User:limited", produce_bytes_per_second: MiB },
+      { name: "reader", principal: "User:reader", fetch_bytes_per_second: MiB },
+      { name: "kjs", principal: "User:kjs", produce_bytes_per_second: 256 * 1024 },
+    ],
+  },
+};
+
+function java(cls: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn("java", ["-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", `${KAFKA_LIBS}/*`, cls, ...args], { timeout: 180000 });
+    let out = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.stderr.on("data", (d) => (out += d));
+    p.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cls} exited ${code}:\n${out.slice(-3000)}`))));
+  });
+}
+
+// kafka-producer-perf-test with its metrics printed at the end; `throughput` -1 is unthrottled.
+async function producerPerf(bootstrap: string, topic: string, records: number, throughput: number, clientId: string) {
+  const out = await java("org.apache.kafka.tools.ProducerPerformance", [
+    "--topic", topic, "--num-records", String(records), "--record-size", "1000", "--throughput", String(throughput),
+    "--bootstrap-server", bootstrap, "--print-metrics",
+    "--producer-props", "acks=all", "linger.ms=5", "batch.size=65536", `client.id=${clientId}`, "compression.type=none",
+  ]);
+  const metric = (name: string) => {
+    const m = new RegExp(`producer-metrics:${name}:\\{client-id=${clientId}\\}\\s*:\\s*([\\d.E-]+)`).exec(out);
+    return m ? Number(m[1]) : NaN;
+  };
+  return {
+    ...parseProducerSummary(out), out, throttleAvg: metric("produce-throttle-time-avg"),
+    errors: metric("record-error-total"), seconds: 0,
+  };
+}
+
+async function timed<T extends { seconds: number }>(run: Promise<T>): Promise<T> {
+  const start = Date.now();
+  const r = await run;
+  r.seconds = (Date.now() - start) / 1000;
+  return r;
+}
+
+// Kafka's rate counts at least samples-1 whole samples (10 s), so a client starts with a burst of
+// about 10 s worth of its quota, and once that sample leaves the window (11 s) the next burst
+// follows: the broker's quota is a rate over whole windows, with bursts at their starts. The
+// sustained rate is measured as Kafka means it: from the start of the first burst to the start
+// of the last one, whole periods (the test asks for at least 20 s of them). `series`: pairs of
+// (ms, records so far); a burst is more than `burst` records between two readings.
+function sustained(series: [number, number][], burst: number): { perSec: number; seconds: number; bursts: number } {
+  const starts: number[] = [];
+  for (let i = 0; i + 1 < series.length; i++) {
+    if (series[i + 1][1] - series[i][1] > burst && (starts.length === 0 || starts[starts.length - 1] < i - 2)) starts.push(i);
+  }
+  const a = series[starts[0]];
+  const b = series[starts[starts.length - 1]];
+  return { perSec: (b[1] - a[1]) / ((b[0] - a[0]) / 1000), seconds: (b[0] - a[0]) / 1000, bursts: starts.length };
+}
+
+describe("quotas through Envoy + filter + Kafka", () => {
+  const suite = suiteTestBed("quotas", CONFIG);
+  const { guard } = suite;
+  const stat = (name: string) => suite.bed.envoy.stat(`quotas.${name}`);
+
+  test("kafka-producer-perf-test limited to 1 MiB/s produce sustains it with Kafka's throttling; a principal without a quota keeps its rate", guard(async () => {
+    await createTopics(suite.bed.kafka, ["q.limited", "q.free"]);
+    const bootstrap = suite.bed.bootstrap;
+    // The free principal alone, at a fixed 3,000 records/s: its unthrottled rate.
+    const alone = await producerPerf(bootstrap, "q.free", 9000, 3000, "free");
+    const throttledBefore = await stat("limited.throttled_responses");
+    // 38 MB unthrottled from the limited principal (three quota periods), the free one beside
+    // it; the broker's offsets read every half second on its direct listener.
+    const series: [number, number][] = [];
+    let done = false;
+    const poll = (async () => {
+      const admin = new Kafka({ clientId: "broker-view", brokers: [suite.bed.kafka.direct], logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      const t0 = Date.now();
+      while (!done) {
+        const o = Number((await admin.fetchTopicOffsets("q.limited")).find((x) => x.partition === 0)!.high);
+        series.push([Date.now() - t0, o]);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await admin.disconnect();
+    })();
+    const [limited, free] = await Promise.all([
+      timed(producerPerf(bootstrap, "q.limited", 38000, -1, "limited")),
+      producerPerf(bootstrap, "q.free", 60000, 3000, "free"),
+    ]);
+    done = true;
+    await poll;
+    const rate = sustained(series, 2000);
+    const mib = rate.perSec * 1000 / MiB;
+    console.error(`limited: ${mib.toFixed(3)} MiB/s over ${rate.seconds}s (${rate.bursts} bursts); whole run ` +
+      `${limited.mbPerSec} MB/s (tool), throttle avg ${limited.throttleAvg} ms; free alone ${alone.recordsPerSec}/s, ` +
+      `beside ${free.recordsPerSec}/s; offsets ${JSON.stringify(series)}`);
+    assert.ok(rate.seconds >= 20, `${rate.seconds} s`);
+    assert.ok(Math.abs(mib - 1) <= 0.1, `${mib} MiB/s`);
+    assert.ok(limited.throttleAvg > 0, `produce-throttle-time-avg ${limited.throttleAvg}`);
+    assert.equal(limited.errors, 0);
+    assert.equal(free.errors, 0);
+    assert.ok(free.recordsPerSec >= 0.9 * alone.recordsPerSec, `${free.recordsPerSec} < 0.9 x ${alone.recordsPerSec}`);
+    // Every acknowledged record is on the broker; nothing was refused.
+    assert.equal(await brokerOffset(suite.bed.kafka, "q.limited"), limited.records);
+    assert.equal(await brokerOffset(suite.bed.kafka, "q.free"), alone.records + free.records);
+    assert.ok(await stat("limited.throttled_responses") > throttledBefore);
+    assert.ok(await stat("limited.throttle_ms") > 0);
+  }));
+
+  test("kafka-consumer-perf-test (a group member) limited to 1 MiB/s fetch consumes at it, nothing lost", guard(async () => {
+    await createTopics(suite.bed.kafka, ["q.fetch"]);
+    // 37 MB written on the broker's direct listener (no quota there): three quota periods and
+    // some of the fourth (the tool stops between two bursts).
+    await producerPerf(suite.bed.kafka.direct, "q.fetch", 37000, -1, "seed");
+    const config = join(suite.bed.dir, "reader.properties");
+    writeFileSync(config, "client.id=reader\n");
+    const out = await java("org.apache.kafka.tools.ConsumerPerformance", [
+      "--bootstrap-server", suite.bed.bootstrap, "--topic", "q.fetch", "--num-records", "37000", "--group", "q-readers",
+      "--timeout", "120000", "--consumer.config", config, "--show-detailed-stats", "--reporting-interval", "500",
+    ]);
+    // Detailed lines: time, thread, MB so far, MB/s, records so far, records/s, ...
+    const lines = out.trim().split("\n").filter((l) => /^\d{4}-/.test(l)).map((l) => l.split(",").map((x) => x.trim()));
+    const series: [number, number][] = lines.map((f) => [Date.parse(f[0].replace(" ", "T").replace(/:(\d{3})$/, ".$1")), +f[4]]);
+    // The first report comes one interval after consuming began, often within the first burst.
+    if (series.length > 0) series.unshift([series[0][0] - 500, 0]);
+    const rate = sustained(series, 2000);
+    const mib = rate.perSec * 1000 / MiB;
+    const records = series.length > 0 ? series[series.length - 1][1] : 0;
+    console.error(`reader: ${mib.toFixed(3)} MiB/s over ${rate.seconds}s (${rate.bursts} bursts), ${records} records`);
+    // The tool stops at 37,000 records (its last 500 ms report may come before that) and says
+    // so when a timeout ends it first.
+    assert.doesNotMatch(out, /Exiting before consuming/);
+    assert.ok(records > 35000, out.slice(-2000));
+    assert.ok(rate.seconds >= 20, `${rate.seconds} s`);
+    assert.ok(Math.abs(mib - 1) <= 0.1, `${mib} MiB/s`);
+    assert.ok(await stat("reader.throttled_responses") > 0);
+  }));
+
+  test("kafkajs under a produce quota honours throttle_time_ms: slowed to its quota, no errors, nothing lost", guard(async () => {
+    await createTopics(suite.bed.kafka, ["q.kjs"]);
+    const kafka = new Kafka({ clientId: "kjs", brokers: [suite.bed.bootstrap], logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    const value = Buffer.alloc(1000, 0x61);
+    const start = Date.now();
+    let sent = 0;
+    try {
+      // 5 MB in batches of 100 records against 256 KiB/s: the first ~2.5 MB fill the window
+      // (Kafka's rate counts at least 10 s), the rest waits for it.
+      for (let i = 0; i < 50; i++) {
+        await producer.send({ topic: "q.kjs", acks: -1, messages: Array.from({ length: 100 }, () => ({ value })) });
+        sent += 100;
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    const seconds = (Date.now() - start) / 1000;
+    console.error(`kafkajs: ${sent} records in ${seconds}s`);
+    assert.equal(await brokerOffset(suite.bed.kafka, "q.kjs"), sent);
+    // Unthrottled this takes well under 2 s here.
+    assert.ok(seconds >= 8, `${seconds} s`);
+    assert.ok(await stat("kjs.throttled_responses") > 0);
+  }));
+});
