@@ -6,6 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { Gateway, Policy } from "./policy.ts";
+import { l4Filters } from "./l4_limits.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -48,6 +49,7 @@ export function envoyConfig(p: Policy): object {
   if (p.envoy.gateway) return gatewayConfig(p, p.envoy.gateway);
   const chain: Record<string, unknown> = {
     filters: [
+      ...l4Filters(p.envoy.connectionLimits, p.name),
       wasmFilter(p.filter, p.envoy.wasm, p.envoy.failurePolicy),
       {
         name: "envoy.filters.network.tcp_proxy",
@@ -106,6 +108,7 @@ function gatewayConfig(p: Policy, g: Gateway): object {
   const chain = (cluster: string, stat: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     ...extra,
     filters: [
+      ...l4Filters(p.envoy.connectionLimits, stat),
       wasmFilter(filterConfig, p.envoy.wasm, p.envoy.failurePolicy),
       {
         name: "envoy.filters.network.tcp_proxy",

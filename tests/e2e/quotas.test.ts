@@ -14,6 +14,12 @@ import { suiteTestBed } from "../harness/testbed.ts";
 import { KAFKA_LIBS } from "../harness/paths.ts";
 import { brokerOffset, createTopics } from "../harness/broker_view.ts";
 import { parseProducerSummary } from "../bench/perf_tools.ts";
+import { startEnvoy } from "../harness/envoy.ts";
+import { freePort } from "../harness/process.ts";
+import { RawConnection } from "../harness/raw_connection.ts";
+import { requestFrame } from "../harness/raw_client.ts";
+import { l4Filters } from "../../build/cli/l4_limits.ts";
+import { parsePolicy } from "../../build/cli/policy.ts";
 
 const MiB = 1048576;
 const CONFIG = {
@@ -180,5 +186,55 @@ describe("quotas through Envoy + filter + Kafka", () => {
     // Unthrottled this takes well under 2 s here.
     assert.ok(seconds >= 8, `${seconds} s`);
     assert.ok(await stat("kjs.throttled_responses") > 0);
+  }));
+
+  // A connection within the limits is answered (ApiVersions v0 through the filter to the
+  // broker); one past them is closed by Envoy before the filter sees a byte.
+  async function attempt(port: number): Promise<RawConnection | null> {
+    const c = await RawConnection.open(port);
+    try {
+      await c.request(requestFrame(18, 0, 1, "l4"), 5000);
+      return c;
+    } catch {
+      c.close();
+      return null;
+    }
+  }
+
+  test("L4 limits from the policy file (Envoy's connection_limit and local_ratelimit before the filter) refuse and count the excess connections; those within them are unaffected", guard(async () => {
+    const policy = parsePolicy(JSON.stringify({ envoy: { connectionLimits: { max: 3 } } }), "limits.json");
+    const rated = parsePolicy(JSON.stringify({ envoy: { connectionLimits: { perSecond: 4, burst: 4 } } }), "rate.json");
+    const envoys = await Promise.all([policy, rated].map(async (p, i) => startEnvoy(suite.bed.dir, {
+      listenPort: await freePort(), upstreamPort: suite.bed.kafka.proxiedPort, filterConfig: CONFIG,
+      networkFilters: l4Filters(p.envoy.connectionLimits, i === 0 ? "concurrent" : "rate"),
+    })));
+    const [limited, rate] = envoys;
+    try {
+      // Concurrent: three held open, the fourth and fifth closed; once one goes, a new one passes.
+      const held: RawConnection[] = [];
+      for (let i = 0; i < 3; i++) held.push((await attempt(limited.listenPort))!);
+      assert.ok(held.every((c) => c !== null));
+      assert.equal(await attempt(limited.listenPort), null);
+      assert.equal(await attempt(limited.listenPort), null);
+      held.pop()!.close();
+      await new Promise((r) => setTimeout(r, 300));
+      const again = await attempt(limited.listenPort);
+      assert.notEqual(again, null);
+      // Those held are still served.
+      for (const c of held) assert.ok((await c.request(requestFrame(18, 0, 2, "l4"))).length > 8);
+      for (const c of [...held, again!]) c.close();
+      const stats = await limited.stats("connection_limit.concurrent");
+      assert.equal(stats.get("connection_limit.concurrent.limited_connections"), 2);
+      // Per second: a bucket of 4; 8 connections at once, 4 answered and 4 closed.
+      const results = await Promise.all(Array.from({ length: 8 }, () => attempt(rate.listenPort)));
+      const ok = results.filter((c) => c !== null);
+      for (const c of ok) c!.close();
+      assert.equal(ok.length, 4);
+      const rs = await rate.stats("local_rate_limit.rate");
+      console.error(`L4 stats: ${JSON.stringify([...stats, ...rs])}`);
+      assert.equal([...rs].find(([k]) => k.endsWith("rate_limited"))?.[1], 4);
+    } finally {
+      await Promise.all(envoys.map((e) => e.stop()));
+    }
   }));
 });

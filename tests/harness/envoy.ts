@@ -24,6 +24,8 @@ export interface EnvoyOptions {
   // The broker cluster's circuit breaker on connections (Envoy's default: 1024; tcp_proxy closes
   // a client connection past it).
   maxUpstreamConnections?: number;
+  // Network filters before the Wasm filter (the CLI's connection limits).
+  networkFilters?: object[];
 }
 
 // Two of the filter's metric flush periods (100 ms) and some: the filter hands its counters to
@@ -38,7 +40,7 @@ export const STATS_TAGS: { tag_name: string; regex: string }[] = JSON.parse(
   readFileSync(join(ROOT, "envoy-config/kafka-stats-tags.json"), "utf8"));
 
 export function envoyConfig(opts: EnvoyOptions, adminPort: number): object {
-  const filters: object[] = [];
+  const filters: object[] = [...(opts.networkFilters ?? [])];
   if (opts.filterConfig !== null) filters.push(wasmFilter(opts.filterConfig, opts.wasmPath ?? WASM, opts.failurePolicy));
   filters.push({
     name: "envoy.filters.network.tcp_proxy",
