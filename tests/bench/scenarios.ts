@@ -45,6 +45,25 @@ export const SCENARIOS: Scenario[] = [
   { name: "filter+authz", envoy: { filter: AUTHZ }, brokerTopic: same },
   // The same without any audit: the default audit's cost is the difference.
   { name: "filter+authz-noaudit", envoy: { filter: { ...AUTHZ, audit: false } }, fullOnly: true, brokerTopic: same },
+  // The ACLs and a quota on every rate of the load's principal that it never reaches: the
+  // quotas stage's accounting (the clock and the bucket's shared data per request; fetch
+  // responses held whole to carry a throttle time) when nobody is over quota.
+  {
+    name: "filter+authz+quotas",
+    envoy: {
+      filter: {
+        ...AUTHZ,
+        quotas: {
+          rules: [{
+            name: "bench", principal: `User:${CLIENT_ID}`, produce_bytes_per_second: 1e12, fetch_bytes_per_second: 1e12,
+            requests_per_second: 1e9,
+          }],
+        },
+      },
+    },
+    fullOnly: true,
+    brokerTopic: same,
+  },
   // Every request in the audit log (a request log), uncapped: what logging every request costs.
   {
     name: "filter+requestlog",
