@@ -16,7 +16,7 @@
 // - Scope: one Envoy instance. The samples live in Envoy's shared data, so all workers' VMs
 //   count into the same rate; only requests and responses of principals with a quota make host
 //   calls (the clock and shared data). A bucket per (rule, principal, client id); those of "*"
-//   rules are capped at `max_entities` across workers, past which new ones share their rule's
+//   rules are capped at 1,000 across workers, past which new ones share their rule's
 //   overflow bucket (a client rotating client ids or principals gains nothing past the cap).
 import { Counter } from "../assembly/proxy/metric";
 import { currentTimeNanos } from "../assembly/proxy/host";
@@ -38,7 +38,7 @@ export class QuotaCounters {
   // Per rule: responses throttled (a dry-run rule's: `would_throttle`) and the time owed.
   throttled: Counter[] = [];
   throttleMs: Counter[] = [];
-  // Buckets past max_entities (counted into their rule's overflow bucket).
+  // Buckets past the bound (counted into their rule's overflow bucket).
   overflowed: Counter = new Counter("quotas.overflowed");
   // Shared data the host refused or other workers kept changing: the sample was not counted.
   errors: Counter = new Counter("quotas.errors");

@@ -4,8 +4,8 @@
 //
 // `"quotas": {"rules": [{"name": "alice-produce", "principal": "User:alice", "client_id": "app",
 // "produce_bytes_per_second": 1048576, "fetch_bytes_per_second": 2097152,
-// "requests_per_second": 100, "dry_run": false}], "max_entities": 1000, "samples": 11,
-// "sample_seconds": 1}`
+// "requests_per_second": 100, "dry_run": false}]}`, with Kafka's default window (11 samples
+// of 1 s: quota.window.num, quota.window.size.seconds).
 //
 // `principal` "*" is every principal's own quota (Kafka's default user quota), `client_id` "*"
 // every client id's own (Kafka's default client quota); without `client_id` all of a
@@ -16,7 +16,7 @@ import { JsonKind, JsonValue } from "./json";
 export const QUOTA_PRODUCE = 0;
 export const QUOTA_FETCH = 1;
 export const QUOTA_REQUESTS = 2;
-export const MAX_SAMPLES = 60;
+export const MAX_SAMPLES = 11;
 
 export class QuotaRule {
   name: string = "";
@@ -36,8 +36,8 @@ export class QuotaRule {
 
 export class Quotas {
   rules: QuotaRule[] = [];
-  // Buckets (rule, principal, client id) all of Envoy's workers may track together; past it,
-  // new ones share their rule's overflow bucket (never no quota).
+  // Buckets (rule, principal, client id) of "*" rules all of Envoy's workers may track
+  // together; past it, new ones share their rule's overflow bucket (never no quota).
   maxEntities: i32 = 1000;
   samples: i32 = 11;
   sampleMs: i32 = 1000;
@@ -82,13 +82,6 @@ function rate(rule: JsonValue, at: string, kind: i32, p: QuotaParse): f64 {
   return v.num;
 }
 
-function whole(v: JsonValue, key: string, high: i32, p: QuotaParse): i32 {
-  if (v.kind != JsonKind.Number || v.num != Math.floor(v.num) || v.num < 2 || v.num > <f64>high) {
-    fail(p, key, "' must be a whole number from 2 to " + high.toString());
-  }
-  return <i32>v.num;
-}
-
 const RULE_KEYS = ["name", "principal", "client_id", "produce_bytes_per_second", "fetch_bytes_per_second",
   "requests_per_second", "dry_run"];
 
@@ -99,10 +92,7 @@ export function parseQuotas(v: JsonValue): QuotaParse {
   for (let i = 0; i < v.keys.length && p.error.length == 0; i++) {
     const key = v.keys[i];
     const item = v.items[i];
-    if (key == "max_entities") q.maxEntities = whole(item, ".max_entities", 100000, p);
-    else if (key == "samples") q.samples = whole(item, ".samples", MAX_SAMPLES, p);
-    else if (key == "sample_seconds") q.sampleMs = whole(item, ".sample_seconds", 60, p) * 1000;
-    else if (key == "rules" && item.kind == JsonKind.Array) {
+    if (key == "rules" && item.kind == JsonKind.Array) {
       for (let j = 0; j < item.items.length && p.error.length == 0; j++) parseRule(item.items[j], j, q, p);
     } else fail(p, "." + key, "' is unknown");
   }
