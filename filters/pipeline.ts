@@ -194,6 +194,11 @@ export class Pipeline extends FrameHandler {
     return false;
   }
 
+  muteUntilMs(): i64 {
+    const quota = this.quota;
+    return quota !== null ? quota.muteUntil : 0;
+  }
+
   recordsLater(count: i64): void {
     this.scan.recordsLater(count);
   }

@@ -10,9 +10,11 @@
 //   it until then, and its Produce (v1+) and Fetch (v1+) responses carry what is left of it in
 //   throttle_time_ms (the broker's own value when larger). Clients of KIP-219 versions (Produce
 //   v6+, Fetch v8+) stop sending to the broker for that long on their own; older versions
-//   treat it as information (the broker itself delayed the response then). Nothing is
-//   refused, dropped or held: the filter cannot mute a connection for a time (Envoy does not
-//   resume a paused network stream from a timer).
+//   treat it as information (the broker itself delayed the response then). As the broker
+//   mutes a throttled client's channel, the connection's requests that arrive while it owes
+//   throttle time are decided and then wait in Envoy's buffer (Pause) until a tick resumes it
+//   (proxy_continue_stream: Envoy hands the buffer to the filters after this one), so a client
+//   that ignores throttle_time_ms is slowed all the same. Nothing is refused or dropped.
 // - Scope: one Envoy instance. The samples live in Envoy's shared data, so all workers' VMs
 //   count into the same rate; only requests and responses of principals with a quota make host
 //   calls (the clock and shared data). A bucket per (rule, principal, client id); those of "*"
@@ -178,7 +180,10 @@ export class QuotaStage {
       return;
     }
     const ms = <i32>left;
-    if (!r.dryRun) this.throttleMs = ms;
+    if (!r.dryRun) {
+      this.throttleMs = ms;
+      this.muteUntil = this.owedUntil;
+    }
     this.counters.throttled[rule].increment(1);
     this.counters.throttleMs[rule].increment(<u32>ms);
   }
@@ -192,6 +197,10 @@ export class QuotaStage {
     writeInt32(edits.bytes, ms);
     edits.replace(ptr, ptr + 4, mark);
   }
+
+  // Once a response carried a throttle time, the connection is muted until it is up (as the
+  // broker mutes the channel after sending it).
+  muteUntil: i64 = 0;
 
   private owe(until: i64): void {
     if (until > this.owedUntil) this.owedUntil = until;

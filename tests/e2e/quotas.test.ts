@@ -18,6 +18,7 @@ import { startEnvoy } from "../harness/envoy.ts";
 import { freePort } from "../harness/process.ts";
 import { RawConnection } from "../harness/raw_connection.ts";
 import { requestFrame } from "../harness/raw_client.ts";
+import { encodeRequest } from "../harness/kafka_codec.ts";
 import { l4Filters } from "../../build/cli/l4_limits.ts";
 import { parsePolicy } from "../../build/cli/policy.ts";
 
@@ -29,6 +30,7 @@ const CONFIG = {
       { name: "limited", principal: "User:limited", produce_bytes_per_second: MiB },
       { name: "reader", principal: "User:reader", fetch_bytes_per_second: MiB },
       { name: "kjs", principal: "User:kjs", produce_bytes_per_second: 256 * 1024 },
+      { name: "raw", principal: "User:raw", produce_bytes_per_second: 1000 },
     ],
   },
 };
@@ -186,6 +188,31 @@ describe("quotas through Envoy + filter + Kafka", () => {
     // Unthrottled this takes well under 2 s here.
     assert.ok(seconds >= 8, `${seconds} s`);
     assert.ok(await stat("kjs.throttled_responses") > 0);
+  }));
+
+  test("a client that ignores throttle_time_ms (Produce v3, before KIP-219) is muted as the broker mutes it: its next request waits out the throttle time", guard(async () => {
+    await createTopics(suite.bed.kafka, ["q.raw"]);
+    const c = await RawConnection.open(suite.bed.envoy.listenPort);
+    try {
+      // 12 kB against 1,000 B/s: 1,200 B/s over Kafka's first 10 s, 20% over: 2 s of throttle.
+      const records = Buffer.alloc(12000, 0);
+      const produce = encodeRequest(0, 3, 1, "raw", {
+        TransactionalId: null, Acks: 1, TimeoutMs: 30000,
+        TopicData: [{ Name: "q.raw", PartitionData: [{ Index: 0, Records: records }] }],
+      });
+      const first = await c.request(produce);
+      const throttle = first.readInt32BE(first.length - 4);
+      assert.ok(throttle >= 1500 && throttle <= 2500, `throttle_time_ms ${throttle}`);
+      const start = Date.now();
+      const second = await c.request(requestFrame(18, 0, 2, "raw"));
+      const waited = Date.now() - start;
+      console.error(`raw: throttle_time_ms ${throttle}, the next request answered after ${waited} ms`);
+      assert.ok(second.length > 8);
+      assert.ok(waited >= throttle - 250, `answered after ${waited} ms, throttle ${throttle} ms`);
+      assert.ok(waited <= throttle + 1000, `answered after ${waited} ms, throttle ${throttle} ms`);
+    } finally {
+      c.close();
+    }
   }));
 
   // A connection within the limits is answered (ApiVersions v0 through the filter to the
