@@ -70,12 +70,8 @@ export function recordRate(key: ArrayBuffer, amount: f64, bound: f64, now: i64, 
     if (got == size) {
       cas = lastSharedCas();
     } else if (got == -1 || got == 0) {
-      // A new bucket: every sample starts now.
-      store<i32>(SAMPLES, 0);
-      for (let i = 0; i < n; i++) {
-        store<i64>(SAMPLES + 8 + <usize>(i * 16), now);
-        store<f64>(SAMPLES + 16 + <usize>(i * 16), 0);
-      }
+      // A new bucket: samples from the epoch, which the purge below starts now.
+      memory.fill(SAMPLES, 0, <usize>size);
     } else {
       return -1;
     }

@@ -29,9 +29,6 @@ export class QuotaRule {
   bounds: StaticArray<f64> = new StaticArray<f64>(3);
   dryRun: bool = false;
 
-  get specificity(): i32 {
-    return (this.anyPrincipal ? 0 : 4) + (this.clientId !== null ? 2 : this.eachClient ? 1 : 0);
-  }
 }
 
 export class Quotas {
@@ -54,7 +51,7 @@ export class Quotas {
       const id = r.clientId;
       if (id !== null && (id.byteLength != clientLen ||
         memory.compare(changetype<usize>(id), clientPtr, <usize>clientLen) != 0)) continue;
-      const s = r.specificity;
+      const s = (r.anyPrincipal ? 0 : 4) + (id !== null ? 2 : r.eachClient ? 1 : 0);
       if (s > bestScore) {
         best = i;
         bestScore = s;
@@ -111,7 +108,7 @@ function parseRule(v: JsonValue, j: i32, q: Quotas, p: QuotaParse): void {
   const name = v.get("name");
   const principal = v.get("principal");
   if (name === null || name.kind != JsonKind.String || name.str.length == 0 || name.str.length > 64) {
-    return fail(p, at + ".name", "' must be a non-empty string of at most 64 characters");
+    return fail(p, at + ".name", "' must be a string of 1 to 64 characters");
   }
   r.name = name.str;
   if (principal === null || principal.kind != JsonKind.String || principal.str.length == 0) {

@@ -75,7 +75,7 @@ describe("quotas configuration", () => {
     expect(configError("{\"quotas\": {\"samples\": 1, \"rules\": [{\"name\": \"a\", \"principal\": \"p\", \"requests_per_second\": 1}]}}"))
       .toBe("config key 'quotas.samples' is unknown");
     expect(configError("{\"quotas\": {\"rules\": [{\"name\": \"\", \"principal\": \"p\", \"requests_per_second\": 1}]}}"))
-      .toBe("config key 'quotas.rules[0].name' must be a non-empty string of at most 64 characters");
+      .toBe("config key 'quotas.rules[0].name' must be a string of 1 to 64 characters");
     expect(configError("{\"forward\": \"immediately\", \"quotas\": {\"rules\": [{\"name\": \"a\", \"principal\": \"p\", \"requests_per_second\": 1}]}}")
       .includes("must be \"after_check\"")).toBe(true);
     expect(configError(QUOTA)).toBe("");
