@@ -141,6 +141,9 @@ describe("quotas through Envoy + filter + Kafka", () => {
     // some of the fourth (the tool stops between two bursts).
     await producerPerf(suite.bed.kafka.direct, "q.fetch", 37000, -1, "seed");
     const config = join(suite.bed.dir, "reader.properties");
+    // A throttled broker answers a fetch empty and un-counts it; the filter cannot drop what the
+    // broker sent, so a throttled response still goes on whole (here 1 MiB, the consumer's
+    // max.partition.fetch.bytes) and the consumption runs a few percent over the quota.
     writeFileSync(config, "client.id=reader\n");
     // The bytes of the reader's responses as they pass Envoy (the metrics stage's per client id
     // counter), read every half second, and the tool's own count of what it consumed.
