@@ -156,12 +156,13 @@ export class QuotaStage {
     if (t > 0) this.owe(now + <i64>t);
   }
 
-  // Before a response is walked: the throttle time it carries, if any (Produce and Fetch v1+).
+  // Before a response is walked: the throttle time it carries, if any (Produce and Fetch v1+),
+  // and the mute that follows it.
   beginResponse(f: KafkaFrame): void {
     this.throttleMs = 0;
     this.bodyPtr = f.bodyPtr;
     const rule = this.rule;
-    if (rule < 0 || f.apiVersion < 1 || (f.apiKey != ApiKey.Produce && f.apiKey != ApiKey.Fetch)) return;
+    if (rule < 0) return;
     const r = unchecked(this.q.rules[rule]);
     const fetch = f.apiKey == ApiKey.Fetch && r.bounds[QUOTA_FETCH] > 0;
     if (!fetch && this.owedUntil == 0) return;
@@ -176,8 +177,10 @@ export class QuotaStage {
       return;
     }
     const ms = <i32>left;
+    // Any response mutes the connection (a request rate quota on other APIs too); Produce and
+    // Fetch v1+ also carry the time.
     if (!r.dryRun) {
-      this.throttleMs = ms;
+      if (f.apiVersion >= 1 && (f.apiKey == ApiKey.Produce || f.apiKey == ApiKey.Fetch)) this.throttleMs = ms;
       this.muteUntil = this.owedUntil;
     }
     this.counters.throttled[rule].increment(1);

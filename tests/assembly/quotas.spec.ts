@@ -163,6 +163,23 @@ describe("quotas stage", () => {
     spec_share_data(0);
   });
 
+  it("mutes a connection over its request rate after any response (no throttle field to set there)", () => {
+    spec_share_data(1);
+    const shared = sharedFor("{\"principal_sources\": [\"client_id\"], \"quotas\": {\"rules\": [" +
+      "{\"name\": \"chatty\", \"principal\": \"User:chatty\", \"requests_per_second\": 1}]}}");
+    const x = new Exchange(shared);
+    const out = new ByteBuffer();
+    // 12 requests against 1/s over Kafka's first 10 s: 20% over, 2 s owed.
+    for (let i = 0; i < 12; i++) {
+      expect(x.requestOf(new FrameBuilder().i16(18).i16(0).i32(i).str("chatty").finish(), out)).toBe(Verdict.Forward);
+      x.responseTo(18, 0, new FrameBuilder().i32(i).i16(0).i32(0).finish(), out);
+      if (i < 10) expect(x.pipeline.muteUntilMs()).toBe(0);
+    }
+    expect(x.pipeline.muteUntilMs()).toBeGreaterThan(0);
+    expect(count(shared.quotaCounters!.throttled[0])).toBeGreaterThan(0);
+    spec_share_data(0);
+  });
+
   it("caps the buckets clients make: past the bound they share their rule's overflow bucket", () => {
     spec_share_data(1);
     const shared = sharedFor("{\"principal_sources\": [\"client_id\"], \"quotas\": {\"rules\": [" +
