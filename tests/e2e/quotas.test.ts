@@ -96,6 +96,7 @@ describe("quotas through Envoy + filter + Kafka", () => {
     // The free principal alone, at a fixed 3,000 records/s: its unthrottled rate.
     const alone = await producerPerf(bootstrap, "q.free", 9000, 3000, "free");
     const throttledBefore = await stat("limited.throttled_responses");
+    const closesBefore = await suite.bed.envoy.stat("connections_closed_protocol_error");
     // 38 MB unthrottled from the limited principal (three quota periods), the free one beside
     // it; the broker's offsets read every half second on its direct listener.
     const series: [number, number][] = [];
@@ -133,6 +134,8 @@ describe("quotas through Envoy + filter + Kafka", () => {
     assert.equal(await brokerOffset(suite.bed.kafka, "q.free"), alone.records + free.records);
     assert.ok(await stat("limited.throttled_responses") > throttledBefore);
     assert.ok(await stat("limited.throttle_ms") > 0);
+    // No connection closed by the filter.
+    assert.equal(await suite.bed.envoy.stat("connections_closed_protocol_error"), closesBefore);
   }));
 
   test("kafka-consumer-perf-test (a group member) limited to 1 MiB/s fetch consumes at it, nothing lost", guard(async () => {
