@@ -271,7 +271,6 @@ export class ProxyWasmHost {
         return Status.Ok;
       },
       proxy_continue_stream: () => Status.Ok,
-      proxy_set_effective_context: () => Status.Ok,
       proxy_set_tick_period_milliseconds: (ms: number) => {
         this.tickPeriodMs = ms;
         return Status.Ok;
