@@ -15,7 +15,12 @@ import { AuditTrail } from "./audit";
 import { Lineage } from "./lineage";
 import { TopicIds } from "./topic_ids";
 import { ApiKey } from "../assembly/kafka/api_keys";
-import { API_VERSIONS_ENTRY_STRUCT } from "../assembly/kafka/generated/schema_tables";
+import { API_VERSIONS_ENTRY_STRUCT, STRUCTS } from "../assembly/kafka/generated/schema_tables";
+import { messageStruct } from "../assembly/kafka/api_table";
+import { QuotaStage } from "./quotas";
+
+// ProduceResponse's first field, its list of topics (throttle_time_ms follows it).
+const PRODUCE_RESPONSES_ROW: i32 = STRUCTS[messageStruct(<i16>ApiKey.Produce, false)];
 import { VersionGate } from "./versions";
 import { SessionCounters } from "./fetch_sessions";
 
@@ -35,6 +40,8 @@ export class FrameScan extends Visitor {
   authz: AuthzStage | null = null;
   rewrite: RewriteStage | null = null;
   guard: GuardStage | null = null;
+  // Responses: sets throttle_time_ms when it has a throttle time for the response.
+  quota: QuotaStage | null = null;
   // Set (with the layout hooks) only while a response that can name brokers is walked.
   gateway: GatewayStage | null = null;
   principal: Principal | null = null;
@@ -89,6 +96,11 @@ export class FrameScan extends Visitor {
     this.apiVersion = apiVersion;
     if (this.wantsLayout) this.edits.reset(framePtr);
     this.isRequest = isRequest;
+    // Fetch v1+: throttle_time_ms is the body's first field.
+    const quota = this.quota;
+    if (quota !== null && !isRequest && quota.throttleMs > 0 && apiKey == ApiKey.Fetch) {
+      quota.setThrottle(quota.bodyPtr, this.edits);
+    }
     this.acksValue = -1;
     this.firstError = 0;
     this.softwareNameLen = -1;
@@ -199,6 +211,10 @@ export class FrameScan extends Visitor {
     if (this.guard !== null && this.isRequest) this.guard!.requestArrayEnd(row, ptr, this.edits);
     if (this.guard !== null && !this.isRequest) this.guard!.responseArrayEnd(row, this.edits);
     this.edits.arrayEnd(row, ptr);
+    // Produce v1+: throttle_time_ms follows the top-level list.
+    const quota = this.quota;
+    if (quota !== null && !this.isRequest && quota.throttleMs > 0 && row == PRODUCE_RESPONSES_ROW &&
+      this.apiKey == ApiKey.Produce) quota.setThrottle(ptr, this.edits);
   }
 
   text(role: i32, ptr: usize, len: i32): void {

@@ -1,7 +1,7 @@
 // Entry point of the kafka-proxy-wasm module: one Envoy network filter whose stages (see
 // pipeline.ts) are chosen by the JSON configuration.
 import { parseConfig, FilterConfig } from "../assembly/policy/config";
-import { KafkaConnection } from "../assembly/proxy/connection";
+import { KafkaConnection, resumeMuted } from "../assembly/proxy/connection";
 import { ProxyCounters } from "../assembly/proxy/proxy_counters";
 import { readHostBuffer, BufferType } from "../assembly/proxy/host_memory";
 import { log, LogLevel, setTickPeriod } from "../assembly/proxy/host";
@@ -58,6 +58,7 @@ class KafkaProxyRoot extends NetworkRoot {
   // Only a worker's VM carries connections; Envoy's main-thread VM must not overwrite the gauge
   // with its own (small) memory.
   onTick(): void {
+    resumeMuted();
     if (++this.ticks < MEMORY_SAMPLE_MS / METRICS_FLUSH_MS) return;
     this.ticks = 0;
     if (this.shared !== null && this.hasConnections) this.shared!.counters.sampleMemory();

@@ -27,6 +27,8 @@ import { GatewayRules } from "../assembly/policy/gateway";
 import { GatewayCounters, GatewayStage, carriesBrokers } from "./gateway";
 import { AuditLog, AuditTrail } from "./audit";
 import { Lineage } from "./lineage";
+import { QuotaCounters, QuotaStage } from "./quotas";
+import { Quotas } from "../assembly/policy/quotas";
 
 const UNSUPPORTED_VERSION: i16 = 35;
 
@@ -44,6 +46,8 @@ export class VmState {
   guardCounters: GuardCounters | null = null;
   gateway: GatewayRules | null = null;
   gatewayCounters: GatewayCounters | null = null;
+  quotas: Quotas | null = null;
+  quotaCounters: QuotaCounters | null = null;
   // Made with the first connection's policy stages.
   sessionCounters: SessionCounters | null = null;
   principalSources: StaticArray<i32> = [];
@@ -75,6 +79,8 @@ export class VmState {
     if (c.guardrails !== null) shared.guardCounters = new GuardCounters(c.guardrails!);
     shared.gateway = c.gateway;
     if (c.gateway !== null) shared.gatewayCounters = new GatewayCounters();
+    shared.quotas = c.quotas;
+    if (c.quotas !== null) shared.quotaCounters = new QuotaCounters(c.quotas!);
     return shared;
   }
 }
@@ -95,6 +101,7 @@ export class Pipeline extends FrameHandler {
   private rewrite: RewriteStage | null = null;
   private guard: GuardStage | null = null;
   private gateway: GatewayStage | null = null;
+  private quota: QuotaStage | null = null;
   private sasl: SaslCounters;
   private sessions: Sessions | null = null;
   // The client id label of the connection's latest request, for its responses' bytes.
@@ -126,7 +133,8 @@ export class Pipeline extends FrameHandler {
     this.lineage = shared.lineage;
     this.scan.lineage = shared.lineage;
     this.countsRecords = shared.metrics !== null;
-    if (shared.acl !== null || shared.rewrite !== null || shared.guardrails !== null) this.policyStages(shared);
+    if (shared.acl !== null || shared.rewrite !== null || shared.guardrails !== null ||
+      shared.quotas !== null) this.policyStages(shared);
     if (shared.gateway !== null) this.gateway = new GatewayStage(shared.gateway!, shared.gatewayCounters!);
     if (shared.audit !== null) {
       const audit = new AuditTrail(shared.audit!, this.principal);
@@ -162,6 +170,11 @@ export class Pipeline extends FrameHandler {
       this.authz = authz;
       this.scan.authz = authz;
     }
+    if (shared.quotas !== null) {
+      const quota = new QuotaStage(shared.quotas!, shared.quotaCounters!);
+      this.quota = quota;
+      this.scan.quota = quota;
+    }
     const g = shared.guardrails;
     if (g !== null) {
       const guard = new GuardStage(g, shared.guardCounters!);
@@ -180,6 +193,11 @@ export class Pipeline extends FrameHandler {
     if (guard === null || guard.laterBatches(summary)) return true;
     this.reason = guard.reason;
     return false;
+  }
+
+  muteUntilMs(): i64 {
+    const quota = this.quota;
+    return quota !== null ? quota.muteUntil : 0;
   }
 
   recordsLater(count: i64): void {
@@ -253,6 +271,8 @@ export class Pipeline extends FrameHandler {
     if (rewrite !== null) rewrite.beginRequest(principal);
     const guard = this.guard;
     if (guard !== null) guard.beginRequest(f, principal);
+    const quota = this.quota;
+    if (quota !== null) quota.beginRequest(f, principal);
     if (!this.scanFrame(f, true)) return Verdict.Reject;
     // Produce with acks=0 is never answered: it must not wait in the correlation table.
     const acksZero = f.apiKey == ApiKey.Produce && this.scan.acksValue == 0;
@@ -296,7 +316,9 @@ export class Pipeline extends FrameHandler {
     // session, or one this principal opened; requests naming another's are answered above).
     const k = f.apiKey;
     f.streams = (k == ApiKey.Fetch || k == ApiKey.ShareFetch) && this.sessions!.owned &&
-      (rewrite === null || k == ApiKey.ShareFetch || f.apiVersion >= 13) && !this.rewritesBrokers(f);
+      (rewrite === null || k == ApiKey.ShareFetch || f.apiVersion >= 13) && !this.rewritesBrokers(f) &&
+      // Fetch responses to a principal with a quota are held whole, to carry throttle times.
+      (quota === null || !quota.limited);
     if (verdict != Verdict.Forward) return verdict;
     return this.applyEdits(f);
   }
@@ -410,6 +432,7 @@ export class Pipeline extends FrameHandler {
       this.lineageWorkload(f.requester, client !== null ? client.ptr : 0, client !== null ? client.len : 0);
     }
     if (this.guard !== null) this.guard!.beginResponse(f);
+    if (this.quota !== null) this.quota!.beginResponse(f);
     // ApiVersions responses are narrowed to the versions the filter allows (versions.ts), which
     // takes the walk's layout hooks whatever the stages need.
     const narrow = f.apiKey == ApiKey.ApiVersions && this.canEdit;

@@ -8,6 +8,7 @@ import { GatewayRules, parseGateway } from "./gateway";
 import { parsePrincipalSource, PrincipalSource } from "./principal_source";
 import { Guardrails, parseGuardrails } from "./guardrails";
 import { AuditConfig, parseAudit } from "./audit_config";
+import { Quotas, parseQuotas } from "./quotas";
 import { apiKeyNamed, highestVersion, isKnownApi, lowestVersion } from "../kafka/api_table";
 import { MAX_API_KEY } from "../kafka/generated/schema_tables";
 import { ForwardMode } from "../proxy/forward_mode";
@@ -55,6 +56,8 @@ export class FilterConfig {
   lineage: bool = false;
   // Audit events written to Envoy's log (filters/audit.ts).
   audit: AuditConfig = new AuditConfig();
+  // The quotas stage (filters/quotas.ts); null when the configuration has no `quotas`.
+  quotas: Quotas | null = null;
 }
 
 function schemaMaxVersions(): StaticArray<i16> {
@@ -191,6 +194,10 @@ export function parseConfig(text: string): ConfigResult {
       const a = parseAudit(v);
       if (a.error.length > 0) r.error = a.error;
       c.audit = a.config;
+    } else if (key == "quotas") {
+      const q = parseQuotas(v);
+      if (q.error.length > 0) r.error = q.error;
+      c.quotas = q.quotas;
     } else if (key == "api_versions") {
       versionCaps(v, c.maxVersions, r);
       capped = true;
@@ -198,9 +205,9 @@ export function parseConfig(text: string): ConfigResult {
   }
   // Editing frames needs them whole before they leave: a policy that changes traffic cannot run
   // in observe-only mode.
-  if (r.error.length == 0 && (c.acl !== null || c.rewrite !== null || c.guardrails !== null || c.gateway !== null || capped) &&
+  if (r.error.length == 0 && (c.acl !== null || c.rewrite !== null || c.guardrails !== null || c.gateway !== null || c.quotas !== null || capped) &&
     c.forward != ForwardMode.AfterCheck) {
-    r.error = "config key 'forward' must be \"after_check\" when 'acls', 'rewrite', 'guardrails', 'gateway' or 'api_versions' is set";
+    r.error = "config key 'forward' must be \"after_check\" when 'acls', 'rewrite', 'guardrails', 'gateway', 'quotas' or 'api_versions' is set";
   }
   // Lineage counts under the metrics stage's topic labels.
   if (r.error.length == 0 && c.lineage && !c.metrics) r.error = "config key 'lineage' needs 'metrics' to be true";

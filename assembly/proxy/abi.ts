@@ -44,6 +44,11 @@ export declare function proxy_close_stream(stream: u32): u32;
 @external("env", "proxy_continue_stream")
 export declare function proxy_continue_stream(stream: u32): u32;
 
+// Makes a connection's context current (a tick runs in the root context), e.g. to resume it.
+// @ts-ignore: decorator
+@external("env", "proxy_set_effective_context")
+export declare function proxy_set_effective_context(contextId: u32): u32;
+
 // @ts-ignore: decorator
 @external("env", "proxy_get_property")
 export declare function proxy_get_property(path: usize, pathSize: u32, returnData: usize, returnSize: usize): u32;

@@ -15,7 +15,7 @@
 // (an edit may have to change their size prefix, already gone), and any frame of a connection
 // in ForwardMode.Immediately (frames checked as they complete, Envoy's buffer left alone).
 import { log, LogLevel, currentTimeNanos } from "./host";
-import { Action, BufferType, StreamType, proxy_close_stream } from "./abi";
+import { Action, BufferType, StreamType, proxy_close_stream, proxy_continue_stream, proxy_set_effective_context } from "./abi";
 import { copyAhead, copyFromHost, prefetch, writeToHost } from "./host_memory";
 import { FrameImage, BatchCounter } from "./frame_image";
 import { HostOutput } from "./host_output";
@@ -86,6 +86,27 @@ class Rest {
   }
 }
 
+// Connections whose decided requests wait in Envoy's buffer for their mute to end (see
+// muted()): resumed on the VM's ticks.
+const MUTED: KafkaConnection[] = [];
+
+// Resumes the muted connections whose time is up (a tick, in the root context).
+export function resumeMuted(): void {
+  if (MUTED.length == 0) return;
+  const now = <i64>(currentTimeNanos() / 1000000);
+  for (let i = MUTED.length - 1; i >= 0; i--) {
+    const c = unchecked(MUTED[i]);
+    if (!c.finished && c.mutedUntil > now) continue;
+    MUTED.splice(i, 1);
+    if (c.finished || !c.mutePaused) continue;
+    c.mutePaused = false;
+    c.decided = 0;
+    // Envoy hands the buffer, all of it decided, to the filters after this one.
+    proxy_set_effective_context(c.context_id);
+    proxy_continue_stream(StreamType.Downstream);
+  }
+}
+
 function keep(from: i32, to: i32): bool {
   if (keptCount == MAX_STEPS) return false;
   unchecked(KEPT[keptCount * 2] = from);
@@ -104,9 +125,13 @@ export class KafkaConnection extends NetworkContext {
   // reassembly buffer and the bytes the stages made.
   private out: Gather = new Gather();
   private closing: bool = false;
-  private finished: bool = false;
+  finished: bool = false;
   // Requests: bytes at the start of Envoy's buffer decided while it was held (Pause).
-  private decided: i32 = 0;
+  decided: i32 = 0;
+  // Muted (FrameHandler.muteUntilMs): until when, and whether Envoy holds the decided requests
+  // for it (nothing undecided in its buffer: only then may a tick resume it).
+  mutedUntil: i64 = 0;
+  mutePaused: bool = false;
   // Requests decided before their end: what is left of the frame.
   private rest: Rest | null = null;
   // Responses: the image of a fetch response going by, and where it starts relative to the
@@ -137,6 +162,7 @@ export class KafkaConnection extends NetworkContext {
   }
 
   downstreamData(size: u32, endOfStream: bool): Action {
+    this.mutePaused = false;
     const action = this.data(this.requests, BufferType.DownstreamData, size, true);
     this.counters.flushAbiBytes(this.closing ? 0 : size);
     return action;
@@ -345,15 +371,31 @@ export class KafkaConnection extends NetworkContext {
         if (isRequest) this.decided = 0;
       }
     } else {
-      out.emit(hostBuffer, size);
+      const emitted = out.emit(hostBuffer, size);
       if (isRequest) {
         this.decided = 0;
         if (this.rest !== null) this.rest!.setAt -= size;
+        if (this.muted(emitted)) action = Action.Pause;
       }
     }
     this.idle();
     if (!BufferBudget.allows(0)) return this.overBudget(hostBuffer, 0, isRequest);
     return action;
+  }
+
+  // Whether the requests decided in this callback (`emitted` bytes, the whole buffer) wait in
+  // Envoy's buffer, muted: only at a frame boundary, with no request decided early going by.
+  private muted(emitted: i32): bool {
+    this.mutePaused = false;
+    const until = this.handler.muteUntilMs();
+    const rest = this.rest;
+    if (until == 0 || rest !== null && rest.first < rest.count) return false;
+    if (<i64>(currentTimeNanos() / 1000000) >= until) return false;
+    if (!MUTED.includes(this)) MUTED.push(this);
+    this.mutedUntil = until;
+    this.mutePaused = true;
+    this.decided = emitted;
+    return true;
   }
 
   // Frames a stage may change are all in memory (see inPlace); for the others the stages only

@@ -90,4 +90,9 @@ export abstract class FrameHandler {
   recordsLater(count: i64): void {}
   // The connection is gone: free what the handler holds outside the GC heap.
   release(): void {}
+  // Until when (ms) the client's requests wait in Envoy's buffer, decided (a quota's throttle
+  // time, as the broker mutes a throttled client's channel: KIP-219); 0 for no mute.
+  muteUntilMs(): i64 {
+    return 0;
+  }
 }

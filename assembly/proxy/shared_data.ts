@@ -12,6 +12,10 @@ const outCas = memory.data(8);
 // The version of the value the last successful getShared read: a setShared with it succeeds
 // only if no one changed the value since.
 let sharedCas: u32 = 0;
+
+export function lastSharedCas(): u32 {
+  return sharedCas;
+}
 // A count read from and written to the shared data.
 const COUNT = memory.data(4);
 // Tries to take a place while other workers do the same.

@@ -2,6 +2,7 @@
 // passed through untouched as Envoy's `configuration` and Istio's `pluginConfig`, plus where
 // the proxy listens and which image carries the module. Mistakes name the key and the file.
 import { readFileSync } from "node:fs";
+import { type ConnectionLimits, parseConnectionLimits } from "./l4_limits.ts";
 
 export interface Policy {
   name: string;
@@ -18,6 +19,8 @@ export interface Policy {
     tls?: { cert: string; key: string; ca: string };
     // Envoy as the gateway in front of a multi-broker cluster (render.ts: gatewayConfig).
     gateway?: Gateway;
+    // Connection limits rendered as Envoy's own network filters (l4_limits.ts).
+    connectionLimits?: ConnectionLimits;
   };
   istio: {
     namespace: string;
@@ -90,7 +93,7 @@ export function parsePolicy(text: string, file: string): Policy {
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) throw new PolicyError(`${file}: 'name' must be a DNS label, got "${name}"`);
   const filter = object(root.filter ?? {}, "filter", file);
   const envoy = object(root.envoy ?? {}, "envoy", file);
-  only(envoy, ["listen", "upstream", "admin", "wasm", "failurePolicy", "tls", "gateway"], "envoy", file);
+  only(envoy, ["listen", "upstream", "admin", "wasm", "failurePolicy", "tls", "gateway", "connectionLimits"], "envoy", file);
   const failurePolicy = string(envoy, "failurePolicy", "envoy", file, "FAIL_CLOSED");
   if (failurePolicy !== "FAIL_CLOSED" && failurePolicy !== "FAIL_OPEN" && failurePolicy !== "FAIL_RELOAD") {
     throw new PolicyError(`${file}: 'envoy.failurePolicy' must be FAIL_CLOSED, FAIL_OPEN or FAIL_RELOAD`);
@@ -137,6 +140,7 @@ export function parsePolicy(text: string, file: string): Policy {
       failurePolicy,
       tls,
       ...(gateway ? { gateway } : {}),
+      ...(envoy.connectionLimits !== undefined ? { connectionLimits: parseConnectionLimits(envoy.connectionLimits, file) } : {}),
     },
     istio: {
       namespace: string(istio, "namespace", "istio", file, "default"),

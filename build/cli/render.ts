@@ -4,6 +4,7 @@
 import { stringify } from "yaml";
 import type { Gateway, Policy } from "./policy.ts";
 import { address, bootstrap, cluster, downstreamTls, filters, mtlsTransportSocket, singleUpstream } from "../envoy/bootstrap.ts";
+import { l4Filters } from "./l4_limits.ts";
 
 export function envoyConfig(p: Policy): object {
   if (p.envoy.gateway) return gatewayConfig(p, p.envoy.gateway);
@@ -14,6 +15,7 @@ export function envoyConfig(p: Policy): object {
     admin: p.envoy.admin,
     filter: { config: p.filter, wasm: p.envoy.wasm, failurePolicy: p.envoy.failurePolicy },
     tls: p.envoy.tls,
+    networkFilters: l4Filters(p.envoy.connectionLimits, p.name),
   });
 }
 
@@ -32,7 +34,7 @@ function gatewayConfig(p: Policy, g: Gateway): object {
   const filter = { config: { ...p.filter, gateway: gatewayRule(g) }, wasm: p.envoy.wasm, failurePolicy: p.envoy.failurePolicy };
   const chain = (cluster: string, stat: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     ...extra,
-    filters: filters(filter, stat, cluster),
+    filters: [...l4Filters(p.envoy.connectionLimits, stat), ...filters(filter, stat, cluster)],
   });
   const bootstrapEndpoints = g.upstreamGiven ? [p.envoy.upstream] : g.brokers;
   const clusters = [cluster("kafka_bootstrap", bootstrapEndpoints), ...g.brokers.map((b) => cluster(`kafka_broker_${b.id}`, [b]))];

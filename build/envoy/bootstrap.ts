@@ -115,10 +115,12 @@ export interface SingleUpstream {
   tls?: { cert: string; key: string; ca: string };
   maxUpstreamConnections?: number;
   statsFlushInterval?: string;
+  // Envoy's own network filters before the Wasm filter (the policy's connection limits).
+  networkFilters?: object[];
 }
 
 export function singleUpstream(o: SingleUpstream): object {
-  const chain: Record<string, unknown> = { filters: filters(o.filter, o.name, "kafka_broker") };
+  const chain: Record<string, unknown> = { filters: [...(o.networkFilters ?? []), ...filters(o.filter, o.name, "kafka_broker")] };
   if (o.tls) chain.transport_socket = mtlsTransportSocket(o.tls);
   return bootstrap({
     admin: o.admin,

@@ -39,6 +39,16 @@ export const BENCH_FILTERS: Record<string, object | null> = {
   "filter+authz": BENCH_AUTHZ,
   // The same without any audit: the default audit's cost is the difference.
   "filter+authz-noaudit": { ...BENCH_AUTHZ, audit: false },
+  // The ACLs and a quota on every rate of the load's principal that it never reaches.
+  "filter+authz+quotas": {
+    ...BENCH_AUTHZ,
+    quotas: {
+      rules: [{
+        name: "bench", principal: `User:${BENCH_CLIENT_ID}`, produce_bytes_per_second: 1e12, fetch_bytes_per_second: 1e12,
+        requests_per_second: 1e9,
+      }],
+    },
+  },
   // Every request in the audit log (a request log), uncapped: what logging every request costs.
   "filter+requestlog": { ...BENCH_AUTHZ, audit: { requests: true, connections: true, max_events_per_second: 1000000 } },
   // Every kind of guardrail the load passes: the produce path reads each batch header (codec,
@@ -84,7 +94,7 @@ function exampleConfig(filterConfig: object | null): object {
 export function exampleConfigs(): Map<string, object> {
   const out = new Map<string, object>();
   out.set("demo.yaml", exampleConfig(JSON.parse(readFileSync(join(ROOT, "examples/demo-filter.json"), "utf8"))));
-  for (const [name, filter] of Object.entries(BENCH_FILTERS)) out.set(`bench-${name.replace("+", "-")}.yaml`, exampleConfig(filter));
+  for (const [name, filter] of Object.entries(BENCH_FILTERS)) out.set(`bench-${name.replaceAll("+", "-")}.yaml`, exampleConfig(filter));
   return out;
 }
 

@@ -43,6 +43,10 @@ export const SCENARIOS: Scenario[] = [
   { name: "filter+authz", envoy: { filter: filter("filter+authz") }, brokerTopic: same },
   // The same without any audit: the default audit's cost is the difference.
   { name: "filter+authz-noaudit", envoy: { filter: filter("filter+authz-noaudit") }, fullOnly: true, brokerTopic: same },
+  // The ACLs and a quota on every rate of the load's principal that it never reaches: the
+  // quotas stage's accounting (the clock and the bucket's shared data per request; fetch
+  // responses held whole to carry a throttle time) when nobody is over quota.
+  { name: "filter+authz+quotas", envoy: { filter: filter("filter+authz+quotas") }, fullOnly: true, brokerTopic: same },
   // Every request in the audit log (a request log), uncapped: what logging every request costs.
   { name: "filter+requestlog", envoy: { filter: filter("filter+requestlog") }, fullOnly: true, brokerTopic: same },
   // Every kind of guardrail the load passes (the produce path reads each batch header).

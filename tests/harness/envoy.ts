@@ -24,6 +24,8 @@ export interface EnvoyOptions {
   // The broker cluster's circuit breaker on connections (Envoy's default: 1024; tcp_proxy closes
   // a client connection past it).
   maxUpstreamConnections?: number;
+  // Network filters before the Wasm filter (the CLI's connection limits).
+  networkFilters?: object[];
 }
 
 // Two of the filter's metric flush periods (100 ms) and some: the filter hands its counters to
@@ -49,6 +51,7 @@ export function envoyConfig(opts: EnvoyOptions, adminPort: number): object {
     tls: opts.mtls,
     maxUpstreamConnections: opts.maxUpstreamConnections,
     statsFlushInterval: "1s",
+    networkFilters: opts.networkFilters,
   });
 }
 

@@ -140,6 +140,38 @@ describe("hot path: record payloads stay in the host's buffer (issue 14)", () =>
     });
   }
 
+  // Quotas (issue 17): a principal without a quota costs no host call more than the same
+  // policy without the stage (the rule is looked up once per principal, in the module); one
+  // with a quota pays the clock and its bucket's shared data (read, compare-and-swap write) per
+  // request, and while it owes throttle time (here: always, far over its quota) the clock per
+  // response and per request callback (is the mute up?).
+  test("quotas: no shared-data or clock call more per frame for a principal without a quota", async () => {
+    const quotas = { rules: [{ name: "other", principal: "User:someone-else", produce_bytes_per_second: 1000 }] };
+    const perExchange: number[] = [];
+    for (const [policy, clientId] of [[POLICIES.acls, "perf-producer"], [{ ...POLICIES.acls, quotas }, "perf-producer"],
+      [{ ...POLICIES.acls, quotas }, "someone-else"]] as [object, string][]) {
+      const host = await ProxyWasmHost.load(WASM);
+      assert.ok(host.configure(policy));
+      const c = host.connect();
+      const exchange = (i: number) => {
+        send(host, c, encodeRequest(0, 9, i, clientId, {
+          Acks: -1, TimeoutMs: 30000, TopicData: [{ Name: "capture", PartitionData: [{ Index: 0, Records: recordSet(16 * KiB, 16 * KiB, 16) }] }],
+        }), 64 * KiB);
+        host.upstream(c, encodeResponse(0, 9, i, {
+          Responses: [{ Name: "capture", PartitionResponses: [{ Index: 0, ErrorCode: 0, BaseOffset: 0n, LogAppendTimeMs: -1n, LogStartOffset: 0n, RecordErrors: [], ErrorMessage: null }] }],
+          ThrottleTimeMs: 0,
+        }));
+      };
+      exchange(0);
+      const before = host.stateCalls;
+      for (let i = 1; i <= 20; i++) exchange(i);
+      assert.equal(c.closed, false);
+      perExchange.push((host.stateCalls - before) / 20);
+    }
+    assert.equal(perExchange[1], perExchange[0], `without a quota: ${perExchange[1]} calls per exchange, ${perExchange[0]} without the stage`);
+    assert.equal(perExchange[2], perExchange[0] + 5, `with a quota: ${perExchange[2]}`);
+  });
+
   test("metrics: a produce request whose last record set arrives a byte at a time is counted whole", async () => {
     const host = await hostWith("metrics");
     const c = host.connect();

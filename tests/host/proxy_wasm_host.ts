@@ -87,6 +87,8 @@ export class ProxyWasmHost {
   configBytesRead = 0;
   // proxy_increment_metric calls (the module sums its counters and hands them over on ticks).
   incrementCalls = 0;
+  // Shared data and clock calls (the quotas stage makes them only for principals with a quota).
+  stateCalls = 0;
 
   static async load(wasmFile: string, rootId = "kafka_proxy"): Promise<ProxyWasmHost> {
     const host = new ProxyWasmHost();
@@ -303,6 +305,7 @@ export class ProxyWasmHost {
         return Status.Ok;
       },
       proxy_get_shared_data: (keyPtr: number, keyLen: number, retPtr: number, retSize: number, retCas: number) => {
+        this.stateCalls++;
         const e = this.sharedData.get(this.memory.toString("latin1", keyPtr, keyPtr + keyLen));
         if (e === undefined) return Status.NotFound;
         this.give(e.value, retPtr, retSize);
@@ -310,6 +313,7 @@ export class ProxyWasmHost {
         return Status.Ok;
       },
       proxy_set_shared_data: (keyPtr: number, keyLen: number, ptr: number, len: number, cas: number) => {
+        this.stateCalls++;
         const key = this.memory.toString("latin1", keyPtr, keyPtr + keyLen);
         const e = this.sharedData.get(key);
         if (e !== undefined && cas !== 0 && cas !== e.cas) return Status.CasMismatch;
@@ -321,6 +325,7 @@ export class ProxyWasmHost {
         throw new Trap(`abort: ${str(msg)} at ${str(file)}:${line}:${col}`);
       },
       proxy_get_current_time_nanoseconds: (retPtr: number) => {
+        this.stateCalls++;
         this.clock += 1000n;
         this.memory.writeBigUInt64LE(this.clock, retPtr);
         return Status.Ok;
