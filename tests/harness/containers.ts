@@ -154,10 +154,20 @@ export class ContainerService implements Running {
     if (!this.container) return;
     const c = this.container;
     this.container = undefined;
-    await c.stop({ timeout: timeoutMs, remove: true });
+    await c.stop({ timeout: timeoutMs, remove: false });
     live.delete(c.getId());
     // The last lines of the log reach the file.
     await Promise.race([this.logEnded, new Promise((r) => setTimeout(r, 2000))]);
+  }
+}
+
+// Docker removes it once stopped (HostConfig.AutoRemove), in the background: removing a
+// container's copy of its image is slow on the vfs storage driver (18 s for the broker's), and
+// its log is already in the log file. (withAutoRemove only sets what stop() does.)
+class TestBedContainer extends GenericContainer {
+  constructor(image: string) {
+    super(image);
+    this.hostConfig.AutoRemove = true;
   }
 }
 
@@ -165,7 +175,7 @@ export async function startContainer(name: string, logFile: string, spec: Contai
   const image = await imageFor(spec.role);
   await decideRyuk(image);
   const service = new ContainerService(name, logFile);
-  let container = new GenericContainer(image)
+  let container = new TestBedContainer(image)
     .withNetworkMode("host")
     // Files it writes in the mounted folders belong to the test's user, who removes them.
     .withUser(`${process.getuid!()}:${process.getgid!()}`)
