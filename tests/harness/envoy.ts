@@ -137,6 +137,9 @@ export async function startEnvoy(dir: string, opts: EnvoyOptions): Promise<Envoy
     container: {
       role: "envoy",
       command: args,
+      // envoyproxy/envoy's entrypoint runs Envoy as the user the container starts as (not its
+      // own `envoy` user, who could not read the test's private scratch folder).
+      env: { ENVOY_UID: "0" },
       mounts: [dir, dirname(opts.wasmPath ?? WASM), ...(opts.mtls ? [opts.mtls.cert, opts.mtls.key, opts.mtls.ca].map(dirname) : [])]
         .map((path) => ({ path })),
     },
