@@ -161,6 +161,13 @@ export class ContainerService implements Running {
   }
 }
 
+// One mount per path (Docker refuses two), writable when any wants it.
+function mounts(spec: ContainerSpec): { source: string; target: string; mode: "rw" | "ro" }[] {
+  const rw = new Map<string, boolean>();
+  for (const m of spec.mounts) rw.set(m.path, (rw.get(m.path) ?? false) || (m.rw ?? false));
+  return [...rw].map(([path, w]) => ({ source: path, target: path, mode: w ? "rw" : "ro" }));
+}
+
 // Docker removes it once stopped (HostConfig.AutoRemove), in the background: removing a
 // container's copy of its image is slow on the vfs storage driver (18 s for the broker's), and
 // its log is already in the log file. (withAutoRemove only sets what stop() does.)
@@ -181,8 +188,7 @@ export async function startContainer(name: string, logFile: string, spec: Contai
     .withUser(`${process.getuid!()}:${process.getgid!()}`)
     .withLabels({ [TESTBED_LABEL]: name })
     .withEnvironment(spec.env ?? {})
-    .withBindMounts([...new Map(spec.mounts.map((m) => [m.path, m])).values()]
-      .map((m) => ({ source: m.path, target: m.path, mode: m.rw ? "rw" as const : "ro" as const })))
+    .withBindMounts(mounts(spec))
     .withLogConsumer((stream) => service.consumeLog(stream));
   container = spec.shell !== undefined
     ? container.withEntrypoint(["/bin/sh", "-c"]).withCommand([spec.shell, name, ...spec.command])
