@@ -11,6 +11,9 @@
 #                      server), built from the istio.io/istio module pinned in istio/xds/go.mod
 #   /usr/bin/docker-registry, /usr/bin/skopeo  Debian packages, for the OCI image tests
 #   /usr/bin/valgrind  Debian package, for the bench's instruction counts (tests/bench/callgrind.ts)
+#   with the containers test bed (KAFKA_PROXY_TESTBED=containers, or auto with a Docker engine
+#   answering): a Docker engine (Debian's docker.io, started here when none answers, only when
+#   containers is asked for) and the local images of scripts/images.sh
 # Each step is skipped when its stamp says the pinned version is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,5 +99,25 @@ if ! command -v skopeo >/dev/null || [ ! -x /usr/bin/docker-registry ] || ! comm
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends docker-registry skopeo valgrind >/dev/null
+fi
+# The containers test bed (tests/harness/containers.ts).
+TESTBED=${KAFKA_PROXY_TESTBED:-auto}
+if [ "$TESTBED" = containers ] && ! docker info >/dev/null 2>&1; then
+  if ! command -v dockerd >/dev/null; then
+    echo "setup: docker.io from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+  fi
+  # The vfs storage driver and no bridge, iptables or NAT: what works inside these machines'
+  # sandboxes; the test bed's containers use the host's network.
+  echo "setup: starting dockerd (log: .tmp/dockerd.log)"
+  mkdir -p .tmp
+  nohup dockerd --storage-driver vfs --iptables=false --bridge=none >.tmp/dockerd.log 2>&1 &
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || { tail -20 .tmp/dockerd.log; echo "setup: dockerd did not answer"; exit 1; }
+fi
+if [ "$TESTBED" = containers ] || { [ "$TESTBED" = auto ] && docker info >/dev/null 2>&1; }; then
+  bash scripts/images.sh
 fi
 echo "setup: ready (envoy $ENVOY_VERSION, kafka $KAFKA_VERSION, $(ls .tools/kafka/schemas | wc -l) schemas)"

@@ -92,7 +92,7 @@ try {
       for (const variant of VARIANTS) {
         const listenPort = await freePort();
         const envoy = await startEnvoy(dir, { listenPort, upstreamPort, filterConfig: variant as unknown as object, wasmPath: PROBE, concurrency: 1 });
-        const pid = envoy.service.proc.pid!;
+        const pid = envoy.service.pid!;
         const cpu0 = cpuSeconds(pid);
         const end = Date.now() + SECONDS * 1000;
         await pingPong(listenPort, () => Date.now() <= end);

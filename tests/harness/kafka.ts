@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { Kafka, logLevel } from "kafkajs";
 import { KAFKA_LIBS } from "./paths.ts";
-import { Service, freePort, waitFor } from "./process.ts";
+import { Service, freePort, waitFor, type Running } from "./process.ts";
+import { testbedBackend } from "./backend.ts";
 
 export interface KafkaBroker {
   proxiedPort: number;
@@ -18,7 +19,7 @@ export interface KafkaBroker {
   // host:port of the DIRECT listener.
   direct: string;
   dir: string;
-  service: Service;
+  service: Running;
   stop(): Promise<void>;
 }
 
@@ -80,13 +81,36 @@ export async function startKafka(dir: string, advertisedProxyPort: number, optio
   // Kafka's own ids never start with '-': the tool's argument parser would take one for an option.
   let clusterId = randomBytes(16).toString("base64url");
   while (clusterId.startsWith("-")) clusterId = randomBytes(16).toString("base64url");
-  const java = ["-Xms256m", "-Xmx768m", "-XX:+UseG1GC", `-Dlog4j2.configurationFile=${log4jFile}`, "-cp", `${options.libs ?? KAFKA_LIBS}/*`];
-  const format = spawnSync("java", [...java, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", propsFile,
-    ...(options.scram ?? []).flatMap((c) => ["--add-scram", c])], {
-    encoding: "utf8",
-  });
-  if (format.status !== 0) throw new Error(`kafka storage format failed:\n${format.stdout}\n${format.stderr}`);
-  const service = new Service("kafka", join(dir, "kafka.log"), "java", [...java, "kafka.Kafka", propsFile]);
+  const heap = ["-Xms256m", "-Xmx768m"];
+  const gc = ["-XX:+UseG1GC"];
+  const scram = (options.scram ?? []).flatMap((c) => ["--add-scram", c]);
+  const logFile = join(dir, "kafka.log");
+  let service: Running;
+  // Another broker's jars (options.libs) exist only as local jars: that broker stays a process.
+  if ((await testbedBackend()) === "containers" && (options.libs === undefined || options.libs === KAFKA_LIBS)) {
+    // Kafka's own scripts, as apache/kafka has them, with the environment they read; one
+    // container formats the storage and then becomes the broker.
+    const { startContainer } = await import("./containers.ts");
+    service = await startContainer("kafka", logFile, {
+      role: "kafka",
+      shell: 'id=$1; props=$2; shift 2; /opt/kafka/bin/kafka-storage.sh format -t "$id" -c "$props" "$@" && exec /opt/kafka/bin/kafka-server-start.sh "$props"',
+      command: [clusterId, propsFile, ...scram],
+      env: {
+        KAFKA_HEAP_OPTS: heap.join(" "),
+        KAFKA_JVM_PERFORMANCE_OPTS: gc.join(" "),
+        KAFKA_LOG4J_OPTS: `-Dlog4j2.configurationFile=${log4jFile}`,
+        LOG_DIR: join(dir, "logs"),
+      },
+      mounts: [{ path: dir, rw: true }],
+    });
+  } else {
+    const java = [...heap, ...gc, `-Dlog4j2.configurationFile=${log4jFile}`, "-cp", `${options.libs ?? KAFKA_LIBS}/*`];
+    const format = spawnSync("java", [...java, "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", propsFile, ...scram], {
+      encoding: "utf8",
+    });
+    if (format.status !== 0) throw new Error(`kafka storage format failed:\n${format.stdout}\n${format.stderr}`);
+    service = new Service("kafka", logFile, "java", [...java, "kafka.Kafka", propsFile]);
+  }
   const direct = `127.0.0.1:${directPort}`;
   await waitFor("the Kafka broker to answer Metadata", async () => {
     const admin = new Kafka({ brokers: [direct], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();

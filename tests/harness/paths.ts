@@ -9,8 +9,9 @@ export const KAFKA_LIBS = join(ROOT, ".tools/kafka/libs");
 export const KAFKA39_LIBS = join(ROOT, ".tools/kafka39/libs");
 export const WASM = join(ROOT, "dist/kafka_proxy.wasm");
 
-export function requireInstalled(): void {
-  for (const p of [ENVOY_BIN, KAFKA_LIBS, WASM]) {
+// The containers backend needs only the module (its images hold Envoy and Kafka).
+export function requireInstalled(paths: string[] = [ENVOY_BIN, KAFKA_LIBS, WASM]): void {
+  for (const p of paths) {
     if (!existsSync(p)) throw new Error(`${p} is missing: run \`npm run setup && npm run build\` first`);
   }
 }

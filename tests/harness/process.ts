@@ -3,7 +3,21 @@ import { spawn, ChildProcess } from "node:child_process";
 import { openSync, readFileSync, closeSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 
-export class Service {
+// A running part of the test bed, a child process (Service) or a container (containers.ts): its
+// output in a log file, whether it exited, and a sure stop.
+export interface Running {
+  readonly name: string;
+  readonly logFile: string;
+  readonly exited: boolean;
+  readonly exitCode: number | null;
+  // Its process id on this machine (a container's main process as the host sees it).
+  readonly pid: number | undefined;
+  log(): string;
+  tail(lines?: number): string;
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+export class Service implements Running {
   readonly proc: ChildProcess;
   exited = false;
   exitCode: number | null = null;
@@ -16,6 +30,10 @@ export class Service {
       this.exited = true;
       this.exitCode = code;
     });
+  }
+
+  get pid(): number | undefined {
+    return this.proc.pid;
   }
 
   log(): string {
@@ -56,7 +74,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 // Polls `check` until it returns true; fails with the service's log tail when it exits or times out.
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, service?: Service): Promise<void> {
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, service?: Running): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (service?.exited) throw new Error(`${service.name} exited (${service.exitCode}) before ${what}:\n${service.tail()}`);

@@ -2,9 +2,10 @@
 // on a free loopback port with its own storage, open or asking for credentials (htpasswd Basic,
 // or Bearer tokens from a token issuer), and skopeo to pull from it.
 import { writeFileSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { Service, freePort, waitFor } from "./process.ts";
+import { freePort, waitFor } from "./process.ts";
+import { launch } from "./backend.ts";
 import type { TokenIssuer } from "./token_issuer.ts";
 
 export interface Registry {
@@ -48,7 +49,17 @@ export async function startRegistry(dir: string, auth?: RegistryAuth): Promise<R
     auth ? authConfig(dir, auth) : "",
     "",
   ].join("\n"));
-  const service = new Service("docker-registry", join(dir, "registry.log"), "/usr/bin/docker-registry", ["serve", config]);
+  const service = await launch({
+    name: "docker-registry",
+    logFile: join(dir, "registry.log"),
+    process: { cmd: "/usr/bin/docker-registry", args: ["serve", config] },
+    // The config, the storage, the htpasswd file or the token issuer's certificate at their own paths.
+    container: {
+      role: "registry",
+      command: ["serve", config],
+      mounts: [{ path: dir, rw: true }, ...(auth && "token" in auth ? [{ path: dirname(auth.token.certFile) }] : [])],
+    },
+  });
   const host = `127.0.0.1:${port}`;
   // Up when /v2/ answers: 200 when open, 401 (a challenge) when it asks for credentials.
   await waitFor("the registry to answer", async () => (await fetch(`http://${host}/v2/`)).status === (auth ? 401 : 200), 20000, service);

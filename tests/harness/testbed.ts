@@ -3,7 +3,8 @@
 import { rmSync } from "node:fs";
 import { before, after } from "node:test";
 import { join } from "node:path";
-import { requireInstalled, scratchDir } from "./paths.ts";
+import { WASM, requireInstalled, scratchDir } from "./paths.ts";
+import { testbedBackend } from "./backend.ts";
 import { freePort } from "./process.ts";
 import { startKafka, KafkaBroker, KafkaOptions } from "./kafka.ts";
 import { startEnvoy, Envoy, EnvoyOptions } from "./envoy.ts";
@@ -24,7 +25,7 @@ export interface TestBedOptions {
 }
 
 export async function startTestBed(name: string, filterConfig: object | null = {}, options: TestBedOptions = {}): Promise<TestBed> {
-  requireInstalled();
+  requireInstalled((await testbedBackend()) === "containers" ? [WASM] : undefined);
   const dir = scratchDir(name);
   const extra = options.envoy ? options.envoy(dir) : {};
   const listenPort = await freePort();

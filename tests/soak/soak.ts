@@ -43,7 +43,7 @@ export interface SoakResult {
 }
 
 function rss(bed: TestBed): number {
-  const status = readFileSync(`/proc/${bed.envoy.service.proc.pid}/status`, "utf8");
+  const status = readFileSync(`/proc/${bed.envoy.service.pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
