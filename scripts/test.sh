@@ -16,15 +16,23 @@ unit_pass=${unit_pass:-0}
 unit_fail=$(( ${unit_total:-1} - unit_pass ))
 [ "$unit_status" -ne 0 ] && [ "$unit_fail" -eq 0 ] && unit_fail=1
 
+# "passed failed" of a node:test spec-reporter log; a run that failed without a failed test (it
+# crashed) counts as one failure.
+counts() {
+  local pass fail
+  pass=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$1" | tail -1)
+  fail=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$1" | tail -1)
+  pass=${pass:-0}
+  fail=${fail:-0}
+  [ "$2" -ne 0 ] && [ "$fail" -eq 0 ] && fail=1
+  echo "$pass $fail"
+}
+
 # Every suite on the process test bed; then a subset again on the containers test bed.
 KAFKA_PROXY_TESTBED=process node --import tsx --test --test-concurrency=1 --test-reporter=spec \
   tests/tree/*.test.ts tests/codegen/*.test.ts tests/host/*.test.ts tests/e2e/*.test.ts tests/bench/*.test.ts 2>&1 | tee .tmp/node.log
 node_status=${PIPESTATUS[0]}
-node_pass=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' .tmp/node.log | tail -1)
-node_fail=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' .tmp/node.log | tail -1)
-node_pass=${node_pass:-0}
-node_fail=${node_fail:-0}
-[ "$node_status" -ne 0 ] && [ "$node_fail" -eq 0 ] && node_fail=1
+read -r node_pass node_fail < <(counts .tmp/node.log "$node_status")
 
 # The containers test bed (tests/harness/containers.ts): the passthrough, authorization and
 # rewrite suites, the three that cover each part the containers change (broker, Envoy with the
@@ -38,11 +46,7 @@ if [ "${KAFKA_PROXY_TESTBED:-containers}" != process ]; then
     KAFKA_PROXY_TESTBED=containers node --import tsx --test --test-concurrency=1 --test-reporter=spec \
       tests/e2e/passthrough.test.ts tests/e2e/authz.test.ts tests/e2e/rewrite.test.ts 2>&1 | tee .tmp/containers.log
     c_status=${PIPESTATUS[0]}
-    c_pass=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' .tmp/containers.log | tail -1)
-    c_fail=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' .tmp/containers.log | tail -1)
-    c_pass=${c_pass:-0}
-    c_fail=${c_fail:-0}
-    [ "$c_status" -ne 0 ] && [ "$c_fail" -eq 0 ] && c_fail=1
+    read -r c_pass c_fail < <(counts .tmp/containers.log "$c_status")
   else
     cat .tmp/setup-containers.log
     echo "containers test bed: setup failed"

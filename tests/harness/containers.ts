@@ -21,7 +21,7 @@ import { createWriteStream, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { GenericContainer, ImageName, getContainerRuntimeClient, type StartedTestContainer } from "testcontainers";
-import type { Running } from "./process.ts";
+import { logTail, readLog, type Running } from "./process.ts";
 import { ROOT } from "./paths.ts";
 
 // The containers share the host's network, so they are reached on this machine's loopback; this
@@ -139,15 +139,11 @@ export class ContainerService implements Running {
   }
 
   log(): string {
-    try {
-      return readFileSync(this.logFile, "utf8");
-    } catch {
-      return "";
-    }
+    return readLog(this.logFile);
   }
 
   tail(lines = 40): string {
-    return this.log().split("\n").slice(-lines).join("\n");
+    return logTail(this.logFile, lines);
   }
 
   async stop(timeoutMs = 15000): Promise<void> {

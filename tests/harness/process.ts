@@ -37,16 +37,11 @@ export class Service implements Running {
   }
 
   log(): string {
-    try {
-      return readFileSync(this.logFile, "utf8");
-    } catch {
-      return "";
-    }
+    return readLog(this.logFile);
   }
 
-  // The last lines of the log, for error messages.
   tail(lines = 40): string {
-    return this.log().split("\n").slice(-lines).join("\n");
+    return logTail(this.logFile, lines);
   }
 
   async stop(timeoutMs = 15000): Promise<void> {
@@ -110,4 +105,17 @@ export function portOpen(port: number): Promise<boolean> {
     });
     s.once("error", () => res(false));
   });
+}
+
+// A test-bed part's log file (empty before it exists), and its last lines, for error messages.
+export function readLog(logFile: string): string {
+  try {
+    return readFileSync(logFile, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+export function logTail(logFile: string, lines = 40): string {
+  return readLog(logFile).split("\n").slice(-lines).join("\n");
 }
