@@ -10,6 +10,7 @@ import { Principal } from "../assembly/policy/principal";
 import { AuthzStage } from "./authz";
 import { RewriteStage } from "./rewrite";
 import { GuardStage } from "./guardrails";
+import { ValidationStage } from "./validation";
 import { GatewayStage } from "./gateway";
 import { AuditTrail } from "./audit";
 import { Lineage } from "./lineage";
@@ -35,6 +36,7 @@ export class FrameScan extends Visitor {
   authz: AuthzStage | null = null;
   rewrite: RewriteStage | null = null;
   guard: GuardStage | null = null;
+  validation: ValidationStage | null = null;
   // Set (with the layout hooks) only while a response that can name brokers is walked.
   gateway: GatewayStage | null = null;
   principal: Principal | null = null;
@@ -157,6 +159,7 @@ export class FrameScan extends Visitor {
   arrayStart(row: i32, countPtr: usize, countEnd: usize, count: i32, compact: bool): void {
     if (this.isRequest && this.authz !== null) this.authz!.requestArray(this.edits.arrayDepth(), count, this.apiVersion);
     if (this.isRequest && this.guard !== null) this.guard!.requestArray(this.edits.arrayDepth(), count);
+    if (this.isRequest && this.validation !== null) this.validation!.requestArray(this.edits.arrayDepth(), count);
     this.edits.arrayStart(row, countPtr, countEnd, count, compact);
   }
 
@@ -166,6 +169,7 @@ export class FrameScan extends Visitor {
 
   elementEnd(ptr: usize): void {
     if (this.guard !== null && this.isRequest && this.edits.arrayDepth() == 1) this.guard!.entryEnd(this.edits);
+    if (this.validation !== null && this.isRequest && this.edits.arrayDepth() == 1) this.validation!.entryEnd(this.edits);
     this.edits.elementEnd(ptr);
   }
 
@@ -198,6 +202,7 @@ export class FrameScan extends Visitor {
     // The guardrails may clear Metadata's auto-creation flag too (the same edit again replaces it).
     if (this.guard !== null && this.isRequest) this.guard!.requestArrayEnd(row, ptr, this.edits);
     if (this.guard !== null && !this.isRequest) this.guard!.responseArrayEnd(row, this.edits);
+    if (this.validation !== null && !this.isRequest) this.validation!.responseArrayEnd(row, this.edits);
     this.edits.arrayEnd(row, ptr);
   }
 
@@ -286,6 +291,7 @@ export class FrameScan extends Visitor {
       }
     }
     if (this.guard !== null && this.isRequest && !hidden) this.guard!.requestEntity(entity, clientPtr, clientLen, this.edits);
+    if (this.validation !== null && this.isRequest) this.validation!.requestEntity(entity, clientPtr, clientLen, this.edits);
     const audit = this.audit;
     if (audit !== null && audit.collectNames && this.isRequest) audit.name(entity, clientPtr, clientLen, brokerPtr, brokerLen);
     const lineage = this.lineage;
@@ -309,6 +315,7 @@ export class FrameScan extends Visitor {
 
   topicId(ptr: usize): void {
     const k = this.apiKey;
+    if (this.validation !== null && this.isRequest) this.validation!.topicId(ptr, this.edits);
     if (!this.isRequest && (k == ApiKey.Metadata || k == ApiKey.CreateTopics || k == ApiKey.DescribeTopicPartitions)) {
       // These responses (Metadata v10+, CreateTopics v7+) pair each topic's name (just seen)
       // with its id; Kafka's admin client describes topics with DescribeTopicPartitions. Ids
@@ -342,6 +349,7 @@ export class FrameScan extends Visitor {
 
   records(ptr: usize, len: i32): void {
     if (this.guard !== null && this.isRequest && this.apiKey == ApiKey.Produce) this.guard!.records(ptr, len);
+    if (this.validation !== null && this.isRequest) this.validation!.records(ptr, len);
     if (len <= 0 || this.topic === null || !this.tracksRecords()) return;
     this.lastTopic = this.topic;
     const count = ptr == 0 ? skippedRecords() : countRecords(ptr, len);

@@ -22,6 +22,8 @@ import { VersionGate } from "./versions";
 import { SessionCounters, Sessions } from "./fetch_sessions";
 import { GuardCounters, GuardStage } from "./guardrails";
 import { Guardrails } from "../assembly/policy/guardrails";
+import { Validation } from "../assembly/policy/validation";
+import { ValidationCounters, ValidationStage } from "./validation";
 import { BatchSummary } from "../assembly/kafka/record_batches";
 import { GatewayRules } from "../assembly/policy/gateway";
 import { GatewayCounters, GatewayStage, carriesBrokers } from "./gateway";
@@ -41,6 +43,8 @@ export class Shared {
   rewriteCounters: RewriteCounters | null = null;
   guardrails: Guardrails | null = null;
   guardCounters: GuardCounters | null = null;
+  validation: Validation | null = null;
+  validationCounters: ValidationCounters | null = null;
   gateway: GatewayRules | null = null;
   gatewayCounters: GatewayCounters | null = null;
   // Made with the first connection's policy stages.
@@ -72,6 +76,8 @@ export class Shared {
     if (c.rewrite !== null) shared.rewriteCounters = new RewriteCounters();
     shared.guardrails = c.guardrails;
     if (c.guardrails !== null) shared.guardCounters = new GuardCounters(c.guardrails!);
+    shared.validation = c.validation;
+    if (c.validation !== null) shared.validationCounters = new ValidationCounters(c.validation!);
     shared.gateway = c.gateway;
     if (c.gateway !== null) shared.gatewayCounters = new GatewayCounters();
     return shared;
@@ -93,6 +99,7 @@ export class Pipeline extends FrameHandler {
   private authz: AuthzStage | null = null;
   private rewrite: RewriteStage | null = null;
   private guard: GuardStage | null = null;
+  private validation: ValidationStage | null = null;
   private gateway: GatewayStage | null = null;
   private sasl: SaslCounters;
   private sessions: Sessions | null = null;
@@ -125,7 +132,9 @@ export class Pipeline extends FrameHandler {
     this.lineage = shared.lineage;
     this.scan.lineage = shared.lineage;
     this.countsRecords = shared.metrics !== null;
-    if (shared.acl !== null || shared.rewrite !== null || shared.guardrails !== null) this.policyStages(shared);
+    if (shared.acl !== null || shared.rewrite !== null || shared.guardrails !== null || shared.validation !== null) {
+      this.policyStages(shared);
+    }
     if (shared.gateway !== null) this.gateway = new GatewayStage(shared.gateway!, shared.gatewayCounters!);
     if (shared.audit !== null) {
       const audit = new AuditTrail(shared.audit!, this.principal);
@@ -172,6 +181,15 @@ export class Pipeline extends FrameHandler {
         this.checksBatches = true;
       }
     }
+    if (shared.validation !== null) this.validationStage(shared);
+  }
+
+  private validationStage(shared: Shared): void {
+    const v = new ValidationStage(shared.validation!, shared.validationCounters!, shared.topicIds, this.rewrite);
+    this.validation = v;
+    this.scan.validation = v;
+    // Its records are read whole: no produce request is decided before its end.
+    this.wholeRequests = true;
   }
 
   laterBatches(summary: BatchSummary): bool {
@@ -191,6 +209,7 @@ export class Pipeline extends FrameHandler {
     if (this.authz !== null) this.authz!.release();
     if (this.rewrite !== null) this.rewrite!.release();
     if (this.guard !== null) this.guard!.release();
+    if (this.validation !== null) this.validation!.release();
     if (this.sessions !== null) this.sessions!.release();
     if (this.audit !== null) this.audit!.release();
   }
@@ -252,6 +271,8 @@ export class Pipeline extends FrameHandler {
     if (rewrite !== null) rewrite.beginRequest(principal);
     const guard = this.guard;
     if (guard !== null) guard.beginRequest(f, principal);
+    const validation = this.validation;
+    if (validation !== null) validation.beginRequest(f);
     if (!this.scanFrame(f, true)) return Verdict.Reject;
     // Produce with acks=0 is never answered: it must not wait in the correlation table.
     const acksZero = f.apiKey == ApiKey.Produce && this.scan.acksValue == 0;
@@ -280,6 +301,16 @@ export class Pipeline extends FrameHandler {
         authz !== null ? authz.entryErrorCode : 0);
       if (verdict == Verdict.Reject) {
         this.reason = guard.reason;
+        return verdict;
+      }
+    }
+    // Validation last of the three: records of what the others let through.
+    if (verdict == Verdict.Forward && validation !== null) {
+      const byAuthz = authz !== null ? authz.refusedCount : 0;
+      verdict = validation.finishRequest(f, acksZero, byAuthz + (guard !== null ? guard.refusedCount : 0),
+        byAuthz > 0 ? authz!.entryErrorCode : 0);
+      if (verdict == Verdict.Reject) {
+        this.reason = validation.reason;
         return verdict;
       }
     }
@@ -409,6 +440,7 @@ export class Pipeline extends FrameHandler {
       this.lineageWorkload(f.requester, client !== null ? client.ptr : 0, client !== null ? client.len : 0);
     }
     if (this.guard !== null) this.guard!.beginResponse(f);
+    if (this.validation !== null) this.validation!.beginResponse(f);
     // ApiVersions responses are narrowed to the versions the filter allows (versions.ts), which
     // takes the walk's layout hooks whatever the stages need.
     const narrow = f.apiKey == ApiKey.ApiVersions && this.canEdit;
@@ -444,6 +476,10 @@ export class Pipeline extends FrameHandler {
     }
     if (this.guard !== null && !this.guard!.finishResponse()) {
       this.reason = apiName(f.apiKey) + " response lacks the list to merge the guardrails' refused entries into";
+      return Verdict.Reject;
+    }
+    if (this.validation !== null && !this.validation!.finishResponse()) {
+      this.reason = apiName(f.apiKey) + " response lacks the list to merge the validation's refused entries into";
       return Verdict.Reject;
     }
     if (rewrite !== null && !rewrite.finishResponse()) {

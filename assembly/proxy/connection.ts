@@ -284,7 +284,7 @@ export class KafkaConnection extends NetworkContext {
           break;
         }
       } else {
-        image.allowSynthesized = isRequest && !complete;
+        image.allowSynthesized = isRequest && !complete && !this.handler.wholeRequests;
         const n = this.locate(image, f, isRequest);
         // A response is decided once it is all here (its last record set included).
         if (n == WalkError.NeedMore || !isRequest && image.open) {

@@ -80,6 +80,8 @@ export abstract class FrameHandler {
   // read (WalkSource.lastSummary), and those of a request decided before its last record set
   // arrived are handed to laterBatches as they go by.
   checksBatches: bool = false;
+  // A stage reads the records of requests: none is decided before its last record set arrived.
+  wholeRequests: bool = false;
   // The batch headers of the open record set of the request decided last, so far (those seen
   // when it was decided included); false closes the connection before the frame's end goes on.
   laterBatches(summary: BatchSummary): bool {
