@@ -479,7 +479,7 @@ export class Pipeline extends FrameHandler {
       return Verdict.Reject;
     }
     if (this.validation !== null && !this.validation!.finishResponse()) {
-      this.reason = apiName(f.apiKey) + " response lacks the list to merge the validation's refused entries into";
+      this.reason = "Produce response lacks the list to merge refused records into";
       return Verdict.Reject;
     }
     if (rewrite !== null && !rewrite.finishResponse()) {

@@ -38,15 +38,15 @@ const BATCH_HEADER = memory.data(HEADER);
 export class ValidationCounters {
   refused: Counter[] = [];
   wouldRefuse: Counter[] = [];
-  passedUnsupported: Counter[] = [];
-  // Record bytes validated (inflated bytes for compressed batches), all rules.
+  // Batches in a codec the module cannot inflate that a rule let pass; record bytes validated
+  // (inflated bytes for compressed batches), all rules.
+  passedUnsupported: Counter = new Counter("validation.unsupported_passed");
   bytes: Counter = new Counter("validation.bytes");
   constructor(v: Validation) {
     for (let i = 0; i < v.rules.length; i++) {
       const n = "validation." + v.rules[i].name;
       this.refused.push(new Counter(n + ".refused"));
       this.wouldRefuse.push(new Counter(n + ".would_refuse"));
-      this.passedUnsupported.push(new Counter(n + ".unsupported_passed"));
     }
   }
 }
@@ -230,7 +230,7 @@ export class ValidationStage {
     for (let i = 0; i < this.rules.length; i++) {
       if (((this.mask >> <u64>i) & 1) == 0) continue;
       const rule = unchecked(this.rules[i]);
-      if (rule.passUnsupported) unchecked(this.counters.passedUnsupported[i]).increment(1);
+      if (rule.passUnsupported) this.counters.passedUnsupported.increment(1);
       else this.refuse(i, rule.checks[VCheck.Unsupported], -1);
     }
   }
@@ -274,14 +274,14 @@ export class ValidationStage {
     if (!this.producing || refused == 0) return Verdict.Forward;
     if (acksZero) {
       // As the broker does with an acks=0 producer whose request failed.
-      this.reason = "validation refused a produce request with acks=0";
+      this.reason = "invalid records with acks=0";
       return Verdict.Reject;
     }
     if (refused + prior < this.listCount && this.mergeNote(f)) return Verdict.Forward;
     // Every entry refused: the filter answers them all (the others with the stage's code).
     if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, <i16>GuardCode.InvalidRecord,
       this.filter, f.rewritten, prior > 0 ? (priorCode != 0 ? priorCode : <i16>GuardCode.PolicyViolation) : 0)) {
-      this.reason = "could not answer a request the validation refused";
+      this.reason = "could not answer invalid records";
       return Verdict.Reject;
     }
     return Verdict.Answer;
@@ -337,10 +337,10 @@ export class ValidationStage {
 
 const UNKNOWN_ID = unknownId();
 
+// (No message: the code makes the client refresh its metadata.)
 function unknownId(): Check {
   const c = new Check();
   c.code = UNKNOWN_TOPIC_ID;
-  c.message = String.UTF8.encode("validation: topic id unknown to the filter");
   return c;
 }
 

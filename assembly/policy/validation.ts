@@ -44,7 +44,7 @@ export class ValidationRule {
   // Schema-registry framing of values (and keys with schemaKey): ids as [min, max] pairs.
   schema: bool = false;
   schemaKey: bool = false;
-  schemaIds: i64[] = [];
+  schemaIds: i32[] = [];
   protobuf: bool = false;
   // JSON values: max depth, an object with these top-level fields (UTF-8, no escapes).
   json: bool = false;
@@ -95,101 +95,109 @@ export class ValidationResult {
 
 export const MAX_VALIDATION_RULES = 64;
 
-function utf8(list: string[]): ArrayBuffer[] {
-  const out: ArrayBuffer[] = [];
-  for (let i = 0; i < list.length; i++) out.push(String.UTF8.encode(list[i]));
-  return out;
+// Rule keys by index (keyIndex), and the checks' messages by VCheck.
+const KEYS = " name topics dry_run key max_record_bytes max_headers headers schema_ids schema_key protobuf json json_object json_fields json_max_depth unsupported_compression ";
+const MESSAGES = "malformed batch|batch format < v2|codec not supported|inflates past max_inflated_bytes|key required|key forbidden|record over max_record_bytes|headers over max_headers|no schema id|schema id not allowed|bad protobuf indexes|bad key schema id|value not ";
+
+function keyIndex(key: string): i32 {
+  const at = key.length > 0 && key.indexOf(" ") < 0 ? KEYS.indexOf(" " + key + " ") : -1;
+  if (at < 0) return -1;
+  let n = 0;
+  for (let i = 0; i < at; i++) if (KEYS.charCodeAt(i) == 0x20) n++;
+  return n;
 }
 
 function parseRule(v: JsonValue, rd: Reader): ValidationRule | null {
   const rule = new ValidationRule();
   const name = v.kind == JsonKind.Object ? v.get("name") : null;
   if (name === null || name.kind != JsonKind.String || !isName(name.str)) {
-    rd.fail("rules", "need a name of 1 to 64 letters, digits, '-' or '_'");
+    rd.fail("rules", "need names of 1-64 [A-Za-z0-9_-]");
     return null;
   }
   const n = name.str;
   rule.name = n;
   const r = new Reader("validation.rules." + n);
-  let detail = "";
+  let fields = "";
+  let flags = 0;
   for (let i = 0; i < v.keys.length && r.error.length == 0; i++) {
-    const key = v.keys[i];
-    const item = v.items[i];
-    if (key == "name") continue;
-    if (key == "topics") {
+    const key = unchecked(v.keys[i]);
+    const item = unchecked(v.items[i]);
+    const k = keyIndex(key);
+    if (k == 1 || k == 12) {
+      // topics, json_fields
       const t = r.strings(key, item);
       for (let j = 0; j < t.length; j++) {
-        const s = t[j];
-        if (s.endsWith("*")) rule.prefixes.push(String.UTF8.encode(s.substring(0, s.length - 1)));
+        const s = unchecked(t[j]);
+        if (k == 12) {
+          rule.jsonFields.push(String.UTF8.encode(s));
+          fields += (j > 0 ? ", " : "") + s;
+        } else if (s.endsWith("*")) rule.prefixes.push(String.UTF8.encode(s.substring(0, s.length - 1)));
         else rule.topics.push(String.UTF8.encode(s));
       }
-    } else if (key == "dry_run") rule.dryRun = r.flag(key, item);
-    else if (key == "key") {
-      rule.key = item.str == "required" ? 1 : item.str == "forbidden" ? -1 : 0;
-      if (rule.key == 0) r.fail(key, "must be \"required\" or \"forbidden\"");
-    } else if (key == "max_record_bytes") rule.maxRecordBytes = r.whole(key, item, 1);
-    else if (key == "max_headers") rule.maxHeaders = r.whole(key, item, 0);
-    else if (key == "headers") {
+      if (t.length > 32) r.fail(key, "may name at most 32");
+    } else if (k == 2 || (k >= 8 && k <= 11)) {
+      // dry_run, schema_key, protobuf, json, json_object
+      if (r.flag(key, item)) flags |= 1 << k;
+    } else if (k == 3 || k == 14) {
+      // key, unsupported_compression
+      const a = k == 3 ? "required" : "pass";
+      const b = k == 3 ? "forbidden" : "refuse";
+      if (item.str == a) flags |= 1 << k;
+      else if (item.str == b) flags |= 1 << (k + 16);
+      else r.fail(key, "must be \"" + a + "\" or \"" + b + "\"");
+    } else if (k == 4) rule.maxRecordBytes = r.whole(key, item, 1);
+    else if (k == 5) rule.maxHeaders = r.whole(key, item, 0);
+    else if (k == 13) {
+      rule.jsonDepth = <i32>r.whole(key, item, 1);
+      if (rule.jsonDepth >= MAX_JSON_DEPTH) r.fail(key, "may be at most 255");
+    } else if (k == 6) {
       // {"name": null | "pattern"}: required; with a pattern, the value must match it.
-      if (item.kind != JsonKind.Object || item.keys.length > 32) r.fail(key, "must be an object of at most 32 header names");
+      if (item.kind != JsonKind.Object || item.keys.length > 32) r.fail(key, "must map 1-32 names to null or a pattern");
       for (let j = 0; j < item.keys.length && r.error.length == 0; j++) {
-        const h = item.keys[j];
-        const p = item.items[j];
+        const h = unchecked(item.keys[j]);
+        const p = unchecked(item.items[j]);
         const re: Regex | null = p.kind == JsonKind.Null ? null : r.pattern(key + "." + h, p);
-        rule.headers.push(new HeaderRule(String.UTF8.encode(h), re, check(n, 87, "header '" + h + "' is required"),
-          check(n, 87, "header '" + h + "' must match " + p.str)));
+        rule.headers.push(new HeaderRule(String.UTF8.encode(h), re, check(n, 87, "no header " + h),
+          check(n, 87, "header " + h + " must match " + p.str)));
       }
-    } else if (key == "schema_ids") {
+    } else if (k == 7) {
       // Ids and [min, max] ranges.
-      rule.schema = true;
-      if (item.kind != JsonKind.Array || item.items.length == 0) r.fail(key, "must list schema ids or [min, max] ranges");
+      flags |= 1 << 29;
+      if (item.kind != JsonKind.Array || item.items.length == 0) r.fail(key, "must list ids or [min, max]");
       for (let j = 0; j < item.items.length && r.error.length == 0; j++) {
-        const e = item.items[j];
+        const e = unchecked(item.items[j]);
         const pair = e.kind == JsonKind.Array && e.items.length == 2;
         const lo = r.whole(key, pair ? e.items[0] : e, 0);
         const hi = pair ? r.whole(key, e.items[1], 0) : lo;
         if (lo > hi || hi > 2147483647) r.fail(key, "has a bad range");
-        rule.schemaIds.push(lo);
-        rule.schemaIds.push(hi);
+        rule.schemaIds.push(<i32>lo);
+        rule.schemaIds.push(<i32>hi);
       }
-    } else if (key == "schema_key") rule.schemaKey = r.flag(key, item);
-    else if (key == "protobuf") rule.protobuf = r.flag(key, item);
-    else if (key == "json") rule.json = r.flag(key, item);
-    else if (key == "json_object") rule.jsonObject = r.flag(key, item);
-    else if (key == "json_fields") {
-      rule.jsonFields = utf8(r.strings(key, item));
-      detail = " with fields [" + r.strings(key, item).join(", ") + "]";
-      if (rule.jsonFields.length > 32) r.fail(key, "may name at most 32 fields");
-    } else if (key == "json_max_depth") {
-      rule.jsonDepth = <i32>r.whole(key, item, 1);
-      if (rule.jsonDepth > MAX_JSON_DEPTH) r.fail(key, "may be at most 255");
-    } else if (key == "unsupported_compression") {
-      rule.passUnsupported = item.str == "pass";
-      if (!rule.passUnsupported && item.str != "refuse") r.fail(key, "must be \"refuse\" or \"pass\"");
-    } else r.fail(key, "is not a known validation key");
+    } else if (k != 0) r.fail(key, "is unknown");
   }
-  if (r.error.length == 0 && rule.topics.length + rule.prefixes.length == 0) r.fail("topics", "must name topics (\"orders\", \"orders.*\")");
+  if (r.error.length == 0 && rule.topics.length + rule.prefixes.length == 0) r.fail("topics", "must list topics");
   if (r.error.length > 0) {
     rd.error = r.error;
     return null;
   }
-  if (rule.jsonFields.length > 0) rule.jsonObject = rule.json = true;
-  if (rule.jsonObject) rule.json = true;
-  if (rule.protobuf || rule.schemaKey) rule.schema = true;
-  const c = rule.checks;
-  c[VCheck.Malformed] = check(n, 87, "malformed record batch");
-  c[VCheck.OldFormat] = check(n, 87, "record batch format before v2");
-  c[VCheck.Unsupported] = check(n, 76, "compression codec not supported");
-  c[VCheck.Inflated] = check(n, 87, "records inflate past max_inflated_bytes");
-  c[VCheck.KeyRequired] = check(n, 87, "key required");
-  c[VCheck.KeyForbidden] = check(n, 87, "key forbidden");
-  c[VCheck.RecordBytes] = check(n, 87, "record larger than " + rule.maxRecordBytes.toString() + " bytes");
-  c[VCheck.Headers] = check(n, 87, "more than " + rule.maxHeaders.toString() + " headers");
-  c[VCheck.SchemaFraming] = check(n, 87, "no schema registry framing");
-  c[VCheck.SchemaId] = check(n, 87, "schema id not allowed");
-  c[VCheck.ProtobufIndexes] = check(n, 87, "bad protobuf message indexes");
-  c[VCheck.KeySchema] = check(n, 87, "key schema framing or id not allowed");
-  c[VCheck.Json] = check(n, 87, "value is not " + (rule.jsonObject ? "a JSON object" + detail : "JSON"));
+  rule.dryRun = (flags & (1 << 2)) != 0;
+  rule.key = (flags & (1 << 3)) != 0 ? 1 : (flags & (1 << 19)) != 0 ? -1 : 0;
+  rule.passUnsupported = (flags & (1 << 14)) != 0;
+  rule.protobuf = (flags & (1 << 9)) != 0;
+  rule.schemaKey = (flags & (1 << 8)) != 0;
+  rule.jsonObject = fields.length > 0 || (flags & (1 << 11)) != 0;
+  rule.json = rule.jsonObject || (flags & (1 << 10)) != 0;
+  rule.schema = (flags & (1 << 29 | 3 << 8)) != 0;
+  // Messages, in VCheck order.
+  let at = 0;
+  for (let i = 0; i < VCheck.Count; i++) {
+    let e = MESSAGES.indexOf("|", at);
+    if (e < 0) e = MESSAGES.length;
+    let detail = MESSAGES.substring(at, e);
+    if (i == VCheck.Json) detail += rule.jsonObject ? "JSON object" + (fields.length > 0 ? " with " + fields : "") : "JSON";
+    unchecked(rule.checks[i] = check(n, i == VCheck.Unsupported ? 76 : 87, detail));
+    at = e + 1;
+  }
   return rule;
 }
 
@@ -291,35 +299,35 @@ export function checkRecords(rule: ValidationRule, ptr: usize, len: i32, count: 
   const c = rule.checks;
   for (let i = 0; i < count; i++) {
     failedRecord = i;
-    if (!varint(p, end)) return c[VCheck.Malformed];
+    if (!varint(p, end)) return unchecked(c[VCheck.Malformed]);
     const size = vValue;
-    if (size < 0 || <u64>vNext + <u64>size > <u64>end) return c[VCheck.Malformed];
+    if (size < 0 || <u64>vNext + <u64>size > <u64>end) return unchecked(c[VCheck.Malformed]);
     const recEnd = vNext + <usize>size;
     // attributes, timestampDelta, offsetDelta
     p = vNext + 1;
-    if (p > recEnd || !skipVarlong(p, recEnd) || !varint(vNext, recEnd)) return c[VCheck.Malformed];
-    if (!field(vNext, recEnd)) return c[VCheck.Malformed];
+    if (p > recEnd || !skipVarlong(p, recEnd) || !varint(vNext, recEnd)) return unchecked(c[VCheck.Malformed]);
+    if (!field(vNext, recEnd)) return unchecked(c[VCheck.Malformed]);
     const keyPtr = fPtr;
     const keyLen = fLen;
-    if (!field(vNext, recEnd)) return c[VCheck.Malformed];
+    if (!field(vNext, recEnd)) return unchecked(c[VCheck.Malformed]);
     const valuePtr = fPtr;
     const valueLen = fLen;
-    if (!varint(vNext, recEnd) || vValue < 0) return c[VCheck.Malformed];
+    if (!varint(vNext, recEnd) || vValue < 0) return unchecked(c[VCheck.Malformed]);
     const headerCount = vValue;
     const headersPtr = vNext;
     // Every header takes at least two bytes: a lying count is caught before any is read.
-    if (<i64>headerCount * 2 > <i64>(recEnd - headersPtr)) return c[VCheck.Malformed];
+    if (<i64>headerCount * 2 > <i64>(recEnd - headersPtr)) return unchecked(c[VCheck.Malformed]);
     let h = headersPtr;
     for (let j = 0; j < headerCount; j++) {
-      if (!field(h, recEnd) || fLen < 0 || !field(vNext, recEnd)) return c[VCheck.Malformed];
+      if (!field(h, recEnd) || fLen < 0 || !field(vNext, recEnd)) return unchecked(c[VCheck.Malformed]);
       h = vNext;
     }
-    if (h != recEnd) return c[VCheck.Malformed];
+    if (h != recEnd) return unchecked(c[VCheck.Malformed]);
     p = recEnd;
-    if (rule.key > 0 && keyLen < 0) return c[VCheck.KeyRequired];
-    if (rule.key < 0 && keyLen >= 0) return c[VCheck.KeyForbidden];
-    if (rule.maxRecordBytes >= 0 && <i64>size > rule.maxRecordBytes) return c[VCheck.RecordBytes];
-    if (rule.maxHeaders >= 0 && <i64>headerCount > rule.maxHeaders) return c[VCheck.Headers];
+    if (rule.key > 0 && keyLen < 0) return unchecked(c[VCheck.KeyRequired]);
+    if (rule.key < 0 && keyLen >= 0) return unchecked(c[VCheck.KeyForbidden]);
+    if (rule.maxRecordBytes >= 0 && <i64>size > rule.maxRecordBytes) return unchecked(c[VCheck.RecordBytes]);
+    if (rule.maxHeaders >= 0 && <i64>headerCount > rule.maxHeaders) return unchecked(c[VCheck.Headers]);
     for (let j = 0; j < rule.headers.length; j++) {
       const hr = unchecked(rule.headers[j]);
       const bad = header(hr, headersPtr, headerCount, recEnd);
@@ -329,19 +337,19 @@ export function checkRecords(rule: ValidationRule, ptr: usize, len: i32, count: 
     let jsonAt = valuePtr;
     let jsonLen = valueLen;
     if (rule.schema) {
-      if (rule.schemaKey && schemaId(rule, keyPtr, keyLen) != 0) return c[VCheck.KeySchema];
+      if (rule.schemaKey && schemaId(rule, keyPtr, keyLen) != 0) return unchecked(c[VCheck.KeySchema]);
       const s = schemaId(rule, valuePtr, valueLen);
-      if (s != 0) return c[s == 1 ? VCheck.SchemaFraming : VCheck.SchemaId];
+      if (s != 0) return unchecked(c[s == 1 ? VCheck.SchemaFraming : VCheck.SchemaId]);
       jsonAt += 5;
       jsonLen -= 5;
-      if (rule.protobuf && !protobufIndexes(valuePtr + 5, valuePtr + <usize>valueLen)) return c[VCheck.ProtobufIndexes];
+      if (rule.protobuf && !protobufIndexes(valuePtr + 5, valuePtr + <usize>valueLen)) return unchecked(c[VCheck.ProtobufIndexes]);
     }
     if (rule.json && (jsonLen < 0 || !checkJson(jsonAt, jsonLen, rule.jsonDepth, rule.jsonObject, rule.jsonFields))) {
-      return c[VCheck.Json];
+      return unchecked(c[VCheck.Json]);
     }
   }
   failedRecord = -1;
-  return p == end ? null : c[VCheck.Malformed];
+  return p == end ? null : unchecked(c[VCheck.Malformed]);
 }
 
 // 0: the header is there (and its value matches); 1: missing; 2: its value does not match.
@@ -364,7 +372,7 @@ function header(hr: HeaderRule, p: usize, count: i32, end: usize): i32 {
 // 0: framed with an allowed id; 1: no framing; 2: an id not allowed.
 function schemaId(rule: ValidationRule, p: usize, len: i32): i32 {
   if (len < 5 || load<u8>(p) != 0) return 1;
-  const id = <i64>bswap<u32>(load<u32>(p + 1));
+  const id = <i32>bswap<u32>(load<u32>(p + 1));
   const ids = rule.schemaIds;
   if (ids.length == 0) return 0;
   for (let i = 0; i + 1 < ids.length; i += 2) if (id >= unchecked(ids[i]) && id <= unchecked(ids[i + 1])) return 0;

@@ -150,19 +150,19 @@ describe("records against a rule", () => {
     expect(failure(orders, noKey, 1)).toBe("validation 'orders': key required");
     const noHeader = new ByteBuffer();
     record(noHeader, 0, "k", "{\"id\": 1}", ["type", "paid"]);
-    expect(failure(orders, noHeader, 1)).toBe("validation 'orders': header 'trace-id' is required");
+    expect(failure(orders, noHeader, 1)).toBe("validation 'orders': no header trace-id");
     const badType = new ByteBuffer();
     record(badType, 0, "k", "{\"id\": 1}", ["trace-id", "a", "type", "refunded"]);
-    expect(failure(orders, badType, 1)).toBe("validation 'orders': header 'type' must match ^(created|paid)$");
+    expect(failure(orders, badType, 1)).toBe("validation 'orders': header type must match ^(created|paid)$");
     const broken = new ByteBuffer();
     record(broken, 0, "k", "{\"id\": 1", ["trace-id", "a", "type", "paid"]);
-    expect(failure(orders, broken, 1)).toBe("validation 'orders': value is not a JSON object with fields [id]");
+    expect(failure(orders, broken, 1)).toBe("validation 'orders': value not JSON object with id");
     const big = new ByteBuffer();
     record(big, 0, "k", "{\"id\": \"" + "x".repeat(300) + "\"}", ["trace-id", "a", "type", "paid"]);
-    expect(failure(orders, big, 1)).toBe("validation 'orders': record larger than 300 bytes");
+    expect(failure(orders, big, 1)).toBe("validation 'orders': record over max_record_bytes");
     const many = new ByteBuffer();
     record(many, 0, "k", "{\"id\": 1}", ["trace-id", "a", "type", "paid", "a", "", "b", "", "c", ""]);
-    expect(failure(orders, many, 1)).toBe("validation 'orders': more than 4 headers");
+    expect(failure(orders, many, 1)).toBe("validation 'orders': headers over max_headers");
   });
 
   it("refuses lying lengths and counts as malformed", () => {
@@ -170,11 +170,11 @@ describe("records against a rule", () => {
     const b = new ByteBuffer();
     record(b, 0, "k", "{\"id\": 1}", ["trace-id", "abc", "type", "created"]);
     // One record more than there is, one less, bytes cut off, bytes left over.
-    expect(failure(orders, b, 2)).toBe("validation 'orders': malformed record batch");
-    expect(failure(orders, b, 0)).toBe("validation 'orders': malformed record batch");
+    expect(failure(orders, b, 2)).toBe("validation 'orders': malformed batch");
+    expect(failure(orders, b, 0)).toBe("validation 'orders': malformed batch");
     const cut = new ByteBuffer();
     cut.append(b.ptr, b.len - 1);
-    expect(failure(orders, cut, 1)).toBe("validation 'orders': malformed record batch");
+    expect(failure(orders, cut, 1)).toBe("validation 'orders': malformed batch");
     // A header count of a billion in a small record, a key longer than the record, an endless varint.
     const lying = new ByteBuffer();
     const inner = new ByteBuffer();
@@ -187,7 +187,7 @@ describe("records against a rule", () => {
     zigzag(inner, 1000000000);
     zigzag(lying, inner.len);
     lying.append(inner.ptr, inner.len);
-    expect(failure(orders, lying, 1)).toBe("validation 'orders': malformed record batch");
+    expect(failure(orders, lying, 1)).toBe("validation 'orders': malformed batch");
     const longKey = new ByteBuffer();
     zigzag(longKey, 6);
     store<u8>(longKey.reserve(1), 0);
@@ -196,13 +196,13 @@ describe("records against a rule", () => {
     zigzag(longKey, 0);
     zigzag(longKey, 100);
     longKey.append(b.ptr, 2);
-    expect(failure(orders, longKey, 1)).toBe("validation 'orders': malformed record batch");
+    expect(failure(orders, longKey, 1)).toBe("validation 'orders': malformed batch");
     const endless = new ByteBuffer();
     for (let i = 0; i < 20; i++) {
       store<u8>(endless.reserve(1), 0xff);
       endless.len += 1;
     }
-    expect(failure(orders, endless, 1)).toBe("validation 'orders': malformed record batch");
+    expect(failure(orders, endless, 1)).toBe("validation 'orders': malformed batch");
   });
 
   it("checks schema registry framing and protobuf indexes", () => {
@@ -216,10 +216,10 @@ describe("records against a rule", () => {
     expect(failure(avro, id, 1)).toBe("validation 'avro': schema id not allowed");
     const plain = new ByteBuffer();
     record(plain, 0, null, "{\"id\": 1}");
-    expect(failure(avro, plain, 1)).toBe("validation 'avro': no schema registry framing");
+    expect(failure(avro, plain, 1)).toBe("validation 'avro': no schema id");
     const tombstone = new ByteBuffer();
     record(tombstone, 0, null, null);
-    expect(failure(avro, tombstone, 1)).toBe("validation 'avro': no schema registry framing");
+    expect(failure(avro, tombstone, 1)).toBe("validation 'avro': no schema id");
     const proto = ruleNamed("proto");
     const p = new ByteBuffer();
     record(p, 0, null, framed(1, "\x00payload"));
@@ -227,27 +227,27 @@ describe("records against a rule", () => {
     expect(failure(proto, p, 2)).toBe("");
     const lies = new ByteBuffer();
     record(lies, 0, null, framed(1, "\x14\x02"));
-    expect(failure(proto, lies, 1)).toBe("validation 'proto': bad protobuf message indexes");
+    expect(failure(proto, lies, 1)).toBe("validation 'proto': bad protobuf indexes");
     const negative = new ByteBuffer();
     record(negative, 0, null, framed(1, "\x02\x01"));
-    expect(failure(proto, negative, 1)).toBe("validation 'proto': bad protobuf message indexes");
+    expect(failure(proto, negative, 1)).toBe("validation 'proto': bad protobuf indexes");
   });
 });
 
 describe("validation configuration", () => {
   it("refuses mistakes naming the key", () => {
     expect(parseConfig(`{"validation": {"rules": [{"name": "a", "topics": ["t"], "kee": "required"}]}}`).error)
-      .toBe("config key 'validation.rules.a.kee' is not a known validation key");
+      .toBe("config key 'validation.rules.a.kee' is unknown");
     expect(parseConfig(`{"validation": {"rules": [{"name": "a", "key": "maybe", "topics": ["t"]}]}}`).error)
       .toBe("config key 'validation.rules.a.key' must be \"required\" or \"forbidden\"");
     expect(parseConfig(`{"validation": {"rules": [{"name": "a"}]}}`).error)
-      .toBe("config key 'validation.rules.a.topics' must name topics (\"orders\", \"orders.*\")");
+      .toBe("config key 'validation.rules.a.topics' must list topics");
     expect(parseConfig(`{"validation": {"rules": [{"name": "a", "topics": ["t"], "headers": {"h": "(("}}]}}`).error.startsWith(
       "config key 'validation.rules.a.headers.h' is not a supported regular expression")).toBe(true);
     expect(parseConfig(`{"validation": {"rules": [{"name": "a", "topics": ["t"], "schema_ids": [[5, 1]]}]}}`).error)
       .toBe("config key 'validation.rules.a.schema_ids' has a bad range");
     expect(parseConfig(`{"validation": {"rules": [{"name": "a b", "topics": ["t"]}]}}`).error)
-      .toBe("config key 'validation.rules' need a name of 1 to 64 letters, digits, '-' or '_'");
+      .toBe("config key 'validation.rules' need names of 1-64 [A-Za-z0-9_-]");
     expect(parseConfig(`{"validation": {"rules": [{"name": "a", "topics": ["t"]}, {"name": "a", "topics": ["u"]}]}}`).error)
       .toBe("config key 'validation.rules' names a twice");
     expect(parseConfig(`{"forward": "immediately", "validation": {"rules": [{"name": "a", "topics": ["t"]}]}}`).error.length > 0).toBe(true);
@@ -349,7 +349,7 @@ describe("the validation stage", () => {
     const many = new ByteBuffer();
     record(many, 0, "k", "{\"id\": 1}", ["trace-id", "a", "type", "paid"]);
     expect(x.requestOf(produce(["orders"], [bad()], [1], -1, 8), out)).toBe(Verdict.Answer);
-    expect(contains(out, "validation 'orders': value is not a JSON object with fields [id]")).toBe(true);
+    expect(contains(out, "validation 'orders': value not JSON object with id")).toBe(true);
     // The dry-run rule saw two headers over its one (and refused nothing).
     expect(metric("validation.watch.would_refuse")).toBe(wouldBefore + 1);
     expect(x.requestOf(produce(["orders"], [many], [1], -1, 8), out)).toBe(Verdict.Forward);
@@ -359,7 +359,7 @@ describe("the validation stage", () => {
     const x = new SharedExchange(shared());
     const out = new ByteBuffer();
     expect(x.requestOf(produce(["orders"], [bad()], [1], 0), out)).toBe(Verdict.Reject);
-    expect(x.pipeline.reason).toBe("validation refused a produce request with acks=0");
+    expect(x.pipeline.reason).toBe("invalid records with acks=0");
   });
 
   it("refuses malformed batches, and compressed ones it cannot inflate unless the rule passes them", () => {
@@ -369,11 +369,11 @@ describe("the validation stage", () => {
     expect(x.requestOf(produce(["orders"], [good()], [3]), out)).toBe(Verdict.Answer);
     const z = new ByteBuffer();
     z.append(good().ptr, good().len);
-    const passed = metric("validation.zipped.unsupported_passed");
+    const passed = metric("validation.unsupported_passed");
     // zstd (4): the stub, or a malformed frame for a real decompressor.
     const v = x.requestOf(produce(["orders"], [z], [1], -1, 3, 4), out);
     expect(v).toBe(Verdict.Answer);
     expect(x.requestOf(produce(["zipped"], [z], [1], -1, 3, 7), out)).toBe(Verdict.Forward);
-    expect(metric("validation.zipped.unsupported_passed")).toBe(passed + 1);
+    expect(metric("validation.unsupported_passed")).toBe(passed + 1);
   });
 });

@@ -82,6 +82,19 @@ export const SCENARIOS: Scenario[] = [
     brokerTopic: same,
   },
   {
+    // Record validation on every bench topic: each produced record is read (from Envoy's buffer
+    // by range) and walked (key, headers, size); the load's values are not JSON, so the JSON
+    // checker's own cost is not in it. Produce requests are decided only once whole.
+    name: "filter+validation",
+    envoy: {
+      filter: {
+        validation: { rules: [{ name: "bench", topics: ["bench*"], key: "forbidden", max_headers: 0, max_record_bytes: 1048576 }] },
+      },
+    },
+    fullOnly: true,
+    brokerTopic: same,
+  },
+  {
     name: "filter+rewrite",
     envoy: { filter: { principal_sources: ["client_id"], rewrite: { tenants: [{ principal: `User:${CLIENT_ID}`, prefix: "tenant." }] } } },
     brokerTopic: (t) => `tenant.${t}`,

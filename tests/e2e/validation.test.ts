@@ -47,11 +47,11 @@ describe("record validation through Envoy + filter + Kafka", () => {
     await java("val.orders", { VALUE: ORDER, ...HEADER }, "1,1");
     assert.equal(await offset("val.orders"), 2);
     await assert.rejects(java("val.orders", { VALUE: ORDER }),
-      /InvalidRecordException: validation 'orders': header 'trace-id' is required/);
+      /InvalidRecordException: validation 'orders': no header trace-id/);
     await assert.rejects(java("val.orders", { VALUE: "{\"id\": 7", ...HEADER }),
-      /InvalidRecordException: validation 'orders': value is not a JSON object with fields \[id\]/);
+      /InvalidRecordException: validation 'orders': value not JSON object with id/);
     await assert.rejects(java("val.orders", { VALUE: JSON.stringify({ id: 1, pad: "x".repeat(3000) }), ...HEADER }),
-      /InvalidRecordException: validation 'orders': record larger than 2000 bytes/);
+      /InvalidRecordException: validation 'orders': record over max_record_bytes/);
     // Two headers: over the dry-run rule's one, and still written.
     await java("val.orders", { VALUE: ORDER, HEADERS: "trace-id=abc;debug=1" });
     assert.equal(await offset("val.orders"), 3);
@@ -123,7 +123,7 @@ describe("record validation through Envoy + filter + Kafka", () => {
       await java(topic, { VALUE: ORDER, COMPRESSION: codec, ...HEADER }, "1,1,1");
       assert.equal(await offset(topic), 3, codec);
       await assert.rejects(java(topic, { VALUE: ORDER, COMPRESSION: codec }),
-        /InvalidRecordException: validation 'orders': header 'trace-id' is required/, codec);
+        /InvalidRecordException: validation 'orders': no header trace-id/, codec);
       assert.equal(await offset(topic), 3, codec);
     }
   }));
@@ -131,7 +131,7 @@ describe("record validation through Envoy + filter + Kafka", () => {
   test("a compressed batch the module cannot inflate is refused with UNSUPPORTED_COMPRESSION_TYPE", { skip: CODECS && "decompressors merged" }, guard(async () => {
     await createTopics(suite.bed.kafka, ["val.zip.gzip"]);
     await assert.rejects(java("val.zip.gzip", { VALUE: ORDER, COMPRESSION: "gzip", ...HEADER }),
-      /UnsupportedCompressionTypeException: validation 'orders': compression codec not supported/);
+      /UnsupportedCompressionTypeException: validation 'orders': codec not supported/);
     assert.equal(await offset("val.zip.gzip"), 0);
     // kafkajs too (gzip is built in).
     const kafka = new Kafka({ clientId: "kafkajs-gzip", brokers: [suite.bed.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
