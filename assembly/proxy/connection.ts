@@ -284,10 +284,11 @@ export class KafkaConnection extends NetworkContext {
           break;
         }
       } else {
-        image.allowSynthesized = isRequest && !complete && !this.handler.wholeRequests;
+        image.allowSynthesized = isRequest && !complete;
         const n = this.locate(image, f, isRequest);
-        // A response is decided once it is all here (its last record set included).
-        if (n == WalkError.NeedMore || !isRequest && image.open) {
+        // A response is decided once it is all here (its last record set included), and so is
+        // a request whose records a stage reads.
+        if (n == WalkError.NeedMore || image.open && (!isRequest || this.handler.wholeRequests)) {
           if (image !== IMAGE) {
             // A fetch response going by: its structure is read as it passes.
             out.host(at, size);
