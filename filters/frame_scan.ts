@@ -315,7 +315,6 @@ export class FrameScan extends Visitor {
 
   topicId(ptr: usize): void {
     const k = this.apiKey;
-    if (this.validation !== null && this.isRequest) this.validation!.topicId(ptr, this.edits);
     if (!this.isRequest && (k == ApiKey.Metadata || k == ApiKey.CreateTopics || k == ApiKey.DescribeTopicPartitions)) {
       // These responses (Metadata v10+, CreateTopics v7+) pair each topic's name (just seen)
       // with its id; Kafka's admin client describes topics with DescribeTopicPartitions. Ids
@@ -334,6 +333,8 @@ export class FrameScan extends Visitor {
     if (this.authz !== null && !this.isRequest) this.authz!.responseTopicId(ptr, this.edits);
     else if (this.isRequest && this.authz !== null) this.authz!.requestTopicId(ptr, this.edits);
     else if (this.isRequest && this.rewrite !== null && this.apiKey != ApiKey.Metadata) this.rewrite!.requestTopicId(ptr);
+    // After the authorization stage: an entry it refused is not read.
+    if (this.validation !== null && this.isRequest) this.validation!.topicId(ptr, this.edits);
     const m = this.metrics;
     if (m !== null && this.tracksRecords()) this.topic = m.topicById(this.topicIds, ptr);
     const lineage = this.lineage;

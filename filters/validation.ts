@@ -94,6 +94,9 @@ export class ValidationStage {
     this.listCount = 0;
     this.inflatedLeft = this.maxInflated;
     if (this.producing) resetStepBudget();
+    // (Also here: a request refused before finishRequest leaves them grown.)
+    RAW.trim();
+    OUT.trim();
   }
 
   requestArray(depth: i32, count: i32): void {

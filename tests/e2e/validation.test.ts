@@ -18,9 +18,11 @@ import { ROOT } from "../harness/paths.ts";
 const FAIL_FAST = { DELIVERY_TIMEOUT_MS: "30000", REQUEST_TIMEOUT_MS: "20000" };
 const CONFIG = {
   validation: {
+    max_inflated_bytes: 65536,
     rules: [
       { name: "orders", topics: ["val.orders", "val.zip.*"], headers: { "trace-id": null }, json_fields: ["id"], max_record_bytes: 2000 },
       { name: "avro", topics: ["val.avro"], schema_ids: [[100, 199]] },
+      { name: "lenient", topics: ["val.lenient"], json: true, unsupported_compression: "pass" },
       // Counts what it would refuse (records with a "debug" header are not checked for it): refuses nothing.
       { name: "watch", topics: ["val.orders"], dry_run: true, max_headers: 1 },
     ],
@@ -126,22 +128,33 @@ describe("record validation through Envoy + filter + Kafka", () => {
         /InvalidRecordException: validation 'orders': no header trace-id/, codec);
       assert.equal(await offset(topic), 3, codec);
     }
-  }));
-
-  test("a compressed batch the module cannot inflate is refused with UNSUPPORTED_COMPRESSION_TYPE", { skip: CODECS && "decompressors merged" }, guard(async () => {
-    await createTopics(suite.bed.kafka, ["val.zip.gzip"]);
-    await assert.rejects(java("val.zip.gzip", { VALUE: ORDER, COMPRESSION: "gzip", ...HEADER }),
-      /UnsupportedCompressionTypeException: validation 'orders': codec not supported/);
-    assert.equal(await offset("val.zip.gzip"), 0);
-    // kafkajs too (gzip is built in).
+    // kafkajs (gzip is built in): a gzip batch with one record lacking the header is refused whole.
     const kafka = new Kafka({ clientId: "kafkajs-gzip", brokers: [suite.bed.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
     const producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
     await producer.connect();
     try {
-      await assert.rejects(producer.send({ topic: "val.zip.gzip", compression: CompressionTypes.GZIP, messages: [{ key: "z", value: ORDER, headers: { "trace-id": "z" } }] }),
-        (e: Error & { type?: string }) => e.type === "UNSUPPORTED_COMPRESSION_TYPE" || assert.fail(`${e} ${e.type}`));
+      const headers = { "trace-id": "z" };
+      await producer.send({ topic: "val.zip.gzip", compression: CompressionTypes.GZIP, messages: [{ key: "a", value: ORDER, headers }, { key: "b", value: ORDER, headers }] });
+      await assert.rejects(producer.send({ topic: "val.zip.gzip", compression: CompressionTypes.GZIP, messages: [{ key: "c", value: ORDER, headers }, { key: "d", value: ORDER }] }),
+        (e: Error & { type?: string }) => e.type === "INVALID_RECORD" || assert.fail(`${e} ${e.type}`));
     } finally {
       await producer.disconnect();
     }
+    assert.equal(await offset("val.zip.gzip"), 5);
+    // A record that inflates past max_inflated_bytes (100 KiB of one byte: a few hundred bytes gzipped).
+    await assert.rejects(java("val.zip.gzip", { VALUE: JSON.stringify({ id: 1, pad: "a".repeat(100000) }), COMPRESSION: "gzip", ...HEADER }),
+      /InvalidRecordException: validation 'orders': inflates past max_inflated_bytes/);
+    assert.equal(await offset("val.zip.gzip"), 5);
+  }));
+
+  test("zstd (not inflated here): refused with UNSUPPORTED_COMPRESSION_TYPE, or passed and counted where the rule says so", guard(async () => {
+    await createTopics(suite.bed.kafka, ["val.zip.zstd", "val.lenient"]);
+    await assert.rejects(java("val.zip.zstd", { VALUE: ORDER, COMPRESSION: "zstd", ...HEADER }),
+      /UnsupportedCompressionTypeException: validation 'orders': codec not supported/);
+    assert.equal(await offset("val.zip.zstd"), 0);
+    const passed = await suite.bed.envoy.stat("validation.unsupported_passed");
+    await java("val.lenient", { VALUE: "not json", COMPRESSION: "zstd" });
+    assert.equal(await offset("val.lenient"), 1);
+    assert.equal(await suite.bed.envoy.stat("validation.unsupported_passed"), passed + 1);
   }));
 });
