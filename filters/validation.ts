@@ -212,6 +212,9 @@ export class ValidationStage {
         return;
       }
       if (got < 0) {
+        // What a failed attempt may have inflated counts too: a request of many bombs that fail
+        // at their end does not inflate more than its allowance.
+        this.inflatedLeft -= cap;
         this.refuseAll(got == -2 ? VCheck.Inflated : VCheck.Malformed, -1);
         return;
       }
