@@ -192,6 +192,10 @@ export class Pipeline extends FrameHandler {
     this.wholeRequests = true;
   }
 
+  wholeRequest(f: KafkaFrame): bool {
+    return this.validation!.wholeRequest(f);
+  }
+
   laterBatches(summary: BatchSummary): bool {
     const guard = this.guard;
     if (guard === null || guard.laterBatches(summary)) return true;

@@ -15,7 +15,7 @@ import { checkRecords, failedRecord, VCheck, Validation, ValidationRule } from "
 import { Entity } from "../assembly/kafka/layout";
 import { FrameEdits } from "../assembly/kafka/frame_edits";
 import { buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
-import { readSkipped } from "../assembly/kafka/walker";
+import { readSkipped, Visitor, walk } from "../assembly/kafka/walker";
 import { BufferBudget, ByteBuffer } from "../assembly/kafka/byte_buffer";
 import { writeInt32 } from "../assembly/kafka/writer";
 import { ApiKey } from "../assembly/kafka/api_keys";
@@ -51,6 +51,24 @@ export class ValidationCounters {
   }
 }
 
+// Whether a request names a topic some rule applies to (by name, or by an id: conservatively,
+// any id), walked before the request is whole.
+class TopicProbe extends Visitor {
+  hit: bool = false;
+  rules: ValidationRule[] = [];
+
+  entity(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
+    if (entity != Entity.TopicName || len <= 0) return;
+    for (let i = 0; i < this.rules.length; i++) if (unchecked(this.rules[i]).appliesTo(valuePtr, len)) this.hit = true;
+  }
+
+  topicId(ptr: usize): void {
+    this.hit = true;
+  }
+}
+
+const PROBE = new TopicProbe();
+
 export class ValidationStage {
   private rules: ValidationRule[];
   private maxInflated: i32;
@@ -74,6 +92,16 @@ export class ValidationStage {
   constructor(v: Validation, private counters: ValidationCounters, private topicIds: TopicIds, private rewrite: RewriteStage | null) {
     this.rules = v.rules;
     this.maxInflated = v.maxInflatedBytes;
+  }
+
+  // A Produce request whose last record set has not arrived waits for it only when it names a
+  // topic a rule applies to: the others are decided as before (their records stay in Envoy).
+  wholeRequest(f: KafkaFrame): bool {
+    if (f.apiKey != ApiKey.Produce) return false;
+    const probe = PROBE;
+    probe.hit = false;
+    probe.rules = this.rules;
+    return walk(f.apiKey, f.apiVersion, true, f.bodyPtr, f.bodyLength, probe) < 0 || probe.hit;
   }
 
   release(): void {

@@ -1023,6 +1023,39 @@ function producedTopics(sent: Buffer): string[] {
   return out;
 }
 
+// A Produce v3 request (acks -1) of topic entries already encoded (`parts`).
+function produceV3(correlationId: number, parts: Buffer[], count: number): Buffer {
+  const head = Buffer.alloc(4 + 8 + 2 + 4 + 2 + 6 + 4);
+  let at = 4;
+  head.writeInt16BE(0, at);
+  head.writeInt16BE(3, at + 2);
+  head.writeInt32BE(correlationId, at + 4);
+  at += 8;
+  head.writeInt16BE(4, at);
+  head.write("fuzz", at + 2);
+  at += 6;
+  head.writeInt16BE(-1, at); // transactional id
+  head.writeInt16BE(-1, at + 2); // acks
+  head.writeInt32BE(30000, at + 4);
+  head.writeInt32BE(count, at + 8);
+  const frame = Buffer.concat([head, ...parts]);
+  frame.writeInt32BE(frame.length - 4, 0);
+  return frame;
+}
+
+// One topic entry (partition 0) holding one batch of `values` (header h=abc on each).
+export function validationProduce(topic: string, values: string[]): Buffer {
+  const batch = recordBatch(values.map((v) => ({ value: Buffer.from(v), headers: [["h", Buffer.from("abc")]] as [string, Buffer][] })), 0, null);
+  const name = Buffer.from(topic);
+  const entry = Buffer.alloc(2 + name.length + 12);
+  entry.writeInt16BE(name.length, 0);
+  name.copy(entry, 2);
+  entry.writeInt32BE(1, 2 + name.length);
+  entry.writeInt32BE(0, 6 + name.length);
+  entry.writeInt32BE(batch.length, 10 + name.length);
+  return produceV3(7, [entry, batch], 1);
+}
+
 export function runValidationCase(host: ProxyWasmHost, seed: number): CaseResult {
   const r = new Rng(seed);
   return guarded(host, (open) => {
@@ -1050,21 +1083,7 @@ export function runValidationCase(host: ProxyWasmHost, seed: number): CaseResult
       entry.writeInt32BE(batch.length, 10 + name.length);
       parts.push(entry, batch);
     }
-    const head = Buffer.alloc(4 + 8 + 2 + 4 + 2 + 6 + 4);
-    let at = 4;
-    head.writeInt16BE(0, at);
-    head.writeInt16BE(3, at + 2);
-    head.writeInt32BE(seed & 0x7fffffff, at + 4);
-    at += 8;
-    head.writeInt16BE(4, at);
-    head.write("fuzz", at + 2);
-    at += 6;
-    head.writeInt16BE(-1, at); // transactional id
-    head.writeInt16BE(-1, at + 2); // acks
-    head.writeInt32BE(30000, at + 4);
-    head.writeInt32BE(topics.length, at + 8);
-    const frame = Buffer.concat([head, ...parts]);
-    frame.writeInt32BE(frame.length - 4, 0);
+    const frame = produceV3(seed & 0x7fffffff, parts, topics.length);
     send(host, c, frame, r);
     if (c.closed) return "the connection was closed";
     const up = producedTopics(Buffer.concat(c.toUpstream));

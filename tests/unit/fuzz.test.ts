@@ -8,7 +8,7 @@ import { ROOT, WASM, scratchDir } from "../harness/paths.ts";
 import { buildVariantModule, patchSource } from "../harness/variant_module.ts";
 import { fuzz, fuzzClasses, MAX_MEMORY_GROWTH } from "../host/fuzz_main.ts";
 import { CAPTURED, POLICIES, VALIDATION_POLICY, checkRequests, classOutcomes, runPressureCase, runValidationCase, staysInGroup,
-  validationOutcomes } from "../host/fuzz.ts";
+  validationOutcomes, validationProduce } from "../host/fuzz.ts";
 import { frameBoundaries } from "../harness/raw_client.ts";
 import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
 
@@ -84,6 +84,21 @@ test("3,000 record validation cases (valid and broken JSON, bad UTF-8, deep nest
     assert.ok(validationOutcomes[k] - before[k] > 200, `${k}: ${validationOutcomes[k] - before[k]}`);
   }
   assert.ok(host.memoryBytes() <= 64 * 1048576, `module memory ${host.memoryBytes()} B`);
+});
+
+test("a Produce request cut inside its records waits for them only when it names a validated topic (the others go on as they arrive)", async () => {
+  const host = await ProxyWasmHost.load(WASM);
+  assert.ok(host.configure(VALIDATION_POLICY));
+  for (const [topic, early] of [["free", true], ["json", false]] as [string, boolean][]) {
+    const frame = validationProduce(topic, ["{\"a\": 1}", "[" + " ".repeat(200) + "]"]);
+    const c = host.connect();
+    host.downstream(c, frame.subarray(0, frame.length - 100));
+    const before = Buffer.concat(c.toUpstream).length;
+    assert.equal(before > 0, early, `${topic}: ${before} bytes went on before the request was whole`);
+    host.downstream(c, frame.subarray(frame.length - 100));
+    assert.ok(Buffer.concat(c.toUpstream).equals(frame), topic);
+    host.close(c);
+  }
 });
 
 test("the regex oracle's reader: what stays inside (?:...) and what escapes it", () => {
