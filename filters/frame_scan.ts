@@ -10,6 +10,7 @@ import { Principal } from "../assembly/policy/connection_principal";
 import { AuthzStage } from "./authz";
 import { RewriteStage } from "./rewrite";
 import { GuardStage } from "./guardrails";
+import { ValidationStage } from "./validation";
 import { GatewayStage } from "./gateway";
 import { AuditTrail } from "./audit";
 import { Lineage } from "./lineage";
@@ -42,6 +43,7 @@ export class FrameScan extends Visitor {
   guard: GuardStage | null = null;
   // Responses: sets throttle_time_ms when it has a throttle time for the response.
   quota: QuotaStage | null = null;
+  validation: ValidationStage | null = null;
   // Set (with the layout hooks) only while a response that can name brokers is walked.
   gateway: GatewayStage | null = null;
   principal: Principal | null = null;
@@ -169,6 +171,7 @@ export class FrameScan extends Visitor {
   arrayStart(row: i32, countPtr: usize, countEnd: usize, count: i32, compact: bool): void {
     if (this.isRequest && this.authz !== null) this.authz!.requestArray(this.edits.arrayDepth(), count, this.apiVersion);
     if (this.isRequest && this.guard !== null) this.guard!.requestArray(this.edits.arrayDepth(), count);
+    if (this.isRequest && this.validation !== null) this.validation!.requestArray(this.edits.arrayDepth(), count);
     this.edits.arrayStart(row, countPtr, countEnd, count, compact);
   }
 
@@ -178,6 +181,7 @@ export class FrameScan extends Visitor {
 
   elementEnd(ptr: usize): void {
     if (this.guard !== null && this.isRequest && this.edits.arrayDepth() == 1) this.guard!.entryEnd(this.edits);
+    if (this.validation !== null && this.isRequest && this.edits.arrayDepth() == 1) this.validation!.entryEnd(this.edits);
     this.edits.elementEnd(ptr);
   }
 
@@ -210,6 +214,7 @@ export class FrameScan extends Visitor {
     // The guardrails may clear Metadata's auto-creation flag too (the same edit again replaces it).
     if (this.guard !== null && this.isRequest) this.guard!.requestArrayEnd(row, ptr, this.edits);
     if (this.guard !== null && !this.isRequest) this.guard!.responseArrayEnd(row, this.edits);
+    if (this.validation !== null && !this.isRequest) this.validation!.responseArrayEnd(row, this.edits);
     this.edits.arrayEnd(row, ptr);
     // Produce v1+: throttle_time_ms follows the top-level list.
     const quota = this.quota;
@@ -302,6 +307,7 @@ export class FrameScan extends Visitor {
       }
     }
     if (this.guard !== null && this.isRequest && !hidden) this.guard!.requestEntity(entity, clientPtr, clientLen, this.edits);
+    if (this.validation !== null && this.isRequest) this.validation!.requestEntity(entity, clientPtr, clientLen, this.edits);
     const audit = this.audit;
     if (audit !== null && audit.collectNames && this.isRequest) audit.name(entity, clientPtr, clientLen, brokerPtr, brokerLen);
     const lineage = this.lineage;
@@ -343,6 +349,8 @@ export class FrameScan extends Visitor {
     if (this.authz !== null && !this.isRequest) this.authz!.responseTopicId(ptr, this.edits);
     else if (this.isRequest && this.authz !== null) this.authz!.requestTopicId(ptr, this.edits);
     else if (this.isRequest && this.rewrite !== null && this.apiKey != ApiKey.Metadata) this.rewrite!.requestTopicId(ptr);
+    // After the authorization stage: an entry it refused is not read.
+    if (this.validation !== null && this.isRequest) this.validation!.topicId(ptr, this.edits);
     const m = this.metrics;
     if (m !== null && this.tracksRecords()) this.topic = m.topicById(this.topicIds, ptr);
     const lineage = this.lineage;
@@ -358,6 +366,7 @@ export class FrameScan extends Visitor {
 
   records(ptr: usize, len: i32): void {
     if (this.guard !== null && this.isRequest && this.apiKey == ApiKey.Produce) this.guard!.records(ptr, len);
+    if (this.validation !== null && this.isRequest) this.validation!.records(ptr, len);
     if (len <= 0 || this.topic === null || !this.tracksRecords()) return;
     this.lastTopic = this.topic;
     const count = ptr == 0 ? skippedRecords() : countRecords(ptr, len);

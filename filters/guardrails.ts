@@ -145,6 +145,10 @@ export class GuardStage {
     return this.filter.size > 0;
   }
 
+  get refusedCount(): i32 {
+    return this.filter.size;
+  }
+
   beginRequest(f: KafkaFrame, principal: string): void {
     if (!this.masked || changetype<usize>(principal) != changetype<usize>(this.maskPrincipal)) {
       let m: u64 = 0;

@@ -22,6 +22,8 @@ import { VersionGate } from "./versions";
 import { SessionCounters, Sessions } from "./fetch_sessions";
 import { GuardCounters, GuardStage } from "./guardrails";
 import { Guardrails } from "../assembly/policy/guardrails";
+import { Validation } from "../assembly/policy/validation";
+import { ValidationCounters, ValidationStage } from "./validation";
 import { BatchSummary } from "../assembly/kafka/record_batches";
 import { GatewayRules } from "../assembly/policy/gateway";
 import { GatewayCounters, GatewayStage, carriesBrokers } from "./gateway";
@@ -44,6 +46,8 @@ export class VmState {
   rewriteCounters: RewriteCounters | null = null;
   guardrails: Guardrails | null = null;
   guardCounters: GuardCounters | null = null;
+  validation: Validation | null = null;
+  validationCounters: ValidationCounters | null = null;
   gateway: GatewayRules | null = null;
   gatewayCounters: GatewayCounters | null = null;
   quotas: Quotas | null = null;
@@ -77,6 +81,8 @@ export class VmState {
     if (c.rewrite !== null) shared.rewriteCounters = new RewriteCounters();
     shared.guardrails = c.guardrails;
     if (c.guardrails !== null) shared.guardCounters = new GuardCounters(c.guardrails!);
+    shared.validation = c.validation;
+    if (c.validation !== null) shared.validationCounters = new ValidationCounters(c.validation!);
     shared.gateway = c.gateway;
     if (c.gateway !== null) shared.gatewayCounters = new GatewayCounters();
     shared.quotas = c.quotas;
@@ -100,6 +106,7 @@ export class Pipeline extends FrameHandler {
   private authz: AuthzStage | null = null;
   private rewrite: RewriteStage | null = null;
   private guard: GuardStage | null = null;
+  private validation: ValidationStage | null = null;
   private gateway: GatewayStage | null = null;
   private quota: QuotaStage | null = null;
   private sasl: SaslCounters;
@@ -133,7 +140,7 @@ export class Pipeline extends FrameHandler {
     this.lineage = shared.lineage;
     this.scan.lineage = shared.lineage;
     this.countsRecords = shared.metrics !== null;
-    if (shared.acl !== null || shared.rewrite !== null || shared.guardrails !== null ||
+    if (shared.acl !== null || shared.rewrite !== null || shared.guardrails !== null || shared.validation !== null ||
       shared.quotas !== null) this.policyStages(shared);
     if (shared.gateway !== null) this.gateway = new GatewayStage(shared.gateway!, shared.gatewayCounters!);
     if (shared.audit !== null) {
@@ -186,6 +193,19 @@ export class Pipeline extends FrameHandler {
         this.checksBatches = true;
       }
     }
+    if (shared.validation !== null) this.validationStage(shared);
+  }
+
+  private validationStage(shared: VmState): void {
+    const v = new ValidationStage(shared.validation!, shared.validationCounters!, shared.topicIds, this.rewrite);
+    this.validation = v;
+    this.scan.validation = v;
+    // Its records are read whole: no produce request is decided before its end.
+    this.wholeRequests = true;
+  }
+
+  wholeRequest(f: KafkaFrame): bool {
+    return this.validation!.wholeRequest(f);
   }
 
   laterBatches(summary: BatchSummary): bool {
@@ -210,6 +230,7 @@ export class Pipeline extends FrameHandler {
     if (this.authz !== null) this.authz!.release();
     if (this.rewrite !== null) this.rewrite!.release();
     if (this.guard !== null) this.guard!.release();
+    if (this.validation !== null) this.validation!.release();
     if (this.sessions !== null) this.sessions!.release();
     if (this.audit !== null) this.audit!.release();
   }
@@ -273,6 +294,8 @@ export class Pipeline extends FrameHandler {
     if (guard !== null) guard.beginRequest(f, principal);
     const quota = this.quota;
     if (quota !== null) quota.beginRequest(f, principal);
+    const validation = this.validation;
+    if (validation !== null) validation.beginRequest(f);
     if (!this.scanFrame(f, true)) return Verdict.Reject;
     // Produce with acks=0 is never answered: it must not wait in the correlation table.
     const acksZero = f.apiKey == ApiKey.Produce && this.scan.acksValue == 0;
@@ -301,6 +324,16 @@ export class Pipeline extends FrameHandler {
         authz !== null ? authz.entryErrorCode : 0);
       if (verdict == Verdict.Reject) {
         this.reason = guard.reason;
+        return verdict;
+      }
+    }
+    // Validation last of the three: records of what the others let through.
+    if (verdict == Verdict.Forward && validation !== null) {
+      const byAuthz = authz !== null ? authz.refusedCount : 0;
+      verdict = validation.finishRequest(f, acksZero, byAuthz + (guard !== null ? guard.refusedCount : 0),
+        byAuthz > 0 ? authz!.entryErrorCode : 0);
+      if (verdict == Verdict.Reject) {
+        this.reason = validation.reason;
         return verdict;
       }
     }
@@ -433,6 +466,7 @@ export class Pipeline extends FrameHandler {
     }
     if (this.guard !== null) this.guard!.beginResponse(f);
     if (this.quota !== null) this.quota!.beginResponse(f);
+    if (this.validation !== null) this.validation!.beginResponse(f);
     // ApiVersions responses are narrowed to the versions the filter allows (versions.ts), which
     // takes the walk's layout hooks whatever the stages need.
     const narrow = f.apiKey == ApiKey.ApiVersions && this.canEdit;
@@ -468,6 +502,10 @@ export class Pipeline extends FrameHandler {
     }
     if (this.guard !== null && !this.guard!.finishResponse()) {
       this.reason = apiName(f.apiKey) + " response lacks the list to merge the guardrails' refused entries into";
+      return Verdict.Reject;
+    }
+    if (this.validation !== null && !this.validation!.finishResponse()) {
+      this.reason = "Produce response lacks the list to merge refused records into";
       return Verdict.Reject;
     }
     if (rewrite !== null && !rewrite.finishResponse()) {

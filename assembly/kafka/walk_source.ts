@@ -19,6 +19,12 @@ export abstract class WalkSource {
     return p >= this.ptr && p < this.ptr + <usize>this.cap;
   }
 
+  // Copies `len` bytes at `offset` of the record set skip() last took to `dest`; false when they
+  // are not all there.
+  readSkipped(offset: i32, len: i32, dest: usize): bool {
+    return false;
+  }
+
   // Called as every walk of the image starts.
   abstract rewind(): void;
 

@@ -154,6 +154,12 @@ export function skippedRecords(): i64 {
   return source !== null ? source!.lastRecords : 0;
 }
 
+// For Visitor.records with `ptr` 0: copies `len` bytes at `offset` of the set the source
+// skipped to `dest`; false when they cannot be read.
+export function readSkipped(offset: i32, len: i32, dest: usize): bool {
+  return source !== null && source!.readSkipped(offset, len, dest);
+}
+
 // For Visitor.records with `ptr` 0: the batch headers of the set the source skipped.
 export function skippedSummary(): BatchSummary | null {
   return source !== null ? source!.lastSummary : null;

@@ -7,6 +7,7 @@ import { RewriteRules, parseRewrite } from "./rewrite_rules";
 import { GatewayRules, parseGateway } from "./gateway";
 import { parsePrincipalSource, PrincipalSource } from "./principal_source";
 import { Guardrails, parseGuardrails } from "./guardrails";
+import { Validation, parseValidation } from "./validation";
 import { AuditConfig, parseAudit } from "./audit_config";
 import { Quotas, parseQuotas } from "./quotas";
 import { apiKeyNamed, highestVersion, isKnownApi, lowestVersion } from "../kafka/api_table";
@@ -46,6 +47,8 @@ export class FilterConfig {
   rewrite: RewriteRules | null = null;
   // The guardrails stage; null when the configuration has no `guardrails`.
   guardrails: Guardrails | null = null;
+  // The record validation stage; null when the configuration has no `validation`.
+  validation: Validation | null = null;
   // The gateway's broker addresses (filters/gateway.ts); null when the configuration has no
   // `gateway` (brokers' own addresses reach clients unchanged).
   gateway: GatewayRules | null = null;
@@ -183,6 +186,10 @@ export function parseConfig(text: string): ConfigResult {
       const g = parseGuardrails(v);
       if (g.error.length > 0) r.error = g.error;
       c.guardrails = g.rules;
+    } else if (key == "validation") {
+      const vr = parseValidation(v);
+      if (vr.error.length > 0) r.error = vr.error;
+      c.validation = vr.rules;
     } else if (key == "gateway") {
       const gw = parseGateway(v);
       if (gw.error.length > 0) r.error = gw.error;
@@ -205,9 +212,9 @@ export function parseConfig(text: string): ConfigResult {
   }
   // Editing frames needs them whole before they leave: a policy that changes traffic cannot run
   // in observe-only mode.
-  if (r.error.length == 0 && (c.acl !== null || c.rewrite !== null || c.guardrails !== null || c.gateway !== null || c.quotas !== null || capped) &&
-    c.forward != ForwardMode.AfterCheck) {
-    r.error = "config key 'forward' must be \"after_check\" when 'acls', 'rewrite', 'guardrails', 'gateway', 'quotas' or 'api_versions' is set";
+  if (r.error.length == 0 && (c.acl !== null || c.rewrite !== null || c.guardrails !== null || c.validation !== null || c.gateway !== null ||
+    c.quotas !== null || capped) && c.forward != ForwardMode.AfterCheck) {
+    r.error = "config key 'forward' must be \"after_check\" when 'acls', 'rewrite', 'guardrails', 'validation', 'gateway', 'quotas' or 'api_versions' is set";
   }
   // Lineage counts under the metrics stage's topic labels.
   if (r.error.length == 0 && c.lineage && !c.metrics) r.error = "config key 'lineage' needs 'metrics' to be true";

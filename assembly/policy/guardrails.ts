@@ -192,7 +192,7 @@ export function isTopicConfig(name: string): bool {
 
 const CODECS: string[] = ["none", "gzip", "snappy", "lz4", "zstd"];
 
-class Reader {
+export class Reader {
   error: string = "";
   constructor(public where: string) {}
 

@@ -312,8 +312,9 @@ export class KafkaConnection extends NetworkContext {
       } else {
         image.allowSynthesized = isRequest && !complete;
         const n = this.locate(image, f, isRequest);
-        // A response is decided once it is all here (its last record set included).
-        if (n == WalkError.NeedMore || !isRequest && image.open) {
+        // A response is decided once it is all here (its last record set included), and so is
+        // a request whose records a stage reads.
+        if (n == WalkError.NeedMore || image.open && (!isRequest || this.handler.wholeRequests && this.whole(image, f))) {
           if (image !== IMAGE) {
             // A fetch response going by: its structure is read as it passes.
             out.host(at, size);
@@ -424,6 +425,15 @@ export class KafkaConnection extends NetworkContext {
     }
     useSource(null);
     return n;
+  }
+
+  // Whether the request in `image`, whose last record set has not arrived, must wait for it.
+  private whole(image: FrameImage, f: KafkaFrame): bool {
+    useSource(image);
+    image.rewind();
+    const whole = this.handler.wholeRequest(f);
+    useSource(null);
+    return whole;
   }
 
   // Whether the response to the oldest request may go by before its end arrives: only when no

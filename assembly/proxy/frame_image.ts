@@ -120,6 +120,8 @@ export class FrameImage extends WalkSource {
   private next: i32 = 0;
   // Frame offset of the last record set skipped.
   private lastSetAt: i32 = 0;
+  // Where the record set skip() last took starts in this callback's host buffer.
+  private takenAt: i32 = -1;
   // Record set bytes skipped so far.
   skippedBytes: i32 = 0;
   // The last record set's end has not arrived yet.
@@ -152,6 +154,7 @@ export class FrameImage extends WalkSource {
     this.allowSynthesized = false;
     this.synthesized = 0;
     this.moved = false;
+    this.takenAt = -1;
     const b = this.bytes;
     b.clear();
     if (b.cap < 256) b.resize(256);
@@ -231,6 +234,9 @@ export class FrameImage extends WalkSource {
       const p = this.holes.ptr + <usize>(this.cursor * HOLE_WIDTH);
       this.cursor++;
       if (load<i32>(p) != offset) return false;
+      let at = this.frameAt + offset;
+      for (let h = 0; h < this.cursor - 1; h++) at += load<i32>(this.holes.ptr + <usize>(h * HOLE_WIDTH), 4);
+      this.takenAt = at;
       if (this.open && this.cursor == n) this.feedOpen(p);
       this.lastRecords = load<i32>(p, 8);
       if (this.summarizing) this.lastSummary.load(this.summaries.ptr + <usize>((this.cursor - 1) * SUMMARY_BYTES));
@@ -243,6 +249,7 @@ export class FrameImage extends WalkSource {
     this.filled = at;
     this.next -= ahead;
     const setAt = this.frameAt + this.next;
+    this.takenAt = setAt;
     this.lastSetAt = this.next;
     this.next += len;
     this.skippedBytes += len;
@@ -259,6 +266,12 @@ export class FrameImage extends WalkSource {
     this.lastRecords = this.counter.count;
     if (this.summarizing) this.storeSummary(this.cursor - 1);
     return true;
+  }
+
+  readSkipped(offset: i32, len: i32, dest: usize): bool {
+    const at = this.takenAt + offset;
+    if (this.takenAt < 0 || offset < 0 || len < 0 || at + len > this.hostLen) return false;
+    return copyFromHost(this.hostBuffer, <u32>at, <u32>len, dest) == len;
   }
 
   private storeSummary(hole: i32): void {

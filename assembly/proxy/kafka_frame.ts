@@ -80,6 +80,12 @@ export abstract class FrameHandler {
   // read (WalkSource.lastSummary), and those of a request decided before its last record set
   // arrived are handed to laterBatches as they go by.
   checksBatches: bool = false;
+  // A stage reads the records of some requests: wholeRequest() tells whether the request in
+  // `frame` (its last record set not here yet: the walk's source is set) waits until it is whole.
+  wholeRequests: bool = false;
+  wholeRequest(frame: KafkaFrame): bool {
+    return false;
+  }
   // The batch headers of the open record set of the request decided last, so far (those seen
   // when it was decided included); false closes the connection before the frame's end goes on.
   laterBatches(summary: BatchSummary): bool {

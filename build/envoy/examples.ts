@@ -74,6 +74,10 @@ export const BENCH_FILTERS: Record<string, object | null> = {
       },
     ],
   },
+  // Record validation on every bench topic (key, headers, size of each record; not JSON).
+  "filter+validation": {
+    validation: { rules: [{ name: "bench", topics: ["bench*"], key: "forbidden", max_headers: 0, max_record_bytes: 1048576 }] },
+  },
   "filter+rewrite": { principal_sources: ["client_id"], rewrite: { tenants: [{ principal: `User:${BENCH_CLIENT_ID}`, prefix: "tenant." }] } },
 };
 

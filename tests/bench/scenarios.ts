@@ -51,5 +51,9 @@ export const SCENARIOS: Scenario[] = [
   { name: "filter+requestlog", envoy: { filter: filter("filter+requestlog") }, fullOnly: true, brokerTopic: same },
   // Every kind of guardrail the load passes (the produce path reads each batch header).
   { name: "filter+guardrails", envoy: { filter: filter("filter+guardrails") }, brokerTopic: same },
+  // Record validation on every bench topic: each produced record is read (from Envoy's buffer
+  // by range) and walked (key, headers, size); the load's values are not JSON, so the JSON
+  // checker's own cost is not in it. Produce requests are decided only once whole.
+  { name: "filter+validation", envoy: { filter: filter("filter+validation") }, fullOnly: true, brokerTopic: same },
   { name: "filter+rewrite", envoy: { filter: filter("filter+rewrite") }, brokerTopic: (t) => `tenant.${t}` },
 ];

@@ -129,7 +129,13 @@ public class JavaClient {
         int size = Integer.parseInt(list[i]);
         // SEND_GAP_MS: a pause before each send after the first (to outlive a SASL session).
         if (i > 0) Thread.sleep(Long.parseLong(System.getenv().getOrDefault("SEND_GAP_MS", "0")));
-        RecordMetadata m = producer.send(new ProducerRecord<>(topic, keyPrefix + "-" + i, payload(size, i))).get();
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, keyPrefix + "-" + i, value(size, i));
+        for (String h : System.getenv().getOrDefault("HEADERS", "").split(";")) {
+          if (h.isEmpty()) continue;
+          int eq = h.indexOf('=');
+          record.headers().add(h.substring(0, eq), h.substring(eq + 1).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        RecordMetadata m = producer.send(record).get();
         System.out.println("produced " + keyPrefix + "-" + i + " " + m.offset());
       }
       if (transactionalId != null) {
@@ -137,6 +143,15 @@ public class JavaClient {
         System.out.println("committed transaction " + transactionalId);
       }
     }
+  }
+
+  // VALUE in the environment: every record's value instead of payload(size, index), as text or,
+  // prefixed "hex:", as bytes (record validation tests). HEADERS: "name=value;name=value" on each.
+  static byte[] value(int size, int index) {
+    String v = System.getenv("VALUE");
+    if (v == null) return payload(size, index);
+    if (v.startsWith("hex:")) return HexFormat.of().parseHex(v.substring(4));
+    return v.getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }
 
   static void topicId(String bootstrap, String topic) throws Exception {

@@ -38,8 +38,22 @@ def client_id(fallback):
     return os.environ.get("CLIENT_ID") or fallback
 
 
+def value(size, index):
+    # VALUE in the environment: every record's value, as text or, prefixed "hex:", as bytes.
+    v = os.environ.get("VALUE")
+    if v is None:
+        return payload(size, index)
+    return bytes.fromhex(v[4:]) if v.startswith("hex:") else v.encode()
+
+
+def headers():
+    # HEADERS: "name=value;name=value" on every record.
+    return [tuple(h.split("=", 1)) for h in (os.environ.get("HEADERS") or "").split(";") if h]
+
+
 def produce(bootstrap, topic, key_prefix, sizes):
     producer = Producer({
+        "compression.type": os.environ.get("COMPRESSION") or "none",
         "bootstrap.servers": bootstrap,
         "client.id": client_id("rdkafka-producer"),
         "acks": "all",
@@ -49,7 +63,7 @@ def produce(bootstrap, topic, key_prefix, sizes):
     for i, size in enumerate(int(s) for s in sizes.split(",")):
         key = f"{key_prefix}-{i}"
         result = {}
-        producer.produce(topic, key=key.encode(), value=payload(size, i),
+        producer.produce(topic, key=key.encode(), value=value(size, i), headers=headers(),
                          on_delivery=lambda err, msg: result.update(err=err, msg=msg))
         # One record at a time, each acknowledged before the next (offsets are printed).
         while not result:

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { ROOT, WASM, scratchDir } from "../harness/paths.ts";
 import { buildVariantModule, patchSource } from "../harness/variant_module.ts";
 import { fuzz, fuzzClasses, MAX_MEMORY_GROWTH } from "./fuzz_main.ts";
-import { CAPTURED, POLICIES, checkRequests, classOutcomes, runPressureCase, staysInGroup } from "./fuzz.ts";
+import { CAPTURED, POLICIES, VALIDATION_POLICY, checkRequests, classOutcomes, runPressureCase, runValidationCase, staysInGroup,
+  validationOutcomes, validationProduce } from "./fuzz.ts";
 import { frameBoundaries } from "../harness/raw_client.ts";
 import { ProxyWasmHost } from "./proxy_wasm_host.ts";
 
@@ -67,6 +68,37 @@ test("2,000 protocol-class cases (pipelined SASL legs, emptied lists, regex payl
   assert.ok(classOutcomes.patternsRefused - before.patternsRefused > 50, "patterns answered 128");
   assert.ok(classOutcomes.ownSessionsForwarded - before.ownSessionsForwarded > 20, "Fetches on their own session");
   assert.ok(classOutcomes.foreignSessionsRefused - before.foreignSessionsRefused > 50, "Fetches naming a foreign session, answered 70");
+});
+
+test("3,000 record validation cases (valid and broken JSON, bad UTF-8, deep nesting, headers, lying varints, codecs): no trap, a topic entry goes on iff its records pass the reference check, bounded memory", async () => {
+  const host = await ProxyWasmHost.load(WASM);
+  assert.ok(host.configure(VALIDATION_POLICY));
+  const before = { ...validationOutcomes };
+  const failures: string[] = [];
+  for (let seed = 1; seed <= 3000; seed++) {
+    const r = runValidationCase(host, seed);
+    if (!r.ok) failures.push(`seed ${seed}: ${r.problem}`);
+  }
+  assert.deepEqual(failures.slice(0, 10), []);
+  for (const k of ["forwarded", "refused", "unchecked"] as const) {
+    assert.ok(validationOutcomes[k] - before[k] > 200, `${k}: ${validationOutcomes[k] - before[k]}`);
+  }
+  assert.ok(host.memoryBytes() <= 64 * 1048576, `module memory ${host.memoryBytes()} B`);
+});
+
+test("a Produce request cut inside its records waits for them only when it names a validated topic (the others go on as they arrive)", async () => {
+  const host = await ProxyWasmHost.load(WASM);
+  assert.ok(host.configure(VALIDATION_POLICY));
+  for (const [topic, early] of [["free", true], ["json", false]] as [string, boolean][]) {
+    const frame = validationProduce(topic, ["{\"a\": 1}", "[" + " ".repeat(200) + "]"]);
+    const c = host.connect();
+    host.downstream(c, frame.subarray(0, frame.length - 100));
+    const before = Buffer.concat(c.toUpstream).length;
+    assert.equal(before > 0, early, `${topic}: ${before} bytes went on before the request was whole`);
+    host.downstream(c, frame.subarray(frame.length - 100));
+    assert.ok(Buffer.concat(c.toUpstream).equals(frame), topic);
+    host.close(c);
+  }
 });
 
 test("the regex oracle's reader: what stays inside (?:...) and what escapes it", () => {

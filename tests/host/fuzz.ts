@@ -894,3 +894,195 @@ export function runSessionCase(host: ProxyWasmHost, seed: number): CaseResult {
     return null;
   });
 }
+
+// Record validation (issue 19): Produce v3 requests with topics `json` (values must be JSON),
+// `hdr` (a header `h` matching ^[a-z]+$, at most 8 headers) and `free` (no rule), their records
+// valid or not (broken, truncated or deeply nested JSON, ill-formed UTF-8, a BOM, missing or
+// mismatched headers, too many), sometimes in a compressed codec or with the record bytes
+// scrambled (lying varints and counts), split at random TCP boundaries.
+// Oracle: a topic entry reaches the broker iff a reference check of its records (the platform's
+// fatal UTF-8 decoder and JSON.parse, with the depth limit) passes; scrambled or compressed ones
+// are only required not to trap; `free` always goes on.
+export const VALIDATION_POLICY = {
+  validation: { rules: [{ name: "json", topics: ["json"], json: true }, { name: "hdr", topics: ["hdr"], headers: { h: "^[a-z]+$" }, max_headers: 8 }] },
+};
+export const validationOutcomes = { forwarded: 0, refused: 0, unchecked: 0 };
+
+const VALUES = ["{}", "[1,2,{\"a\":null}]", "\"é\"", "-1.5e3", "true", " {\"k\": [\"v\", 0.1, {}]} ", "{\"a\":", "[1,]", "01", "\"\\x\"",
+  "nul", "{\"a\" 1}", "[" + "[".repeat(70) + "]".repeat(71), "[".repeat(40) + "]".repeat(40), "\"abc", ""];
+
+function zz(n: number): number[] {
+  return [...uvarint(((n << 1) ^ (n >> 31)) >>> 0)];
+}
+function field(b: Buffer | null): number[] {
+  return b === null ? zz(-1) : [...zz(b.length), ...b];
+}
+function randomValue(r: Rng): Buffer {
+  if (r.chance(0.1)) return Buffer.from(Array.from({ length: r.below(20) }, () => r.below(256)));
+  let v = Buffer.from(VALUES[r.below(VALUES.length)]);
+  if (r.chance(0.1)) v = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), v]);
+  if (r.chance(0.1)) v = Buffer.concat([Buffer.from("\""), Buffer.from([[0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xc3]][r.below(4)]), Buffer.from("\"")]);
+  return v;
+}
+function headerValue(r: Rng): Buffer {
+  return Buffer.from(["abc", "x", "", "ab1", "Z", "zz"][r.below(6)]);
+}
+
+interface Rec { value: Buffer; headers: [string, Buffer][] }
+
+function jsonOk(v: Buffer): boolean {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(v);
+    JSON.parse(text);
+  } catch {
+    return false;
+  }
+  // Nesting depth (outside strings) within the default 64.
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === "\"") inString = false;
+    } else if (c === "\"") inString = true;
+    else if (c === "[" || c === "{") {
+      if (++depth > 64) return false;
+    } else if (c === "]" || c === "}") depth--;
+  }
+  return true;
+}
+function recordsOk(topic: string, recs: Rec[]): boolean {
+  if (topic === "json") return recs.every((x) => jsonOk(x.value));
+  if (topic === "hdr") {
+    return recs.every((x) => {
+      const h = x.headers.find(([k]) => k === "h");
+      return x.headers.length <= 8 && h !== undefined && /^[a-z]+$/.test(h[1].toString());
+    });
+  }
+  return true;
+}
+
+function recordBatch(recs: Rec[], codec: number, scramble: Rng | null): Buffer {
+  const body: number[] = [];
+  recs.forEach((x, i) => {
+    const h = x.headers.flatMap(([k, v]) => [...field(Buffer.from(k)), ...field(v)]);
+    const rec = [0, ...zz(0), ...zz(i), ...field(Buffer.from("k")), ...field(x.value), ...zz(x.headers.length), ...h];
+    body.push(...zz(rec.length), ...rec);
+  });
+  const records = Buffer.from(body);
+  if (scramble !== null) for (let n = 1 + scramble.below(4); n > 0; n--) records[scramble.below(records.length)] = scramble.below(256);
+  const head = Buffer.alloc(61);
+  head.writeInt32BE(49 + records.length, 8);
+  head.writeInt8(2, 16);
+  head.writeInt16BE(codec, 21);
+  head.writeInt32BE(recs.length - 1, 23);
+  head.writeBigInt64BE(-1n, 43);
+  head.writeInt16BE(-1, 51);
+  head.writeInt32BE(-1, 53);
+  head.writeInt32BE(scramble !== null && scramble.chance(0.3) ? scramble.below(1 << 30) : recs.length, 57);
+  return Buffer.concat([head, records]);
+}
+
+// The topic names of the Produce v3 requests in `sent`.
+function producedTopics(sent: Buffer): string[] {
+  const out: string[] = [];
+  for (const f of frames(sent)) {
+    // (A request the filter answers itself goes up as an ApiVersions stand-in.)
+    if (f.readInt16BE(4) !== 0) continue;
+    let at = 4 + 8;
+    at += 2 + f.readInt16BE(at); // client id
+    const tx = f.readInt16BE(at);
+    at += 2 + Math.max(tx, 0) + 6; // transactional id, acks, timeout
+    const n = f.readInt32BE(at);
+    at += 4;
+    for (let i = 0; i < n; i++) {
+      const len = f.readInt16BE(at);
+      out.push(f.subarray(at + 2, at + 2 + len).toString());
+      at += 2 + len;
+      const parts = f.readInt32BE(at);
+      at += 4;
+      for (let p = 0; p < parts; p++) at += 8 + f.readInt32BE(at + 4);
+    }
+  }
+  return out;
+}
+
+// A Produce v3 request (acks -1) of topic entries already encoded (`parts`).
+function produceV3(correlationId: number, parts: Buffer[], count: number): Buffer {
+  const head = Buffer.alloc(4 + 8 + 2 + 4 + 2 + 6 + 4);
+  let at = 4;
+  head.writeInt16BE(0, at);
+  head.writeInt16BE(3, at + 2);
+  head.writeInt32BE(correlationId, at + 4);
+  at += 8;
+  head.writeInt16BE(4, at);
+  head.write("fuzz", at + 2);
+  at += 6;
+  head.writeInt16BE(-1, at); // transactional id
+  head.writeInt16BE(-1, at + 2); // acks
+  head.writeInt32BE(30000, at + 4);
+  head.writeInt32BE(count, at + 8);
+  const frame = Buffer.concat([head, ...parts]);
+  frame.writeInt32BE(frame.length - 4, 0);
+  return frame;
+}
+
+// One topic entry (partition 0) holding one batch of `values` (header h=abc on each).
+export function validationProduce(topic: string, values: string[]): Buffer {
+  const batch = recordBatch(values.map((v) => ({ value: Buffer.from(v), headers: [["h", Buffer.from("abc")]] as [string, Buffer][] })), 0, null);
+  const name = Buffer.from(topic);
+  const entry = Buffer.alloc(2 + name.length + 12);
+  entry.writeInt16BE(name.length, 0);
+  name.copy(entry, 2);
+  entry.writeInt32BE(1, 2 + name.length);
+  entry.writeInt32BE(0, 6 + name.length);
+  entry.writeInt32BE(batch.length, 10 + name.length);
+  return produceV3(7, [entry, batch], 1);
+}
+
+export function runValidationCase(host: ProxyWasmHost, seed: number): CaseResult {
+  const r = new Rng(seed);
+  return guarded(host, (open) => {
+    const c = open();
+    const topics = ["json", "hdr", "free"].filter(() => r.chance(0.7));
+    if (topics.length === 0) topics.push("json");
+    const expect = new Map<string, boolean | null>();
+    const parts: Buffer[] = [];
+    for (const t of topics) {
+      const recs: Rec[] = Array.from({ length: 1 + r.below(4) }, () => {
+        const headers: [string, Buffer][] = [];
+        for (let n = r.chance(0.05) ? 9 + r.below(5) : r.below(3); n > 0; n--) headers.push([r.chance(0.6) ? "h" : "g", headerValue(r)]);
+        return { value: r.chance(0.9) ? randomValue(r) : Buffer.from("{\"ok\":1}"), headers };
+      });
+      const codec = r.chance(0.08) ? 1 + r.below(4) : 0;
+      const scramble = r.chance(0.1) ? r : null;
+      const batch = recordBatch(recs, codec, scramble);
+      expect.set(t, t === "free" ? true : codec !== 0 || scramble !== null ? null : recordsOk(t, recs));
+      const name = Buffer.from(t);
+      const entry = Buffer.alloc(2 + name.length + 4 + 4 + 4);
+      entry.writeInt16BE(name.length, 0);
+      name.copy(entry, 2);
+      entry.writeInt32BE(1, 2 + name.length);
+      entry.writeInt32BE(0, 6 + name.length);
+      entry.writeInt32BE(batch.length, 10 + name.length);
+      parts.push(entry, batch);
+    }
+    const frame = produceV3(seed & 0x7fffffff, parts, topics.length);
+    send(host, c, frame, r);
+    if (c.closed) return "the connection was closed";
+    const up = producedTopics(Buffer.concat(c.toUpstream));
+    const answered = frames(Buffer.concat(c.toDownstream)).length;
+    if (up.length === 0 && answered !== 1 && c.toUpstream.length === 0) return "the request was neither forwarded nor answered";
+    for (const [t, ok] of expect) {
+      const went = up.includes(t);
+      if (ok === null) validationOutcomes.unchecked++;
+      else if (ok && !went) return `valid records of ${t} were refused`;
+      else if (!ok && went) return `invalid records of ${t} reached the broker`;
+      else if (ok) validationOutcomes.forwarded++;
+      else validationOutcomes.refused++;
+    }
+    return null;
+  });
+}

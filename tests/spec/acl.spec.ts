@@ -78,7 +78,7 @@ describe("ACLs", () => {
     expect(parseConfig(`{"acls": {"rules": [{"principal": "*", "resource": "topic", "operations": ["read"]}]}}`).error)
       .toBe("config key 'acls.rules[0].name' is required");
     expect(parseConfig(`{"acls": {}, "forward": "immediately"}`).error)
-      .toBe("config key 'forward' must be \"after_check\" when 'acls', 'rewrite', 'guardrails', 'gateway', 'quotas' or 'api_versions' is set");
+      .toBe("config key 'forward' must be \"after_check\" when 'acls', 'rewrite', 'guardrails', 'validation', 'gateway', 'quotas' or 'api_versions' is set");
     expect(parseConfig(`{"principal_sources": ["ldap"]}`).error.startsWith("config key 'principal_sources'")).toBe(true);
   });
 

@@ -223,7 +223,7 @@ describe("guardrail configuration mistakes", () => {
     expect(configError(`{"guardrails": [{"name": "a b"}]}`))
       .toBe("config key 'guardrails[0].name' may hold only letters, digits, '-' and '_' (it names counters)");
     expect(configError(`{"forward": "immediately", "guardrails": []}`))
-      .toBe("config key 'forward' must be \"after_check\" when 'acls', 'rewrite', 'guardrails', 'gateway', 'quotas' or 'api_versions' is set");
+      .toBe("config key 'forward' must be \"after_check\" when 'acls', 'rewrite', 'guardrails', 'validation', 'gateway', 'quotas' or 'api_versions' is set");
   });
 });
 

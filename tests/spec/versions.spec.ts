@@ -196,7 +196,7 @@ describe("the api_versions configuration", () => {
     expect(parseConfig(`{"api_versions": {"Produce": 2}}`).error).toBe("config key 'api_versions.Produce' " + range);
     expect(parseConfig(`{"api_versions": [9]}`).error).toBe("config key 'api_versions' must be an object of API name to newest version");
     expect(parseConfig(`{"forward": "immediately", "api_versions": {"Produce": 9}}`).error)
-      .toBe("config key 'forward' must be \"after_check\" when 'acls', 'rewrite', 'guardrails', 'gateway', 'quotas' or 'api_versions' is set");
+      .toBe("config key 'forward' must be \"after_check\" when 'acls', 'rewrite', 'guardrails', 'validation', 'gateway', 'quotas' or 'api_versions' is set");
     expect(parseConfig(`{"api_versions": {"Produce": 9}}`).error).toBe("");
   });
 });
