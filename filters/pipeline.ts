@@ -299,7 +299,10 @@ export class Pipeline extends FrameHandler {
     if (!this.scanFrame(f, true)) return Verdict.Reject;
     // Produce with acks=0 is never answered: it must not wait in the correlation table.
     const acksZero = f.apiKey == ApiKey.Produce && this.scan.acksValue == 0;
-    if (acksZero) f.expectsResponse = false;
+    if (acksZero) {
+      f.expectsResponse = false;
+      if (quota !== null) quota.noResponse();
+    }
     this.countRequest(f);
     if (this.principal === null) {
       // Nothing changes responses here but ApiVersions narrowing.

@@ -187,6 +187,19 @@ export class QuotaStage {
     this.counters.throttleMs[rule].increment(<u32>ms);
   }
 
+  // A request that gets no response (Produce with acks=0): the broker mutes such a channel at
+  // once, as there is no response to carry the throttle time; so does the filter.
+  noResponse(): void {
+    const rule = this.rule;
+    if (rule < 0 || this.owedUntil == 0) return;
+    const r = unchecked(this.q.rules[rule]);
+    const left = this.owedUntil - <i64>(currentTimeNanos() / 1000000);
+    if (left <= 0) return;
+    if (!r.dryRun) this.muteUntil = this.owedUntil;
+    this.counters.throttled[rule].increment(1);
+    this.counters.throttleMs[rule].increment(<u32>left);
+  }
+
   // The response's throttle_time_ms at `ptr`: the larger of the broker's and the owed time.
   setThrottle(ptr: usize, edits: FrameEdits): void {
     const ms = this.throttleMs;

@@ -352,10 +352,13 @@ export function checkRecords(rule: ValidationRule, ptr: usize, len: i32, count: 
   return p == end ? null : unchecked(c[VCheck.Malformed]);
 }
 
-// 0: the header is there (and its value matches); 1: missing; 2: its value does not match.
+// 0: the header is there (and every value it has matches); 1: missing; 2: a value does not
+// match. Kafka allows a header name more than once and consumers mostly read the last one, so
+// every occurrence is checked, not only the first.
 function header(hr: HeaderRule, p: usize, count: i32, end: usize): i32 {
   const name = changetype<usize>(hr.name);
   const nameLen = hr.name.byteLength;
+  let found = false;
   for (let j = 0; j < count; j++) {
     field(p, end);
     const kp = fPtr;
@@ -363,10 +366,10 @@ function header(hr: HeaderRule, p: usize, count: i32, end: usize): i32 {
     field(vNext, end);
     p = vNext;
     if (kl != nameLen || memory.compare(kp, name, <usize>kl) != 0) continue;
-    if (hr.pattern === null) return 0;
-    return fLen >= 0 && hr.pattern!.matches(fPtr, fLen) ? 0 : 2;
+    found = true;
+    if (hr.pattern !== null && (fLen < 0 || !hr.pattern!.matches(fPtr, fLen))) return 2;
   }
-  return 1;
+  return found ? 0 : 1;
 }
 
 // 0: framed with an allowed id; 1: no framing; 2: an id not allowed.

@@ -957,8 +957,8 @@ function recordsOk(topic: string, recs: Rec[]): boolean {
   if (topic === "json") return recs.every((x) => jsonOk(x.value));
   if (topic === "hdr") {
     return recs.every((x) => {
-      const h = x.headers.find(([k]) => k === "h");
-      return x.headers.length <= 8 && h !== undefined && /^[a-z]+$/.test(h[1].toString());
+      const hs = x.headers.filter(([k]) => k === "h");
+      return x.headers.length <= 8 && hs.length > 0 && hs.every(([, v]) => /^[a-z]+$/.test(v.toString()));
     });
   }
   return true;

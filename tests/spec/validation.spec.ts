@@ -154,6 +154,10 @@ describe("records against a rule", () => {
     const badType = new ByteBuffer();
     record(badType, 0, "k", "{\"id\": 1}", ["trace-id", "a", "type", "refunded"]);
     expect(failure(orders, badType, 1)).toBe("validation 'orders': header type must match ^(created|paid)$");
+    // A second header of the same name (consumers mostly read the last one) is checked too.
+    const twice = new ByteBuffer();
+    record(twice, 0, "k", "{\"id\": 1}", ["trace-id", "a", "type", "paid", "type", "refunded"]);
+    expect(failure(orders, twice, 1)).toBe("validation 'orders': header type must match ^(created|paid)$");
     const broken = new ByteBuffer();
     record(broken, 0, "k", "{\"id\": 1", ["trace-id", "a", "type", "paid"]);
     expect(failure(orders, broken, 1)).toBe("validation 'orders': value not JSON object with id");
