@@ -181,7 +181,12 @@ export class FrameScan extends Visitor {
 
   elementEnd(ptr: usize): void {
     if (this.guard !== null && this.isRequest && this.edits.arrayDepth() == 1) this.guard!.entryEnd(this.edits);
-    if (this.validation !== null && this.isRequest && this.edits.arrayDepth() == 1) this.validation!.entryEnd(this.edits);
+    const v = this.validation;
+    if (v !== null && this.isRequest) {
+      const depth = this.edits.arrayDepth();
+      if (depth == 1) v.entryEnd(this.edits);
+      else if (depth == 2) v.partitionEnd(this.edits);
+    }
     this.edits.elementEnd(ptr);
   }
 
@@ -307,7 +312,11 @@ export class FrameScan extends Visitor {
       }
     }
     if (this.guard !== null && this.isRequest && !hidden) this.guard!.requestEntity(entity, clientPtr, clientLen, this.edits);
-    if (this.validation !== null && this.isRequest) this.validation!.requestEntity(entity, clientPtr, clientLen, this.edits);
+    const v = this.validation;
+    if (v !== null) {
+      if (this.isRequest) v.requestEntity(entity, clientPtr, clientLen, brokerPtr, brokerLen, this.edits);
+      else if (entity == Entity.TopicName) v.responseTopic(valuePtr, len, this.edits);
+    }
     const audit = this.audit;
     if (audit !== null && audit.collectNames && this.isRequest) audit.name(entity, clientPtr, clientLen, brokerPtr, brokerLen);
     const lineage = this.lineage;
@@ -350,7 +359,11 @@ export class FrameScan extends Visitor {
     else if (this.isRequest && this.authz !== null) this.authz!.requestTopicId(ptr, this.edits);
     else if (this.isRequest && this.rewrite !== null && this.apiKey != ApiKey.Metadata) this.rewrite!.requestTopicId(ptr);
     // After the authorization stage: an entry it refused is not read.
-    if (this.validation !== null && this.isRequest) this.validation!.topicId(ptr, this.edits);
+    const v = this.validation;
+    if (v !== null) {
+      if (this.isRequest) v.topicId(ptr, this.edits);
+      else v.responseTopic(ptr, -16, this.edits);
+    }
     const m = this.metrics;
     if (m !== null && this.tracksRecords()) this.topic = m.topicById(this.topicIds, ptr);
     const lineage = this.lineage;

@@ -2,17 +2,22 @@
 // (assembly/policy/validation.ts), in the client's names. Only those topics' record sets are
 // read (by range from Envoy's buffer, or where the frame is in memory); the others keep the
 // zero-copy path. Compressed batches are inflated into one scratch area per VM, at most
-// `max_inflated_bytes` per request in total (past it the batch is refused). A topic entry with
+// `max_inflated_bytes` per request in total (past it the batch is refused). A partition with
 // a failing batch is refused alone with INVALID_RECORD (87) and the rule's message (Produce v8+
-// carries it as error_message); the other entries go to the broker and the refused one's
-// answer is merged into its response, as the guardrails do (guardrails.ts). Dry-run rules count
-// (`would_refuse`) and refuse nothing.
+// carries it as error_message, and the failing record's index in record_errors); the other
+// partitions go to the broker and the refused ones' answers are merged into its response: into
+// their topic's partition list, or as a topic entry of their own where every partition of an
+// entry was refused (then the entry is removed, as the guardrails do, guardrails.ts). Dry-run
+// rules count (`would_refuse`) and refuse nothing.
 import { Counter } from "../assembly/proxy/host_metrics";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { Check, GuardCode } from "../assembly/policy/guardrails";
 import { resetStepBudget } from "../assembly/policy/regex";
 import { checkRecords, failedRecord, VCheck, Validation, ValidationRule } from "../assembly/policy/validation";
-import { Entity } from "../assembly/kafka/layout";
+import { ARRAY, Entity, FieldCol } from "../assembly/kafka/layout";
+import { fieldCol } from "../assembly/kafka/field_table";
+import { messageStruct } from "../assembly/kafka/api_table";
+import { STRUCTS } from "../assembly/kafka/generated/schema_tables";
 import { FrameEdits } from "../assembly/kafka/frame_edits";
 import { buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
 import { readSkipped, Visitor, walk } from "../assembly/kafka/walker";
@@ -34,6 +39,20 @@ const LOG_OVERHEAD = 12;
 const RAW = new ByteBuffer();
 const OUT = new ByteBuffer();
 const BATCH_HEADER = memory.data(HEADER);
+// Produce response rows: the topic list, each topic's partition list, each partition's
+// record_errors.
+const TOPICS_ROW: i32 = STRUCTS[messageStruct(<i16>ApiKey.Produce, false)];
+const PARTITIONS_ROW = firstArray(TOPICS_ROW);
+const RECORD_ERRORS_ROW = firstArray(PARTITIONS_ROW);
+
+// The first array field of the elements of array field `row`.
+function firstArray(row: i32): i32 {
+  const s = <i32>fieldCol(row, FieldCol.Struct);
+  for (let r = <i32>unchecked(STRUCTS[s]); r < <i32>unchecked(STRUCTS[s + 1]); r++) {
+    if ((<i32>fieldCol(r, FieldCol.Packed) & ARRAY) != 0) return r;
+  }
+  return -1;
+}
 
 export class ValidationCounters {
   refused: Counter[] = [];
@@ -74,17 +93,36 @@ export class ValidationStage {
   private maxInflated: i32;
   private producing: bool = false;
   private bodyPtr: usize = 0;
-  // Rules (bits) of the topic entry being walked; its first refusal.
+  // Rules (bits) of the topic entry being walked; what refuses all its partitions (an unknown
+  // id); the first refusal of the partition being walked.
   private mask: u64 = 0;
+  private topicCheck: Check | null = null;
   private pending: Check | null = null;
+  // Refused partitions (the filter's entries).
   private filter: EntryFilter = new EntryFilter();
   private listCount: i32 = 0;
+  // The topic entry being walked: its partitions, how many are refused, its key in the
+  // broker's response (its broker-side name, or its id: length -16).
+  private parts: i32 = 0;
+  private partsRefused: i32 = 0;
+  private key: ByteBuffer = new ByteBuffer();
+  private keyLen: i32 = 0;
+  // Topic entries removed whole; per topic entry with refused partitions, in wire order:
+  // whether it was removed whole (i32), its key's length and bytes.
+  private wholeTopics: i32 = 0;
+  private refusedTopics: ByteBuffer = new ByteBuffer();
+  private partial: ByteBuffer = new ByteBuffer();
   private inflatedLeft: i32 = 0;
   private scratch: ByteBuffer = new ByteBuffer();
   private mergeRow: i32 = -1;
   private mergeCount: i32 = 0;
   private mergePtr: usize = 0;
   private mergeLen: i32 = 0;
+  // Responses: the groups of partitions to merge into their topic's list; the one whose topic
+  // is being walked.
+  private groupsPtr: usize = 0;
+  private groupsEnd: usize = 0;
+  private group: usize = 0;
   // The record index of the last refusal (-1: the batch as a whole).
   lastRecord: i32 = -1;
   reason: string = "";
@@ -92,6 +130,8 @@ export class ValidationStage {
   constructor(v: Validation, private counters: ValidationCounters, private topicIds: TopicIds, private rewrite: RewriteStage | null) {
     this.rules = v.rules;
     this.maxInflated = v.maxInflatedBytes;
+    this.filter.detailRow = RECORD_ERRORS_ROW;
+    this.filter.spans = new ByteBuffer();
   }
 
   // A Produce request whose last record set has not arrived waits for it only when it names a
@@ -106,7 +146,11 @@ export class ValidationStage {
 
   release(): void {
     this.filter.release();
+    this.filter.spans!.release();
     this.scratch.release();
+    this.key.release();
+    this.refusedTopics.release();
+    this.partial.release();
   }
 
   get refusedEntries(): bool {
@@ -117,9 +161,13 @@ export class ValidationStage {
     this.producing = f.apiKey == ApiKey.Produce;
     this.bodyPtr = f.bodyPtr;
     this.mask = 0;
+    this.topicCheck = null;
     this.pending = null;
     this.filter.reset(-1);
     this.listCount = 0;
+    this.partsRefused = 0;
+    this.wholeTopics = 0;
+    this.refusedTopics.clear();
     this.inflatedLeft = this.maxInflated;
     if (this.producing) resetStepBudget();
     // (Also here: a request refused before finishRequest leaves them grown.)
@@ -128,13 +176,15 @@ export class ValidationStage {
   }
 
   requestArray(depth: i32, count: i32): void {
-    if (depth == 0 && this.producing && this.filter.row < 0) this.listCount = count;
+    if (!this.producing) return;
+    if (depth == 0 && this.filter.row < 0) this.listCount = count;
+    if (depth == 1) this.parts = count;
   }
 
-  // A Produce topic entry's name (v0-12), as the client knows it.
-  requestEntity(entity: i32, ptr: usize, len: i32, edits: FrameEdits): void {
+  // A Produce topic entry's name (v0-12), as the client knows it and as the broker gets it.
+  requestEntity(entity: i32, ptr: usize, len: i32, brokerPtr: usize, brokerLen: i32, edits: FrameEdits): void {
     if (!this.producing || entity != Entity.TopicName || edits.arrayDepth() != 1) return;
-    this.topic(ptr, len, edits);
+    this.topic(ptr, len, brokerPtr, brokerLen, edits);
   }
 
   // Produce v13+: topics by id, named as the client knows them.
@@ -144,7 +194,10 @@ export class ValidationStage {
     if (e === null) {
       // An id no worker has seen cannot be matched against the rules: the client refreshes.
       this.mask = 0;
-      if (!edits.outerElementDropped()) this.pending = UNKNOWN_ID;
+      if (!edits.outerElementDropped()) {
+        this.topicCheck = UNKNOWN_ID;
+        this.setKey(idPtr, -16);
+      }
       return;
     }
     let ptr = e.namePtr;
@@ -158,15 +211,22 @@ export class ValidationStage {
       ptr = rw.name.ptr;
       len = rw.name.len;
     }
-    this.topic(ptr, len, edits);
+    this.topic(ptr, len, idPtr, -16, edits);
   }
 
-  private topic(ptr: usize, len: i32, edits: FrameEdits): void {
+  private topic(ptr: usize, len: i32, keyPtr: usize, keyLen: i32, edits: FrameEdits): void {
     let m: u64 = 0;
     if (!edits.outerElementDropped() && len > 0) {
       for (let i = 0; i < this.rules.length; i++) if (unchecked(this.rules[i]).appliesTo(ptr, len)) m |= (<u64>1) << i;
     }
     this.mask = m;
+    if (m != 0) this.setKey(keyPtr, keyLen);
+  }
+
+  private setKey(ptr: usize, len: i32): void {
+    this.keyLen = len;
+    this.key.clear();
+    this.key.append(ptr, len < 0 ? -len : len);
   }
 
   // A record set of the topic entry being walked (`ptr` 0: it stayed in Envoy's buffer).
@@ -286,17 +346,46 @@ export class ValidationStage {
     this.lastRecord = record;
   }
 
-  // The end of a topic entry: refused alone when one of its batches failed.
-  entryEnd(edits: FrameEdits): void {
-    const check = this.pending;
-    this.mask = 0;
-    if (check === null) return;
+  // The end of a partition: refused alone when its batch failed.
+  partitionEnd(edits: FrameEdits): void {
+    let check = this.pending;
     this.pending = null;
-    if (edits.outerElementDropped()) return;
+    if (check === null) {
+      check = this.topicCheck;
+      this.lastRecord = -1;
+    }
+    if (check === null || edits.outerElementDropped()) return;
     const row = edits.innermostArrayRow();
-    if (!this.filter.addWith(<i32>(edits.innermostElementStart() - this.bodyPtr), <i16>check.code, check.ptr, check.len)) return;
+    if (!this.filter.addWith(<i32>(edits.innermostElementStart() - this.bodyPtr), <i16>check.code, check.ptr, check.len,
+      this.lastRecord)) return;
     this.filter.row = row;
     edits.dropElement();
+    this.partsRefused++;
+  }
+
+  // The end of a topic entry: removed whole when every partition was refused.
+  entryEnd(edits: FrameEdits): void {
+    this.mask = 0;
+    this.topicCheck = null;
+    const n = this.partsRefused;
+    this.partsRefused = 0;
+    if (n == 0) return;
+    if (edits.outerElementDropped()) {
+      // Another stage refused the entry at its end: its answer stands for these partitions.
+      this.filter.dropLast(n);
+      return;
+    }
+    const whole = n >= this.parts;
+    if (whole) {
+      edits.dropElement();
+      this.wholeTopics++;
+    }
+    const t = this.refusedTopics;
+    const p = t.reserve(8);
+    store<i32>(p, whole ? 1 : 0);
+    store<i32>(p, this.keyLen, 4);
+    t.len += 8;
+    t.append(this.key.ptr, this.key.len);
   }
 
   // After the other stages let the request through; `prior` entries of the same list were
@@ -306,12 +395,13 @@ export class ValidationStage {
     OUT.trim();
     const refused = this.filter.size;
     if (!this.producing || refused == 0) return Verdict.Forward;
-    if (acksZero) {
-      // As the broker does with an acks=0 producer whose request failed.
-      this.reason = "invalid records with acks=0";
+    // No answer for an acks=0 producer: its refused partitions are left out (and counted).
+    if (this.wholeTopics + prior < this.listCount) {
+      if (acksZero || this.mergeNote(f)) return Verdict.Forward;
+      this.reason = "could not merge invalid records' answers";
       return Verdict.Reject;
     }
-    if (refused + prior < this.listCount && this.mergeNote(f)) return Verdict.Forward;
+    if (acksZero) return Verdict.Drop;
     // Every entry refused: the filter answers them all (the others with the stage's code).
     if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, <i16>GuardCode.InvalidRecord,
       this.filter, f.rewritten, prior > 0 ? (priorCode != 0 ? priorCode : <i16>GuardCode.PolicyViolation) : 0)) {
@@ -321,40 +411,89 @@ export class ValidationStage {
     return Verdict.Answer;
   }
 
-  // The refused entries' answers, to append to the response's list; joined to another stage's
-  // note over the same list.
+  // The refused partitions' answers, for the response: topic entries to append to its topic
+  // list (joined to another stage's note over that list, which this stage then merges), then
+  // groups of partitions to append to their topic's partition list, each as (key length, key,
+  // count, length, elements), then the groups' length.
   private mergeNote(f: KafkaFrame): bool {
     const answer = this.scratch;
     const filter = this.filter;
+    const spans = filter.spans!;
+    spans.clear();
     if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, <i16>GuardCode.InvalidRecord,
-      filter, answer) || filter.answerRow < 0) return false;
+      filter, answer)) return false;
     const note = f.note;
     if (note.len >= 12) {
       const kind = <i32>bswap<u32>(load<u32>(note.ptr));
-      if ((kind != NOTE_AUTHZ_MERGE && kind != NOTE_GUARD_MERGE) || <i32>bswap<u32>(load<u32>(note.ptr + 4)) != filter.answerRow) {
+      if ((kind != NOTE_AUTHZ_MERGE && kind != NOTE_GUARD_MERGE) || <i32>bswap<u32>(load<u32>(note.ptr + 4)) != TOPICS_ROW) {
         return false;
       }
-      store<u32>(note.ptr + 8, bswap<u32>(bswap<u32>(load<u32>(note.ptr + 8)) + <u32>filter.answerCount));
+      // Ours now: the other stage leaves it alone.
+      store<u32>(note.ptr, bswap<u32>(<u32>NOTE_VALIDATION_MERGE));
     } else if (note.len > 0) {
       return false;
     } else {
       writeInt32(note, NOTE_VALIDATION_MERGE);
-      writeInt32(note, filter.answerRow);
-      writeInt32(note, filter.answerCount);
+      writeInt32(note, TOPICS_ROW);
+      writeInt32(note, 0);
     }
-    note.append(answer.ptr + <usize>filter.answerStart, filter.answerEnd - filter.answerStart);
+    const groups = this.partial;
+    groups.clear();
+    let whole = 0;
+    // One span (5 i32) per topic entry with refused partitions, in the order of refusedTopics.
+    let t = this.refusedTopics.ptr;
+    const n = spans.len / 20;
+    for (let i = 0; i < n; i++) {
+      const s = spans.ptr + <usize>(i * 20);
+      const keyLen = load<i32>(t, 4);
+      const keyBytes = keyLen < 0 ? -keyLen : keyLen;
+      if (load<i32>(t) != 0) {
+        note.append(answer.ptr + <usize>load<i32>(s, 12), load<i32>(s, 16) - load<i32>(s, 12));
+        whole++;
+      } else {
+        writeInt32(groups, keyLen);
+        groups.append(t + 8, keyBytes);
+        writeInt32(groups, load<i32>(s, 8));
+        writeInt32(groups, load<i32>(s, 4) - load<i32>(s));
+        groups.append(answer.ptr + <usize>load<i32>(s), load<i32>(s, 4) - load<i32>(s));
+      }
+      t += <usize>(8 + keyBytes);
+    }
+    store<u32>(note.ptr + 8, bswap<u32>(bswap<u32>(load<u32>(note.ptr + 8)) + <u32>whole));
+    note.append(groups.ptr, groups.len);
+    writeInt32(note, groups.len);
     answer.trim();
+    groups.trim();
     return true;
   }
 
   beginResponse(f: KafkaFrame): void {
     this.mergeRow = -1;
+    this.groupsPtr = this.groupsEnd = this.group = 0;
     const note = f.note;
-    if (note.len < 12 || bswap<u32>(load<u32>(note.ptr)) != NOTE_VALIDATION_MERGE) return;
-    this.mergeRow = <i32>bswap<u32>(load<u32>(note.ptr + 4));
+    if (note.len < 16 || bswap<u32>(load<u32>(note.ptr)) != NOTE_VALIDATION_MERGE) return;
+    const groups = <i32>bswap<u32>(load<u32>(note.ptr + <usize>(note.len - 4)));
     this.mergeCount = <i32>bswap<u32>(load<u32>(note.ptr + 8));
+    if (this.mergeCount > 0) this.mergeRow = <i32>bswap<u32>(load<u32>(note.ptr + 4));
     this.mergePtr = note.ptr + 12;
-    this.mergeLen = note.len - 12;
+    this.mergeLen = note.len - 16 - groups;
+    this.groupsPtr = this.mergePtr + <usize>this.mergeLen;
+    this.groupsEnd = this.groupsPtr + <usize>groups;
+  }
+
+  // A topic of the response (its name, or its id: `len` -16): the first group of its
+  // partitions not merged yet.
+  responseTopic(ptr: usize, len: i32, edits: FrameEdits): void {
+    if (this.groupsPtr == this.groupsEnd || edits.arrayDepth() != 1) return;
+    this.group = 0;
+    for (let g = this.groupsPtr; g < this.groupsEnd; g = nextGroup(g)) {
+      const keyLen = <i32>bswap<u32>(load<u32>(g));
+      const at = g + <usize>(4 + (keyLen < 0 ? -keyLen : keyLen));
+      if (keyLen == len && <i32>bswap<u32>(load<u32>(at)) >= 0 && memory.compare(g + 4, ptr, at - g - 4) == 0) {
+        this.group = at;
+        return;
+      }
+    }
   }
 
   responseArrayEnd(row: i32, edits: FrameEdits): void {
@@ -362,14 +501,35 @@ export class ValidationStage {
       edits.appendElements(this.mergePtr, this.mergeLen, this.mergeCount);
       this.mergeRow = -1;
     }
+    // (`group`: where the group's count is.)
+    const at = this.group;
+    if (at != 0 && row == PARTITIONS_ROW && edits.arrayDepth() == 2 && edits.innermostArrayRow() == row) {
+      edits.appendElements(at + 8, <i32>bswap<u32>(load<u32>(at + 4)), <i32>bswap<u32>(load<u32>(at)));
+      // Merged: its count says so.
+      store<i32>(at, -1);
+      this.group = 0;
+    }
   }
 
+  // Every refused partition merged.
   finishResponse(): bool {
-    return this.mergeRow < 0;
+    if (this.mergeRow >= 0) return false;
+    for (let g = this.groupsPtr; g < this.groupsEnd; g = nextGroup(g)) {
+      const keyLen = <i32>bswap<u32>(load<u32>(g));
+      if (load<i32>(g + <usize>(4 + (keyLen < 0 ? -keyLen : keyLen))) != -1) return false;
+    }
+    return true;
   }
 }
 
 const UNKNOWN_ID = unknownId();
+
+// The merge group after the one at `g`: (key length, key, count, length, elements).
+function nextGroup(g: usize): usize {
+  const keyLen = <i32>bswap<u32>(load<u32>(g));
+  const at = g + <usize>(4 + (keyLen < 0 ? -keyLen : keyLen));
+  return at + 8 + <usize>bswap<u32>(load<u32>(at + 4));
+}
 
 // (No message: the code makes the client refresh its metadata.)
 function unknownId(): Check {

@@ -24,14 +24,23 @@ export class EntryFilter {
   row: i32 = -1;
   // Offsets (from the request body) of the entries to answer, in increasing order.
   offsets: ByteBuffer = new ByteBuffer();
-  // Per entry, when entries are answered with codes of their own (addWith): the code, and the
-  // error message (UTF-8 bytes that outlive the answer, e.g. a rule's) as address and length.
+  // Per entry, when entries are answered with codes of their own (addWith): the code, the
+  // error message (UTF-8 bytes that outlive the answer, e.g. a rule's) as address and length,
+  // and a detail (a failing record's index, or -1).
   private codes: ByteBuffer = new ByteBuffer();
   perEntry: bool = false;
   // Set by has(): the entry found.
   hitCode: i16 = 0;
   hitMessage: usize = 0;
   hitMessageLen: i32 = 0;
+  hitDetail: i32 = -1;
+  // Response array row whose element, for an entry with a detail, is [detail, message] (a
+  // Produce partition's record_errors); -1: none.
+  detailRow: i32 = -1;
+  // When set, buildErrorResponse records, per element of the array enclosing `row` whose
+  // `row` array answers any entry: that array's elements (start, end, count), then the
+  // enclosing element (start, end), as offsets in the answer.
+  spans: ByteBuffer | null = null;
   private cursor: i32 = 0;
   // Set by buildErrorResponse: the response array that answers the entries (its field row, and
   // where its elements are in the answer), so they can be merged into the broker's response.
@@ -54,15 +63,22 @@ export class EntryFilter {
   }
 
   // Adds the entry at `offset` with its own code and message (false when it was already there).
-  addWith(offset: i32, code: i16, message: usize, messageLen: i32): bool {
+  addWith(offset: i32, code: i16, message: usize, messageLen: i32, detail: i32 = -1): bool {
     if (!this.add(offset)) return false;
     this.perEntry = true;
-    const p = this.codes.reserve(12);
+    const p = this.codes.reserve(16);
     store<i32>(p, code);
     store<u32>(p, <u32>message, 4);
     store<i32>(p, messageLen, 8);
-    this.codes.len += 12;
+    store<i32>(p, detail, 12);
+    this.codes.len += 16;
     return true;
+  }
+
+  // Forgets the last `n` entries added (with addWith).
+  dropLast(n: i32): void {
+    this.offsets.len -= n * 4;
+    this.codes.len -= n * 16;
   }
 
   // Adds the entry at `offset` unless it is the last one added (an entry refused for two of its
@@ -92,10 +108,11 @@ export class EntryFilter {
     this.cursor = p;
     const found = p < end && load<i32>(ptr + <usize>p) == offset;
     if (found && this.perEntry) {
-      const c = this.codes.ptr + <usize>(p / 4 * 12);
+      const c = this.codes.ptr + <usize>(p / 4 * 16);
       this.hitCode = <i16>load<i32>(c);
       this.hitMessage = <usize>load<u32>(c, 4);
       this.hitMessageLen = load<i32>(c, 8);
+      this.hitDetail = load<i32>(c, 12);
     }
     return found;
   }
@@ -113,6 +130,7 @@ class Builder {
   // The error message written where the response has one (none when 0 bytes).
   message: usize = 0;
   messageLen: i32 = 0;
+  detail: i32 = -1;
 
   struct(structIndex: i32, req: i32, element: i32): void {
     const first = <i32>unchecked(STRUCTS[structIndex]);
@@ -175,6 +193,18 @@ class Builder {
   }
 
   private array(row: i32, kind: i32, compact: bool, from: i32, requestRow: i32): void {
+    const f = this.filter;
+    if (from < 0 && f !== null && row == f.detailRow && this.detail >= 0) {
+      // The entry's detail and message, as one element.
+      if (compact) writeUnsignedVarint(this.out, 2);
+      else writeInt32(this.out, 1);
+      writeInt32(this.out, this.detail);
+      if (compact) writeUnsignedVarint(this.out, <u32>(this.messageLen + 1));
+      else writeInt16(this.out, <i16>this.messageLen);
+      this.out.append(this.message, this.messageLen);
+      if (this.flexible) writeUnsignedVarint(this.out, 0);
+      return;
+    }
     // Response arrays nothing in the request stands for stay empty.
     let count = 0;
     if (from >= 0 && kind == FieldKind.Struct) {
@@ -190,7 +220,7 @@ class Builder {
     const code = this.code;
     const message = this.message;
     const messageLen = this.messageLen;
-    const f = this.filter;
+    const spans = f !== null ? f.spans : null;
     this.rewind();
     for (let e = this.tree.firstChild(from); e >= 0; e = this.tree.next(e)) {
       if (!this.wanted(from, e)) continue;
@@ -204,13 +234,26 @@ class Builder {
           this.code = f.hitCode;
           this.message = f.hitMessage;
           this.messageLen = f.hitMessageLen;
+          this.detail = f.hitDetail;
         }
       }
+      const spanned = spans !== null ? spans.len : 0;
+      const at = this.out.len;
       if (scalars) this.struct(elementStruct, -1, e);
       else this.struct(elementStruct, e, -1);
+      if (spans !== null && spans.len == spanned + 12) {
+        writeSpan(spans, at);
+        writeSpan(spans, this.out.len);
+      }
       this.code = code;
       this.message = message;
       this.messageLen = messageLen;
+      this.detail = -1;
+    }
+    if (spans !== null && requestRow == f!.row) {
+      writeSpan(spans, start);
+      writeSpan(spans, this.out.len);
+      writeSpan(spans, count);
     }
     if (f !== null && requestRow == f.row && f.answerRow < 0) {
       f.answerRow = row;
@@ -285,6 +328,11 @@ class Builder {
 }
 
 const builder = new Builder();
+
+function writeSpan(b: ByteBuffer, v: i32): void {
+  store<i32>(b.reserve(4), v);
+  b.len += 4;
+}
 
 // Whether response field `row` is an error message (ERROR_MESSAGE_ROWS, in row order).
 function isMessageRow(row: i32): bool {

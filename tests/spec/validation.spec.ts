@@ -1,7 +1,8 @@
 // Record validation (issue 19): the JSON checker, the record reader (lying varints and counts),
-// configuration mistakes, and the stage through the filter's own Pipeline: a failing topic entry
-// refused alone with INVALID_RECORD and the rule's message (merged into the broker's response),
-// every entry failing answered by the filter, acks=0 closing, dry-run counting.
+// configuration mistakes, and the stage through the filter's own Pipeline: a failing partition
+// refused alone with INVALID_RECORD, the rule's message and the failing record's index (merged
+// into its topic's partitions in the broker's response, or as a topic entry of its own), every
+// entry failing answered by the filter, acks=0 leaving refused partitions out, dry-run counting.
 import { FrameBuilder } from "./helpers";
 import { Exchange as SharedExchange, metric } from "./exchange";
 import { checkJson, checkRecords, ValidationRule } from "../../assembly/policy/validation";
@@ -288,6 +289,75 @@ function produce(topics: string[], sets: ByteBuffer[], counts: i32[], acks: i16 
   return b.finish();
 }
 
+// Produce v3 (or v8) of one topic with a partition (index = position) per record set.
+function produceParts(topic: string, sets: ByteBuffer[], acks: i16 = -1, version: i16 = 3): ByteBuffer {
+  const b = new FrameBuilder().i16(0).i16(version).i32(9).str("producer-1").i16(-1).i16(acks).i32(30000);
+  b.i32(1).str(topic).i32(sets.length);
+  for (let i = 0; i < sets.length; i++) {
+    b.i32(i).i32(61 + sets[i].len);
+    batch(b, sets[i], 1);
+  }
+  return b.finish();
+}
+
+// The broker's Produce v3 response: per topic, its partitions (no error).
+function responseParts(topics: string[], parts: i32[][]): ByteBuffer {
+  const b = new FrameBuilder().i32(9).i32(topics.length);
+  for (let i = 0; i < topics.length; i++) {
+    b.str(topics[i]).i32(parts[i].length);
+    for (let p = 0; p < parts[i].length; p++) b.i32(parts[i][p]).i16(0).i32(0).i32(5).i32(-1).i32(-1);
+  }
+  return b.i32(0).finish();
+}
+
+function str(ptr: usize, len: i32): string {
+  return String.UTF8.decodeUnsafe(ptr, len);
+}
+
+// A Produce v3 response (frame) as "topic:partition=code,...;".
+function answers(out: ByteBuffer): string {
+  let at = out.ptr + 8;
+  let s = "";
+  const n = <i32>bswap<u32>(load<u32>(at));
+  at += 4;
+  for (let i = 0; i < n; i++) {
+    const len = <i32>bswap<u16>(load<u16>(at));
+    s += str(at + 2, len) + ":";
+    at += 2 + <usize>len;
+    const parts = <i32>bswap<u32>(load<u32>(at));
+    at += 4;
+    for (let p = 0; p < parts; p++) {
+      s += (p > 0 ? "," : "") + (<i32>bswap<u32>(load<u32>(at))).toString() + "=" + (<i16>bswap<u16>(load<u16>(at + 4))).toString();
+      at += 22;
+    }
+    s += ";";
+  }
+  return s;
+}
+
+// A Produce v3 request (frame) as "topic:partition,...;" (what the broker gets).
+function forwarded(out: ByteBuffer): string {
+  let at = out.ptr + 12;
+  at += 2 + <usize>bswap<u16>(load<u16>(at));
+  at += 2 + 6;
+  let s = "";
+  const n = <i32>bswap<u32>(load<u32>(at));
+  at += 4;
+  for (let i = 0; i < n; i++) {
+    const len = <i32>bswap<u16>(load<u16>(at));
+    s += str(at + 2, len) + ":";
+    at += 2 + <usize>len;
+    const parts = <i32>bswap<u32>(load<u32>(at));
+    at += 4;
+    for (let p = 0; p < parts; p++) {
+      s += (p > 0 ? "," : "") + (<i32>bswap<u32>(load<u32>(at))).toString();
+      at += 8 + <usize>bswap<u32>(load<u32>(at + 4));
+    }
+    s += ";";
+  }
+  return s;
+}
+
 // The broker's Produce v3 response for the topics it got (one partition each, no error).
 function response(topics: string[]): ByteBuffer {
   const b = new FrameBuilder().i32(9).i32(topics.length);
@@ -359,11 +429,70 @@ describe("the validation stage", () => {
     expect(x.requestOf(produce(["orders"], [many], [1], -1, 8), out)).toBe(Verdict.Forward);
   });
 
-  it("closes an acks=0 producer's connection, as the broker does", () => {
+  it("refuses a failing partition alone: the others of its topic go on, its answer joins theirs", () => {
     const x = new SharedExchange(shared());
     const out = new ByteBuffer();
-    expect(x.requestOf(produce(["orders"], [bad()], [1], 0), out)).toBe(Verdict.Reject);
-    expect(x.pipeline.reason).toBe("invalid records with acks=0");
+    const before = metric("validation.orders.refused");
+    expect(x.requestOf(produceParts("orders", [good(), bad(), good()]), out)).toBe(Verdict.Replace);
+    expect(forwarded(out)).toBe("orders:0,2;");
+    expect(contains(out, "not json")).toBe(false);
+    expect(metric("validation.orders.refused")).toBe(before + 1);
+    const answered = new ByteBuffer();
+    // The broker answers in its own order.
+    expect(x.responseTo(0, 3, responseParts(["orders"], [[2, 0]]), answered)).toBe(Verdict.Replace);
+    expect(answers(answered)).toBe("orders:2=0,0=0,1=87;");
+  });
+
+  it("merges partitions into their topic and whole entries as topics, whatever the response's order", () => {
+    const x = new SharedExchange(shared());
+    const out = new ByteBuffer();
+    const b = new FrameBuilder().i16(0).i16(3).i32(9).str("producer-1").i16(-1).i16(-1).i32(30000).i32(3);
+    b.str("orders").i32(2).i32(0).i32(61 + bad().len);
+    batch(b, bad(), 1);
+    b.i32(1).i32(61 + bad().len);
+    batch(b, bad(), 1);
+    b.str("other").i32(1).i32(0).i32(61 + bad().len);
+    batch(b, bad(), 1);
+    b.str("orders").i32(2).i32(4).i32(61 + good().len);
+    batch(b, good(), 1);
+    b.i32(5).i32(61 + bad().len);
+    batch(b, bad(), 1);
+    expect(x.requestOf(b.finish(), out)).toBe(Verdict.Replace);
+    expect(forwarded(out)).toBe("other:0;orders:4;");
+    const answered = new ByteBuffer();
+    expect(x.responseTo(0, 3, responseParts(["orders", "other"], [[4], [0]]), answered)).toBe(Verdict.Replace);
+    expect(answers(answered)).toBe("orders:4=0,5=87;other:0=0;orders:0=87,1=87;");
+    // A response without the topic the refused partition belongs to is not passed on.
+    expect(x.responseTo(0, 3, responseParts(["other"], [[0]]), answered)).toBe(Verdict.Reject);
+  });
+
+  it("names the failing record's index and the rule's message in record_errors (v8)", () => {
+    const x = new SharedExchange(shared());
+    const out = new ByteBuffer();
+    const two = good();
+    record(two, 1, "k", "{\"id\": 2, \"x\": [}", ["trace-id", "a", "type", "paid"]);
+    const b = new FrameBuilder().i16(0).i16(8).i32(9).str("producer-1").i16(-1).i16(-1).i32(30000).i32(1);
+    b.str("orders").i32(1).i32(0).i32(61 + two.len);
+    batch(b, two, 2);
+    expect(x.requestOf(b.finish(), out)).toBe(Verdict.Answer);
+    // Partition 0, 87, offsets, then record_errors: one, index 1, the message; error_message.
+    const m = "validation 'orders': value not JSON object with id";
+    const tail = new FrameBuilder().i32(1).i32(1).str(m).str(m).finish();
+    // (finish() puts a size first.)
+    let found = false;
+    for (let i = 0; i + tail.len - 4 <= out.len; i++) {
+      if (memory.compare(out.ptr + <usize>i, tail.ptr + 4, <usize>(tail.len - 4)) == 0) found = true;
+    }
+    expect(found).toBe(true);
+  });
+
+  it("leaves an acks=0 producer's refused partitions out, answering nothing", () => {
+    const x = new SharedExchange(shared());
+    const out = new ByteBuffer();
+    expect(x.requestOf(produceParts("orders", [bad(), good()], 0), out)).toBe(Verdict.Replace);
+    expect(forwarded(out)).toBe("orders:1;");
+    expect(x.requestFrame.note.len).toBe(0);
+    expect(x.requestOf(produce(["orders"], [bad()], [1], 0), out)).toBe(Verdict.Drop);
   });
 
   it("refuses malformed batches, and compressed ones it cannot inflate unless the rule passes them", () => {
