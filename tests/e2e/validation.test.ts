@@ -17,7 +17,7 @@ const CONFIG = {
   validation: {
     max_inflated_bytes: 65536,
     rules: [
-      { name: "orders", topics: ["val.orders", "val.zip.*"], headers: { "trace-id": null }, json_fields: ["id"], max_record_bytes: 2000 },
+      { name: "orders", topics: ["val.orders", "val.orders.parts", "val.zip.*"], headers: { "trace-id": null }, json_fields: ["id"], max_record_bytes: 2000 },
       { name: "avro", topics: ["val.avro"], schema_ids: [[100, 199]] },
       { name: "lenient", topics: ["val.lenient"], json: true, unsupported_compression: "pass" },
       // Counts what it would refuse (records with a "debug" header are not checked for it): refuses nothing.
@@ -62,6 +62,33 @@ describe("record validation through Envoy + filter + Kafka", () => {
       /InvalidRecordException: validation 'avro': schema id not allowed/);
     assert.equal(await offset("val.avro"), 1);
     assert.equal(await offset("val.orders"), 3);
+  }));
+
+  test("one request, two partitions of a topic, one batch bad: the good partition lands, the bad one is refused with the rule's message (Java client, topic ids; kafkajs, names)", guard(async () => {
+    await createTopics(suite.bed.kafka, ["val.orders.parts"], 2);
+    const at = (p: number) => brokerOffset(suite.bed.kafka, "val.orders.parts", p);
+    const refused = await stat("orders");
+    const out = await javaClient(["produceparts", suite.bed.bootstrap, "val.orders.parts", ORDER, "{\"id\": 8"], 120000, undefined, HEADER);
+    assert.match(out, /^partition 0 offset 0$/m, out);
+    assert.match(out, /^partition 1 error org\.apache\.kafka\.common\.InvalidRecordException: validation 'orders': value not JSON object with id$/m, out);
+    assert.equal(await at(0), 1);
+    assert.equal(await at(1), 0);
+    assert.equal(await stat("orders"), refused + 1);
+    // kafkajs sends both partitions in one request too (Produce v7: topic names).
+    const kafka = new Kafka({ clientId: "kafkajs-parts", brokers: [suite.bed.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+    const producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
+    await producer.connect();
+    try {
+      const headers = { "trace-id": "js" };
+      await assert.rejects(producer.send({ topic: "val.orders.parts", acks: -1, messages: [
+        { partition: 1, key: "b", value: "[1,2", headers }, { partition: 0, key: "a", value: ORDER, headers }] }),
+      (e: Error & { type?: string }) => e.type === "INVALID_RECORD" || assert.fail(`${e} ${e.type}`));
+    } finally {
+      await producer.disconnect();
+    }
+    assert.equal(await at(0), 2);
+    assert.equal(await at(1), 0);
+    assert.equal(await stat("orders"), refused + 2);
   }));
 
   test("kafkajs: a compliant batch lands, a batch with one broken record is refused whole with INVALID_RECORD", guard(async () => {

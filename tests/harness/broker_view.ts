@@ -13,9 +13,9 @@ async function withAdmin<T>(kafka: KafkaBroker, fn: (admin: ReturnType<Kafka["ad
   }
 }
 
-// Records in partition 0 (its high watermark).
-export function brokerOffset(kafka: KafkaBroker, topic: string): Promise<number> {
-  return withAdmin(kafka, async (a) => Number((await a.fetchTopicOffsets(topic)).find((o) => o.partition === 0)!.high));
+// Records in a partition (0 unless given; its high watermark).
+export function brokerOffset(kafka: KafkaBroker, topic: string, partition = 0): Promise<number> {
+  return withAdmin(kafka, async (a) => Number((await a.fetchTopicOffsets(topic)).find((o) => o.partition === partition)!.high));
 }
 
 export function brokerTopics(kafka: KafkaBroker): Promise<string[]> {
@@ -26,6 +26,6 @@ export function brokerGroups(kafka: KafkaBroker): Promise<string[]> {
   return withAdmin(kafka, async (a) => (await a.listGroups()).groups.map((g) => g.groupId));
 }
 
-export function createTopics(kafka: KafkaBroker, topics: string[]): Promise<unknown> {
-  return withAdmin(kafka, (a) => a.createTopics({ topics: topics.map((topic) => ({ topic })), waitForLeaders: true }));
+export function createTopics(kafka: KafkaBroker, topics: string[], numPartitions?: number): Promise<unknown> {
+  return withAdmin(kafka, (a) => a.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions })), waitForLeaders: true }));
 }
