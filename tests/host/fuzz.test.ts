@@ -70,7 +70,7 @@ test("2,000 protocol-class cases (pipelined SASL legs, emptied lists, regex payl
   assert.ok(classOutcomes.foreignSessionsRefused - before.foreignSessionsRefused > 50, "Fetches naming a foreign session, answered 70");
 });
 
-test("3,000 record validation cases (valid and broken JSON, bad UTF-8, deep nesting, headers, lying varints, codecs): no trap, a topic entry goes on iff its records pass the reference check, bounded memory", async () => {
+test("3,000 record validation cases (valid and broken JSON, bad UTF-8, deep nesting, headers, lying varints, codecs): no trap, a partition goes on iff its records pass the reference check (the rest of its request goes on), bounded memory", async () => {
   const host = await ProxyWasmHost.load(WASM);
   assert.ok(host.configure(VALIDATION_POLICY));
   const before = { ...validationOutcomes };

@@ -899,10 +899,12 @@ export function runSessionCase(host: ProxyWasmHost, seed: number): CaseResult {
 // `hdr` (a header `h` matching ^[a-z]+$, at most 8 headers) and `free` (no rule), their records
 // valid or not (broken, truncated or deeply nested JSON, ill-formed UTF-8, a BOM, missing or
 // mismatched headers, too many), sometimes in a compressed codec or with the record bytes
-// scrambled (lying varints and counts), split at random TCP boundaries.
-// Oracle: a topic entry reaches the broker iff a reference check of its records (the platform's
+// scrambled (lying varints and counts), 1-3 partitions per topic entry (a batch each), split at
+// random TCP boundaries.
+// Oracle: a partition reaches the broker iff a reference check of its records (the platform's
 // fatal UTF-8 decoder and JSON.parse, with the depth limit) passes; scrambled or compressed ones
-// are only required not to trap; `free` always goes on.
+// are only required not to trap; `free` always goes on. A request whose every partition is
+// refused is answered by the filter, naming exactly those partitions, each with INVALID_RECORD.
 export const VALIDATION_POLICY = {
   validation: { rules: [{ name: "json", topics: ["json"], json: true }, { name: "hdr", topics: ["hdr"], headers: { h: "^[a-z]+$" }, max_headers: 8 }] },
 };
@@ -985,8 +987,8 @@ function recordBatch(recs: Rec[], codec: number, scramble: Rng | null): Buffer {
   return Buffer.concat([head, records]);
 }
 
-// The topic names of the Produce v3 requests in `sent`.
-function producedTopics(sent: Buffer): string[] {
+// The partitions ("topic/index") of the Produce v3 requests in `sent`.
+function producedPartitions(sent: Buffer): string[] {
   const out: string[] = [];
   for (const f of frames(sent)) {
     // (A request the filter answers itself goes up as an ApiVersions stand-in.)
@@ -999,12 +1001,32 @@ function producedTopics(sent: Buffer): string[] {
     at += 4;
     for (let i = 0; i < n; i++) {
       const len = f.readInt16BE(at);
-      out.push(f.subarray(at + 2, at + 2 + len).toString());
+      const topic = f.subarray(at + 2, at + 2 + len).toString();
       at += 2 + len;
       const parts = f.readInt32BE(at);
       at += 4;
-      for (let p = 0; p < parts; p++) at += 8 + f.readInt32BE(at + 4);
+      for (let p = 0; p < parts; p++) {
+        out.push(`${topic}/${f.readInt32BE(at)}`);
+        at += 8 + f.readInt32BE(at + 4);
+      }
     }
+  }
+  return out;
+}
+
+// The partitions ("topic/index=code") a Produce v3 response frame answers.
+function answeredPartitions(f: Buffer): string[] {
+  const out: string[] = [];
+  let at = 8;
+  const n = f.readInt32BE(at);
+  at += 4;
+  for (let i = 0; i < n; i++) {
+    const len = f.readInt16BE(at);
+    const topic = f.subarray(at + 2, at + 2 + len).toString();
+    at += 2 + len;
+    const parts = f.readInt32BE(at);
+    at += 4;
+    for (let p = 0; p < parts; p++, at += 22) out.push(`${topic}/${f.readInt32BE(at)}=${f.readInt16BE(at + 4)}`);
   }
   return out;
 }
@@ -1048,41 +1070,50 @@ export function runValidationCase(host: ProxyWasmHost, seed: number): CaseResult
     const c = open();
     const topics = ["json", "hdr", "free"].filter(() => r.chance(0.7));
     if (topics.length === 0) topics.push("json");
+    // Per partition ("topic/index"): whether its records pass (null: not checked).
     const expect = new Map<string, boolean | null>();
     const parts: Buffer[] = [];
     for (const t of topics) {
-      const recs: Rec[] = Array.from({ length: 1 + r.below(4) }, () => {
-        const headers: [string, Buffer][] = [];
-        for (let n = r.chance(0.05) ? 9 + r.below(5) : r.below(3); n > 0; n--) headers.push([r.chance(0.6) ? "h" : "g", headerValue(r)]);
-        return { value: r.chance(0.9) ? randomValue(r) : Buffer.from("{\"ok\":1}"), headers };
-      });
-      const codec = r.chance(0.08) ? 1 + r.below(4) : 0;
-      const scramble = r.chance(0.1) ? r : null;
-      const batch = recordBatch(recs, codec, scramble);
-      expect.set(t, t === "free" ? true : codec !== 0 || scramble !== null ? null : recordsOk(t, recs));
       const name = Buffer.from(t);
-      const entry = Buffer.alloc(2 + name.length + 4 + 4 + 4);
-      entry.writeInt16BE(name.length, 0);
-      name.copy(entry, 2);
-      entry.writeInt32BE(1, 2 + name.length);
-      entry.writeInt32BE(0, 6 + name.length);
-      entry.writeInt32BE(batch.length, 10 + name.length);
-      parts.push(entry, batch);
+      const head = Buffer.alloc(2 + name.length + 4);
+      head.writeInt16BE(name.length, 0);
+      name.copy(head, 2);
+      const count = 1 + r.below(3);
+      head.writeInt32BE(count, 2 + name.length);
+      parts.push(head);
+      for (let p = 0; p < count; p++) {
+        const recs: Rec[] = Array.from({ length: 1 + r.below(4) }, () => {
+          const headers: [string, Buffer][] = [];
+          for (let n = r.chance(0.05) ? 9 + r.below(5) : r.below(3); n > 0; n--) headers.push([r.chance(0.6) ? "h" : "g", headerValue(r)]);
+          return { value: r.chance(0.9) ? randomValue(r) : Buffer.from("{\"ok\":1}"), headers };
+        });
+        const codec = r.chance(0.08) ? 1 + r.below(4) : 0;
+        const scramble = r.chance(0.1) ? r : null;
+        const batch = recordBatch(recs, codec, scramble);
+        expect.set(`${t}/${p}`, t === "free" ? true : codec !== 0 || scramble !== null ? null : recordsOk(t, recs));
+        const entry = Buffer.alloc(8);
+        entry.writeInt32BE(p, 0);
+        entry.writeInt32BE(batch.length, 4);
+        parts.push(entry, batch);
+      }
     }
     const frame = produceV3(seed & 0x7fffffff, parts, topics.length);
     send(host, c, frame, r);
     if (c.closed) return "the connection was closed";
-    const up = producedTopics(Buffer.concat(c.toUpstream));
-    const answered = frames(Buffer.concat(c.toDownstream)).length;
-    if (up.length === 0 && answered !== 1 && c.toUpstream.length === 0) return "the request was neither forwarded nor answered";
-    for (const [t, ok] of expect) {
-      const went = up.includes(t);
+    const up = producedPartitions(Buffer.concat(c.toUpstream));
+    const answers = frames(Buffer.concat(c.toDownstream));
+    if (up.length === 0 && answers.length !== 1 && c.toUpstream.length === 0) return "the request was neither forwarded nor answered";
+    const answered = answers.length === 1 ? answeredPartitions(answers[0]) : [];
+    for (const [tp, ok] of expect) {
+      const went = up.includes(tp);
+      if (answers.length === 1 && answered.includes(`${tp}=87`) === went) return `${tp} ${went ? "went on and was answered" : "was neither sent nor answered"}`;
       if (ok === null) validationOutcomes.unchecked++;
-      else if (ok && !went) return `valid records of ${t} were refused`;
-      else if (!ok && went) return `invalid records of ${t} reached the broker`;
+      else if (ok && !went) return `valid records of ${tp} were refused`;
+      else if (!ok && went) return `invalid records of ${tp} reached the broker`;
       else if (ok) validationOutcomes.forwarded++;
       else validationOutcomes.refused++;
     }
+    if (answers.length === 1 && answered.length !== expect.size) return `the answer names ${answered.join(" ")}`;
     return null;
   });
 }
