@@ -466,6 +466,28 @@ describe("the validation stage", () => {
     expect(x.responseTo(0, 3, responseParts(["other"], [[0]]), answered)).toBe(Verdict.Reject);
   });
 
+  it("joins the authorization stage's refused entries: both merged, the ACLs' as topics, ours into their topic", () => {
+    const parsed = parseConfig(`{"principal_sources": ["client_id"], "acls": {"rules": [
+      {"principal": "*", "permission": "allow", "resource": "topic", "name": "*", "operations": ["all"]},
+      {"principal": "*", "permission": "deny", "resource": "topic", "name": "secret", "operations": ["all"]}]},
+      "validation": {"rules": [{"name": "orders", "topics": ["orders"], "json": true}]}}`);
+    expect(parsed.error).toBe("");
+    const x = new SharedExchange(VmState.of(parsed.config!, counters));
+    const out = new ByteBuffer();
+    const b = new FrameBuilder().i16(0).i16(3).i32(9).str("producer-1").i16(-1).i16(-1).i32(30000).i32(2);
+    b.str("secret").i32(1).i32(0).i32(61 + good().len);
+    batch(b, good(), 1);
+    b.str("orders").i32(2).i32(0).i32(61 + bad().len);
+    batch(b, bad(), 1);
+    b.i32(1).i32(61 + good().len);
+    batch(b, good(), 1);
+    expect(x.requestOf(b.finish(), out)).toBe(Verdict.Replace);
+    expect(forwarded(out)).toBe("orders:1;");
+    const answered = new ByteBuffer();
+    expect(x.responseTo(0, 3, responseParts(["orders"], [[1]]), answered)).toBe(Verdict.Replace);
+    expect(answers(answered)).toBe("orders:1=0,0=87;secret:0=29;");
+  });
+
   it("names the failing record's index and the rule's message in record_errors (v8)", () => {
     const x = new SharedExchange(shared());
     const out = new ByteBuffer();
