@@ -82,7 +82,7 @@ export class VmState {
     shared.guardrails = c.guardrails;
     if (c.guardrails !== null) shared.guardCounters = new GuardCounters(c.guardrails!);
     shared.validation = c.validation;
-    if (c.validation !== null) shared.validationCounters = new ValidationCounters(c.validation!);
+    if (c.validation !== null) shared.validationCounters = new ValidationCounters(c.validation!, c.metrics ? c.maxTopicLabels : 0);
     shared.gateway = c.gateway;
     if (c.gateway !== null) shared.gatewayCounters = new GatewayCounters();
     shared.quotas = c.quotas;

@@ -9,7 +9,8 @@
 // their topic's partition list, or as a topic entry of their own where every partition of an
 // entry was refused (then the entry is removed, as the guardrails do, guardrails.ts). Dry-run
 // rules count (`would_refuse`) and refuse nothing.
-import { Counter } from "../assembly/proxy/host_metrics";
+import { add, Counter } from "../assembly/proxy/host_metrics";
+import { LabelTable } from "../assembly/proxy/label_table";
 import { KafkaFrame, Verdict } from "../assembly/proxy/kafka_frame";
 import { Check, GuardCode } from "../assembly/policy/guardrails";
 import { resetStepBudget } from "../assembly/policy/regex";
@@ -61,12 +62,28 @@ export class ValidationCounters {
   // (inflated bytes for compressed batches), all rules.
   passedUnsupported: Counter = new Counter("validation.unsupported_passed");
   bytes: Counter = new Counter("validation.bytes");
-  constructor(v: Validation) {
+  // Per rule, refused and would_refuse per topic (broker-side names), made at a rule's first
+  // refusal; at most `maxTopics` topics each (then `other`), as the other topic metrics.
+  private topics: Array<LabelTable | null> = [];
+  constructor(private v: Validation, private maxTopics: i32) {
     for (let i = 0; i < v.rules.length; i++) {
       const n = "validation." + v.rules[i].name;
       this.refused.push(new Counter(n + ".refused"));
       this.wouldRefuse.push(new Counter(n + ".would_refuse"));
+      this.topics.push(null);
     }
+  }
+
+  // Counts a refusal (or a dry run's) of rule `i` for the topic named by `len` bytes at `ptr`.
+  topic(i: i32, dry: bool, ptr: usize, len: i32): void {
+    if (this.maxTopics <= 0) return;
+    let t = unchecked(this.topics[i]);
+    if (t === null) {
+      const name = this.v.rules[i].name;
+      t = new LabelTable(["validation_topic_refused.rule." + name, "validation_topic_would_refuse.rule." + name], "topic", this.maxTopics);
+      unchecked((this.topics[i] = t));
+    }
+    add(unchecked(t.lookup(ptr, len).ids[dry ? 1 : 0]), 1);
   }
 }
 
@@ -107,6 +124,8 @@ export class ValidationStage {
   private partsRefused: i32 = 0;
   private key: ByteBuffer = new ByteBuffer();
   private keyLen: i32 = 0;
+  // Its broker-side name.
+  private name: ByteBuffer = new ByteBuffer();
   // Topic entries removed whole; per topic entry with refused partitions, in wire order:
   // whether it was removed whole (i32), its key's length and bytes.
   private wholeTopics: i32 = 0;
@@ -149,6 +168,7 @@ export class ValidationStage {
     this.filter.spans!.release();
     this.scratch.release();
     this.key.release();
+    this.name.release();
     this.refusedTopics.release();
     this.partial.release();
   }
@@ -184,7 +204,7 @@ export class ValidationStage {
   // A Produce topic entry's name (v0-12), as the client knows it and as the broker gets it.
   requestEntity(entity: i32, ptr: usize, len: i32, brokerPtr: usize, brokerLen: i32, edits: FrameEdits): void {
     if (!this.producing || entity != Entity.TopicName || edits.arrayDepth() != 1) return;
-    this.topic(ptr, len, brokerPtr, brokerLen, edits);
+    this.topic(ptr, len, brokerPtr, brokerLen, brokerPtr, brokerLen, edits);
   }
 
   // Produce v13+: topics by id, named as the client knows them.
@@ -202,6 +222,8 @@ export class ValidationStage {
     }
     let ptr = e.namePtr;
     let len = e.nameLen;
+    const brokerPtr = ptr;
+    const brokerLen = len;
     const rw = this.rewrite;
     if (rw !== null) {
       if (!rw.clientTopic(ptr, len)) {
@@ -211,16 +233,19 @@ export class ValidationStage {
       ptr = rw.name.ptr;
       len = rw.name.len;
     }
-    this.topic(ptr, len, idPtr, -16, edits);
+    this.topic(ptr, len, idPtr, -16, brokerPtr, brokerLen, edits);
   }
 
-  private topic(ptr: usize, len: i32, keyPtr: usize, keyLen: i32, edits: FrameEdits): void {
+  private topic(ptr: usize, len: i32, keyPtr: usize, keyLen: i32, brokerPtr: usize, brokerLen: i32, edits: FrameEdits): void {
     let m: u64 = 0;
     if (!edits.outerElementDropped() && len > 0) {
       for (let i = 0; i < this.rules.length; i++) if (unchecked(this.rules[i]).appliesTo(ptr, len)) m |= (<u64>1) << i;
     }
     this.mask = m;
-    if (m != 0) this.setKey(keyPtr, keyLen);
+    if (m == 0) return;
+    this.setKey(keyPtr, keyLen);
+    this.name.clear();
+    if (brokerLen > 0) this.name.append(brokerPtr, brokerLen);
   }
 
   private setKey(ptr: usize, len: i32): void {
@@ -336,11 +361,13 @@ export class ValidationStage {
   }
 
   private refuse(i: i32, c: Check, record: i32): void {
-    if (unchecked(this.rules[i]).dryRun) {
+    const dry = unchecked(this.rules[i]).dryRun;
+    if (!dry && this.pending !== null) return;
+    this.counters.topic(i, dry, this.name.ptr, this.name.len);
+    if (dry) {
       unchecked(this.counters.wouldRefuse[i]).increment(1);
       return;
     }
-    if (this.pending !== null) return;
     unchecked(this.counters.refused[i]).increment(1);
     this.pending = c;
     this.lastRecord = record;

@@ -89,6 +89,9 @@ describe("record validation through Envoy + filter + Kafka", () => {
     assert.equal(await at(0), 2);
     assert.equal(await at(1), 0);
     assert.equal(await stat("orders"), refused + 2);
+    // Per rule and topic, labelled as Prometheus scrapes it (bounded like the topic metrics).
+    const prom = await suite.bed.envoy.admin("/stats/prometheus");
+    assert.match(prom, /^kafka_proxy_validation_topic_refused\{kafka_topic="val\.orders\.parts",kafka_validation_rule="orders"\} 2$/m, prom);
   }));
 
   test("kafkajs: a compliant batch lands, a batch with one broken record is refused whole with INVALID_RECORD", guard(async () => {

@@ -433,10 +433,15 @@ describe("the validation stage", () => {
     const x = new SharedExchange(shared());
     const out = new ByteBuffer();
     const before = metric("validation.orders.refused");
+    const perTopic = metric("validation_topic_refused.rule.orders.topic.orders");
+    const wouldPerTopic = metric("validation_topic_would_refuse.rule.watch.topic.orders");
     expect(x.requestOf(produceParts("orders", [good(), bad(), good()]), out)).toBe(Verdict.Replace);
     expect(forwarded(out)).toBe("orders:0,2;");
     expect(contains(out, "not json")).toBe(false);
     expect(metric("validation.orders.refused")).toBe(before + 1);
+    // Per rule and topic too (the dry-run rule's two headers over its one, in each partition).
+    expect(metric("validation_topic_refused.rule.orders.topic.orders")).toBe(perTopic + 1);
+    expect(metric("validation_topic_would_refuse.rule.watch.topic.orders")).toBe(wouldPerTopic + 3);
     const answered = new ByteBuffer();
     // The broker answers in its own order.
     expect(x.responseTo(0, 3, responseParts(["orders"], [[2, 0]]), answered)).toBe(Verdict.Replace);
