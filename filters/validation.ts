@@ -95,7 +95,8 @@ class TopicProbe extends Visitor {
 
   entity(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
     if (entity != Entity.TopicName || len <= 0) return;
-    for (let i = 0; i < this.rules.length; i++) if (unchecked(this.rules[i]).appliesTo(valuePtr, len)) this.hit = true;
+    // (The client's name stands for the broker's too: the same without rewriting.)
+    for (let i = 0; i < this.rules.length; i++) if (unchecked(this.rules[i]).covers(valuePtr, len, valuePtr, len)) this.hit = true;
   }
 
   topicId(ptr: usize): void {
@@ -224,12 +225,9 @@ export class ValidationStage {
     let len = e.nameLen;
     const brokerPtr = ptr;
     const brokerLen = len;
+    // (A name the principal's rewriting gives no client name stays the broker's.)
     const rw = this.rewrite;
-    if (rw !== null) {
-      if (!rw.clientTopic(ptr, len)) {
-        this.mask = 0;
-        return;
-      }
+    if (rw !== null && rw.clientTopic(ptr, len)) {
       ptr = rw.name.ptr;
       len = rw.name.len;
     }
@@ -239,7 +237,9 @@ export class ValidationStage {
   private topic(ptr: usize, len: i32, keyPtr: usize, keyLen: i32, brokerPtr: usize, brokerLen: i32, edits: FrameEdits): void {
     let m: u64 = 0;
     if (!edits.outerElementDropped() && len > 0) {
-      for (let i = 0; i < this.rules.length; i++) if (unchecked(this.rules[i]).appliesTo(ptr, len)) m |= (<u64>1) << i;
+      for (let i = 0; i < this.rules.length; i++) {
+        if (unchecked(this.rules[i]).covers(ptr, len, brokerPtr, brokerLen)) m |= (<u64>1) << i;
+      }
     }
     this.mask = m;
     if (m == 0) return;

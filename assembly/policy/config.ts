@@ -7,7 +7,7 @@ import { RewriteRules, parseRewrite } from "./rewrite_rules";
 import { GatewayRules, parseGateway } from "./gateway";
 import { parsePrincipalSource, PrincipalSource } from "./principal_source";
 import { Guardrails, parseGuardrails } from "./guardrails";
-import { Validation, parseValidation } from "./validation";
+import { Validation, coverRewrites, parseValidation } from "./validation";
 import { AuditConfig, parseAudit } from "./audit_config";
 import { Quotas, parseQuotas } from "./quotas";
 import { apiKeyNamed, highestVersion, isKnownApi, lowestVersion } from "../kafka/api_table";
@@ -216,6 +216,7 @@ export function parseConfig(text: string): ConfigResult {
     c.quotas !== null || capped) && c.forward != ForwardMode.AfterCheck) {
     r.error = "config key 'forward' must be \"after_check\" when 'acls', 'rewrite', 'guardrails', 'validation', 'gateway', 'quotas' or 'api_versions' is set";
   }
+  if (r.error.length == 0 && c.validation !== null && c.rewrite !== null) coverRewrites(c.validation!, c.rewrite!);
   // Lineage counts under the metrics stage's topic labels.
   if (r.error.length == 0 && c.lineage && !c.metrics) r.error = "config key 'lineage' needs 'metrics' to be true";
   if (r.error.length == 0) r.config = c;

@@ -1,5 +1,6 @@
 // Record validation (config key `validation`): rules per topic (literal names, or prefixes
-// ending in "*", in the client's names) on the records of Produce requests: key required or
+// ending in "*", in the client's names, and the broker-side names rewriting makes of them: see
+// coverRewrites) on the records of Produce requests: key required or
 // forbidden, required headers (optionally with a value pattern), record size and header count,
 // Confluent schema-registry framing (magic 0 + schema id in a set or range; Protobuf's
 // message-index list) and well-formed JSON. `checkRecords` reads the records of one magic-2
@@ -8,6 +9,7 @@
 import { JsonKind, JsonValue } from "./json";
 import { Regex } from "./regex";
 import { Check, Reader } from "./guardrails";
+import { RewriteRules } from "./rewrite_rules";
 
 export const enum VCheck {
   Malformed,
@@ -55,8 +57,18 @@ export class ValidationRule {
   passUnsupported: bool = false;
   checks: StaticArray<Check> = new StaticArray<Check>(VCheck.Count);
 
+  // The broker-side names its names become under any principal's rewriting (coverRewrites).
+  brokerTopics: ArrayBuffer[] = [];
+  brokerPrefixes: ArrayBuffer[] = [];
+
   appliesTo(ptr: usize, len: i32): bool {
     return listed(this.topics, ptr, len, false) || listed(this.prefixes, ptr, len, true);
+  }
+
+  // Whether a topic the client names `client` and the broker gets as `broker` is the rule's.
+  covers(clientPtr: usize, clientLen: i32, brokerPtr: usize, brokerLen: i32): bool {
+    return this.appliesTo(clientPtr, clientLen) || listed(this.brokerTopics, brokerPtr, brokerLen, false) ||
+      listed(this.brokerPrefixes, brokerPtr, brokerLen, true);
   }
 
   get readsRecords(): bool {
@@ -73,6 +85,35 @@ export function listed(names: ArrayBuffer[], ptr: usize, len: i32, prefix: bool)
     if ((n == len || (prefix && n < len)) && memory.compare(changetype<usize>(t), ptr, <usize>n) == 0) return true;
   }
   return false;
+}
+
+// With rewriting, one broker topic has several client names: `orders` renamed to `orders-v2`
+// (or a tenant's `blue.` prefix) is the broker's `orders-v2` that a client may also name
+// directly (a principal the rename is not for, or the renamed principal itself). A rule then
+// also covers the broker-side names of its topics under every enforced tenant prefix and rename
+// (whoever's), so that it cannot be walked around by naming the target.
+export function coverRewrites(v: Validation, rw: RewriteRules): void {
+  const tenants: ArrayBuffer[] = [new ArrayBuffer(0)];
+  for (let i = 0; i < rw.tenants.length; i++) tenants.push(rw.tenants[i].prefix);
+  for (let i = 0; i < v.rules.length; i++) {
+    const rule = v.rules[i];
+    for (let t = 0; t < tenants.length; t++) {
+      const p = tenants[t];
+      for (let j = 0; j < rule.topics.length; j++) rule.brokerTopics.push(joined(p, rule.topics[j]));
+      for (let j = 0; j < rule.prefixes.length; j++) rule.brokerPrefixes.push(joined(p, rule.prefixes[j]));
+      for (let j = 0; j < rw.renames.length; j++) {
+        const r = rw.renames[j];
+        if (rule.appliesTo(changetype<usize>(r.from), r.from.byteLength)) rule.brokerTopics.push(joined(p, r.to));
+      }
+    }
+  }
+}
+
+function joined(a: ArrayBuffer, b: ArrayBuffer): ArrayBuffer {
+  const out = new ArrayBuffer(a.byteLength + b.byteLength);
+  memory.copy(changetype<usize>(out), changetype<usize>(a), <usize>a.byteLength);
+  memory.copy(changetype<usize>(out) + <usize>a.byteLength, changetype<usize>(b), <usize>b.byteLength);
+  return out;
 }
 
 function check(rule: string, code: i32, detail: string): Check {

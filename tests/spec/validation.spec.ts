@@ -493,6 +493,35 @@ describe("the validation stage", () => {
     expect(answers(answered)).toBe("orders:1=0,0=87;secret:0=29;");
   });
 
+  it("covers the broker-side names rewriting makes of its topics: naming the target does not walk around it", () => {
+    const parsed = parseConfig(`{"principal_sources": ["client_id"], "rewrite": {
+      "tenants": [{"principal": "User:tenant-1", "prefix": "blue."}],
+      "renames": [{"principal": "User:producer-1", "from": "orders", "to": "orders-v2"}]},
+      "validation": {"rules": [{"name": "orders", "topics": ["orders"], "json": true}]}}`);
+    expect(parsed.error).toBe("");
+    const x = new SharedExchange(VmState.of(parsed.config!, counters));
+    const out = new ByteBuffer();
+    // The renamed principal: `orders` (the broker's orders-v2) and orders-v2 itself.
+    expect(x.requestOf(produce(["orders"], [bad()], [1]), out)).toBe(Verdict.Answer, "step 1");
+    expect(x.requestOf(produce(["orders-v2"], [bad()], [1]), out)).toBe(Verdict.Answer, "step 2");
+    expect(x.requestOf(produce(["orders-v2"], [good()], [1]), out)).toBe(Verdict.Forward, "step 3");
+    // Another principal naming the broker's orders-v2, or the tenant's blue.orders, directly.
+    const other = (topic: string, set: ByteBuffer): ByteBuffer => {
+      const b = new FrameBuilder().i16(0).i16(3).i32(9).str("other-1").i16(-1).i16(-1).i32(30000).i32(1);
+      b.str(topic).i32(1).i32(0).i32(61 + set.len);
+      batch(b, set, 1);
+      return b.finish();
+    };
+    expect(x.requestOf(other("orders-v2", bad()), out)).toBe(Verdict.Answer, "step 4");
+    expect(x.requestOf(other("blue.orders", bad()), out)).toBe(Verdict.Answer, "step 5");
+    expect(x.requestOf(other("orders-v3", bad()), out)).toBe(Verdict.Forward, "step 6");
+    // The tenant: its orders is the broker's blue.orders.
+    const tenant = new FrameBuilder().i16(0).i16(3).i32(9).str("tenant-1").i16(-1).i16(-1).i32(30000).i32(1);
+    tenant.str("orders").i32(1).i32(0).i32(61 + bad().len);
+    batch(tenant, bad(), 1);
+    expect(x.requestOf(tenant.finish(), out)).toBe(Verdict.Answer, "step 7");
+  });
+
   it("names the failing record's index and the rule's message in record_errors (v8)", () => {
     const x = new SharedExchange(shared());
     const out = new ByteBuffer();
