@@ -14,10 +14,13 @@ import { runClient } from "../harness/more_clients.ts";
 // A refused producer gives up in seconds.
 const FAIL_FAST = { DELIVERY_TIMEOUT_MS: "30000", REQUEST_TIMEOUT_MS: "20000" };
 const CONFIG = {
+  // One principal's val.moved is the broker's val.moved.v2 (a rule's topic renamed).
+  principal_sources: ["client_id"],
+  rewrite: { renames: [{ principal: "User:mover", resource: "topic", from: "val.moved", to: "val.moved.v2" }] },
   validation: {
     max_inflated_bytes: 65536,
     rules: [
-      { name: "orders", topics: ["val.orders", "val.orders.parts", "val.zip.*"], headers: { "trace-id": null }, json_fields: ["id"], max_record_bytes: 2000 },
+      { name: "orders", topics: ["val.orders", "val.orders.parts", "val.moved", "val.zip.*"], headers: { "trace-id": null }, json_fields: ["id"], max_record_bytes: 2000 },
       { name: "avro", topics: ["val.avro"], schema_ids: [[100, 199]] },
       { name: "lenient", topics: ["val.lenient"], json: true, unsupported_compression: "pass" },
       // Counts what it would refuse (records with a "debug" header are not checked for it): refuses nothing.
@@ -92,6 +95,17 @@ describe("record validation through Envoy + filter + Kafka", () => {
     // Per rule and topic, labelled as Prometheus scrapes it (bounded like the topic metrics).
     const prom = await suite.bed.envoy.admin("/stats/prometheus");
     assert.match(prom, /^kafka_proxy_validation_topic_refused\{kafka_topic="val\.orders\.parts",kafka_validation_rule="orders"\} 2$/m, prom);
+  }));
+
+  test("a rule covers what rewriting makes of its topic: naming the rename's target directly is refused too (Java client)", guard(async () => {
+    await createTopics(suite.bed.kafka, ["val.moved.v2"]);
+    await javaClient(["produce", suite.bed.bootstrap, "val.moved", "k", "1"], 120000, "mover", { ...FAIL_FAST, VALUE: ORDER, ...HEADER });
+    assert.equal(await offset("val.moved.v2"), 1);
+    // Another principal sees and names the broker's val.moved.v2 (the renamed one's metadata shows it
+    // as val.moved only; its raw requests naming val.moved.v2 are in the spec).
+    await assert.rejects(javaClient(["produce", suite.bed.bootstrap, "val.moved.v2", "k", "1"], 120000, "someone-else", { ...FAIL_FAST, VALUE: ORDER }),
+      /InvalidRecordException: validation 'orders': no header trace-id/);
+    assert.equal(await offset("val.moved.v2"), 1);
   }));
 
   test("kafkajs: a compliant batch lands, a batch with one broken record is refused whole with INVALID_RECORD", guard(async () => {
