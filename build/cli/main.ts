@@ -10,6 +10,7 @@ import { ROOT } from "../root.ts";
 import { Format, FORMATS, parseImage, pushModule } from "./oci.ts";
 import { CREDENTIAL_VARIABLES, credentialsFromEnv, RegistryClient } from "./registry_client.ts";
 import { lineageGraph, toDot, toMermaid, toSvg } from "./lineage.ts";
+import { packData } from "../pack_data.ts";
 
 interface Command {
   usage: string;
@@ -68,7 +69,11 @@ const COMMANDS: Record<string, Command> = {
     run() {
       const r = spawnSync("npx", ["asc", "--config", "asconfig.json", "--target", "release"], { cwd: ROOT, stdio: "inherit" });
       if (r.status !== 0) throw new Error("the AssemblyScript build failed");
-      console.error(`built ${join(ROOT, "dist/kafka_proxy.wasm")}`);
+      // The static data stored compressed, expanded by the start function (build/pack_data.ts).
+      const file = join(ROOT, "dist/kafka_proxy.wasm");
+      const { wasm, report } = packData(readFileSync(file));
+      writeFileSync(file, wasm);
+      console.error(`built ${file} (${report.after} bytes; static data ${report.image} bytes stored in ${report.packed})`);
     },
   },
   "render-envoy": {
