@@ -239,12 +239,11 @@ export class KafkaConnection extends NetworkContext {
   private inPlace(stream: FrameStream, hostBuffer: u32, size: i32, isRequest: bool, start: i32): Action {
     const out = OUTPUT;
     out.clear();
-    let at = start;
+    // Bytes already decided: a frame completed in the module (start), requests held (decided).
+    let at = start + (isRequest ? this.decided : 0);
     out.host(0, at);
     let passed = 0;
     if (isRequest) {
-      at += this.decided;
-      out.host(0, at);
       const rest = this.rest;
       if (rest !== null && rest.first < rest.count) {
         at = this.goesBy(rest, hostBuffer, at, size);
