@@ -783,6 +783,8 @@ export class KafkaConnection extends NetworkContext {
       if (f.note.len > 0) entry.note.append(f.note.ptr, f.note.len);
       entry.streams = f.streams && f.note.len == 0;
       entry.requester = f.requester;
+      entry.bucketRule = f.bucketRule;
+      entry.bucket = f.bucket;
     }
     return verdict;
   }
@@ -801,6 +803,8 @@ export class KafkaConnection extends NetworkContext {
     f.apiVersion = pending.apiVersion;
     f.requestSentAtNanos = pending.sentAtNanos;
     f.requester = pending.requester;
+    f.bucketRule = pending.bucketRule;
+    f.bucket = pending.bucket;
     const err = decodeResponseHeader(f);
     if (err != 0 || f.correlationId != pending.correlationId) {
       this.counters.malformed(false).increment(1);

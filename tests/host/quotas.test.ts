@@ -209,3 +209,50 @@ test("mute, any cut: pipelined produce and large requests split at random points
   console.error(`closed: ${closed} of 60`);
   assert.ok(closed > 0 && closed < 40, `${closed} of 60 rounds closed`);
 });
+
+// A fetch response's bytes count under the rule of the request it answers (a review found them
+// counted under the connection's latest request's rule: with client-id rules, pipelined
+// requests of other client ids took them).
+test("fetch bytes count under the rule of the request answered, not of the connection's latest request", async () => {
+  const fetch = (id: number, client: string) => encodeRequest(1, 11, id, client, {
+    ReplicaId: -1, MaxWaitMs: 100, MinBytes: 1, MaxBytes: 1 << 20, IsolationLevel: 0, SessionId: 0, SessionEpoch: -1,
+    Topics: [{ Topic: "t", Partitions: [{ Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0, LogStartOffset: -1, PartitionMaxBytes: 1 << 20 }] }],
+    ForgottenTopicsData: [], RackId: "",
+  });
+  const answer = (id: number, bytes: number) => encodeResponse(1, 11, id, {
+    ThrottleTimeMs: 0, ErrorCode: 0, SessionId: 0,
+    Responses: [{ Topic: "t", Partitions: [{ PartitionIndex: 0, ErrorCode: 0, HighWatermark: 0n, LastStableOffset: 0n, LogStartOffset: 0n, AbortedTransactions: [], PreferredReadReplica: -1, Records: batchOf(bytes) }] }],
+  });
+  const host = await ProxyWasmHost.load(WASM);
+  assert.ok(host.configure({
+    quotas: { rules: [
+      { name: "heavy", principal: "*", client_id: "heavy", fetch_bytes_per_second: 100 },
+      { name: "light", principal: "*", client_id: "light", fetch_bytes_per_second: 1e9 },
+    ] },
+  }));
+  const c = host.connect();
+  // Pipelined: heavy's fetch, then light's; the broker answers heavy's with 20 kB (over its
+  // 100 B/s at once), then light's with 20 kB (well within its bound).
+  host.downstream(c, Buffer.concat([fetch(1, "heavy"), fetch(2, "light")]));
+  host.upstream(c, answer(1, 20_000));
+  const first = Buffer.concat(c.toDownstream);
+  c.toDownstream.length = 0;
+  // Fetch v11's throttle_time_ms is the body's first field.
+  assert.ok(first.readInt32BE(8) > 0, "heavy's response carries no throttle time: its bytes were counted elsewhere");
+  assert.equal(host.metric("kafka_proxy.quotas.heavy.throttled_responses"), 1n);
+  host.upstream(c, answer(2, 20_000));
+  // light's response: its bytes under light's rule (heavy's bucket has heavy's 20 kB only); it
+  // still carries the connection's owed time, as the broker's muted channel would.
+  // The fetch buckets (kind 1) of each rule and principal (here the client id's).
+  const key = (rule: number, client: string) => `kq1\n${rule}\nUser:${client}`;
+  const sum = (k: string) => {
+    const v = host.sharedData.get(k)?.value;
+    if (v === undefined) return -1;
+    let total = 0;
+    for (let at = 8; at + 16 <= v.length; at += 16) total += v.readDoubleLE(at + 8);
+    return total;
+  };
+  assert.equal(sum(key(0, "heavy")), first.length - 4);
+  assert.equal(sum(key(1, "light")), Buffer.concat(c.toDownstream).length - 4);
+  assert.equal(host.metric("kafka_proxy.quotas.light.throttled_responses") ?? 0n, 1n);
+});
