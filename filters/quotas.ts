@@ -145,6 +145,9 @@ export class QuotaStage {
   beginRequest(f: KafkaFrame, principal: string): void {
     this.resolve(principal, f.ptr + <usize>f.clientIdOffset, f.clientIdLength);
     const rule = this.rule;
+    // Its response's fetch bytes count under this request's rule and bucket.
+    f.bucketRule = rule;
+    f.bucket = rule < 0 ? null : unchecked(this.keys[QUOTA_FETCH]);
     if (rule < 0) return;
     const r = unchecked(this.q.rules[rule]);
     const produce = f.apiKey == ApiKey.Produce && r.bounds[QUOTA_PRODUCE] > 0;
@@ -158,17 +161,20 @@ export class QuotaStage {
 
   // Before a response is walked: the throttle time it carries, if any (Produce and Fetch v1+),
   // and the mute that follows it.
+  // The rule and bucket are those of the request it answers (KafkaFrame.bucket), not of the
+  // connection's latest request (pipelined requests may carry other client ids).
   beginResponse(f: KafkaFrame): void {
     this.throttleMs = 0;
     this.bodyPtr = f.bodyPtr;
-    const rule = this.rule;
+    const rule = f.bucketRule;
     if (rule < 0) return;
     const r = unchecked(this.q.rules[rule]);
-    const fetch = f.apiKey == ApiKey.Fetch && r.bounds[QUOTA_FETCH] > 0;
+    const key = f.bucket;
+    const fetch = f.apiKey == ApiKey.Fetch && key !== null;
     if (!fetch && this.owedUntil == 0) return;
     const now = <i64>(currentTimeNanos() / 1000000);
     if (fetch) {
-      const t = this.record(r, QUOTA_FETCH, <f64>(f.len - 4), now);
+      const t = this.recordIn(key!, r, QUOTA_FETCH, <f64>(f.len - 4), now);
       if (t > 0) this.owe(now + <i64>t);
     }
     const left = this.owedUntil - now;
@@ -220,7 +226,10 @@ export class QuotaStage {
 
   private record(r: QuotaRule, kind: i32, amount: f64, now: i64): i32 {
     const key = unchecked(this.keys[kind]);
-    if (key === null) return 0;
+    return key === null ? 0 : this.recordIn(key, r, kind, amount, now);
+  }
+
+  private recordIn(key: ArrayBuffer, r: QuotaRule, kind: i32, amount: f64, now: i64): i32 {
     const t = recordRate(key, amount, r.bounds[kind], now, this.q);
     if (t < 0) {
       this.counters.errors.increment(1);

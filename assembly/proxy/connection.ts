@@ -99,8 +99,7 @@ export function resumeMuted(): void {
     if (!c.finished && c.mutedUntil > now) continue;
     MUTED.splice(i, 1);
     if (c.finished || !c.mutePaused) continue;
-    c.mutePaused = false;
-    c.decided = 0;
+    c.resumed();
     // Envoy hands the buffer, all of it decided, to the filters after this one.
     proxy_set_effective_context(c.context_id);
     proxy_continue_stream(StreamType.Downstream);
@@ -161,6 +160,13 @@ export class KafkaConnection extends NetworkContext {
     counters.sampleMemory();
   }
 
+  // Envoy passes on the held buffer (all of it decided): the next callback's starts afresh.
+  resumed(): void {
+    this.mutePaused = false;
+    if (this.rest !== null) this.rest!.setAt -= this.decided;
+    this.decided = 0;
+  }
+
   downstreamData(size: u32, endOfStream: bool): Action {
     this.mutePaused = false;
     const action = this.data(this.requests, BufferType.DownstreamData, size, true);
@@ -210,7 +216,9 @@ export class KafkaConnection extends NetworkContext {
       // A frame being reassembled here takes what it lacks; the bytes after it stay in Envoy.
       const need = this.lacking(stream, hostBuffer, size);
       const action = this.copied(stream, hostBuffer, need, isRequest);
-      if (this.closing || stream.buf.len > 0 || need == size) return action;
+      if (this.closing || stream.buf.len > 0) return action;
+      // A request completed in the module: muted, it waits in Envoy's buffer with what it held.
+      if (need == size) return isRequest && this.muted(<i32>this.emitted) ? Action.Pause : action;
       start = this.emitted;
       size = size - need + start;
       this.hostSize = size;
@@ -219,15 +227,17 @@ export class KafkaConnection extends NetworkContext {
   }
 
   // How many of the callback's `size` bytes the frame being reassembled in `stream` lacks.
+  // The frame starts at `scanned` (requests held for a mute before it, see holdInModule).
   private lacking(stream: FrameStream, hostBuffer: u32, size: u32): u32 {
     const buf = stream.buf;
-    const have = buf.len;
+    const ptr = buf.ptr + <usize>stream.scanned;
+    const have = buf.len - stream.scanned;
     if (have < 4) {
       if (size < <u32>(4 - have)) return size;
-      memory.copy(SIZE_PREFIX, buf.ptr, have);
+      memory.copy(SIZE_PREFIX, ptr, have);
       if (copyFromHost(hostBuffer, 0, 4 - have, SIZE_PREFIX + <usize>have) != 4 - have) return size;
     } else {
-      memory.copy(SIZE_PREFIX, buf.ptr, 4);
+      memory.copy(SIZE_PREFIX, ptr, 4);
     }
     const frameSize = bswap<i32>(load<i32>(SIZE_PREFIX));
     // A size the checks refuse: copied() reports it.
@@ -239,12 +249,11 @@ export class KafkaConnection extends NetworkContext {
   private inPlace(stream: FrameStream, hostBuffer: u32, size: i32, isRequest: bool, start: i32): Action {
     const out = OUTPUT;
     out.clear();
-    let at = start;
+    // Bytes already decided: a frame completed in the module (start), requests held (decided).
+    let at = start + (isRequest ? this.decided : 0);
     out.host(0, at);
     let passed = 0;
     if (isRequest) {
-      at += this.decided;
-      out.host(0, at);
       const rest = this.rest;
       if (rest !== null && rest.first < rest.count) {
         at = this.goesBy(rest, hostBuffer, at, size);
@@ -364,6 +373,9 @@ export class KafkaConnection extends NetworkContext {
         // The request waits in Envoy's buffer, what is before it decided.
         this.decided = out.emit(hostBuffer, tail);
         action = Action.Pause;
+      } else if (isRequest && this.mutedNow()) {
+        const e = out.emit(hostBuffer, tail);
+        if (!this.holdInModule(stream, hostBuffer, e, e + size - tail)) return Action.Continue;
       } else {
         const pulled = stream.pull(hostBuffer, <u32>tail, <u32>(size - tail));
         if (pulled == FrameError.OverBudget) return this.overBudget(hostBuffer, <u32>size, isRequest);
@@ -384,18 +396,49 @@ export class KafkaConnection extends NetworkContext {
     return action;
   }
 
-  // Whether the requests decided in this callback (`emitted` bytes, the whole buffer) wait in
-  // Envoy's buffer, muted: only at a frame boundary, with no request decided early going by.
+  // Whether the connection owes throttle time (FrameHandler.muteUntilMs), the mute not up yet.
+  private mutedNow(): bool {
+    const until = this.handler.muteUntilMs();
+    return until != 0 && <i64>(currentTimeNanos() / 1000000) < until;
+  }
+
+  // Whether the requests decided in this callback (`emitted` bytes, the whole buffer, all of it
+  // decided) wait in Envoy's buffer, muted, until a tick resumes them. The rest of a request
+  // decided early waits too: its bytes that arrive are decided (goesBy), so the buffer stays
+  // all decided; the next callback finds the set's bytes after the held ones.
   private muted(emitted: i32): bool {
     this.mutePaused = false;
-    const until = this.handler.muteUntilMs();
-    const rest = this.rest;
-    if (until == 0 || rest !== null && rest.first < rest.count) return false;
-    if (<i64>(currentTimeNanos() / 1000000) >= until) return false;
+    if (!this.mutedNow()) return false;
     if (!MUTED.includes(this)) MUTED.push(this);
-    this.mutedUntil = until;
+    this.mutedUntil = this.handler.muteUntilMs();
     this.mutePaused = true;
     this.decided = emitted;
+    if (this.rest !== null) this.rest!.setAt += emitted;
+    return true;
+  }
+
+  // Muted, with a request that cannot wait in Envoy (it would hold more than max_held_bytes):
+  // Envoy's buffer, `decided` decided bytes then the request's start (`n` in all), moves into
+  // the module, the decided ones as checked frames before it (FrameStream.scanned). Envoy's
+  // buffer is then empty and keeps reading; they go back to it when the request is complete
+  // (copied()), and wait there if the mute is not up (a tick cannot resume bytes not decided).
+  // At most max_held_bytes of decided requests move, once per such request: past that the
+  // connection is closed.
+  private holdInModule(stream: FrameStream, hostBuffer: u32, decided: i32, n: i32): bool {
+    this.decided = 0;
+    this.hostSize = <u32>n;
+    if (decided > this.maxHeld) {
+      this.fail(hostBuffer, <u32>n, true, "a muted connection sent past max_held_bytes");
+      return false;
+    }
+    const pulled = stream.pull(hostBuffer, 0, <u32>n);
+    if (pulled != 0) {
+      if (pulled == FrameError.OverBudget) this.overBudget(hostBuffer, <u32>n, true);
+      else this.fail(hostBuffer, <u32>n, true, "the host refused to hand over the data");
+      return false;
+    }
+    stream.scanned = decided;
+    writeToHost(hostBuffer, 0, <u32>n, 0, 0);
     return true;
   }
 
@@ -644,7 +687,13 @@ export class KafkaConnection extends NetworkContext {
     }
     if (passed > 0) (isRequest ? this.counters.requestsForwarded : this.counters.responsesForwarded).increment(passed);
     this.emitted = size;
-    if (this.forward == ForwardMode.AfterCheck) {
+    // Requests held for a mute before an unfinished one stay here while the mute lasts.
+    const hold = isRequest && this.forward == ForwardMode.AfterCheck && stream.scanned > 0 &&
+      stream.scanned < stream.buf.len && this.mutedNow();
+    if (hold) {
+      writeToHost(hostBuffer, 0, size, 0, 0);
+      this.emitted = 0;
+    } else if (this.forward == ForwardMode.AfterCheck) {
       if (edited) {
         this.emitted = this.send(hostBuffer, size);
       } else if (heldBefore != 0 || stream.scanned != stream.buf.len) {
@@ -655,7 +704,7 @@ export class KafkaConnection extends NetworkContext {
     }
     // What is left is the unfinished frame, kept to check it when it completes; an idle
     // connection keeps no buffer.
-    stream.compact();
+    if (!hold) stream.compact();
     if (stream.buf.len == 0) stream.buf.release();
     // What this callback's answers grew goes back (the host has copied them).
     out.trim();
@@ -734,6 +783,8 @@ export class KafkaConnection extends NetworkContext {
       if (f.note.len > 0) entry.note.append(f.note.ptr, f.note.len);
       entry.streams = f.streams && f.note.len == 0;
       entry.requester = f.requester;
+      entry.bucketRule = f.bucketRule;
+      entry.bucket = f.bucket;
     }
     return verdict;
   }
@@ -752,6 +803,8 @@ export class KafkaConnection extends NetworkContext {
     f.apiVersion = pending.apiVersion;
     f.requestSentAtNanos = pending.sentAtNanos;
     f.requester = pending.requester;
+    f.bucketRule = pending.bucketRule;
+    f.bucket = pending.bucket;
     const err = decodeResponseHeader(f);
     if (err != 0 || f.correlationId != pending.correlationId) {
       this.counters.malformed(false).increment(1);

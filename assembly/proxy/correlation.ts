@@ -16,6 +16,9 @@ export class InFlight {
   streams: bool = false;
   // KafkaFrame.requester of the request.
   requester: string = "";
+  // KafkaFrame.bucketRule and bucket of the request.
+  bucketRule: i32 = -1;
+  bucket: ArrayBuffer | null = null;
   // Requests the filter answered itself: the answer, sent in place of the broker's response to
   // the stand-in request. Empty otherwise.
   readonly answer: ByteBuffer = new ByteBuffer();

@@ -27,6 +27,10 @@ export class KafkaFrame {
   // Responses: the same, as the request left it: a response is judged as its own requester,
   // whoever the connection's later requests came from (client-id principals change per request).
   requester: string = "";
+  // Requests: a stage's bucket for the response (quotas: the rule and fetch bucket of the
+  // request's requester and client id). Responses: the same, as the request left it.
+  bucketRule: i32 = -1;
+  bucket: ArrayBuffer | null = null;
   // Responses only: when the matching request left the proxy.
   requestSentAtNanos: u64 = 0;
   // What a stage puts in the frame's place (Verdict.Replace): the frame with these edits, or

@@ -68,3 +68,25 @@ export function l4Filters(limits: ConnectionLimits | undefined, statPrefix: stri
   }
   return out;
 }
+
+// The same filters for an Istio sidecar: an EnvoyFilter on the WasmPlugin's workload (its
+// selector and namespace) that puts them first in the filter chain of each of its ports
+// (inbound for mode SERVER, outbound for CLIENT), ahead of Istio's own filters and the Wasm
+// filter, so a refused connection costs nothing more. Patches are applied in order, each
+// INSERT_FIRST: in reverse, the chain reads as in l4Filters. None without limits.
+export function istioLimitsFilter(name: string, namespace: string, selector: Record<string, string>,
+  mode: "SERVER" | "CLIENT", ports: number[], limits: ConnectionLimits | undefined): object | null {
+  const filters = l4Filters(limits, name);
+  if (filters.length === 0) return null;
+  const configPatches = ports.flatMap((portNumber) => [...filters].reverse().map((value) => ({
+    applyTo: "NETWORK_FILTER",
+    match: { context: mode === "SERVER" ? "SIDECAR_INBOUND" : "SIDECAR_OUTBOUND", listener: { portNumber } },
+    patch: { operation: "INSERT_FIRST", value },
+  })));
+  return {
+    apiVersion: "networking.istio.io/v1alpha3",
+    kind: "EnvoyFilter",
+    metadata: { name: `${name}-connection-limits`, namespace },
+    spec: { workloadSelector: { labels: selector }, configPatches },
+  };
+}

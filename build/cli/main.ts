@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { loadPolicy, PolicyError } from "./policy.ts";
 import { envoyConfig, toYaml, wasmPlugin } from "./render.ts";
+import { istioLimitsFilter } from "./l4_limits.ts";
 import { ROOT } from "../root.ts";
 import { Format, FORMATS, parseImage, pushModule } from "./oci.ts";
 import { CREDENTIAL_VARIABLES, credentialsFromEnv, RegistryClient } from "./registry_client.ts";
@@ -86,13 +87,19 @@ const COMMANDS: Record<string, Command> = {
   },
   "render-istio": {
     usage: "render-istio --policy <file> [--sha256 <manifest digest>] [--out <file>]",
-    help: "Renders an Istio WasmPlugin (type NETWORK) pulling the policy's image, with the filter configuration as pluginConfig. " +
+    help: "Renders an Istio WasmPlugin (type NETWORK) pulling the policy's image, with the filter configuration as pluginConfig, " +
+      "and, with envoy.connectionLimits, an EnvoyFilter putting Envoy's connection_limit/local_ratelimit first on the same workload and ports. " +
       "--sha256 pins the image manifest digest that `push` prints.",
     run(args) {
       const p = loadPolicy(args.need("policy"));
       const digest = args.get("sha256")?.replace(/^sha256:/, "");
       if (digest !== undefined && !/^[a-f0-9]{64}$/.test(digest)) throw new UsageError("--sha256 must be 64 hex digits");
-      output(args, toYaml(`Rendered by kafka-proxy-wasm from ${args.need("policy")}`, wasmPlugin(p, digest)));
+      let out = toYaml(`Rendered by kafka-proxy-wasm from ${args.need("policy")}`, wasmPlugin(p, digest));
+      // envoy.connectionLimits: Envoy's own filters, as an EnvoyFilter on the same workload.
+      const limits = istioLimitsFilter(p.name, p.istio.namespace, p.istio.selector, p.istio.mode, p.istio.ports,
+        p.envoy.connectionLimits);
+      if (limits !== null) out += "---\n" + toYaml("Connection limits (envoy.connectionLimits), first in the chain", limits);
+      output(args, out);
     },
   },
   push: {

@@ -14,13 +14,15 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { parse, stringify } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
+import * as tls from "node:tls";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { ROOT, WASM, requireInstalled, scratchDir } from "../harness/paths.ts";
 import { freePort, waitFor } from "../harness/process.ts";
 import { startRegistry, Registry } from "../harness/registry.ts";
 import { startKafka, KafkaBroker, KafkaOptions } from "../harness/kafka.ts";
 import { brokerOffset, createTopics } from "../harness/broker_view.ts";
+import { requestFrame } from "../harness/raw_client.ts";
 import { makeCerts, TestCerts, CertPair } from "../harness/certs.ts";
 import {
   ISTIO_VERSION, WASM_CACHE, agentMetrics, envoyConfigDump, envoyStats, istioValidate, requireIstio, startIstioXds, startPilotAgent,
@@ -297,6 +299,69 @@ describe(`Istio (${ISTIO_VERSION}): the WasmPlugin through Istio's discovery ser
       assert.ok(denied.some(([, v]) => v >= 1), JSON.stringify(denied));
     });
   });
+  // envoy.connectionLimits under Istio: render-istio adds an EnvoyFilter on the WasmPlugin's
+  // workload and port. Istio's validation takes it, Istio's discovery server applies it to the
+  // listener it builds for the Sidecar's ingress port (Envoy accepts the result: it is in its
+  // config dump), the limits come first in the chain, before the Wasm filter, and Envoy refuses
+  // the connection past `max` while those within it reach the broker through the filter.
+  test("envoy.connectionLimits: render-istio's EnvoyFilter puts connection_limit and local_ratelimit first on the Kafka chain, which refuses the connection past max", { timeout: 300_000 }, async () => {
+    let limits: any;
+    const render = (port: number) => {
+      const policy = JSON.parse(readFileSync(POLICY, "utf8"));
+      policy.istio = { ...policy.istio, namespace: BROKER.namespace, selector: BROKER.labels, image, ports: [port] };
+      policy.envoy = { ...policy.envoy, connectionLimits: { max: 2, perSecond: 50 } };
+      const file = join(dir, "policy-limits.json");
+      writeFileSync(file, JSON.stringify(policy));
+      const docs = parseAllDocuments(cli(["render-istio", "--policy", file, "--sha256", digest.slice(7)])).map((d) => d.toJS());
+      assert.deepEqual(docs.map((d) => d.kind), ["WasmPlugin", "EnvoyFilter"]);
+      limits = docs[1];
+      return docs[0];
+    };
+    await withBed("limits", render, async ({ port }) => {
+      const file = join(dir, "limits", "envoyfilter.yaml");
+      writeFileSync(file, stringify(limits));
+      const valid = istioValidate(file);
+      assert.ok(valid.ok, valid.output);
+      assert.match(valid.output, /^valid EnvoyFilter kafka\/kafka-proxy-connection-limits$/m);
+      const ecdsName = "extensions.istio.io/trafficextension/kafka.kafka-proxy~istio-translated-wasmplugin";
+      let names: string[] = [];
+      await waitFor("the Istio-built listener with the limits and the ECDS filter", async () => {
+        const dump = await envoyConfigDump();
+        const l = listener(dump, port);
+        names = l === undefined ? [] : l.filter_chains[0].filters.map((f: any) => f.name);
+        return names.includes(ecdsName) && names.includes("envoy.filters.network.connection_limit");
+      }, 60_000);
+      assert.deepEqual(names.slice(0, 2), ["envoy.filters.network.local_ratelimit", "envoy.filters.network.connection_limit"], `listener filters: ${names}`);
+      assert.ok(names.indexOf(ecdsName) > 1, `listener filters: ${names}`);
+      // mTLS connections with a workload certificate, each asking ApiVersions v0 through the
+      // filter: two are answered, the third is closed by Envoy.
+      const pair = certs.client("limits", WRITER);
+      const open = () => new Promise<{ socket: tls.TLSSocket; answered: boolean }>((resolve) => {
+        const socket = tls.connect({ host: "127.0.0.1", port, servername: "localhost", ca: readFileSync(certs.ca), cert: readFileSync(pair.cert), key: readFileSync(pair.key) });
+        let got = Buffer.alloc(0);
+        const done = (answered: boolean) => resolve({ socket, answered });
+        socket.once("secureConnect", () => socket.write(requestFrame(18, 0, 1, "limits")));
+        socket.on("data", (d) => {
+          got = Buffer.concat([got, d]);
+          if (got.length >= 4 && got.length >= got.readInt32BE(0) + 4) done(true);
+        });
+        socket.once("close", () => done(false));
+        socket.once("error", () => done(false));
+        setTimeout(() => done(false), 10_000);
+      });
+      const first = await open();
+      const second = await open();
+      const third = await open();
+      for (const c of [first, second, third]) c.socket.destroy();
+      assert.deepEqual([first.answered, second.answered, third.answered], [true, true, false]);
+      // The filter saw the two requests, not the third. (Istio's bootstrap keeps only the stats
+      // its stats_matcher names: connection_limit's counters need the workload's
+      // proxyStatsMatcher, inclusionPrefixes connection_limit and local_rate_limit.)
+      const stats = await envoyStats("kafka_proxy.client_requests");
+      assert.equal(stats.get("wasmcustom.kafka_proxy.client_requests.client.limits"), 2, JSON.stringify([...stats]));
+    }, BROKER, (p, brokerPort) => [...brokerConfigs(p, brokerPort), limits]);
+  });
+
   // The CLI renders mode SERVER (the broker's sidecar) unless the policy's istio.mode says CLIENT,
   // the client's sidecar on outbound. There the application talks plaintext to its own sidecar, so
   // no certificate names it: the principal is the SASL user the broker accepted.

@@ -31,6 +31,9 @@ const CONFIG = {
       { name: "reader", principal: "User:reader", fetch_bytes_per_second: MiB },
       { name: "kjs", principal: "User:kjs", produce_bytes_per_second: 256 * 1024 },
       { name: "raw", principal: "User:raw", produce_bytes_per_second: 1000 },
+      { name: "rawbig", principal: "User:rawbig", produce_bytes_per_second: 25000 },
+      { name: "rawmulti", principal: "User:rawmulti", produce_bytes_per_second: 25000 },
+      { name: "rawhuge", principal: "User:rawhuge", produce_bytes_per_second: 25000 },
     ],
   },
 };
@@ -232,6 +235,49 @@ describe("quotas through Envoy + filter + Kafka", () => {
       c.close();
     }
   }));
+
+  // The mute on the paths a security review found it escaped by: a request larger than
+  // max_held_bytes (256 KiB here) that cannot be decided before its end (a two-topic Produce whose
+  // first record set is 300 kB: it is copied into the module), and a single-topic one, decided
+  // early, whose first write ends inside its last record set; and the same with 3 MB requests,
+  // more than Envoy's per-connection buffer (1 MiB): Envoy stops reading the muted connection
+  // and the tick's proxy_continue_stream gets it going again.
+  for (const [client, topics, size] of [["rawbig", ["q.raw"], 300000], ["rawmulti", ["q.raw", "q.raw2"], 300000],
+    ["rawhuge", ["q.raw"], 3000000]] as const) {
+    test(`a client that ignores throttle_time_ms and sends ${size / 1000} kB requests (${topics.length} topic(s)) is muted all the same`, guard(async () => {
+      await createTopics(suite.bed.kafka, ["q.raw", "q.raw2"]);
+      const c = await RawConnection.open(suite.bed.envoy.listenPort);
+      try {
+        const produce = (id: number, ts: readonly string[], bytes = 300000) => encodeRequest(0, 3, id, client, {
+          TransactionalId: null, Acks: 1, TimeoutMs: 30000,
+          TopicData: ts.map((Name, i) => ({ Name, PartitionData: [{ Index: 0, Records: Buffer.alloc(i === 0 ? bytes : 1000, 0) }] })),
+        });
+        // 300 kB against 25,000 B/s: 30,000 B/s over Kafka's first 10 s, 20% over: 2 s.
+        const first = await c.request(produce(1, ["q.raw"]));
+        const throttle = first.readInt32BE(first.length - 4);
+        assert.ok(throttle >= 1500 && throttle <= 2500, `throttle_time_ms ${throttle}`);
+        // In two writes 200 ms apart, each reaching the filter in a callback of its own. Two
+        // topics: the first write ends 10 kB before the request's end, past max_held_bytes. One
+        // topic: the first write is this request and the next one but its last 10 kB, so that
+        // it ends inside a record set (before, the mute took hold only on a request boundary).
+        const start = Date.now();
+        const next = produce(2, topics, size);
+        const third = topics.length === 1 ? produce(3, topics, size) : Buffer.alloc(0);
+        const stream = Buffer.concat([next, third]);
+        c.send(stream.subarray(0, stream.length - 10000));
+        await new Promise((r) => setTimeout(r, 200));
+        const second = await c.request(stream.subarray(stream.length - 10000), 20000);
+        const waited = Date.now() - start;
+        console.error(`${client}: throttle_time_ms ${throttle}, the next ${size / 1000} kB request answered after ${waited} ms`);
+        assert.ok(second.length > 8);
+        assert.ok(waited >= throttle - 250, `answered after ${waited} ms, throttle ${throttle} ms`);
+        assert.ok(waited <= throttle + 1500, `answered after ${waited} ms, throttle ${throttle} ms`);
+        if (third.length > 0) assert.ok((await c.next(20000)).length > 8);
+      } finally {
+        c.close();
+      }
+    }));
+  }
 
   // A connection within the limits is answered (ApiVersions v0 through the filter to the
   // broker); one past them is closed by Envoy before the filter sees a byte.

@@ -48,6 +48,11 @@ export class RawConnection {
     return this.next(timeoutMs);
   }
 
+  // Writes bytes without waiting for anything (a request in pieces).
+  send(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
   // Resolves with the next response frame (after a write that held several requests).
   next(timeoutMs = 10000): Promise<Buffer> {
     return new Promise((resolve, reject) => {

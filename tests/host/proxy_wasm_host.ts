@@ -73,6 +73,9 @@ export class ProxyWasmHost {
   private config = Buffer.alloc(0);
   private nextId = ROOT_ID + 1;
   private current: Connection | null = null;
+  // Open connections by context id, and the context proxy_set_effective_context named.
+  private connections = new Map<number, Connection>();
+  private effective = 0;
   private currentBuffer = 0;
   private clock = 1_000_000_000n;
   // Envoy's shared data: a value and its version per key (binary keys, held as latin1 strings).
@@ -123,6 +126,11 @@ export class ProxyWasmHost {
     return this.call("proxy_on_configure", ROOT_ID, this.config.length) !== 0;
   }
 
+  // Moves the clock on (ticks see it).
+  advance(ms: number): void {
+    this.clock += BigInt(ms) * 1_000_000n;
+  }
+
   tick(): void {
     this.call("proxy_on_tick", ROOT_ID);
   }
@@ -132,6 +140,7 @@ export class ProxyWasmHost {
       id: this.nextId++, held: { [DOWNSTREAM]: Buffer.alloc(0), [UPSTREAM]: Buffer.alloc(0) },
       toUpstream: [], toDownstream: [], closed: false, deleted: false, hostErrors: [], abiBytes: { read: 0, written: 0, reads: 0, writes: 0 },
     };
+    this.connections.set(c.id, c);
     this.call("proxy_on_context_create", c.id, ROOT_ID);
     this.call("proxy_on_new_connection", c.id);
     return c;
@@ -152,6 +161,7 @@ export class ProxyWasmHost {
     if (c.deleted) return;
     c.closed = true;
     c.deleted = true;
+    this.connections.delete(c.id);
     this.call("proxy_on_downstream_connection_close", c.id, 0);
     this.call("proxy_on_done", c.id);
     this.call("proxy_on_delete", c.id);
@@ -265,12 +275,23 @@ export class ProxyWasmHost {
         this.give(value, retPtr, retSize);
         return Status.Ok;
       },
-      proxy_set_effective_context: () => Status.Ok,
+      proxy_set_effective_context: (id: number) => {
+        this.effective = id;
+        return Status.Ok;
+      },
       proxy_close_stream: () => {
         if (this.current !== null) this.current.closed = true;
         return Status.Ok;
       },
-      proxy_continue_stream: () => Status.Ok,
+      // Envoy's continueReading(): the held downstream bytes go to the filters after this one
+      // (tcp_proxy sends them on), without another callback to the module.
+      proxy_continue_stream: (type: number) => {
+        const c = this.current ?? this.connections.get(this.effective);
+        if (c === undefined || c.closed || type !== DOWNSTREAM) return Status.NotFound;
+        if (c.held[DOWNSTREAM].length > 0) c.toUpstream.push(c.held[DOWNSTREAM]);
+        c.held[DOWNSTREAM] = Buffer.alloc(0);
+        return Status.Ok;
+      },
       proxy_set_tick_period_milliseconds: (ms: number) => {
         this.tickPeriodMs = ms;
         return Status.Ok;

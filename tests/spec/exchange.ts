@@ -142,9 +142,11 @@ export class Exchange {
     f.len = response.len;
     f.apiKey = apiKey;
     f.apiVersion = apiVersion;
-    // As the connection does: a response is judged as its request's requester, with the note
-    // the stages left on the request.
+    // As the connection does: a response is judged as its request's requester (and counted in
+    // its quota bucket), with the note the stages left on the request.
     f.requester = this.requestFrame.requester;
+    f.bucketRule = this.requestFrame.bucketRule;
+    f.bucket = this.requestFrame.bucket;
     f.note.clear();
     const note = this.requestFrame.note;
     if (note.len > 0) f.note.append(note.ptr, note.len);
