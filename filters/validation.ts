@@ -422,13 +422,17 @@ export class ValidationStage {
     OUT.trim();
     const refused = this.filter.size;
     if (!this.producing || refused == 0) return Verdict.Forward;
-    // No answer for an acks=0 producer: its refused partitions are left out (and counted).
+    if (acksZero) {
+      // As the broker does with an acks=0 producer whose request failed: nothing could tell
+      // the producer, so the closed connection does.
+      this.reason = "invalid records with acks=0";
+      return Verdict.Reject;
+    }
     if (this.wholeTopics + prior < this.listCount) {
-      if (acksZero || this.mergeNote(f)) return Verdict.Forward;
+      if (this.mergeNote(f)) return Verdict.Forward;
       this.reason = "could not merge invalid records' answers";
       return Verdict.Reject;
     }
-    if (acksZero) return Verdict.Drop;
     // Every entry refused: the filter answers them all (the others with the stage's code).
     if (!buildErrorResponse(f.apiKey, f.apiVersion, f.correlationId, f.bodyPtr, f.bodyLength, <i16>GuardCode.InvalidRecord,
       this.filter, f.rewritten, prior > 0 ? (priorCode != 0 ? priorCode : <i16>GuardCode.PolicyViolation) : 0)) {

@@ -2,7 +2,7 @@
 // configuration mistakes, and the stage through the filter's own Pipeline: a failing partition
 // refused alone with INVALID_RECORD, the rule's message and the failing record's index (merged
 // into its topic's partitions in the broker's response, or as a topic entry of its own), every
-// entry failing answered by the filter, acks=0 leaving refused partitions out, dry-run counting.
+// entry failing answered by the filter, acks=0 closing, dry-run counting.
 import { FrameBuilder } from "./helpers";
 import { Exchange as SharedExchange, metric } from "./exchange";
 import { checkJson, checkRecords, ValidationRule } from "../../assembly/policy/validation";
@@ -542,13 +542,12 @@ describe("the validation stage", () => {
     expect(found).toBe(true);
   });
 
-  it("leaves an acks=0 producer's refused partitions out, answering nothing", () => {
+  it("closes an acks=0 producer's connection, as the broker does, even when other partitions are valid", () => {
     const x = new SharedExchange(shared());
     const out = new ByteBuffer();
-    expect(x.requestOf(produceParts("orders", [bad(), good()], 0), out)).toBe(Verdict.Replace);
-    expect(forwarded(out)).toBe("orders:1;");
-    expect(x.requestFrame.note.len).toBe(0);
-    expect(x.requestOf(produce(["orders"], [bad()], [1], 0), out)).toBe(Verdict.Drop);
+    expect(x.requestOf(produceParts("orders", [bad(), good()], 0), out)).toBe(Verdict.Reject);
+    expect(x.pipeline.reason).toBe("invalid records with acks=0");
+    expect(x.requestOf(produce(["orders"], [bad()], [1], 0), out)).toBe(Verdict.Reject);
   });
 
   it("refuses malformed batches, and compressed ones it cannot inflate unless the rule passes them", () => {
