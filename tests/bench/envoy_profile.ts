@@ -76,7 +76,9 @@ try {
   const bootstrap = `127.0.0.1:${listenPort}`;
   for (const [i, s] of scenarios.entries()) {
     const envoy = await CountedEnvoy.start(dir, `envoy-${i}`, {
-      listenPort, upstreamPort: kafka.proxiedPort, filterConfig: s.envoy!.filter, wasmPath: s.envoy!.wasm,
+      listenPort, upstreamPort: kafka.proxiedPort, filterConfig: s.envoy!.filter,
+      // FILTER_WASM: another build of the filter (a before/after comparison).
+      wasmPath: s.envoy!.wasm ?? (s.envoy!.filter !== null ? process.env.FILTER_WASM : undefined),
     }, ["--dump-instr=yes"]);
     try {
       await producerPerf(bootstrap, `prof-${i}-warmup`, WARMUP, 100, -1, CLIENT_ID);
