@@ -1,9 +1,11 @@
 // `npx tsx tests/bench/envoy_profile.ts`: where Envoy's instructions go, per scenario, for a
 // produce phase and a consume phase counted apart (1 KiB records, Kafka's perf tools), under
 // callgrind with per-instruction dumps. Prints each phase's total, its split by object (the
-// envoy binary: Envoy and V8's builtins; anonymous mappings: the Wasm module's JIT code; libc:
-// memcpy and malloc) and the filter's request/response counts, and leaves the dumps in the
-// printed directory for callgrind_annotate.
+// envoy binary; "???": code callgrind finds no object for, i.e. the Wasm module's JIT code at
+// high addresses, V8's entry stubs, and Envoy's malloc/free at 0x628xxxx-0x629xxxx; libc) and
+// the filter's request/response counts, and leaves the dumps in the printed directory for
+// callgrind_annotate. JIT functions show as jump-table slots (0x...<base>+8*i): slot i is the
+// module's function i after its imports, named by a build with --debug (its name section).
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
