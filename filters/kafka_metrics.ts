@@ -1,7 +1,7 @@
 // The metrics stage: Kafka-level numbers for Envoy's stats (README: Metrics). One instance per
 // Wasm VM (Envoy worker), shared by its connections; every metric is defined the first time
 // its labels are seen and only incremented after that.
-import { currentTimeNanos } from "../assembly/proxy/host";
+import { callbackTimeNanos } from "../assembly/proxy/host";
 import { KafkaFrame } from "../assembly/proxy/kafka_frame";
 import { LabelEntry, LabelTable } from "../assembly/proxy/label_table";
 import { MetricId, add, defineCounter, defineHistogram, recordValue } from "../assembly/proxy/host_metrics";
@@ -84,7 +84,7 @@ export class KafkaMetrics {
     add(m.responses(errorCode), 1);
     add(m.responseBytes, f.len);
     if (client !== null) add(client.ids[ClientStat.ResponseBytes], f.len);
-    const now = currentTimeNanos();
+    const now = callbackTimeNanos();
     if (now >= f.requestSentAtNanos) recordValue(m.latencyMicros, (now - f.requestSentAtNanos) / 1000);
   }
 

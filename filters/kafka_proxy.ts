@@ -13,14 +13,16 @@ import { BufferBudget } from "../assembly/kafka/byte_buffer";
 
 // The lifecycle and TCP callbacks (assembly/proxy/network.ts); no HTTP, gRPC, queue or
 // foreign-function callbacks (Envoy never calls them on a network filter).
-export { malloc, free } from "@solo-io/proxy-runtime/assembly/malloc";
 export {
   proxy_abi_version_0_2_0, proxy_on_vm_start, proxy_validate_configuration, proxy_on_configure, proxy_on_tick,
   proxy_on_context_create, proxy_on_done, proxy_on_log, proxy_on_delete, proxy_on_new_connection,
   proxy_on_downstream_data, proxy_on_upstream_data, proxy_on_downstream_connection_close,
   proxy_on_upstream_connection_close,
 } from "../assembly/proxy/network";
-export { proxy_on_memory_allocate } from "../assembly/proxy/host_memory";
+// Envoy (proxy-wasm-cpp-host) allocates every copy it hands over through an export named
+// `malloc` when there is one, proxy_on_memory_allocate only otherwise: both are the allocator
+// that returns the destination a read armed (host_memory.ts). No `free`: Envoy never calls it.
+export { proxy_on_memory_allocate, proxy_on_memory_allocate as malloc } from "../assembly/proxy/host_memory";
 
 const MEMORY_SAMPLE_MS: u32 = 5000;
 

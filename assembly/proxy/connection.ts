@@ -14,7 +14,7 @@
 // stops reading a paused connection at its buffer limit), responses other than fetches that end in a later callback
 // (an edit may have to change their size prefix, already gone), and any frame of a connection
 // in ForwardMode.Immediately (frames checked as they complete, Envoy's buffer left alone).
-import { log, LogLevel, currentTimeNanos } from "./host";
+import { log, LogLevel, callbackTimeNanos, currentTimeNanos } from "./host";
 import { Action, BufferType, StreamType, proxy_close_stream, proxy_continue_stream, proxy_set_effective_context } from "./abi";
 import { copyAhead, copyFromHost, prefetch, writeToHost } from "./host_memory";
 import { FrameImage, BatchCounter } from "./frame_image";
@@ -775,11 +775,11 @@ export class KafkaConnection extends NetworkContext {
     }
     const verdict = this.handler.request(f);
     if (verdict == Verdict.Answer) {
-      const entry = this.inFlight.push(f.correlationId, <i16>ApiKey.ApiVersions, 0, currentTimeNanos());
+      const entry = this.inFlight.push(f.correlationId, <i16>ApiKey.ApiVersions, 0, callbackTimeNanos());
       entry.streams = false;
       entry.answer.append(f.rewritten.ptr, f.rewritten.len);
     } else if ((verdict == Verdict.Forward || verdict == Verdict.Replace) && f.expectsResponse) {
-      const entry = this.inFlight.push(f.correlationId, f.apiKey, f.responseVersion, currentTimeNanos());
+      const entry = this.inFlight.push(f.correlationId, f.apiKey, f.responseVersion, callbackTimeNanos());
       if (f.note.len > 0) entry.note.append(f.note.ptr, f.note.len);
       entry.streams = f.streams && f.note.len == 0;
       entry.requester = f.requester;

@@ -4,7 +4,9 @@
 // Allocating a fresh ArrayBuffer per Kafka frame would put the GC on the hot path, so a caller
 // that already owns a destination "arms" it: the next allocation request returns that address.
 // Every other allocation (configuration, properties) falls through to a pinned ArrayBuffer that
-// the runtime releases through its `free`.
+// the runtime releases through its `free`. Envoy calls the module's `malloc` export when it has
+// one (proxy-wasm-cpp-host), so that name is this allocator too (filters/kafka_proxy.ts): while
+// it was proxy-runtime's, every read in Envoy allocated a block, copied out of it and freed it.
 
 import { malloc, free } from "@solo-io/proxy-runtime/assembly/malloc";
 import { proxy_get_buffer_bytes, proxy_get_property, proxy_set_buffer_bytes, Status } from "./abi";

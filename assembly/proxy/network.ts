@@ -5,7 +5,7 @@
 import { Action } from "./abi";
 import { NetworkContext, NetworkRoot } from "./network_context";
 import { forgetWindow, readProperty } from "./host_memory";
-import { fail } from "./host";
+import { dataCallback, fail } from "./host";
 import { connectionGone, enterCallback, leaveCallback } from "./gc";
 import { flushMetrics } from "./host_metrics";
 
@@ -109,8 +109,10 @@ export function proxy_on_new_connection(contextId: u32): u32 {
 export function proxy_on_downstream_data(contextId: u32, size: u32, endOfStream: u32): u32 {
   enterCallback();
   forgetWindow();
+  dataCallback(true);
   const action = network(contextId).downstreamData(size, endOfStream != 0);
   forgetWindow();
+  dataCallback(false);
   leaveCallback(connections.size);
   return action;
 }
@@ -118,8 +120,10 @@ export function proxy_on_downstream_data(contextId: u32, size: u32, endOfStream:
 export function proxy_on_upstream_data(contextId: u32, size: u32, endOfStream: u32): u32 {
   enterCallback();
   forgetWindow();
+  dataCallback(true);
   const action = network(contextId).upstreamData(size, endOfStream != 0);
   forgetWindow();
+  dataCallback(false);
   leaveCallback(connections.size);
   return action;
 }

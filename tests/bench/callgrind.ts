@@ -16,13 +16,14 @@ export class CountedEnvoy {
   private constructor(readonly service: Service, readonly adminPort: number, private readonly dir: string, private readonly prefix: string) {}
 
   // One worker: its instructions are the whole of Envoy's work on the load.
-  static async start(dir: string, name: string, opts: Omit<EnvoyOptions, "concurrency">): Promise<CountedEnvoy> {
+  // `extra`: more callgrind options (envoy_profile.ts: --dump-instr=yes).
+  static async start(dir: string, name: string, opts: Omit<EnvoyOptions, "concurrency">, extra: string[] = []): Promise<CountedEnvoy> {
     const adminPort = await freePort();
     const config = join(dir, `${name}.json`);
     writeFileSync(config, JSON.stringify(envoyConfig(opts, adminPort)));
     const prefix = `callgrind-${name}.`;
     const service = new Service("envoy", join(dir, `${name}.log`), "valgrind", [
-      "--tool=callgrind", "--instr-atstart=no", "--smc-check=all-non-file", "--separate-threads=no",
+      "--tool=callgrind", "--instr-atstart=no", "--smc-check=all-non-file", "--separate-threads=no", ...extra,
       `--callgrind-out-file=${join(dir, prefix)}%p`,
       ENVOY_BIN, "-c", config, "--concurrency", "1", "--use-dynamic-base-id", "-l", "warning",
     ]);
@@ -47,7 +48,7 @@ export class CountedEnvoy {
   }
 
   // The instructions Envoy executed while `load` ran, and how long it ran.
-  async count(load: () => Promise<unknown>): Promise<{ instructions: number; ms: number }> {
+  async count(load: () => Promise<unknown>): Promise<{ instructions: number; ms: number; files: string[] }> {
     this.control("-z");
     this.control("-i", "on");
     const start = Date.now();
@@ -56,12 +57,14 @@ export class CountedEnvoy {
     const ms = Date.now() - start;
     this.control("-d", `dump-${++this.dumps}`);
     let instructions = 0;
+    const files: string[] = [];
     for (const f of readdirSync(this.dir).filter((n) => n.startsWith(this.prefix) && !this.seen.has(n))) {
       this.seen.add(f);
+      files.push(join(this.dir, f));
       const m = /^totals: (\d+)/m.exec(readFileSync(join(this.dir, f), "utf8"));
       if (m) instructions += Number(m[1]);
     }
-    return { instructions, ms };
+    return { instructions, ms, files };
   }
 
   // Instructions per second with no traffic (Envoy's timers, the module's tick): under Valgrind a

@@ -205,9 +205,20 @@ export class ProxyWasmHost {
     return this.memory.toString("utf8", ptr, ptr + len);
   }
 
-  // Copies `data` into module memory the way Envoy does: through proxy_on_memory_allocate.
+  // The allocator Envoy calls to hand the module bytes: proxy-wasm-cpp-host takes the module's
+  // `malloc` export when it has one, proxy_on_memory_allocate only otherwise.
+  get allocator(): string {
+    return this.instance.exports.malloc !== undefined ? "malloc" : "proxy_on_memory_allocate";
+  }
+
+  // Whether `a` and `b` are exports of the same function.
+  sameExport(a: string, b: string): boolean {
+    return this.instance.exports[a] !== undefined && this.instance.exports[a] === this.instance.exports[b];
+  }
+
+  // Copies `data` into module memory the way Envoy does: through the allocator it picks.
   private give(data: Buffer, retPtr: number, retSize: number): void {
-    const ptr = data.length === 0 ? 0 : this.call("proxy_on_memory_allocate", data.length);
+    const ptr = data.length === 0 ? 0 : this.call(this.allocator, data.length);
     const mem = this.memory;
     data.copy(mem, ptr);
     mem.writeUInt32LE(ptr, retPtr);
