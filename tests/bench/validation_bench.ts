@@ -13,7 +13,8 @@
 //
 // Part of `npm run bench` (run.ts; a tiny load with --quick); alone, with its own broker:
 //   npx tsx tests/bench/validation_bench.ts [--quick] [--rounds N] [--records N]
-//   npx tsx tests/bench/validation_bench.ts --callgrind [--records N]   (Envoy's instructions, one worker)
+//   npx tsx tests/bench/validation_bench.ts --callgrind [--records N] [--warmup N] [--only scenario,...]
+//     (Envoy's instructions, one worker, under Valgrind's callgrind)
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
@@ -21,7 +22,7 @@ import { BENCH_FILTERS } from "../../build/envoy/examples.ts";
 import type { Envoy } from "../harness/envoy.ts";
 import { startKafka, type KafkaBroker } from "../harness/kafka.ts";
 import { ROOT, requireInstalled, scratchDir } from "../harness/paths.ts";
-import { freePort } from "../harness/process.ts";
+import { freePort, sleep } from "../harness/process.ts";
 import { CountedEnvoy } from "./callgrind.ts";
 import { producerPerfPayloads } from "./perf_tools.ts";
 import { startScenarioEnvoy } from "./scenario_envoy.ts";
@@ -147,8 +148,16 @@ function cpuSeconds(pid: number): number {
 const topicOf = (scenarioIndex: number, codec: Codec) => `bench-json.${scenarioIndex}.${codec}`;
 
 async function brokerRecords(admin: ReturnType<Kafka["admin"]>, topic: string): Promise<number> {
-  // High watermarks: what retention deletes does not lower them.
-  return (await admin.fetchTopicOffsets(topic)).reduce((sum, o) => sum + Number(o.high), 0);
+  // High watermarks: what retention deletes does not lower them. Just after the topics were
+  // created the broker may not yet know itself their leader (NOT_LEADER_FOR_PARTITION): retried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await admin.fetchTopicOffsets(topic)).reduce((sum, o) => sum + Number(o.high), 0);
+    } catch (e) {
+      if (attempt >= 20) throw e;
+      await sleep(500);
+    }
+  }
 }
 
 // Counters of one Envoy: received bytes, and the validation rule's.
@@ -247,7 +256,8 @@ export async function validationBench(o: ValidationOptions): Promise<ValidationB
 }
 
 // Envoy (one worker) under callgrind per scenario, every codec: instructions per MB of records.
-export async function validationInstructions(o: Omit<ValidationOptions, "rounds">): Promise<ValidationInstructions[]> {
+// `only`: these scenarios (default all); `warmup`: records per codec before counting.
+export async function validationInstructions(o: Omit<ValidationOptions, "rounds"> & { only?: string[]; warmup?: number }): Promise<ValidationInstructions[]> {
   const log = o.log ?? console.log;
   const payloads = join(o.dir, "validation-payloads.jsonl");
   writePayloads(payloads);
@@ -260,11 +270,12 @@ export async function validationInstructions(o: Omit<ValidationOptions, "rounds"
       waitForLeaders: true,
     });
     for (const [i, s] of VALIDATION_SCENARIOS.entries()) {
+      if (o.only !== undefined && !o.only.includes(s.name)) continue;
       const envoy = await CountedEnvoy.start(o.dir, `validation-${i}`, { listenPort: o.listenPort, upstreamPort: o.kafka.proxiedPort, filterConfig: s.filter });
       try {
         const bootstrap = `127.0.0.1:${o.listenPort}`;
         // Warm-up (not counted): V8's optimising tier compiles the hot functions once they ran a while.
-        for (const codec of CODECS) await producerPerfPayloads(bootstrap, `${topicOf(i, codec)}.cg`, 2000, payloads, codec, CLIENT_ID);
+        for (const codec of CODECS) await producerPerfPayloads(bootstrap, `${topicOf(i, codec)}.cg`, o.warmup ?? 5000, payloads, codec, CLIENT_ID);
         const idlePerMs = await envoy.idlePerMs();
         for (const codec of CODECS) {
           const topic = `${topicOf(i, codec)}.cg`;
@@ -316,7 +327,7 @@ export function validationMarkdown(v: ValidationBench): string {
     const [t, p, w] = [cell(tcp, c), cell(plain, c), cell(valid, c)];
     if (t === undefined && p === undefined && w === undefined) continue;
     const added = p && w ? ms(w.medianCpuMsPerMB - p.medianCpuMsPerMB) : "n/a";
-    const ratio = p && w ? `${((w.medianCpuMsPerMB / p.medianCpuMsPerMB) * 100).toFixed(0)}%` : "n/a";
+    const ratio = p && w ? `${(w.medianCpuMsPerMB / p.medianCpuMsPerMB).toFixed(1)}×` : "n/a";
     const wire = (w ?? p ?? t)!.wireBytesPerMB;
     lines.push(`| ${c} | ${(wire / 1e6).toFixed(2)} MB | ${show(t)} | ${show(p)} | ${show(w)} | ${added} | ${ratio} | ${w ? w.mbPerSec.toFixed(1) : "n/a"} |`);
   }
@@ -338,7 +349,7 @@ export function validationMarkdown(v: ValidationBench): string {
     for (const c of CODECS) {
       const [t, p, w] = [ins(tcp, c), ins(plain, c), ins(valid, c)];
       lines.push(`| ${c} | ${m(t)} | ${m(p)} | ${m(w)} | ${p && w ? ((w.instructionsPerMB - p.instructionsPerMB) / 1e6).toFixed(1) : "n/a"} | ` +
-        `${p && w ? `${((w.instructionsPerMB / p.instructionsPerMB) * 100).toFixed(0)}%` : "n/a"} |`);
+        `${p && w ? `${(w.instructionsPerMB / p.instructionsPerMB).toFixed(1)}×` : "n/a"} |`);
     }
   }
   return lines.join("\n") + "\n";
@@ -362,7 +373,9 @@ if (process.argv[1]?.endsWith("validation_bench.ts")) {
   try {
     if (callgrind) {
       const records = Number(arg("--records") ?? 10000);
-      const instructions = await validationInstructions({ kafka, dir, listenPort, records });
+      const instructions = await validationInstructions({
+        kafka, dir, listenPort, records, only: arg("--only")?.split(","), warmup: Number(arg("--warmup") ?? 5000),
+      });
       result = { recordBytes: RECORD_BYTES, recordsPerRun: records, rounds: 0, runs: [], cells: [], failures: [], instructions };
     } else {
       result = await validationBench({
