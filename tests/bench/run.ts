@@ -105,9 +105,9 @@ const IDLE_CONNECTIONS = quick ? 300 : 10000;
 const BIG_FRAMES = quick ? 8 : 32;
 // Record validation per codec (validation_bench.ts): rounds over tcp_proxy, the filter without
 // rules and the filter validating every record, each codec, 1 KiB JSON records. The quick mode
-// sends each codec through the validating filter and only uncompressed records through the others.
+// (within its time bound) only sends each codec through the validating filter.
 const VALIDATION_ROUNDS = quick ? 1 : 3;
-const VALIDATION_RECORDS = quick ? 1000 : 150000;
+const VALIDATION_RECORDS = quick ? 1000 : 100000;
 
 // The filter's ABI byte counters in Envoy's stats (zeros without the filter).
 const ABI = ["abi_bytes_read", "abi_bytes_written", "bytes_forwarded"];
@@ -272,7 +272,7 @@ async function main(): Promise<void> {
     }
     validation = await validationBench({
       kafka, dir, listenPort, rounds: VALIDATION_ROUNDS, records: VALIDATION_RECORDS,
-      codecsFor: (name) => (quick && name !== "filter+validation-json" ? ["none"] : CODECS),
+      codecsFor: (name) => (quick && name !== "filter+validation-json" ? [] : CODECS),
     });
   } finally {
     await kafka.stop();
