@@ -318,26 +318,26 @@ export function validationMarkdown(v: ValidationBench): string {
   };
   const [tcp, plain, valid] = VALIDATION_SCENARIOS.map((s) => s.name);
   if (v.cells.length > 0) {
-  lines.push(`Record validation per codec: Envoy CPU ms per MB of records (${v.recordBytes} B JSON objects with a key, ` +
-    `${v.recordsPerRun} records per run, median of ${v.rounds} round${v.rounds === 1 ? "" : "s"} (range)); ` +
-    `\`${valid}\` checks every record's key and JSON value; zstd is passed uninflated.`);
-  lines.push("");
-  lines.push(`| codec | wire bytes per MB | ${tcp} | ${plain} | ${valid} | validation added (ms/MB) | validation vs ${plain} | producer MB/s through ${valid} |`);
-  lines.push("| --- | --- | --- | --- | --- | --- | --- | --- |");
-  for (const c of CODECS) {
-    const [t, p, w] = [cell(tcp, c), cell(plain, c), cell(valid, c)];
-    if (t === undefined && p === undefined && w === undefined) continue;
-    const added = p && w ? ms(w.medianCpuMsPerMB - p.medianCpuMsPerMB) : "n/a";
-    const ratio = p && w ? `${(w.medianCpuMsPerMB / p.medianCpuMsPerMB).toFixed(1)}×` : "n/a";
-    const wire = (w ?? p ?? t)!.wireBytesPerMB;
-    lines.push(`| ${c} | ${(wire / 1e6).toFixed(2)} MB | ${show(t)} | ${show(p)} | ${show(w)} | ${added} | ${ratio} | ${w ? w.mbPerSec.toFixed(1) : "n/a"} |`);
-  }
-  const checked = v.runs.filter((r) => r.scenario === valid);
-  lines.push("");
-  lines.push(v.failures.length === 0
-    ? `Verified: every run's ${v.recordsPerRun} records were sent and are on the broker; the rule refused none ` +
-      `(${checked.length} validating runs, ${(checked.reduce((s, r) => s + (r.validatedBytes ?? 0), 0) / 1e6).toFixed(0)} MB validated).`
-    : `VERIFICATION FAILED: ${v.failures.join("; ")}`);
+    lines.push(`Record validation per codec: Envoy CPU ms per MB of records (${v.recordBytes} B JSON objects with a key, ` +
+      `${v.recordsPerRun} records per run, median of ${v.rounds} round${v.rounds === 1 ? "" : "s"} (range)); ` +
+      `\`${valid}\` checks every record's key and JSON value; zstd is passed uninflated.`);
+    lines.push("");
+    lines.push(`| codec | wire bytes per MB | ${tcp} | ${plain} | ${valid} | validation added (ms/MB) | validation vs ${plain} | producer MB/s through ${valid} |`);
+    lines.push("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (const c of CODECS) {
+      const [t, p, w] = [cell(tcp, c), cell(plain, c), cell(valid, c)];
+      if (t === undefined && p === undefined && w === undefined) continue;
+      const added = p && w ? ms(w.medianCpuMsPerMB - p.medianCpuMsPerMB) : "n/a";
+      const ratio = p && w ? `${(w.medianCpuMsPerMB / p.medianCpuMsPerMB).toFixed(1)}×` : "n/a";
+      const wire = (w ?? p ?? t)!.wireBytesPerMB;
+      lines.push(`| ${c} | ${(wire / 1e6).toFixed(2)} MB | ${show(t)} | ${show(p)} | ${show(w)} | ${added} | ${ratio} | ${w ? w.mbPerSec.toFixed(1) : "n/a"} |`);
+    }
+    const checked = v.runs.filter((r) => r.scenario === valid);
+    lines.push("");
+    lines.push(v.failures.length === 0
+      ? `Verified: every run's ${v.recordsPerRun} records were sent and are on the broker; the rule refused none ` +
+        `(${checked.length} validating runs, ${(checked.reduce((s, r) => s + (r.validatedBytes ?? 0), 0) / 1e6).toFixed(0)} MB validated).`
+      : `VERIFICATION FAILED: ${v.failures.join("; ")}`);
   }
   if (v.instructions !== undefined && v.instructions.length > 0) {
     const ins = (s: string, c: Codec) => v.instructions!.find((x) => x.scenario === s && x.codec === c);
