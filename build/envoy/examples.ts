@@ -78,6 +78,17 @@ export const BENCH_FILTERS: Record<string, object | null> = {
   "filter+validation": {
     validation: { rules: [{ name: "bench", topics: ["bench*"], key: "forbidden", max_headers: 0, max_record_bytes: 1048576 }] },
   },
+  // Record validation that reads every byte of every record: a key and a JSON object with an
+  // `id` on the validation bench's topics (tests/bench/validation_bench.ts); zstd (not inflated
+  // by the module) passed and counted.
+  "filter+validation-json": {
+    validation: {
+      rules: [{
+        name: "bench-json", topics: ["bench-json.*"], key: "required", json: true, json_object: true, json_fields: ["id"],
+        max_record_bytes: 1048576, unsupported_compression: "pass",
+      }],
+    },
+  },
   "filter+rewrite": { principal_sources: ["client_id"], rewrite: { tenants: [{ principal: `User:${BENCH_CLIENT_ID}`, prefix: "tenant." }] } },
 };
 

@@ -48,6 +48,18 @@ export async function producerPerf(bootstrap: string, topic: string, records: nu
   return parseProducerSummary(out);
 }
 
+// Records from a file of payloads (one a line, each picked at random per record), with integer
+// keys (round-robin in [0, 1000)) and the given codec: the record-validation bench's load.
+export async function producerPerfPayloads(bootstrap: string, topic: string, records: number, payloadFile: string,
+  compression: string, clientId: string): Promise<ProducerResult> {
+  const out = await java("org.apache.kafka.tools.ProducerPerformance", [
+    "--topic", topic, "--num-records", String(records), "--payload-file", payloadFile, "--throughput", "-1",
+    "--key-distribution", "range", "--record-key-range", "1000", "--bootstrap-server", bootstrap,
+    "--producer-props", "acks=1", "linger.ms=5", "batch.size=65536", `client.id=${clientId}`, `compression.type=${compression}`,
+  ], 600000);
+  return parseProducerSummary(out);
+}
+
 export interface ConsumerResult {
   records: number;
   recordsPerSec: number;

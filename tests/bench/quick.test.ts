@@ -11,6 +11,7 @@ import { freePort } from "../harness/process.ts";
 import { SCENARIOS } from "./scenarios.ts";
 import { startScenarioEnvoy } from "./scenario_envoy.ts";
 import { markdown, svg } from "./report.ts";
+import { CODECS } from "./validation_bench.ts";
 import type { BenchResult } from "./run.ts";
 
 // Every tag closed in order, one root element: enough to know a browser will draw the chart.
@@ -80,6 +81,18 @@ test("npm run bench -- --quick measures every scenario in under 3 minutes and wr
     JSON.stringify(mem.idle));
   // 1 MiB produce frames now stay in Envoy's buffer (issue 14): memory need not grow at all.
   assert.ok(mem.big.connections === 8 && mem.big.afterFirstBytes > 0 && mem.big.afterAllBytes >= mem.big.afterFirstBytes, JSON.stringify(mem.big));
+  // Record validation per codec: every codec through the validating filter, each run's records
+  // all sent, all on the broker, none refused, and read by the rule (zstd passed unread).
+  const v = result.validation!;
+  assert.deepEqual(v.failures, []);
+  assert.deepEqual(v.cells.filter((c) => c.scenario === "filter+validation-json").map((c) => c.codec), [...CODECS]);
+  for (const run of v.runs) {
+    assert.ok(run.records === v.recordsPerRun && run.brokerRecords === v.recordsPerRun && run.envoyCpuSeconds >= 0, JSON.stringify(run));
+    if (run.scenario !== "filter+validation-json") continue;
+    assert.equal(run.refused, 0, JSON.stringify(run));
+    if (run.codec === "zstd") assert.ok(run.unsupportedPassed! > 0 && run.validatedBytes === 0, JSON.stringify(run));
+    else assert.ok(run.validatedBytes! >= v.recordsPerRun * v.recordBytes && run.unsupportedPassed === 0, JSON.stringify(run));
+  }
   assert.ok(result.micro.parseNsPerFrame > 0 && result.moduleBytes > 0);
   assert.ok(result.wasmMemory.before > 0 && result.wasmMemory.after >= result.wasmMemory.before);
   assert.ok(result.envoyRss.before > 0 && result.envoyRss.after > 0);
@@ -90,6 +103,8 @@ test("npm run bench -- --quick measures every scenario in under 3 minutes and wr
   assert.match(md, /- ABI bytes copied per forwarded byte <= 0.02 \(Java client[^)]*\): [\d.]+( to [\d.]+)? \((met|not met)\)/);
   assert.match(md, /- Wasm memory per idle connection <= 8.0 KiB \(300 idle connections[^)]*\): [\d.]+ KiB \((met|not met)\)/);
   assert.match(md, /\| filter\+rewrite \| 1024 B \|( [^|]* \|){8} \d\.\d{3} \|/);
+  for (const c of CODECS) assert.match(md, new RegExp(`\\| ${c} \\| [\\d.]+ MB \\|( [^|]* \\|){2} \\d+\\.\\d\\d \\|`));
+  assert.match(md, /Verified: every run's 1000 records were sent and are on the broker; the rule refused none/);
   assertWellFormedSvg(readFileSync(join(out, "latest.svg"), "utf8"));
 
   // The same results with a refused scenario (the reason Envoy gave above) still render.

@@ -2,6 +2,7 @@
 // where each goal stands, and an SVG chart of throughput and Envoy CPU relative to tcp_proxy.
 import type { BenchResult, Run } from "./run.ts";
 import { SCENARIOS } from "./scenarios.ts";
+import { validationMarkdown } from "./validation_bench.ts";
 
 const pct = (x: number | undefined) => (x === undefined || !isFinite(x) ? "n/a" : `${(x * 100).toFixed(1)}%`);
 const num = (x: number | undefined, digits = 0) => (x === undefined || !isFinite(x) ? "n/a" : x.toFixed(digits));
@@ -114,6 +115,7 @@ export function markdown(r: BenchResult): string {
     "allocator doubles the memory, so the memory itself over the connections is up to twice the need, shown after the slash).",
   "", "p99 added: one-at-a-time p99 minus tcp_proxy's, in µs (the perf tool's fixed-rate latencies are whole ms).",
     "", "Goals (reported, not asserted):", "", ...goals(r));
+  if (r.validation !== undefined) lines.push("", validationMarkdown(r.validation).trimEnd());
   return lines.join("\n") + "\n";
 }
 

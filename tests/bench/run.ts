@@ -1,7 +1,9 @@
 // `npm run bench [-- --quick] [-- --out DIR]`: what the filter costs, side by side in one run on
 // one machine: the broker directly, Envoy tcp_proxy alone, and Envoy with the filter's stages
 // (scenarios.ts). One KRaft broker; each Envoy (--concurrency 2, or ENVOY_CONCURRENCY) listens on the port the broker
-// advertises, one scenario at a time. Writes JSON, a markdown table and an SVG chart.
+// advertises, one scenario at a time. Then record validation's cost per MB for each codec
+// (validation_bench.ts; also runnable alone, and under callgrind). Writes JSON, markdown tables
+// and an SVG chart.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -18,6 +20,7 @@ import { kafkajsProduce, kafkajsRoundTrips } from "./kafkajs_load.ts";
 import { microbench, MicroResult } from "./microbench.ts";
 import { markdown, svg } from "./report.ts";
 import { BigFrames, IdleMemory, bigFrames, idleMemory } from "./idle_memory.ts";
+import { CODECS, ValidationBench, validationBench } from "./validation_bench.ts";
 
 export interface Run {
   scenario: string;
@@ -78,6 +81,8 @@ export interface BenchResult {
   memory: MemoryRun[];
   // Memory scenarios that could not be measured, and why.
   memoryFailures: { scenario: string; reason: string }[];
+  // Record validation's cost per MB per codec (validation_bench.ts).
+  validation?: ValidationBench;
 }
 
 const quick = process.argv.includes("--quick");
@@ -98,6 +103,11 @@ const REPEATS = quick ? 1 : 3;
 // mode only for the rewriting scenario, whose connections hold the most).
 const IDLE_CONNECTIONS = quick ? 300 : 10000;
 const BIG_FRAMES = quick ? 8 : 32;
+// Record validation per codec (validation_bench.ts): rounds over tcp_proxy, the filter without
+// rules and the filter validating every record, each codec, 1 KiB JSON records. The quick mode
+// (within its time bound) only sends each codec through the validating filter.
+const VALIDATION_ROUNDS = quick ? 1 : 3;
+const VALIDATION_RECORDS = quick ? 1000 : 100000;
 
 // The filter's ABI byte counters in Envoy's stats (zeros without the filter).
 const ABI = ["abi_bytes_read", "abi_bytes_written", "bytes_forwarded"];
@@ -140,6 +150,7 @@ async function main(): Promise<void> {
   const unavailable: BenchResult["unavailable"] = [];
   const memory: MemoryRun[] = [];
   const memoryFailures: { scenario: string; reason: string }[] = [];
+  let validation: ValidationBench | undefined;
   // ABI bytes per scenario and size over the Java client's load.
   const copies = new Map<string, number[]>();
   try {
@@ -259,6 +270,10 @@ async function main(): Promise<void> {
         `(${Math.round(idle.highWaterPerIdleConnection)} B of linear memory each); ${big.connections} that carried 1 MiB: ` +
         `${Math.round(big.perConnection)} B each at most${big.kept ? ", frame-sized buffers kept" : ""}`);
     }
+    validation = await validationBench({
+      kafka, dir, listenPort, rounds: VALIDATION_ROUNDS, records: VALIDATION_RECORDS,
+      codecsFor: (name) => (quick && name !== "filter+validation-json" ? [] : CODECS),
+    });
   } finally {
     await kafka.stop();
   }
@@ -293,6 +308,7 @@ async function main(): Promise<void> {
     runs: ordered,
     memory,
     memoryFailures,
+    validation,
   };
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, "latest.json"), JSON.stringify(result, null, 2) + "\n");
