@@ -1,0 +1,46 @@
+// Review (review2) of per-partition validation: attacks run against the built module.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
+import { WASM } from "../harness/paths.ts";
+import { validationProduce } from "./fuzz.ts";
+
+// A rule written for the broker's topic `orders-v2`; the producer (client id `fuzz`) is renamed
+// `orders` -> `orders-v2`, so the rule covers what it writes (broker-side cover, 91411cf). The
+// request's probe (ValidationStage.wholeRequest) matches client names only, so a request whose
+// last record set arrives in a later read is decided early, its record set still in Envoy's
+// buffer unread: a valid batch is refused as malformed. (Without the rename, or unsplit, it goes on.)
+const CONFIG = {
+  principal_sources: ["client_id"],
+  rewrite: { renames: [{ principal: "User:fuzz", from: "orders", to: "orders-v2" }] },
+  validation: { rules: [{ name: "json", topics: ["orders-v2"], json: true }] },
+};
+
+for (const split of [0, 3, 1500]) {
+  test(`a valid batch to a rule topic reached by a rename goes on (last ${split} bytes in a second read)`, async () => {
+    const h = await ProxyWasmHost.load(WASM);
+    assert.ok(h.configure(CONFIG));
+    const c = h.connect();
+    const frame = validationProduce("orders", ["{\"a\":1}" + " ".repeat(3000)]);
+    if (split > 0) {
+      h.downstream(c, frame.subarray(0, frame.length - split));
+      h.downstream(c, frame.subarray(frame.length - split));
+    } else h.downstream(c, frame);
+    assert.equal(h.metric("kafka_proxy.validation.json.refused"), 0n, "a valid batch was refused");
+    assert.ok(Buffer.concat(c.toUpstream).length > 3000, "the batch did not reach the broker");
+  });
+}
+
+test("an invalid batch to a rule topic reached by a rename is refused, split or not", async () => {
+  for (const split of [0, 3, 1500]) {
+    const h = await ProxyWasmHost.load(WASM);
+    assert.ok(h.configure(CONFIG));
+    const c = h.connect();
+    const frame = validationProduce("orders", ["not json" + " ".repeat(3000)]);
+    if (split > 0) {
+      h.downstream(c, frame.subarray(0, frame.length - split));
+      h.downstream(c, frame.subarray(frame.length - split));
+    } else h.downstream(c, frame);
+    assert.equal(Buffer.concat(c.toUpstream).includes(Buffer.from("not json")), false, `split ${split}`);
+  }
+});
