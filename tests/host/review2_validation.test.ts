@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
 import { WASM } from "../harness/paths.ts";
 import { validationProduce } from "./fuzz.ts";
+import { produceV9 } from "./review2_frames.ts";
 
 // A rule written for the broker's topic `orders-v2`; the producer (client id `fuzz`) is renamed
 // `orders` -> `orders-v2`, so the rule covers what it writes (broker-side cover, 91411cf). The
@@ -43,4 +44,25 @@ test("an invalid batch to a rule topic reached by a rename is refused, split or 
     } else h.downstream(c, frame);
     assert.equal(Buffer.concat(c.toUpstream).includes(Buffer.from("not json")), false, `split ${split}`);
   }
+});
+
+// Each refused partition is answered with the rule's message twice (error_message and its
+// record_errors entry) and ~30 bytes of fields: ~130 bytes for a partition of 7 bytes on the
+// wire. The answers wait in the request's note (counted in max_buffered_bytes) until the broker
+// answers; a client with produce rights on a rule topic holds ~18x what it sends, for as long as
+// its connection's earlier requests keep the broker busy (a Fetch's max wait), and fills a
+// worker's budget with a few MB: other connections' frames are then refused.
+test("refused partitions' answers held for the broker's response stay within a small multiple of the request", async () => {
+  const h = await ProxyWasmHost.load(WASM);
+  // 2 MB of budget; the request is 140 kB.
+  assert.ok(h.configure({ max_buffered_bytes: 2 << 20, validation: { rules: [{ name: "json", topics: ["json"], json: true }] } }));
+  const c = h.connect();
+  const good = Buffer.alloc(61);
+  good.writeInt32BE(49, 8);
+  good[16] = 2;
+  // 20,000 partitions, each a 1-byte record set (malformed: refused), and one valid partition of another topic.
+  const req = produceV9([{ name: "json", parts: Array.from({ length: 20_000 }, () => Buffer.from([1])) }, { name: "free", parts: [good] }]);
+  h.downstream(c, req);
+  assert.equal(c.closed, false, `a ${req.length}-byte request took more than 2 MB: ${h.logs.map((l) => l.message).join("; ")}`);
+  assert.ok(Buffer.concat(c.toUpstream).length > 0);
 });
