@@ -66,3 +66,28 @@ test("refused partitions' answers held for the broker's response stay within a s
   assert.equal(c.closed, false, `a ${req.length}-byte request took more than 2 MB: ${h.logs.map((l) => l.message).join("; ")}`);
   assert.ok(Buffer.concat(c.toUpstream).length > 0);
 });
+
+// Two topic entries naming one topic, each with a refused partition and a valid one: the broker
+// (Kafka keys a Produce request's partitions by topic-partition) answers with one entry for the
+// topic. The merge keeps one group per request entry and merges only the first into it; the
+// second is never merged and the connection is closed after the broker wrote the valid
+// partitions: the client never learns their outcome (it retries: duplicates without idempotence).
+test("duplicate topic entries with refused partitions: their answers merge into the broker's one entry", async () => {
+  const { encodeResponse, decodeResponse } = await import("../harness/kafka_codec.ts");
+  const h = await ProxyWasmHost.load(WASM);
+  assert.ok(h.configure({ validation: { rules: [{ name: "json", topics: ["json"], json: true }] } }));
+  const c = h.connect();
+  const good = Buffer.alloc(61);
+  good.writeInt32BE(49, 8);
+  good[16] = 2;
+  const bad = Buffer.from([1]);
+  // Entry 1: partitions 0 (bad), 1 (good); entry 2: 0 (bad), 1 (bad), 2 (good).
+  h.downstream(c, produceV9([{ name: "json", parts: [bad, good] }, { name: "json", parts: [bad, bad, good] }]));
+  assert.equal(c.closed, false);
+  const ok = (i: number) => ({ Index: i, ErrorCode: 0, BaseOffset: 0n, LogAppendTimeMs: -1n, LogStartOffset: 0n, RecordErrors: [], ErrorMessage: null });
+  h.upstream(c, encodeResponse(0, 9, 5, { Responses: [{ Name: "json", PartitionResponses: [ok(1), ok(2)] }], ThrottleTimeMs: 0 }));
+  assert.equal(c.closed, false, h.logs.map((l) => l.message).join("; "));
+  const body = decodeResponse(0, 9, Buffer.concat(c.toDownstream)).body;
+  const codes = body.Responses.flatMap((t: any) => t.PartitionResponses.map((p: any) => `${t.Name}/${p.Index}=${p.ErrorCode}`));
+  for (const want of ["json/1=0", "json/2=0", "json/0=87", "json/1=87"]) assert.ok(codes.includes(want), codes.join(" "));
+});
