@@ -112,6 +112,10 @@ export class FrameImage extends WalkSource {
   private cursor: i32 = 0;
   // Record set bytes of the holes before `cursor` (where a hole met again is in the host buffer).
   private before: i32 = 0;
+  // hostAt's last question (image offset), the holes before it and their bytes.
+  private atLast: i32 = 0;
+  private atHole: i32 = 0;
+  private atSum: i32 = 0;
   private hostBuffer: u32 = 0;
   // Where frame byte 0 is in this callback's host buffer (negative once bytes of it have gone
   // on), and that buffer's size.
@@ -152,6 +156,7 @@ export class FrameImage extends WalkSource {
     this.summaries.clear();
     this.cursor = 0;
     this.before = 0;
+    this.atLast = this.atHole = this.atSum = 0;
     this.skippedBytes = 0;
     this.open = false;
     this.allowSynthesized = false;
@@ -189,15 +194,26 @@ export class FrameImage extends WalkSource {
 
   // Where image offset `i` is in this callback's host buffer: record sets at offsets <= i are
   // before it.
+  // (Callers ask in increasing order, edit range after edit range: the scan goes on from the
+  // last answer's hole, else each call summing every hole before it made a frame's edits
+  // quadratic in its record sets.)
   hostAt(i: i32): i32 {
-    let at = this.frameAt + i;
     const n = this.holeCount;
-    for (let h = 0; h < n; h++) {
+    let h = this.atHole;
+    let sum = this.atSum;
+    if (i < this.atLast || h > n) {
+      h = 0;
+      sum = 0;
+    }
+    for (; h < n; h++) {
       const p = this.holes.ptr + <usize>(h * HOLE_WIDTH);
       if (load<i32>(p) > i) break;
-      at += load<i32>(p, 4);
+      sum += load<i32>(p, 4);
     }
-    return at;
+    this.atLast = i;
+    this.atHole = h;
+    this.atSum = sum;
+    return this.frameAt + i + sum;
   }
 
   extend(to: usize): bool {
@@ -307,6 +323,7 @@ export class FrameImage extends WalkSource {
   // after a request's message). False when the host does not hold all of it.
   readWhole(): bool {
     this.holes.clear();
+    this.atLast = this.atHole = this.atSum = 0;
     this.summaries.clear();
     this.skippedBytes = 0;
     this.open = false;
