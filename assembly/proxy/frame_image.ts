@@ -110,6 +110,12 @@ export class FrameImage extends WalkSource {
   // Per hole, its record set's batch summary (SUMMARY_BYTES each).
   private summaries: ByteBuffer = new ByteBuffer();
   private cursor: i32 = 0;
+  // Record set bytes of the holes before `cursor` (where a hole met again is in the host buffer).
+  private before: i32 = 0;
+  // hostAt's last question (image offset), the holes before it and their bytes.
+  private atLast: i32 = 0;
+  private atHole: i32 = 0;
+  private atSum: i32 = 0;
   private hostBuffer: u32 = 0;
   // Where frame byte 0 is in this callback's host buffer (negative once bytes of it have gone
   // on), and that buffer's size.
@@ -149,6 +155,8 @@ export class FrameImage extends WalkSource {
     this.holes.clear();
     this.summaries.clear();
     this.cursor = 0;
+    this.before = 0;
+    this.atLast = this.atHole = this.atSum = 0;
     this.skippedBytes = 0;
     this.open = false;
     this.allowSynthesized = false;
@@ -172,6 +180,7 @@ export class FrameImage extends WalkSource {
   // Before every walk of the image (walkStruct): record sets are met again from the first.
   rewind(): void {
     this.cursor = 0;
+    this.before = 0;
     this.moved = false;
   }
 
@@ -185,15 +194,26 @@ export class FrameImage extends WalkSource {
 
   // Where image offset `i` is in this callback's host buffer: record sets at offsets <= i are
   // before it.
+  // (Callers ask in increasing order, edit range after edit range: the scan goes on from the
+  // last answer's hole, else each call summing every hole before it made a frame's edits
+  // quadratic in its record sets.)
   hostAt(i: i32): i32 {
-    let at = this.frameAt + i;
     const n = this.holeCount;
-    for (let h = 0; h < n; h++) {
+    let h = this.atHole;
+    let sum = this.atSum;
+    if (i < this.atLast || h > n) {
+      h = 0;
+      sum = 0;
+    }
+    for (; h < n; h++) {
       const p = this.holes.ptr + <usize>(h * HOLE_WIDTH);
       if (load<i32>(p) > i) break;
-      at += load<i32>(p, 4);
+      sum += load<i32>(p, 4);
     }
-    return at;
+    this.atLast = i;
+    this.atHole = h;
+    this.atSum = sum;
+    return this.frameAt + i + sum;
   }
 
   extend(to: usize): bool {
@@ -234,9 +254,9 @@ export class FrameImage extends WalkSource {
       const p = this.holes.ptr + <usize>(this.cursor * HOLE_WIDTH);
       this.cursor++;
       if (load<i32>(p) != offset) return false;
-      let at = this.frameAt + offset;
-      for (let h = 0; h < this.cursor - 1; h++) at += load<i32>(this.holes.ptr + <usize>(h * HOLE_WIDTH), 4);
-      this.takenAt = at;
+      // (A running sum: summing the holes before it made each walk quadratic in record sets.)
+      this.takenAt = this.frameAt + offset + this.before;
+      this.before += load<i32>(p, 4);
       if (this.open && this.cursor == n) this.feedOpen(p);
       this.lastRecords = load<i32>(p, 8);
       if (this.summarizing) this.lastSummary.load(this.summaries.ptr + <usize>((this.cursor - 1) * SUMMARY_BYTES));
@@ -259,6 +279,7 @@ export class FrameImage extends WalkSource {
     store<i32>(p, 0, 8);
     this.holes.len += HOLE_WIDTH;
     this.cursor++;
+    this.before += len;
     this.counter.start(len, this.counting, this.summarizing);
     this.counter.feed(this.hostBuffer, setAt, this.hostLen);
     this.open = setAt + len > this.hostLen;
@@ -302,6 +323,7 @@ export class FrameImage extends WalkSource {
   // after a request's message). False when the host does not hold all of it.
   readWhole(): bool {
     this.holes.clear();
+    this.atLast = this.atHole = this.atSum = 0;
     this.summaries.clear();
     this.skippedBytes = 0;
     this.open = false;
