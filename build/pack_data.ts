@@ -139,9 +139,9 @@ export function packData(wasm: Uint8Array): { wasm: Uint8Array; report: PackRepo
       segments.push({ offset: s.offset, data: new Uint8Array(s.data) });
     }
     if (segments.length === 0) return { wasm, report: { segments: 0, image: 0, packed: 0, before: wasm.length, after: wasm.length } };
-    segments.sort((a, b) => a.offset - b.offset);
-    const base = segments[0].offset;
-    const end = Math.max(...segments.map((s) => s.offset + s.data.length));
+    // Laid out in index order, as wasm applies them: a later segment overwrites an earlier one.
+    const base = segments.reduce((m, s) => Math.min(m, s.offset), Infinity);
+    const end = segments.reduce((m, s) => Math.max(m, s.offset + s.data.length), 0);
     const image = new Uint8Array(end - base);
     for (const s of segments) image.set(s.data, s.offset - base);
     const packed = compress(image);

@@ -205,6 +205,12 @@ export class Pipeline extends FrameHandler {
   }
 
   wholeRequest(f: KafkaFrame): bool {
+    // The principal's rewriting tells the broker's names (picked again when the request is decided).
+    const rewrite = this.rewrite;
+    if (rewrite !== null) {
+      const p = this.principal;
+      rewrite.beginRequest(p !== null ? p.name(f.ptr + <usize>f.clientIdOffset, f.clientIdLength) : "");
+    }
     return this.validation!.wholeRequest(f);
   }
 
@@ -425,7 +431,7 @@ export class Pipeline extends FrameHandler {
     }
     if (n >= 0) return true;
     if (n == WalkError.Stopped) {
-      // Only the authorization stage stops a walk (MAX_REFUSED_ENTRIES).
+      // Only the authorization and validation stages stop a walk (MAX_REFUSED_ENTRIES).
       this.reason = "more than 5000 refused entries in one request";
       return false;
     }

@@ -314,6 +314,11 @@ export class RewriteStage {
     return r >= 0;
   }
 
+  // The broker's name of a topic the client names (into `name`); false when it is the same.
+  brokerTopic(ptr: usize, len: i32): bool {
+    return this.toBroker(Entity.TopicName, ptr, len);
+  }
+
   // The broker's name into `name`; false when it is the same.
   private toBroker(entity: i32, ptr: usize, len: i32): bool {
     if (len < 0 || (entity != Entity.TopicName && entity != Entity.GroupId && entity != Entity.TransactionalId)) return false;

@@ -21,13 +21,14 @@ import { messageStruct } from "../assembly/kafka/api_table";
 import { STRUCTS } from "../assembly/kafka/generated/schema_tables";
 import { FrameEdits } from "../assembly/kafka/frame_edits";
 import { buildErrorResponse, EntryFilter } from "../assembly/kafka/error_response";
-import { readSkipped, Visitor, walk } from "../assembly/kafka/walker";
+import { readSkipped, stopWalk, Visitor, walk } from "../assembly/kafka/walker";
 import { BufferBudget, ByteBuffer } from "../assembly/kafka/byte_buffer";
 import { writeInt32 } from "../assembly/kafka/writer";
 import { ApiKey } from "../assembly/kafka/api_keys";
 import { decompress } from "../assembly/kafka/compression/index";
 import { TopicIds } from "./topic_ids";
 import { RewriteStage } from "./rewrite";
+import { MAX_REFUSED_ENTRIES } from "./authz";
 
 const NOTE_VALIDATION_MERGE: i32 = 4;
 // Notes of the other stages whose layout (kind, response row, count, entries) ours join.
@@ -92,11 +93,22 @@ export class ValidationCounters {
 class TopicProbe extends Visitor {
   hit: bool = false;
   rules: ValidationRule[] = [];
+  // The request's principal's rewriting (its rules picked by the pipeline), for broker names.
+  rewrite: RewriteStage | null = null;
 
   entity(entity: i32, lengthPtr: usize, valuePtr: usize, len: i32, compact: bool): void {
     if (entity != Entity.TopicName || len <= 0) return;
-    // (The client's name stands for the broker's too: the same without rewriting.)
-    for (let i = 0; i < this.rules.length; i++) if (unchecked(this.rules[i]).covers(valuePtr, len, valuePtr, len)) this.hit = true;
+    // The broker's name as the stage will see it: a rule may cover only that (a rename's target).
+    let brokerPtr = valuePtr;
+    let brokerLen = len;
+    const rw = this.rewrite;
+    if (rw !== null && rw.brokerTopic(valuePtr, len)) {
+      brokerPtr = rw.name.ptr;
+      brokerLen = rw.name.len;
+    }
+    for (let i = 0; i < this.rules.length; i++) {
+      if (unchecked(this.rules[i]).covers(valuePtr, len, brokerPtr, brokerLen)) this.hit = true;
+    }
   }
 
   topicId(ptr: usize): void {
@@ -105,6 +117,9 @@ class TopicProbe extends Visitor {
 }
 
 const PROBE = new TopicProbe();
+
+// Refused partitions per request whose answers carry the rule's message (partitionEnd).
+const TOLD_PARTITIONS = 16;
 
 export class ValidationStage {
   private rules: ValidationRule[];
@@ -161,6 +176,7 @@ export class ValidationStage {
     const probe = PROBE;
     probe.hit = false;
     probe.rules = this.rules;
+    probe.rewrite = this.rewrite;
     return walk(f.apiKey, f.apiVersion, true, f.bodyPtr, f.bodyLength, probe) < 0 || probe.hit;
   }
 
@@ -383,8 +399,18 @@ export class ValidationStage {
     }
     if (check === null || edits.outerElementDropped()) return;
     const row = edits.innermostArrayRow();
-    if (!this.filter.addWith(<i32>(edits.innermostElementStart() - this.bodyPtr), <i16>check.code, check.ptr, check.len,
-      this.lastRecord)) return;
+    // The rule's message (twice from v8: error_message and record_errors) for the first refused
+    // partitions of a request only: the answers wait for the broker's response, and a request
+    // of many tiny refused partitions must not hold many times its own size until then.
+    const told = this.filter.size < TOLD_PARTITIONS;
+    if (!this.filter.addWith(<i32>(edits.innermostElementStart() - this.bodyPtr), <i16>check.code, told ? check.ptr : 0,
+      told ? check.len : 0, told ? this.lastRecord : -1)) return;
+    if (this.filter.size > MAX_REFUSED_ENTRIES) {
+      // Their answers would hold many times the request's bytes until the broker answers: no
+      // producer sends that many partitions, the connection is closed.
+      stopWalk();
+      return;
+    }
     this.filter.row = row;
     edits.dropElement();
     this.partsRefused++;
@@ -521,7 +547,7 @@ export class ValidationStage {
       const keyLen = <i32>bswap<u32>(load<u32>(g));
       const at = g + <usize>(4 + (keyLen < 0 ? -keyLen : keyLen));
       if (keyLen == len && <i32>bswap<u32>(load<u32>(at)) >= 0 && memory.compare(g + 4, ptr, at - g - 4) == 0) {
-        this.group = at;
+        this.group = g;
         return;
       }
     }
@@ -532,33 +558,45 @@ export class ValidationStage {
       edits.appendElements(this.mergePtr, this.mergeLen, this.mergeCount);
       this.mergeRow = -1;
     }
-    // (`group`: where the group's count is.)
-    const at = this.group;
-    if (at != 0 && row == PARTITIONS_ROW && edits.arrayDepth() == 2 && edits.innermostArrayRow() == row) {
-      edits.appendElements(at + 8, <i32>bswap<u32>(load<u32>(at + 4)), <i32>bswap<u32>(load<u32>(at)));
-      // Merged: its count says so.
-      store<i32>(at, -1);
+    // (`group`: the first group of the topic not merged yet.) Every group of the topic goes in:
+    // a request may name one topic in several entries, and the broker answers it in one.
+    const first = this.group;
+    if (first != 0 && row == PARTITIONS_ROW && edits.arrayDepth() == 2 && edits.innermostArrayRow() == row) {
       this.group = 0;
+      for (let g = first; g < this.groupsEnd; g = nextGroup(g)) {
+        const at = countOf(g);
+        if (!sameKey(g, first) || <i32>bswap<u32>(load<u32>(at)) < 0) continue;
+        edits.appendElements(at + 8, <i32>bswap<u32>(load<u32>(at + 4)), <i32>bswap<u32>(load<u32>(at)));
+        // Merged: its count says so.
+        store<i32>(at, -1);
+      }
     }
   }
 
   // Every refused partition merged.
   finishResponse(): bool {
     if (this.mergeRow >= 0) return false;
-    for (let g = this.groupsPtr; g < this.groupsEnd; g = nextGroup(g)) {
-      const keyLen = <i32>bswap<u32>(load<u32>(g));
-      if (load<i32>(g + <usize>(4 + (keyLen < 0 ? -keyLen : keyLen))) != -1) return false;
-    }
+    for (let g = this.groupsPtr; g < this.groupsEnd; g = nextGroup(g)) if (load<i32>(countOf(g)) != -1) return false;
     return true;
   }
 }
 
 const UNKNOWN_ID = unknownId();
 
+// Where the count of the merge group at `g` is (after its key's length and its key).
+function countOf(g: usize): usize {
+  const keyLen = <i32>bswap<u32>(load<u32>(g));
+  return g + <usize>(4 + (keyLen < 0 ? -keyLen : keyLen));
+}
+
+// Whether the merge groups at `a` and `b` are of one topic (their keys' lengths and bytes).
+function sameKey(a: usize, b: usize): bool {
+  return load<u32>(a) == load<u32>(b) && memory.compare(a + 4, b + 4, countOf(a) - a - 4) == 0;
+}
+
 // The merge group after the one at `g`: (key length, key, count, length, elements).
 function nextGroup(g: usize): usize {
-  const keyLen = <i32>bswap<u32>(load<u32>(g));
-  const at = g + <usize>(4 + (keyLen < 0 ? -keyLen : keyLen));
+  const at = countOf(g);
   return at + 8 + <usize>bswap<u32>(load<u32>(at + 4));
 }
 

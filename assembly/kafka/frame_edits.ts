@@ -212,13 +212,24 @@ export class FrameEdits {
   }
 
   // Appends `count` encoded elements (`len` bytes at `src`) to the innermost open array; they
-  // go in when the array ends.
+  // go in when the array ends. Calls in a row add up.
   appendElements(src: usize, len: i32, count: i32): void {
     if (this.depth == 0 || !unchecked(this.open[this.depth - 1]).isArray) {
       this.broken = true;
       return;
     }
     const o = unchecked(this.open[this.depth - 1]);
+    if (o.appendedCount > 0) {
+      // Only right behind the earlier ones: the appended elements are one run of bytes.
+      if (o.appendedAt + o.appendedLen != this.bytes.len) {
+        this.broken = true;
+        return;
+      }
+      o.appendedLen += len;
+      o.appendedCount += count;
+      this.bytes.append(src, len);
+      return;
+    }
     o.appendedAt = this.bytes.len;
     o.appendedLen = len;
     o.appendedCount = count;

@@ -1,4 +1,4 @@
-// Review (review2) of the quotas mute: ticks, time passing and the mute's end interleaved with
+// The quotas mute (from a security review): ticks, time passing and the mute's end interleaved with
 // writes cut at random points, every request path (produce decided early, requests past
 // max_held_bytes, small ones).
 import { test } from "node:test";

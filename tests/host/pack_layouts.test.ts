@@ -1,4 +1,4 @@
-// Review (review2) of build/pack_data.ts: data layouts the packer must either keep exactly or refuse.
+// build/pack_data.ts on data layouts it must keep exactly or refuse (from a security review).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import binaryen from "binaryen";

@@ -1,4 +1,4 @@
-// Review (review2) helpers: frames built by hand where the codec recurses per element.
+// Frames built by hand where the codec recurses per element.
 function uv(n: number): number[] {
   const o: number[] = [];
   while (n >= 0x80) {
