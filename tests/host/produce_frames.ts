@@ -1,4 +1,5 @@
-// Frames built by hand where the codec recurses per element.
+// Frames and batches built by hand for host tests (the codec recurses per element), and a seeded
+// random source for the tests that cut them at random.
 function uv(n: number): number[] {
   const o: number[] = [];
   while (n >= 0x80) {
@@ -33,4 +34,25 @@ export function produceV9(entries: { name: string; parts: Buffer[] }[], correlat
   const f = Buffer.concat(chunks);
   f.writeInt32BE(f.length - 4, 0);
   return f;
+}
+
+// A magic-2 record batch of `bytes` bytes (filled with `fill`) whose header claims one record.
+export function batchOf(bytes: number, fill = 0x5a): Buffer {
+  const batch = Buffer.alloc(bytes, fill);
+  batch.writeBigInt64BE(0n, 0);
+  batch.writeInt32BE(batch.length - 12, 8);
+  batch.writeInt32BE(0, 12);
+  batch[16] = 2;
+  batch.writeInt32BE(1, 57);
+  return batch;
+}
+
+// Numbers in [0, n) from `seed` (mulberry32): a failing round can be run again.
+export function seededRandom(seed: number): (n: number) => number {
+  return (n: number) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) % n;
+  };
 }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { ProxyWasmHost } from "../host/proxy_wasm_host.ts";
 import { WASM } from "../harness/paths.ts";
 import { encodeRequest, encodeResponse } from "../harness/kafka_codec.ts";
+import { batchOf, seededRandom } from "./produce_frames.ts";
 
 const CONFIG = {
   principal_sources: ["client_id"],
@@ -13,15 +14,6 @@ const CONFIG = {
   quotas: { rules: [{ name: "slow", principal: "User:greedy", produce_bytes_per_second: 16 }] },
 };
 
-function batchOf(bytes: number, fill: number): Buffer {
-  const batch = Buffer.alloc(bytes, fill);
-  batch.writeBigInt64BE(0n, 0);
-  batch.writeInt32BE(batch.length - 12, 8);
-  batch.writeInt32BE(0, 12);
-  batch[16] = 2;
-  batch.writeInt32BE(1, 57);
-  return batch;
-}
 // Produce v9 acks=0 by `client` (only `greedy` has a quota: the others add nothing to the mute).
 function produceFrame(id: number, bytes: number, client: string, acks = 0): Buffer {
   return encodeRequest(0, 9, id, client, {
@@ -35,14 +27,7 @@ function metadataFrame(id: number, bytes: number): Buffer {
 }
 
 test("mute with ticks and time passing between random writes: nothing up before its end, then every byte once, in order", async () => {
-  let seed = Number(process.env.SEED ?? 3);
-  // mulberry32
-  const rand = (n: number) => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return (((x ^ (x >>> 14)) >>> 0) % n);
-  };
+  const rand = seededRandom(Number(process.env.SEED ?? 3));
   let closed = 0;
   let resumedMidStream = 0;
   for (let round = 0; round < 80; round++) {
@@ -105,13 +90,7 @@ test("mute with ticks and time passing between random writes: nothing up before 
 });
 
 test("a mute that begins mid-stream (an acks=1 response) stops every request path at once; the tick sends the rest once, in order", async () => {
-  let seed = Number(process.env.SEED ?? 7);
-  const rand = (n: number) => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return (((x ^ (x >>> 14)) >>> 0) % n);
-  };
+  const rand = seededRandom(Number(process.env.SEED ?? 7));
   let closed = 0;
   for (let round = 0; round < 80; round++) {
     const host = await ProxyWasmHost.load(WASM);

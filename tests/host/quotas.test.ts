@@ -9,6 +9,7 @@ import { POLICIES, runPressureCase } from "../host/fuzz.ts";
 import { WASM } from "../harness/paths.ts";
 import { requestFrame } from "../harness/raw_client.ts";
 import { encodeRequest, encodeResponse } from "../harness/kafka_codec.ts";
+import { batchOf } from "./produce_frames.ts";
 
 test("pressure cases with a quota per principal and client id: no trap, no oracle broken, at most 1,000 buckets", async () => {
   const host = await ProxyWasmHost.load(WASM);
@@ -78,15 +79,6 @@ const MUTE_CONFIG = {
   quotas: { rules: [{ name: "slow", principal: "User:greedy", produce_bytes_per_second: 16 }] },
 };
 
-function batchOf(bytes: number): Buffer {
-  const batch = Buffer.alloc(bytes, 0x5a);
-  batch.writeBigInt64BE(0n, 0);
-  batch.writeInt32BE(batch.length - 12, 8);
-  batch.writeInt32BE(0, 12);
-  batch[16] = 2;
-  batch.writeInt32BE(1, 57);
-  return batch;
-}
 
 // Produce v9 (flexible: tagged fields after the last record set) with acks=0 or 1.
 function produceFrame(id: number, bytes: number, acks = 0): Buffer {
