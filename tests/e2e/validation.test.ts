@@ -2,7 +2,10 @@
 // kafkajs and librdkafka (confluent-kafka): compliant records land; records missing a header,
 // with a schema id outside the allowed range, broken JSON or over the size limit are refused
 // with INVALID_RECORD and the rule's message (Java's InvalidRecordException carries it), and the
-// broker's DIRECT listener (no filter) shows nothing of a refused batch. One broker for the file.
+// broker's DIRECT listener (no filter) shows nothing of a refused batch. Batches compressed with
+// gzip, snappy and lz4 by each client are inflated and validated the same (kafkajs with the
+// pure-JavaScript snappy and lz4 codecs of tests/harness/kafkajs_codecs.ts); zstd is not inflated
+// here (refused or passed per rule). One broker for the file.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Kafka, logLevel, CompressionTypes } from "kafkajs";
@@ -10,6 +13,10 @@ import { suiteTestBed } from "../harness/testbed.ts";
 import { brokerOffset, createTopics } from "../harness/broker_view.ts";
 import { javaClient } from "../harness/java_client.ts";
 import { runClient } from "../harness/more_clients.ts";
+import { registerKafkajsCodecs } from "../harness/kafkajs_codecs.ts";
+import { storedBatches } from "../harness/stored_batches.ts";
+
+registerKafkajsCodecs();
 
 // A refused producer gives up in seconds.
 const FAIL_FAST = { DELIVERY_TIMEOUT_MS: "30000", REQUEST_TIMEOUT_MS: "20000" };
@@ -30,8 +37,19 @@ const CONFIG = {
 };
 const HEADER = { HEADERS: "trace-id=abc" };
 const ORDER = JSON.stringify({ id: 7, item: "book" });
-// Whether the module has the decompressors yet (assembly/kafka/compression/index.ts is a stub
-// refusing every codec until they land).
+// Values that compress (librdkafka sends a batch uncompressed when compressing does not make it
+// smaller): a compliant order, and one invalid record for each reason a rule refuses, with the
+// rule that counts it and the message it refuses with.
+const PAD = "a".repeat(400);
+const ORDER_PADDED = JSON.stringify({ id: 7, item: "book", note: PAD });
+const SCHEMA_OK = "hex:0000000065" + "00".repeat(200);
+const REFUSALS = [
+  { why: "no header trace-id", rule: "orders", value: ORDER_PADDED, header: false },
+  { why: "value not JSON object with id", rule: "orders", value: `{"id": 7, "note": "${PAD}"`, header: true },
+  { why: "record over max_record_bytes", rule: "orders", value: JSON.stringify({ id: 1, pad: "x".repeat(3000) }), header: true },
+  { why: "schema id not allowed", rule: "avro", value: "hex:0000000005" + "00".repeat(200), header: false },
+];
+const asBytes = (v: string) => (v.startsWith("hex:") ? Buffer.from(v.slice(4), "hex") : Buffer.from(v));
 
 describe("record validation through Envoy + filter + Kafka", () => {
   const suite = suiteTestBed("validation", CONFIG);
@@ -40,6 +58,11 @@ describe("record validation through Envoy + filter + Kafka", () => {
   const offset = (topic: string) => brokerOffset(suite.bed.kafka, topic);
   const java = (topic: string, env: Record<string, string>, sizes = "1") =>
     javaClient(["produce", suite.bed.bootstrap, topic, "k", sizes], 120000, undefined, { ...FAIL_FAST, ...env });
+  const rd = (topic: string, env: Record<string, string>) =>
+    runClient("rdkafka", ["produce", suite.bed.bootstrap, topic, "rd", "1"], "rdkafka-validation", 120000, env);
+  // The codecs of the batches stored from offset `from` on (direct listener).
+  const codecsFrom = async (topic: string, from: number) =>
+    (await storedBatches(suite.bed.kafka, topic, from)).filter((b) => b.baseOffset >= from).map((b) => b.codec);
 
   test("Java client: compliant records land; a missing header, broken JSON, a record too large and a bad schema id are refused with InvalidRecordException naming the rule", guard(async () => {
     await createTopics(suite.bed.kafka, ["val.orders", "val.avro"]);
@@ -139,8 +162,6 @@ describe("record validation through Envoy + filter + Kafka", () => {
     const avroBefore = await offset("val.avro");
     const orders = await stat("orders");
     const avro = await stat("avro");
-    const rd = (topic: string, env: Record<string, string>) =>
-      runClient("rdkafka", ["produce", suite.bed.bootstrap, topic, "rd", "1"], "rdkafka-validation", 120000, env);
     const ok = await rd("val.orders", { VALUE: ORDER, ...HEADER });
     assert.ok(ok.ok, ok.stderr);
     assert.equal(await offset("val.orders"), before + 1);
@@ -187,7 +208,63 @@ describe("record validation through Envoy + filter + Kafka", () => {
     assert.equal(await offset("val.zip.gzip"), 5);
   }));
 
-  test("zstd (not inflated here): refused with UNSUPPORTED_COMPRESSION_TYPE, or passed and counted where the rule says so", guard(async () => {
+  test("librdkafka (confluent-kafka) with gzip, snappy and lz4: compliant records land; a missing header, broken JSON, a record too large and a bad schema id fail with INVALID_RECORD, counted by their rule, nothing of them on the broker", guard(async () => {
+    for (const codec of ["gzip", "snappy", "lz4"]) {
+      const topic = `val.zip.${codec}`;
+      await createTopics(suite.bed.kafka, [topic, "val.avro"]);
+      const before: Record<string, number> = { [topic]: await offset(topic), "val.avro": await offset("val.avro") };
+      for (const [t, value] of [[topic, ORDER_PADDED], ["val.avro", SCHEMA_OK]]) {
+        const r = await rd(t, { VALUE: value, COMPRESSION: codec, ...HEADER });
+        assert.ok(r.ok, `${codec} ${t}: ${r.stderr}`);
+        // Sent, and stored, compressed with the codec asked for.
+        assert.deepEqual(await codecsFrom(t, before[t]), [codec], `${codec} ${t}`);
+      }
+      for (const bad of REFUSALS) {
+        const t = bad.rule === "avro" ? "val.avro" : topic;
+        const counted = await stat(bad.rule);
+        const r = await rd(t, { VALUE: bad.value, COMPRESSION: codec, ...(bad.header ? HEADER : {}) });
+        assert.ok(!r.ok, `${codec}: ${bad.why}`);
+        // librdkafka's own text for the code, not the broker's message: the rule's counter says which refused.
+        assert.match(r.stderr, /^error \d+ INVALID_RECORD /m, `${codec}: ${bad.why}: ${r.stderr}`);
+        assert.equal(await stat(bad.rule), counted + 1, `${codec}: ${bad.why}`);
+      }
+      assert.equal(await offset(topic), before[topic] + 1, codec);
+      assert.equal(await offset("val.avro"), before["val.avro"] + 1, codec);
+    }
+  }));
+
+  test("kafkajs with snappy (kafkajs-snappy) and lz4 (an LZ4 frame over lz4js): compliant batches land; a batch with a record missing its header, broken JSON, too large or with a bad schema id is refused whole with INVALID_RECORD", guard(async () => {
+    const kafka = new Kafka({ clientId: "kafkajs-codecs", brokers: [suite.bed.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+    const producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
+    await producer.connect();
+    try {
+      for (const [codec, compression] of [["snappy", CompressionTypes.Snappy], ["lz4", CompressionTypes.LZ4]] as const) {
+        const topic = `val.zip.${codec}`;
+        await createTopics(suite.bed.kafka, [topic, "val.avro"]);
+        const before: Record<string, number> = { [topic]: await offset(topic), "val.avro": await offset("val.avro") };
+        const headers = { "trace-id": "js" };
+        const good = (t: string) => ({ key: "ok", value: asBytes(t === topic ? ORDER : SCHEMA_OK), headers });
+        for (const t of [topic, "val.avro"]) {
+          await producer.send({ topic: t, compression, acks: -1, messages: [good(t), good(t)] });
+          assert.deepEqual(await storedBatches(suite.bed.kafka, t, before[t]), [{ baseOffset: before[t], records: 2, codec }], `${codec} ${t}`);
+        }
+        for (const bad of REFUSALS) {
+          const t = bad.rule === "avro" ? "val.avro" : topic;
+          const counted = await stat(bad.rule);
+          // A compliant record first: nothing of the batch is written.
+          await assert.rejects(producer.send({ topic: t, compression, acks: -1, messages: [good(t), { key: "bad", value: asBytes(bad.value), headers: bad.header ? headers : {} }] }),
+            (e: Error & { type?: string }) => e.type === "INVALID_RECORD" || assert.fail(`${codec}: ${bad.why}: ${e} ${e.type}`));
+          assert.equal(await stat(bad.rule), counted + 1, `${codec}: ${bad.why}`);
+        }
+        assert.equal(await offset(topic), before[topic] + 2, codec);
+        assert.equal(await offset("val.avro"), before["val.avro"] + 2, codec);
+      }
+    } finally {
+      await producer.disconnect();
+    }
+  }));
+
+  test("zstd (not inflated here; Java client, librdkafka): refused with UNSUPPORTED_COMPRESSION_TYPE, or passed and counted where the rule says so", guard(async () => {
     await createTopics(suite.bed.kafka, ["val.zip.zstd", "val.lenient"]);
     await assert.rejects(java("val.zip.zstd", { VALUE: ORDER, COMPRESSION: "zstd", ...HEADER }),
       /UnsupportedCompressionTypeException: validation 'orders': codec not supported/);
@@ -196,5 +273,15 @@ describe("record validation through Envoy + filter + Kafka", () => {
     await java("val.lenient", { VALUE: "not json", COMPRESSION: "zstd" });
     assert.equal(await offset("val.lenient"), 1);
     assert.equal(await suite.bed.envoy.stat("validation.unsupported_passed"), passed + 1);
+    // librdkafka the same (with a value that compresses: it sends a batch uncompressed otherwise).
+    const refused = await rd("val.zip.zstd", { VALUE: ORDER_PADDED, COMPRESSION: "zstd", ...HEADER });
+    assert.ok(!refused.ok);
+    assert.match(refused.stderr, /^error \d+ UNSUPPORTED_COMPRESSION_TYPE /m, refused.stderr);
+    assert.equal(await offset("val.zip.zstd"), 0);
+    const lenient = await rd("val.lenient", { VALUE: `not json ${PAD}`, COMPRESSION: "zstd" });
+    assert.ok(lenient.ok, lenient.stderr);
+    assert.equal(await offset("val.lenient"), 2);
+    assert.deepEqual(await codecsFrom("val.lenient", 0), ["zstd", "zstd"]);
+    assert.equal(await suite.bed.envoy.stat("validation.unsupported_passed"), passed + 2);
   }));
 });
