@@ -248,3 +248,85 @@ test("fetch bytes count under the rule of the request answered, not of the conne
   assert.equal(sum(key(1, "light")), Buffer.concat(c.toDownstream).length - 4);
   assert.equal(host.metric("kafka_proxy.quotas.light.throttled_responses") ?? 0n, 1n);
 });
+
+// Fetch responses to a principal with a quota go on as they arrive (issues 14 and 17: they were
+// held whole and copied into the module, in case they had to carry a throttle time), unless the
+// response's start, its size counted, finds the connection owing time: that one is held whole,
+// carries throttle_time_ms, and the connection is muted after it.
+test("a quota'd consumer's 2 MiB fetch response streams within its quota; over it, it carries the throttle time and the mute follows", async () => {
+  const fetch = (id: number) => encodeRequest(1, 11, id, "consumer", {
+    ReplicaId: -1, MaxWaitMs: 100, MinBytes: 1, MaxBytes: 8 << 20, IsolationLevel: 0, SessionId: 0, SessionEpoch: -1,
+    Topics: [{ Topic: "t", Partitions: [{ Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0, LogStartOffset: -1, PartitionMaxBytes: 8 << 20 }] }],
+    ForgottenTopicsData: [], RackId: "",
+  });
+  const answer = (id: number, bytes: number) => encodeResponse(1, 11, id, {
+    ThrottleTimeMs: 0, ErrorCode: 0, SessionId: 0,
+    Responses: [{ Topic: "t", Partitions: [{ PartitionIndex: 0, ErrorCode: 0, HighWatermark: 0n, LastStableOffset: 0n, LogStartOffset: 0n, AbortedTransactions: [], PreferredReadReplica: -1, Records: batchOf(bytes) }] }],
+  });
+  const copied = (host: ProxyWasmHost) =>
+    Number(host.metric("kafka_proxy.abi_bytes_read") ?? 0n) + Number(host.metric("kafka_proxy.abi_bytes_written") ?? 0n);
+  const sum = (host: ProxyWasmHost) => {
+    const v = host.sharedData.get("kq1\n0\nUser:consumer")?.value;
+    let total = 0;
+    for (let at = 8; v !== undefined && at + 16 <= v.length; at += 16) total += v.readDoubleLE(at + 8);
+    return total;
+  };
+  // The response in 64 KiB callbacks; how many of them let all their bytes go on at once.
+  const respond = (host: ProxyWasmHost, c: ReturnType<ProxyWasmHost["connect"]>, response: Buffer) => {
+    c.toDownstream.length = 0;
+    const before = copied(host);
+    let went = 0;
+    let streamed = 0;
+    for (let at = 0; at < response.length; at += 64 * 1024) {
+      const part = response.subarray(at, at + 64 * 1024);
+      host.upstream(c, part);
+      const now = Buffer.concat(c.toDownstream).length;
+      if (now === went + part.length) streamed++;
+      went = now;
+    }
+    return { out: Buffer.concat(c.toDownstream), ratio: (copied(host) - before) / response.length, streamed };
+  };
+  const MiB = 1 << 20;
+  const rounds: string[] = [];
+  for (const bound of [1e9, 100_000]) {
+    const host = await ProxyWasmHost.load(WASM);
+    assert.ok(host.configure({
+      principal_sources: ["client_id"],
+      quotas: { rules: [{ name: "consumers", principal: "User:consumer", fetch_bytes_per_second: bound }] },
+    }));
+    const c = host.connect();
+    host.downstream(c, fetch(1));
+    assert.equal(Buffer.concat(c.toUpstream).length, fetch(1).length);
+    const response = answer(1, 2 * MiB);
+    const r = respond(host, c, response);
+    assert.equal(c.closed, false);
+    // Counted once, whichever way it went.
+    assert.equal(sum(host), response.length - 4);
+    rounds.push(`bound ${bound}: ${(r.ratio * response.length).toFixed(0)} ABI bytes for a ${response.length}-byte response (${r.ratio.toFixed(4)}), ${r.streamed} of ${Math.ceil(response.length / (64 * 1024))} callbacks went on at once`);
+    c.toUpstream.length = 0;
+    if (bound === 1e9) {
+      // Within its quota: it streams, byte for byte, hardly copied, and nothing is muted.
+      assert.ok(r.out.equals(response), "the streamed response changed");
+      assert.equal(r.streamed, Math.ceil(response.length / (64 * 1024)), "a callback's bytes were held back");
+      assert.ok(r.ratio <= 0.02, `copied ${r.ratio.toFixed(4)} of the response`);
+      assert.equal(host.metric("kafka_proxy.quotas.consumers.throttled_responses") ?? 0n, 0n);
+      host.downstream(c, fetch(2));
+      assert.equal(Buffer.concat(c.toUpstream).length, fetch(2).length, "the next fetch waited");
+    } else {
+      // 2 MiB against 100 kB/s (Kafka's window counts at least 10 s): over at its start. Held
+      // whole, it carries the time (Fetch v11's throttle_time_ms is the body's first field)...
+      assert.equal(r.out.length, response.length);
+      const throttle = r.out.readInt32BE(8);
+      assert.ok(throttle > 0, "the response over quota carries no throttle time");
+      assert.ok(r.out.subarray(12).equals(response.subarray(12)), "more than throttle_time_ms changed");
+      assert.equal(host.metric("kafka_proxy.quotas.consumers.throttled_responses"), 1n);
+      // ...and the connection is muted for it: the next fetch waits until a tick after it.
+      host.downstream(c, fetch(2));
+      assert.equal(Buffer.concat(c.toUpstream).length, 0, "a request went on while the consumer owed throttle time");
+      host.advance(throttle + 1);
+      host.tick();
+      assert.ok(Buffer.concat(c.toUpstream).equals(fetch(2)), "the mute did not end with the throttle time");
+    }
+  }
+  console.error(rounds.join("\n"));
+});
