@@ -288,11 +288,11 @@ test("a quota'd consumer's 2 MiB fetch response streams within its quota; over i
   };
   const MiB = 1 << 20;
   const rounds: string[] = [];
-  for (const bound of [1e9, 100_000]) {
+  for (const [bound, dryRun] of [[1e9, false], [100_000, false], [100_000, true]] as const) {
     const host = await ProxyWasmHost.load(WASM);
     assert.ok(host.configure({
       principal_sources: ["client_id"],
-      quotas: { rules: [{ name: "consumers", principal: "User:consumer", fetch_bytes_per_second: bound }] },
+      quotas: { rules: [{ name: "consumers", principal: "User:consumer", fetch_bytes_per_second: bound, dry_run: dryRun }] },
     }));
     const c = host.connect();
     host.downstream(c, fetch(1));
@@ -302,14 +302,16 @@ test("a quota'd consumer's 2 MiB fetch response streams within its quota; over i
     assert.equal(c.closed, false);
     // Counted once, whichever way it went.
     assert.equal(sum(host), response.length - 4);
-    rounds.push(`bound ${bound}: ${(r.ratio * response.length).toFixed(0)} ABI bytes for a ${response.length}-byte response (${r.ratio.toFixed(4)}), ${r.streamed} of ${Math.ceil(response.length / (64 * 1024))} callbacks went on at once`);
+    rounds.push(`bound ${bound}${dryRun ? " (dry run)" : ""}: ${(r.ratio * response.length).toFixed(0)} ABI bytes for a ${response.length}-byte response (${r.ratio.toFixed(4)}), ${r.streamed} of ${Math.ceil(response.length / (64 * 1024))} callbacks went on at once`);
     c.toUpstream.length = 0;
-    if (bound === 1e9) {
-      // Within its quota: it streams, byte for byte, hardly copied, and nothing is muted.
+    if (bound === 1e9 || dryRun) {
+      // Within its quota, or over a dry run's (counted, nothing changed): it streams, byte for
+      // byte, hardly copied, and nothing is muted.
       assert.ok(r.out.equals(response), "the streamed response changed");
       assert.equal(r.streamed, Math.ceil(response.length / (64 * 1024)), "a callback's bytes were held back");
       assert.ok(r.ratio <= 0.02, `copied ${r.ratio.toFixed(4)} of the response`);
       assert.equal(host.metric("kafka_proxy.quotas.consumers.throttled_responses") ?? 0n, 0n);
+      assert.equal(host.metric("kafka_proxy.quotas.consumers.would_throttle") ?? 0n, dryRun ? 1n : 0n);
       host.downstream(c, fetch(2));
       assert.equal(Buffer.concat(c.toUpstream).length, fetch(2).length, "the next fetch waited");
     } else {
@@ -329,4 +331,47 @@ test("a quota'd consumer's 2 MiB fetch response streams within its quota; over i
     }
   }
   console.error(rounds.join("\n"));
+});
+
+// Time owed since a streamed fetch response started (a pipelined produce request went over its
+// quota meanwhile) cannot be written into it (its first bytes are gone): the response goes on
+// unchanged, the connection is muted after it, and the produce response carries the time.
+test("a fetch response streaming when a pipelined produce request runs up throttle time goes on unchanged, then the mute", async () => {
+  const host = await ProxyWasmHost.load(WASM);
+  assert.ok(host.configure({
+    principal_sources: ["client_id"],
+    quotas: { rules: [{ name: "both", principal: "User:greedy", fetch_bytes_per_second: 1e9, produce_bytes_per_second: 16 }] },
+  }));
+  const c = host.connect();
+  const fetch = encodeRequest(1, 11, 1, "greedy", {
+    ReplicaId: -1, MaxWaitMs: 100, MinBytes: 1, MaxBytes: 8 << 20, IsolationLevel: 0, SessionId: 0, SessionEpoch: -1,
+    Topics: [{ Topic: "t", Partitions: [{ Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0, LogStartOffset: -1, PartitionMaxBytes: 8 << 20 }] }],
+    ForgottenTopicsData: [], RackId: "",
+  });
+  const response = encodeResponse(1, 11, 1, {
+    ThrottleTimeMs: 0, ErrorCode: 0, SessionId: 0,
+    Responses: [{ Topic: "t", Partitions: [{ PartitionIndex: 0, ErrorCode: 0, HighWatermark: 0n, LastStableOffset: 0n, LogStartOffset: 0n, AbortedTransactions: [], PreferredReadReplica: -1, Records: batchOf(1 << 20) }] }],
+  });
+  host.downstream(c, fetch);
+  host.upstream(c, response.subarray(0, 64 * 1024));
+  assert.equal(Buffer.concat(c.toDownstream).length, 64 * 1024, "the response's start was held");
+  // 600 bytes against 16 bytes/s: over at once (the time is owed from now on).
+  const produce = produceFrame(2, 600, 1);
+  host.downstream(c, produce);
+  assert.ok(Buffer.concat(c.toUpstream).equals(Buffer.concat([fetch, produce])));
+  host.upstream(c, response.subarray(64 * 1024));
+  assert.equal(c.closed, false);
+  assert.ok(Buffer.concat(c.toDownstream).equals(response), "the streamed response changed");
+  // The mute follows the fetch response as it would any response.
+  c.toUpstream.length = 0;
+  host.downstream(c, produceFrame(3, 100, 1));
+  assert.equal(Buffer.concat(c.toUpstream).length, 0, "a request went on while the producer owed throttle time");
+  assert.equal(host.metric("kafka_proxy.quotas.both.throttled_responses"), 1n);
+  // The produce response carries the time (Produce v9: header v1, throttle_time_ms last).
+  c.toDownstream.length = 0;
+  const answer = encodeResponse(0, 9, 2, { Responses: [{ Name: "t", PartitionResponses: [{ Index: 0, ErrorCode: 0, BaseOffset: 0n, LogAppendTimeMs: -1n, LogStartOffset: 0n, RecordErrors: [], ErrorMessage: null }] }], ThrottleTimeMs: 0 });
+  host.upstream(c, answer);
+  const out = Buffer.concat(c.toDownstream);
+  assert.equal(out.length, answer.length);
+  assert.ok(out.readInt32BE(out.length - 5) > 0, "the produce response carries no throttle time");
 });
