@@ -171,7 +171,8 @@ export class QuotaStage {
       if (t > 0) this.owe(now + <i64>t);
       f.countedAtStart = true;
     }
-    return r.dryRun || this.owedUntil <= now || !(fetch && f.apiVersion >= 1);
+    // Time owed (a fetch or request rate over its bound) goes into Fetch v1+ responses.
+    return r.dryRun || this.owedUntil <= now || !(f.apiKey == ApiKey.Fetch && f.apiVersion >= 1);
   }
 
   // Before a response is walked: the throttle time it carries, if any (Produce and Fetch v1+),

@@ -375,3 +375,33 @@ test("a fetch response streaming when a pipelined produce request runs up thrott
   assert.equal(out.length, answer.length);
   assert.ok(out.readInt32BE(out.length - 5) > 0, "the produce response carries no throttle time");
 });
+
+// Time owed under a request rate quota (no fetch bound): a fetch response starting while it is
+// owed is held whole to carry it, as one owed under a fetch quota.
+test("a fetch response starting while request-rate throttle time is owed is held whole and carries it", async () => {
+  const host = await ProxyWasmHost.load(WASM);
+  assert.ok(host.configure({
+    principal_sources: ["client_id"],
+    quotas: { rules: [{ name: "chatty", principal: "User:chatty", requests_per_second: 1 }] },
+  }));
+  const c = host.connect();
+  const fetch = (id: number) => encodeRequest(1, 11, id, "chatty", {
+    ReplicaId: -1, MaxWaitMs: 100, MinBytes: 1, MaxBytes: 8 << 20, IsolationLevel: 0, SessionId: 0, SessionEpoch: -1,
+    Topics: [{ Topic: "t", Partitions: [{ Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0, LogStartOffset: -1, PartitionMaxBytes: 8 << 20 }] }],
+    ForgottenTopicsData: [], RackId: "",
+  });
+  // 12 requests at once against 1 request/s (at least 10 s counted): over.
+  host.downstream(c, Buffer.concat(Array.from({ length: 12 }, (_, i) => fetch(i + 1))));
+  const response = encodeResponse(1, 11, 1, {
+    ThrottleTimeMs: 0, ErrorCode: 0, SessionId: 0,
+    Responses: [{ Topic: "t", Partitions: [{ PartitionIndex: 0, ErrorCode: 0, HighWatermark: 0n, LastStableOffset: 0n, LogStartOffset: 0n, AbortedTransactions: [], PreferredReadReplica: -1, Records: batchOf(1 << 20) }] }],
+  });
+  host.upstream(c, response.subarray(0, 64 * 1024));
+  assert.equal(Buffer.concat(c.toDownstream).length, 0, "the response's start went on: it cannot carry the throttle time");
+  host.upstream(c, response.subarray(64 * 1024));
+  assert.equal(c.closed, false);
+  const out = Buffer.concat(c.toDownstream);
+  assert.equal(out.length, response.length);
+  assert.ok(out.readInt32BE(8) > 0, "the response carries no throttle time");
+  assert.equal(host.metric("kafka_proxy.quotas.chatty.throttled_responses"), 1n);
+});
