@@ -214,6 +214,11 @@ export class Pipeline extends FrameHandler {
     return this.validation!.wholeRequest(f);
   }
 
+  responseStarts(f: KafkaFrame): bool {
+    const quota = this.quota;
+    return quota === null || quota.responseStarts(f);
+  }
+
   laterBatches(summary: BatchSummary): bool {
     const guard = this.guard;
     if (guard === null || guard.laterBatches(summary)) return true;
@@ -358,9 +363,13 @@ export class Pipeline extends FrameHandler {
     // session, or one this principal opened; requests naming another's are answered above).
     const k = f.apiKey;
     f.streams = (k == ApiKey.Fetch || k == ApiKey.ShareFetch) && this.sessions!.owned &&
-      (rewrite === null || k == ApiKey.ShareFetch || f.apiVersion >= 13) && !this.rewritesBrokers(f) &&
-      // Fetch responses to a principal with a quota are held whole, to carry throttle times.
-      (quota === null || !quota.limited);
+      (rewrite === null || k == ApiKey.ShareFetch || f.apiVersion >= 13) && !this.rewritesBrokers(f);
+    // Those to a principal with a quota too, unless they must carry a throttle time: decided at
+    // the response's start, from its size (responseStarts).
+    if (f.streams && f.bucketRule >= 0) {
+      f.streams = false;
+      f.checksStart = true;
+    }
     if (verdict != Verdict.Forward) return verdict;
     return this.applyEdits(f);
   }

@@ -136,11 +136,6 @@ export class QuotaStage {
 
   constructor(private q: Quotas, private counters: QuotaCounters) {}
 
-  // Whether the requester has a quota (its fetch responses are held whole to carry throttle
-  // times).
-  get limited(): bool {
-    return this.rule >= 0;
-  }
 
   beginRequest(f: KafkaFrame, principal: string): void {
     this.resolve(principal, f.ptr + <usize>f.clientIdOffset, f.clientIdLength);
@@ -159,6 +154,27 @@ export class QuotaStage {
     if (t > 0) this.owe(now + <i64>t);
   }
 
+  // At the start of a response that may stream (FrameHandler.responseStarts: only its size is
+  // known): a fetch response's size is counted now (and not again in beginResponse), and the
+  // response goes on as it arrives unless it must carry a throttle time (Fetch v1+, time owed,
+  // a rule that is not a dry run), which is written once it is whole.
+  responseStarts(f: KafkaFrame): bool {
+    const rule = f.bucketRule;
+    if (rule < 0) return true;
+    const r = unchecked(this.q.rules[rule]);
+    const key = f.bucket;
+    const fetch = f.apiKey == ApiKey.Fetch && key !== null;
+    if (!fetch && this.owedUntil == 0) return true;
+    const now = <i64>(currentTimeNanos() / 1000000);
+    if (fetch) {
+      const t = this.recordIn(key!, r, QUOTA_FETCH, <f64>(f.len - 4), now);
+      if (t > 0) this.owe(now + <i64>t);
+      f.countedAtStart = true;
+    }
+    // Time owed (a fetch or request rate over its bound) goes into Fetch v1+ responses.
+    return r.dryRun || this.owedUntil <= now || !(f.apiKey == ApiKey.Fetch && f.apiVersion >= 1);
+  }
+
   // Before a response is walked: the throttle time it carries, if any (Produce and Fetch v1+),
   // and the mute that follows it.
   // The rule and bucket are those of the request it answers (KafkaFrame.bucket), not of the
@@ -173,7 +189,7 @@ export class QuotaStage {
     const fetch = f.apiKey == ApiKey.Fetch && key !== null;
     if (!fetch && this.owedUntil == 0) return;
     const now = <i64>(currentTimeNanos() / 1000000);
-    if (fetch) {
+    if (fetch && !f.countedAtStart) {
       const t = this.recordIn(key!, r, QUOTA_FETCH, <f64>(f.len - 4), now);
       if (t > 0) this.owe(now + <i64>t);
     }
@@ -184,9 +200,10 @@ export class QuotaStage {
     }
     const ms = <i32>left;
     // Any response mutes the connection (a request rate quota on other APIs too); Produce and
-    // Fetch v1+ also carry the time.
+    // Fetch v1+ also carry the time, but for a fetch response that went on as it arrived (none
+    // was owed at its start: time a pipelined request ran up since goes with the next one).
     if (!r.dryRun) {
-      if (f.apiVersion >= 1 && (f.apiKey == ApiKey.Produce || f.apiKey == ApiKey.Fetch)) this.throttleMs = ms;
+      if (f.apiVersion >= 1 && (f.apiKey == ApiKey.Produce || f.apiKey == ApiKey.Fetch) && !f.streams) this.throttleMs = ms;
       this.muteUntil = this.owedUntil;
     }
     this.counters.throttled[rule].increment(1);

@@ -307,7 +307,7 @@ export class KafkaConnection extends NetworkContext {
       }
       const records = isRequest ? apiKey == ApiKey.Produce : apiKey == ApiKey.Fetch || apiKey == ApiKey.ShareFetch;
       let image = IMAGE;
-      if (!complete && !isRequest && records && this.streams()) {
+      if (!complete && !isRequest && records && this.streams(total)) {
         if (this.passing === null) this.passing = new FrameImage();
         image = this.passing!;
       }
@@ -479,11 +479,27 @@ export class KafkaConnection extends NetworkContext {
     return whole;
   }
 
-  // Whether the response to the oldest request may go by before its end arrives: only when no
-  // stage can change it (an answer or a note to merge means a change).
-  private streams(): bool {
+  // Whether the response to the oldest request (`total` bytes) may go by before its end arrives:
+  // only when no stage can change it (an answer or a note to merge means a change). A request
+  // that set checksStart has it decided here, once, by the handler (FrameHandler.responseStarts).
+  private streams(total: i32): bool {
     const p = this.inFlight.peek();
-    return p !== null && p.answer.len == 0 && p.note.len == 0 && p.streams;
+    if (p === null || p.answer.len != 0 || p.note.len != 0) return false;
+    if (p.checksStart) {
+      p.checksStart = false;
+      const f = this.responseFrame;
+      f.ptr = 0;
+      f.len = total;
+      f.apiKey = p.apiKey;
+      f.apiVersion = p.apiVersion;
+      f.requester = p.requester;
+      f.bucketRule = p.bucketRule;
+      f.bucket = p.bucket;
+      f.countedAtStart = false;
+      p.streams = this.handler.responseStarts(f);
+      p.countedAtStart = f.countedAtStart;
+    }
+    return p.streams;
   }
 
   // The edited frame in `image` to `out`: made bytes, and the image's untouched ranges as the
@@ -766,6 +782,7 @@ export class KafkaConnection extends NetworkContext {
     f.ptr = ptr;
     f.len = len;
     f.expectsResponse = true;
+    f.checksStart = false;
     f.note.clear();
     const err = decodeRequestHeader(f);
     if (err != 0) {
@@ -782,6 +799,7 @@ export class KafkaConnection extends NetworkContext {
       const entry = this.inFlight.push(f.correlationId, f.apiKey, f.responseVersion, callbackTimeNanos());
       if (f.note.len > 0) entry.note.append(f.note.ptr, f.note.len);
       entry.streams = f.streams && f.note.len == 0;
+      entry.checksStart = !f.streams && f.checksStart && f.note.len == 0;
       entry.requester = f.requester;
       entry.bucketRule = f.bucketRule;
       entry.bucket = f.bucket;
@@ -805,6 +823,8 @@ export class KafkaConnection extends NetworkContext {
     f.requester = pending.requester;
     f.bucketRule = pending.bucketRule;
     f.bucket = pending.bucket;
+    f.streams = pending.streams;
+    f.countedAtStart = pending.countedAtStart;
     const err = decodeResponseHeader(f);
     if (err != 0 || f.correlationId != pending.correlationId) {
       this.counters.malformed(false).increment(1);

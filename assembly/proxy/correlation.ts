@@ -14,6 +14,10 @@ export class InFlight {
   sentAtNanos: u64 = 0;
   // The response may go on before its end arrives (KafkaFrame.streams).
   streams: bool = false;
+  // KafkaFrame.checksStart of the request (cleared once the response's start was checked), and
+  // KafkaFrame.countedAtStart of the response.
+  checksStart: bool = false;
+  countedAtStart: bool = false;
   // KafkaFrame.requester of the request.
   requester: string = "";
   // KafkaFrame.bucketRule and bucket of the request.
@@ -43,6 +47,9 @@ export class CorrelationQueue {
     slot.apiKey = apiKey;
     slot.apiVersion = apiVersion;
     slot.sentAtNanos = sentAtNanos;
+    slot.streams = false;
+    slot.checksStart = false;
+    slot.countedAtStart = false;
     slot.answer.clear();
     slot.note.clear();
     this.count++;

@@ -21,8 +21,14 @@ export class KafkaFrame {
   clientIdLength: i32 = -1;
   // Requests only: stages clear it for requests the broker will not answer (Produce acks=0).
   expectsResponse: bool = true;
-  // Requests only: no stage will change the response, so it may go on before its end arrives.
+  // Requests: no stage will change the response, so it may go on before its end arrives.
+  // Responses: the response went on (or could go on) before its end arrived: no stage may change it.
   streams: bool = false;
+  // Requests only: the response may go on before its end arrives if the handler's
+  // responseStarts() says so at its start (when only its size is known).
+  checksStart: bool = false;
+  // Responses only: responseStarts() saw it and counted its size (quotas): not to count again.
+  countedAtStart: bool = false;
   // Requests: whom the stages judged the request as (a principal's name, "" for none).
   // Responses: the same, as the request left it: a response is judged as its own requester,
   // whoever the connection's later requests came from (client-id principals change per request).
@@ -88,6 +94,13 @@ export abstract class FrameHandler {
   // `frame` (its last record set not here yet: the walk's source is set) waits until it is whole.
   wholeRequests: bool = false;
   wholeRequest(frame: KafkaFrame): bool {
+    return false;
+  }
+  // A response to a request that set checksStart, its end not here yet: whether it may go on
+  // as it arrives (no stage will change it). Called once per response, at its start, with only
+  // the request's apiKey, apiVersion, requester, bucketRule and bucket and the frame's len (size
+  // prefix included) set; it sets countedAtStart when it counted the response's size.
+  responseStarts(frame: KafkaFrame): bool {
     return false;
   }
   // The batch headers of the open record set of the request decided last, so far (those seen

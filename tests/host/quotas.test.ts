@@ -248,3 +248,160 @@ test("fetch bytes count under the rule of the request answered, not of the conne
   assert.equal(sum(key(1, "light")), Buffer.concat(c.toDownstream).length - 4);
   assert.equal(host.metric("kafka_proxy.quotas.light.throttled_responses") ?? 0n, 1n);
 });
+
+// Fetch responses to a principal with a quota go on as they arrive (issues 14 and 17: they were
+// held whole and copied into the module, in case they had to carry a throttle time), unless the
+// response's start, its size counted, finds the connection owing time: that one is held whole,
+// carries throttle_time_ms, and the connection is muted after it.
+test("a quota'd consumer's 2 MiB fetch response streams within its quota; over it, it carries the throttle time and the mute follows", async () => {
+  const fetch = (id: number) => encodeRequest(1, 11, id, "consumer", {
+    ReplicaId: -1, MaxWaitMs: 100, MinBytes: 1, MaxBytes: 8 << 20, IsolationLevel: 0, SessionId: 0, SessionEpoch: -1,
+    Topics: [{ Topic: "t", Partitions: [{ Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0, LogStartOffset: -1, PartitionMaxBytes: 8 << 20 }] }],
+    ForgottenTopicsData: [], RackId: "",
+  });
+  const answer = (id: number, bytes: number) => encodeResponse(1, 11, id, {
+    ThrottleTimeMs: 0, ErrorCode: 0, SessionId: 0,
+    Responses: [{ Topic: "t", Partitions: [{ PartitionIndex: 0, ErrorCode: 0, HighWatermark: 0n, LastStableOffset: 0n, LogStartOffset: 0n, AbortedTransactions: [], PreferredReadReplica: -1, Records: batchOf(bytes) }] }],
+  });
+  const copied = (host: ProxyWasmHost) =>
+    Number(host.metric("kafka_proxy.abi_bytes_read") ?? 0n) + Number(host.metric("kafka_proxy.abi_bytes_written") ?? 0n);
+  const sum = (host: ProxyWasmHost) => {
+    const v = host.sharedData.get("kq1\n0\nUser:consumer")?.value;
+    let total = 0;
+    for (let at = 8; v !== undefined && at + 16 <= v.length; at += 16) total += v.readDoubleLE(at + 8);
+    return total;
+  };
+  // The response in 64 KiB callbacks; how many of them let all their bytes go on at once.
+  const respond = (host: ProxyWasmHost, c: ReturnType<ProxyWasmHost["connect"]>, response: Buffer) => {
+    c.toDownstream.length = 0;
+    const before = copied(host);
+    let went = 0;
+    let streamed = 0;
+    for (let at = 0; at < response.length; at += 64 * 1024) {
+      const part = response.subarray(at, at + 64 * 1024);
+      host.upstream(c, part);
+      const now = Buffer.concat(c.toDownstream).length;
+      if (now === went + part.length) streamed++;
+      went = now;
+    }
+    return { out: Buffer.concat(c.toDownstream), ratio: (copied(host) - before) / response.length, streamed };
+  };
+  const MiB = 1 << 20;
+  const rounds: string[] = [];
+  for (const [bound, dryRun] of [[1e9, false], [100_000, false], [100_000, true]] as const) {
+    const host = await ProxyWasmHost.load(WASM);
+    assert.ok(host.configure({
+      principal_sources: ["client_id"],
+      quotas: { rules: [{ name: "consumers", principal: "User:consumer", fetch_bytes_per_second: bound, dry_run: dryRun }] },
+    }));
+    const c = host.connect();
+    host.downstream(c, fetch(1));
+    assert.equal(Buffer.concat(c.toUpstream).length, fetch(1).length);
+    const response = answer(1, 2 * MiB);
+    const r = respond(host, c, response);
+    assert.equal(c.closed, false);
+    // Counted once, whichever way it went.
+    assert.equal(sum(host), response.length - 4);
+    rounds.push(`bound ${bound}${dryRun ? " (dry run)" : ""}: ${(r.ratio * response.length).toFixed(0)} ABI bytes for a ${response.length}-byte response (${r.ratio.toFixed(4)}), ${r.streamed} of ${Math.ceil(response.length / (64 * 1024))} callbacks went on at once`);
+    c.toUpstream.length = 0;
+    if (bound === 1e9 || dryRun) {
+      // Within its quota, or over a dry run's (counted, nothing changed): it streams, byte for
+      // byte, hardly copied, and nothing is muted.
+      assert.ok(r.out.equals(response), "the streamed response changed");
+      assert.equal(r.streamed, Math.ceil(response.length / (64 * 1024)), "a callback's bytes were held back");
+      assert.ok(r.ratio <= 0.02, `copied ${r.ratio.toFixed(4)} of the response`);
+      assert.equal(host.metric("kafka_proxy.quotas.consumers.throttled_responses") ?? 0n, 0n);
+      assert.equal(host.metric("kafka_proxy.quotas.consumers.would_throttle") ?? 0n, dryRun ? 1n : 0n);
+      host.downstream(c, fetch(2));
+      assert.equal(Buffer.concat(c.toUpstream).length, fetch(2).length, "the next fetch waited");
+    } else {
+      // 2 MiB against 100 kB/s (Kafka's window counts at least 10 s): over at its start. Held
+      // whole, it carries the time (Fetch v11's throttle_time_ms is the body's first field)...
+      assert.equal(r.out.length, response.length);
+      const throttle = r.out.readInt32BE(8);
+      assert.ok(throttle > 0, "the response over quota carries no throttle time");
+      assert.ok(r.out.subarray(12).equals(response.subarray(12)), "more than throttle_time_ms changed");
+      assert.equal(host.metric("kafka_proxy.quotas.consumers.throttled_responses"), 1n);
+      // ...and the connection is muted for it: the next fetch waits until a tick after it.
+      host.downstream(c, fetch(2));
+      assert.equal(Buffer.concat(c.toUpstream).length, 0, "a request went on while the consumer owed throttle time");
+      host.advance(throttle + 1);
+      host.tick();
+      assert.ok(Buffer.concat(c.toUpstream).equals(fetch(2)), "the mute did not end with the throttle time");
+    }
+  }
+  console.error(rounds.join("\n"));
+});
+
+// Time owed since a streamed fetch response started (a pipelined produce request went over its
+// quota meanwhile) cannot be written into it (its first bytes are gone): the response goes on
+// unchanged, the connection is muted after it, and the produce response carries the time.
+test("a fetch response streaming when a pipelined produce request runs up throttle time goes on unchanged, then the mute", async () => {
+  const host = await ProxyWasmHost.load(WASM);
+  assert.ok(host.configure({
+    principal_sources: ["client_id"],
+    quotas: { rules: [{ name: "both", principal: "User:greedy", fetch_bytes_per_second: 1e9, produce_bytes_per_second: 16 }] },
+  }));
+  const c = host.connect();
+  const fetch = encodeRequest(1, 11, 1, "greedy", {
+    ReplicaId: -1, MaxWaitMs: 100, MinBytes: 1, MaxBytes: 8 << 20, IsolationLevel: 0, SessionId: 0, SessionEpoch: -1,
+    Topics: [{ Topic: "t", Partitions: [{ Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0, LogStartOffset: -1, PartitionMaxBytes: 8 << 20 }] }],
+    ForgottenTopicsData: [], RackId: "",
+  });
+  const response = encodeResponse(1, 11, 1, {
+    ThrottleTimeMs: 0, ErrorCode: 0, SessionId: 0,
+    Responses: [{ Topic: "t", Partitions: [{ PartitionIndex: 0, ErrorCode: 0, HighWatermark: 0n, LastStableOffset: 0n, LogStartOffset: 0n, AbortedTransactions: [], PreferredReadReplica: -1, Records: batchOf(1 << 20) }] }],
+  });
+  host.downstream(c, fetch);
+  host.upstream(c, response.subarray(0, 64 * 1024));
+  assert.equal(Buffer.concat(c.toDownstream).length, 64 * 1024, "the response's start was held");
+  // 600 bytes against 16 bytes/s: over at once (the time is owed from now on).
+  const produce = produceFrame(2, 600, 1);
+  host.downstream(c, produce);
+  assert.ok(Buffer.concat(c.toUpstream).equals(Buffer.concat([fetch, produce])));
+  host.upstream(c, response.subarray(64 * 1024));
+  assert.equal(c.closed, false);
+  assert.ok(Buffer.concat(c.toDownstream).equals(response), "the streamed response changed");
+  // The mute follows the fetch response as it would any response.
+  c.toUpstream.length = 0;
+  host.downstream(c, produceFrame(3, 100, 1));
+  assert.equal(Buffer.concat(c.toUpstream).length, 0, "a request went on while the producer owed throttle time");
+  assert.equal(host.metric("kafka_proxy.quotas.both.throttled_responses"), 1n);
+  // The produce response carries the time (Produce v9: header v1, throttle_time_ms last).
+  c.toDownstream.length = 0;
+  const answer = encodeResponse(0, 9, 2, { Responses: [{ Name: "t", PartitionResponses: [{ Index: 0, ErrorCode: 0, BaseOffset: 0n, LogAppendTimeMs: -1n, LogStartOffset: 0n, RecordErrors: [], ErrorMessage: null }] }], ThrottleTimeMs: 0 });
+  host.upstream(c, answer);
+  const out = Buffer.concat(c.toDownstream);
+  assert.equal(out.length, answer.length);
+  assert.ok(out.readInt32BE(out.length - 5) > 0, "the produce response carries no throttle time");
+});
+
+// Time owed under a request rate quota (no fetch bound): a fetch response starting while it is
+// owed is held whole to carry it, as one owed under a fetch quota.
+test("a fetch response starting while request-rate throttle time is owed is held whole and carries it", async () => {
+  const host = await ProxyWasmHost.load(WASM);
+  assert.ok(host.configure({
+    principal_sources: ["client_id"],
+    quotas: { rules: [{ name: "chatty", principal: "User:chatty", requests_per_second: 1 }] },
+  }));
+  const c = host.connect();
+  const fetch = (id: number) => encodeRequest(1, 11, id, "chatty", {
+    ReplicaId: -1, MaxWaitMs: 100, MinBytes: 1, MaxBytes: 8 << 20, IsolationLevel: 0, SessionId: 0, SessionEpoch: -1,
+    Topics: [{ Topic: "t", Partitions: [{ Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0, LogStartOffset: -1, PartitionMaxBytes: 8 << 20 }] }],
+    ForgottenTopicsData: [], RackId: "",
+  });
+  // 12 requests at once against 1 request/s (at least 10 s counted): over.
+  host.downstream(c, Buffer.concat(Array.from({ length: 12 }, (_, i) => fetch(i + 1))));
+  const response = encodeResponse(1, 11, 1, {
+    ThrottleTimeMs: 0, ErrorCode: 0, SessionId: 0,
+    Responses: [{ Topic: "t", Partitions: [{ PartitionIndex: 0, ErrorCode: 0, HighWatermark: 0n, LastStableOffset: 0n, LogStartOffset: 0n, AbortedTransactions: [], PreferredReadReplica: -1, Records: batchOf(1 << 20) }] }],
+  });
+  host.upstream(c, response.subarray(0, 64 * 1024));
+  assert.equal(Buffer.concat(c.toDownstream).length, 0, "the response's start went on: it cannot carry the throttle time");
+  host.upstream(c, response.subarray(64 * 1024));
+  assert.equal(c.closed, false);
+  const out = Buffer.concat(c.toDownstream);
+  assert.equal(out.length, response.length);
+  assert.ok(out.readInt32BE(8) > 0, "the response carries no throttle time");
+  assert.equal(host.metric("kafka_proxy.quotas.chatty.throttled_responses"), 1n);
+});
