@@ -136,7 +136,6 @@ export class QuotaStage {
 
   constructor(private q: Quotas, private counters: QuotaCounters) {}
 
-
   beginRequest(f: KafkaFrame, principal: string): void {
     this.resolve(principal, f.ptr + <usize>f.clientIdOffset, f.clientIdLength);
     const rule = this.rule;
