@@ -21,7 +21,7 @@
 //   rules are capped at 1,000 across workers, past which new ones share their rule's
 //   overflow bucket (a client rotating client ids or principals gains nothing past the cap).
 import { Counter } from "../assembly/proxy/host_metrics";
-import { currentTimeNanos } from "../assembly/proxy/host";
+import { callbackTimeNanos } from "../assembly/proxy/host";
 import { Status } from "../assembly/proxy/abi";
 import { CLAIM_NEW, CLAIM_PRESENT, claimShared, getShared, lastSharedCas, setShared } from "../assembly/proxy/shared_data";
 import { KafkaFrame } from "../assembly/proxy/kafka_frame";
@@ -146,7 +146,7 @@ export class QuotaStage {
     const r = unchecked(this.q.rules[rule]);
     const produce = f.apiKey == ApiKey.Produce && r.bounds[QUOTA_PRODUCE] > 0;
     if (!produce && r.bounds[QUOTA_REQUESTS] == 0) return;
-    const now = <i64>(currentTimeNanos() / 1000000);
+    const now = <i64>(callbackTimeNanos() / 1000000);
     let t = 0;
     if (produce) t = this.record(r, QUOTA_PRODUCE, <f64>(f.len - 4), now);
     if (r.bounds[QUOTA_REQUESTS] > 0) t = max(t, this.record(r, QUOTA_REQUESTS, 1, now));
@@ -164,7 +164,7 @@ export class QuotaStage {
     const key = f.bucket;
     const fetch = f.apiKey == ApiKey.Fetch && key !== null;
     if (!fetch && this.owedUntil == 0) return true;
-    const now = <i64>(currentTimeNanos() / 1000000);
+    const now = <i64>(callbackTimeNanos() / 1000000);
     if (fetch) {
       const t = this.recordIn(key!, r, QUOTA_FETCH, <f64>(f.len - 4), now);
       if (t > 0) this.owe(now + <i64>t);
@@ -187,7 +187,7 @@ export class QuotaStage {
     const key = f.bucket;
     const fetch = f.apiKey == ApiKey.Fetch && key !== null;
     if (!fetch && this.owedUntil == 0) return;
-    const now = <i64>(currentTimeNanos() / 1000000);
+    const now = <i64>(callbackTimeNanos() / 1000000);
     if (fetch && !f.countedAtStart) {
       const t = this.recordIn(key!, r, QUOTA_FETCH, <f64>(f.len - 4), now);
       if (t > 0) this.owe(now + <i64>t);
@@ -215,7 +215,7 @@ export class QuotaStage {
     const rule = this.rule;
     if (rule < 0 || this.owedUntil == 0) return;
     const r = unchecked(this.q.rules[rule]);
-    const left = this.owedUntil - <i64>(currentTimeNanos() / 1000000);
+    const left = this.owedUntil - <i64>(callbackTimeNanos() / 1000000);
     if (left <= 0) return;
     if (!r.dryRun) this.muteUntil = this.owedUntil;
     this.counters.throttled[rule].increment(1);

@@ -399,7 +399,7 @@ export class KafkaConnection extends NetworkContext {
   // Whether the connection owes throttle time (FrameHandler.muteUntilMs), the mute not up yet.
   private mutedNow(): bool {
     const until = this.handler.muteUntilMs();
-    return until != 0 && <i64>(currentTimeNanos() / 1000000) < until;
+    return until != 0 && <i64>(callbackTimeNanos() / 1000000) < until;
   }
 
   // Whether the requests decided in this callback (`emitted` bytes, the whole buffer, all of it
