@@ -27,7 +27,11 @@ stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 if ! stamp_ok node_modules/.setup-stamp "$lock_sum"; then
   echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # Run from an npm script, PATH starts with node_modules/.bin, where a dev dependency's
+  # dependency (glob-promise -> npm-install-peers) puts npm 6, which cannot read this lock file
+  # and empties node_modules before it fails: the machine's npm installs.
+  PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v '/node_modules/\.bin$' | paste -sd:) \
+    npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_sum" > node_modules/.setup-stamp
 fi
 
