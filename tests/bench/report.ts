@@ -76,7 +76,7 @@ function goals(r: BenchResult): string[] {
 function row(s: Run): string {
   return `| ${s.scenario} | ${s.size} B | ${num(s.recordsPerSec)} | ${num(s.mbPerSec, 1)} | ${pct(s.vsTcpProxy)} | ` +
     `${num(s.latencyP50Ms)} / ${num(s.latencyP99Ms)} @ ${num(s.latencyRate)}/s | ${num(s.rttP50Us)} / ${num(s.rttP99Us)} | ` +
-    `${num(s.rttP99AddedUs)} | ${num(s.envoyCpuSecondsPerGB, 2)} | ${pct(s.cpuVsTcpProxy)} | ${num(s.copyRatio, 3)} | ${num(s.consumerMbPerSec, 1)} | ` +
+    `${num(s.rttP99AddedUs)} | ${num(s.envoyCpuSecondsPerGB, 2)}${s.envoyUserSecondsPerGB !== undefined ? ` (${num(s.envoyUserSecondsPerGB, 2)})` : ""} | ${pct(s.cpuVsTcpProxy)} | ${num(s.copyRatio, 3)} | ${num(s.consumerMbPerSec, 1)} | ` +
     `${num(s.kafkajsRecordsPerSec)} |`;
 }
 
@@ -85,7 +85,7 @@ export function markdown(r: BenchResult): string {
   lines.push(`Measured ${r.date} on ${r.machine} (${r.mode} mode, \`${r.command}\`; load average ` +
     `${r.load.start.toFixed(1)} at the start, ${r.load.end.toFixed(1)} at the end).`, "");
   lines.push("| scenario | size | records/s | MB/s | vs tcp_proxy | p50 / p99 ms at fixed rate | one-at-a-time p50 / p99 µs | " +
-    "p99 added µs | Envoy CPU s/GB | CPU vs tcp_proxy | ABI copy ratio | consumer MB/s | kafkajs records/s |");
+    "p99 added µs | Envoy CPU s/GB (user) | CPU vs tcp_proxy | ABI copy ratio | consumer MB/s | kafkajs records/s |");
   lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const s of r.runs) lines.push(row(s));
   for (const u of r.unavailable) lines.push(`| ${u.scenario} | all | not available: ${u.reason.replace(/\|/g, "\\|")} |${" |".repeat(10)}`);

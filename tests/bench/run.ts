@@ -34,6 +34,8 @@ export interface Run {
   latencyP99Ms?: number;
   p99AddedMs?: number;
   envoyCpuSecondsPerGB?: number;
+  // Of it, user time.
+  envoyUserSecondsPerGB?: number;
   cpuVsTcpProxy?: number;
   consumerMbPerSec?: number;
   consumerVsTcpProxy?: number;
@@ -119,11 +121,13 @@ async function abiBytes(envoy: Envoy | null): Promise<number[]> {
 const minus = (a: number[], b: number[]) => a.map((x, i) => x - b[i]);
 const plus = (a: number[] | undefined, b: number[]) => (a === undefined ? b : a.map((x, i) => x + b[i]));
 
-// Envoy's user + system CPU seconds so far (/proc/<pid>/stat, in clock ticks of 1/100 s).
-function cpuSeconds(envoy: Envoy | null): number {
-  if (envoy === null) return 0;
+// Envoy's CPU seconds so far, user and user + system (/proc/<pid>/stat, in clock ticks of
+// 1/100 s). User time holds the module and Envoy's side of its host calls; system time is the
+// sockets' work, which a filter changes only through how the bytes are read and written.
+function cpuSeconds(envoy: Envoy | null): { user: number; total: number } {
+  if (envoy === null) return { user: 0, total: 0 };
   const fields = readFileSync(`/proc/${envoy.service.pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, total: (Number(fields[11]) + Number(fields[12])) / 100 };
 }
 
 // Envoy's resident set size in bytes (/proc/<pid>/status VmRSS, in kB).
@@ -172,7 +176,7 @@ async function main(): Promise<void> {
     // Throughput: rounds over all scenarios rather than repeats within one, so that the load
     // other users put on the shared machine drifts over every scenario alike; the median round
     // is reported, and Envoy's CPU is summed over all rounds.
-    const tries = new Map<string, { p: ProducerResult; cpu: number }[]>();
+    const tries = new Map<string, { p: ProducerResult; cpu: number; user: number }[]>();
     const key = (s: Scenario, size: number) => `${s.name}/${size}`;
     for (let round = 0; round < REPEATS; round++) {
       for (const [i, s] of SCENARIOS.entries()) {
@@ -183,7 +187,8 @@ async function main(): Promise<void> {
             const cpu0 = cpuSeconds(path.envoy);
             const abi0 = await abiBytes(path.envoy);
             const p = await producerPerf(path.bootstrap, `bench-${i}-${size}`, RECORDS[size], size, -1, CLIENT_ID);
-            tries.set(key(s, size), [...(tries.get(key(s, size)) ?? []), { p, cpu: cpuSeconds(path.envoy) - cpu0 }]);
+            const cpu1 = cpuSeconds(path.envoy);
+            tries.set(key(s, size), [...(tries.get(key(s, size)) ?? []), { p, cpu: cpu1.total - cpu0.total, user: cpu1.user - cpu0.user }]);
             copies.set(key(s, size), plus(copies.get(key(s, size)), minus(await abiBytes(path.envoy), abi0)));
             console.log(`round ${round + 1}/${REPEATS} ${s.name} ${size} B: ${Math.round(p.recordsPerSec)} records/s`);
           }
@@ -232,6 +237,7 @@ async function main(): Promise<void> {
             scenario: s.name, size, records: p.records, recordsPerSec: p.recordsPerSec, mbPerSec: p.mbPerSec,
             latencyRate: rate, latencyP50Ms: lat.p50Ms, latencyP99Ms: lat.p99Ms,
             envoyCpuSecondsPerGB: envoy !== null ? all.reduce((sum, t) => sum + t.cpu, 0) / gb : undefined,
+            envoyUserSecondsPerGB: envoy !== null ? all.reduce((sum, t) => sum + t.user, 0) / gb : undefined,
             consumerMbPerSec: c.mbPerSec, kafkajsRecordsPerSec: js.recordsPerSec, rttP50Us: rtt.p50Us, rttP99Us: rtt.p99Us,
             ...(forwarded > 0 ? { abiBytesRead: abiRead, abiBytesWritten: abiWritten, bytesForwarded: forwarded, copyRatio: (abiRead + abiWritten) / forwarded } : {}),
           });
