@@ -11,6 +11,28 @@ import { requestFrame } from "../harness/raw_client.ts";
 import { encodeRequest, encodeResponse } from "../harness/kafka_codec.ts";
 import { batchOf } from "./produce_frames.ts";
 
+// The frames the quota tests exchange: a Fetch v11 request for partition t-0, its answer with
+// `bytes` of records, and a Produce v9 answer (throttle_time_ms is its last field).
+const fetchV11 = (id: number, client: string, maxBytes = 8 << 20) => encodeRequest(1, 11, id, client, {
+  ReplicaId: -1, MaxWaitMs: 100, MinBytes: 1, MaxBytes: maxBytes, IsolationLevel: 0, SessionId: 0, SessionEpoch: -1,
+  Topics: [{ Topic: "t", Partitions: [{ Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0, LogStartOffset: -1, PartitionMaxBytes: maxBytes }] }],
+  ForgottenTopicsData: [], RackId: "",
+});
+const fetchAnswerV11 = (id: number, bytes: number) => encodeResponse(1, 11, id, {
+  ThrottleTimeMs: 0, ErrorCode: 0, SessionId: 0,
+  Responses: [{ Topic: "t", Partitions: [{ PartitionIndex: 0, ErrorCode: 0, HighWatermark: 0n, LastStableOffset: 0n, LogStartOffset: 0n, AbortedTransactions: [], PreferredReadReplica: -1, Records: batchOf(bytes) }] }],
+});
+const produceAnswerV9 = (id: number) => encodeResponse(0, 9, id, {
+  Responses: [{ Name: "t", PartitionResponses: [{ Index: 0, ErrorCode: 0, BaseOffset: 0n, LogAppendTimeMs: -1n, LogStartOffset: 0n, RecordErrors: [], ErrorMessage: null }] }],
+  ThrottleTimeMs: 0,
+});
+// A test host with principals from client ids and these quota rules.
+async function quotaHost(rules: object[]): Promise<ProxyWasmHost> {
+  const host = await ProxyWasmHost.load(WASM);
+  assert.ok(host.configure({ principal_sources: ["client_id"], quotas: { rules } }));
+  return host;
+}
+
 test("pressure cases with a quota per principal and client id: no trap, no oracle broken, at most 1,000 buckets", async () => {
   const host = await ProxyWasmHost.load(WASM);
   assert.ok(host.configure({
@@ -43,11 +65,7 @@ test("pressure cases with a quota per principal and client id: no trap, no oracl
 // A producer with acks=0 gets no response to carry a throttle time: the broker mutes such a
 // channel at once (a security review found the filter never muted it, so the quota only counted).
 test("acks=0 producer over its produce quota: muted at once, its next request waits in the host", async () => {
-  const host = await ProxyWasmHost.load(WASM);
-  assert.ok(host.configure({
-    principal_sources: ["client_id"],
-    quotas: { rules: [{ name: "slow", principal: "User:fast-producer", produce_bytes_per_second: 1000 }] },
-  }));
+  const host = await quotaHost([{ name: "slow", principal: "User:fast-producer", produce_bytes_per_second: 1000 }]);
   const c = host.connect();
   // One v2 record batch header over 16 KiB (the filter reads only the header).
   const batch = Buffer.alloc(16 * 1024, 0x5a);
@@ -78,7 +96,6 @@ const MUTE_CONFIG = {
   max_held_bytes: 8192,
   quotas: { rules: [{ name: "slow", principal: "User:greedy", produce_bytes_per_second: 16 }] },
 };
-
 
 // Produce v9 (flexible: tagged fields after the last record set) with acks=0 or 1.
 function produceFrame(id: number, bytes: number, acks = 0): Buffer {
@@ -139,10 +156,7 @@ test("mute, path 2: a request copied into the module before the mute completes, 
   host.downstream(c, big.subarray(0, 9000));
   assert.equal(Buffer.concat(c.toUpstream).length, produce.length + 0, "before the mute only the produce went");
   c.toUpstream.length = 0;
-  host.upstream(c, encodeResponse(0, 9, 1, {
-    Responses: [{ Name: "t", PartitionResponses: [{ Index: 0, ErrorCode: 0, BaseOffset: 0n, LogAppendTimeMs: -1n, LogStartOffset: 0n, RecordErrors: [], ErrorMessage: null }] }],
-    ThrottleTimeMs: 0,
-  }));
+  host.upstream(c, produceAnswerV9(1));
   const answer = Buffer.concat(c.toDownstream);
   assert.ok(answer.readInt32BE(answer.length - 5) > 0, "the response carries a throttle time");
   // The rest of the copied request: before, the callback that completed a copied request went
@@ -206,15 +220,8 @@ test("mute, any cut: pipelined produce and large requests split at random points
 // counted under the connection's latest request's rule: with client-id rules, pipelined
 // requests of other client ids took them).
 test("fetch bytes count under the rule of the request answered, not of the connection's latest request", async () => {
-  const fetch = (id: number, client: string) => encodeRequest(1, 11, id, client, {
-    ReplicaId: -1, MaxWaitMs: 100, MinBytes: 1, MaxBytes: 1 << 20, IsolationLevel: 0, SessionId: 0, SessionEpoch: -1,
-    Topics: [{ Topic: "t", Partitions: [{ Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0, LogStartOffset: -1, PartitionMaxBytes: 1 << 20 }] }],
-    ForgottenTopicsData: [], RackId: "",
-  });
-  const answer = (id: number, bytes: number) => encodeResponse(1, 11, id, {
-    ThrottleTimeMs: 0, ErrorCode: 0, SessionId: 0,
-    Responses: [{ Topic: "t", Partitions: [{ PartitionIndex: 0, ErrorCode: 0, HighWatermark: 0n, LastStableOffset: 0n, LogStartOffset: 0n, AbortedTransactions: [], PreferredReadReplica: -1, Records: batchOf(bytes) }] }],
-  });
+  const fetch = (id: number, client: string) => fetchV11(id, client, 1 << 20);
+  const answer = fetchAnswerV11;
   const host = await ProxyWasmHost.load(WASM);
   assert.ok(host.configure({
     quotas: { rules: [
@@ -254,15 +261,8 @@ test("fetch bytes count under the rule of the request answered, not of the conne
 // response's start, its size counted, finds the connection owing time: that one is held whole,
 // carries throttle_time_ms, and the connection is muted after it.
 test("a quota'd consumer's 2 MiB fetch response streams within its quota; over it, it carries the throttle time and the mute follows", async () => {
-  const fetch = (id: number) => encodeRequest(1, 11, id, "consumer", {
-    ReplicaId: -1, MaxWaitMs: 100, MinBytes: 1, MaxBytes: 8 << 20, IsolationLevel: 0, SessionId: 0, SessionEpoch: -1,
-    Topics: [{ Topic: "t", Partitions: [{ Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0, LogStartOffset: -1, PartitionMaxBytes: 8 << 20 }] }],
-    ForgottenTopicsData: [], RackId: "",
-  });
-  const answer = (id: number, bytes: number) => encodeResponse(1, 11, id, {
-    ThrottleTimeMs: 0, ErrorCode: 0, SessionId: 0,
-    Responses: [{ Topic: "t", Partitions: [{ PartitionIndex: 0, ErrorCode: 0, HighWatermark: 0n, LastStableOffset: 0n, LogStartOffset: 0n, AbortedTransactions: [], PreferredReadReplica: -1, Records: batchOf(bytes) }] }],
-  });
+  const fetch = (id: number) => fetchV11(id, "consumer");
+  const answer = fetchAnswerV11;
   const copied = (host: ProxyWasmHost) =>
     Number(host.metric("kafka_proxy.abi_bytes_read") ?? 0n) + Number(host.metric("kafka_proxy.abi_bytes_written") ?? 0n);
   const sum = (host: ProxyWasmHost) => {
@@ -289,11 +289,7 @@ test("a quota'd consumer's 2 MiB fetch response streams within its quota; over i
   const MiB = 1 << 20;
   const rounds: string[] = [];
   for (const [bound, dryRun] of [[1e9, false], [100_000, false], [100_000, true]] as const) {
-    const host = await ProxyWasmHost.load(WASM);
-    assert.ok(host.configure({
-      principal_sources: ["client_id"],
-      quotas: { rules: [{ name: "consumers", principal: "User:consumer", fetch_bytes_per_second: bound, dry_run: dryRun }] },
-    }));
+    const host = await quotaHost([{ name: "consumers", principal: "User:consumer", fetch_bytes_per_second: bound, dry_run: dryRun }]);
     const c = host.connect();
     host.downstream(c, fetch(1));
     assert.equal(Buffer.concat(c.toUpstream).length, fetch(1).length);
@@ -337,21 +333,10 @@ test("a quota'd consumer's 2 MiB fetch response streams within its quota; over i
 // quota meanwhile) cannot be written into it (its first bytes are gone): the response goes on
 // unchanged, the connection is muted after it, and the produce response carries the time.
 test("a fetch response streaming when a pipelined produce request runs up throttle time goes on unchanged, then the mute", async () => {
-  const host = await ProxyWasmHost.load(WASM);
-  assert.ok(host.configure({
-    principal_sources: ["client_id"],
-    quotas: { rules: [{ name: "both", principal: "User:greedy", fetch_bytes_per_second: 1e9, produce_bytes_per_second: 16 }] },
-  }));
+  const host = await quotaHost([{ name: "both", principal: "User:greedy", fetch_bytes_per_second: 1e9, produce_bytes_per_second: 16 }]);
   const c = host.connect();
-  const fetch = encodeRequest(1, 11, 1, "greedy", {
-    ReplicaId: -1, MaxWaitMs: 100, MinBytes: 1, MaxBytes: 8 << 20, IsolationLevel: 0, SessionId: 0, SessionEpoch: -1,
-    Topics: [{ Topic: "t", Partitions: [{ Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0, LogStartOffset: -1, PartitionMaxBytes: 8 << 20 }] }],
-    ForgottenTopicsData: [], RackId: "",
-  });
-  const response = encodeResponse(1, 11, 1, {
-    ThrottleTimeMs: 0, ErrorCode: 0, SessionId: 0,
-    Responses: [{ Topic: "t", Partitions: [{ PartitionIndex: 0, ErrorCode: 0, HighWatermark: 0n, LastStableOffset: 0n, LogStartOffset: 0n, AbortedTransactions: [], PreferredReadReplica: -1, Records: batchOf(1 << 20) }] }],
-  });
+  const fetch = fetchV11(1, "greedy");
+  const response = fetchAnswerV11(1, 1 << 20);
   host.downstream(c, fetch);
   host.upstream(c, response.subarray(0, 64 * 1024));
   assert.equal(Buffer.concat(c.toDownstream).length, 64 * 1024, "the response's start was held");
@@ -369,7 +354,7 @@ test("a fetch response streaming when a pipelined produce request runs up thrott
   assert.equal(host.metric("kafka_proxy.quotas.both.throttled_responses"), 1n);
   // The produce response carries the time (Produce v9: header v1, throttle_time_ms last).
   c.toDownstream.length = 0;
-  const answer = encodeResponse(0, 9, 2, { Responses: [{ Name: "t", PartitionResponses: [{ Index: 0, ErrorCode: 0, BaseOffset: 0n, LogAppendTimeMs: -1n, LogStartOffset: 0n, RecordErrors: [], ErrorMessage: null }] }], ThrottleTimeMs: 0 });
+  const answer = produceAnswerV9(2);
   host.upstream(c, answer);
   const out = Buffer.concat(c.toDownstream);
   assert.equal(out.length, answer.length);
@@ -379,23 +364,12 @@ test("a fetch response streaming when a pipelined produce request runs up thrott
 // Time owed under a request rate quota (no fetch bound): a fetch response starting while it is
 // owed is held whole to carry it, as one owed under a fetch quota.
 test("a fetch response starting while request-rate throttle time is owed is held whole and carries it", async () => {
-  const host = await ProxyWasmHost.load(WASM);
-  assert.ok(host.configure({
-    principal_sources: ["client_id"],
-    quotas: { rules: [{ name: "chatty", principal: "User:chatty", requests_per_second: 1 }] },
-  }));
+  const host = await quotaHost([{ name: "chatty", principal: "User:chatty", requests_per_second: 1 }]);
   const c = host.connect();
-  const fetch = (id: number) => encodeRequest(1, 11, id, "chatty", {
-    ReplicaId: -1, MaxWaitMs: 100, MinBytes: 1, MaxBytes: 8 << 20, IsolationLevel: 0, SessionId: 0, SessionEpoch: -1,
-    Topics: [{ Topic: "t", Partitions: [{ Partition: 0, CurrentLeaderEpoch: -1, FetchOffset: 0, LogStartOffset: -1, PartitionMaxBytes: 8 << 20 }] }],
-    ForgottenTopicsData: [], RackId: "",
-  });
+  const fetch = (id: number) => fetchV11(id, "chatty");
   // 12 requests at once against 1 request/s (at least 10 s counted): over.
   host.downstream(c, Buffer.concat(Array.from({ length: 12 }, (_, i) => fetch(i + 1))));
-  const response = encodeResponse(1, 11, 1, {
-    ThrottleTimeMs: 0, ErrorCode: 0, SessionId: 0,
-    Responses: [{ Topic: "t", Partitions: [{ PartitionIndex: 0, ErrorCode: 0, HighWatermark: 0n, LastStableOffset: 0n, LogStartOffset: 0n, AbortedTransactions: [], PreferredReadReplica: -1, Records: batchOf(1 << 20) }] }],
-  });
+  const response = fetchAnswerV11(1, 1 << 20);
   host.upstream(c, response.subarray(0, 64 * 1024));
   assert.equal(Buffer.concat(c.toDownstream).length, 0, "the response's start went on: it cannot carry the throttle time");
   host.upstream(c, response.subarray(64 * 1024));
