@@ -6,15 +6,13 @@
 // Kafka's own producer and consumer perf tools through Envoy, per scenario and record size.
 // Instructions leave out the kernel's share (sockets), which is the same with and without the
 // filter, so the ratio to tcp_proxy here is larger than a CPU-time ratio would be.
-import { spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { ROOT, requireInstalled, scratchDir } from "../harness/paths.ts";
 import { freePort } from "../harness/process.ts";
 import { startKafka } from "../harness/kafka.ts";
 import { CountedEnvoy } from "./callgrind.ts";
-import { CLIENT_ID, NOOP_WASM, SCENARIOS } from "./scenarios.ts";
+import { CLIENT_ID, SCENARIOS, buildBaselines } from "./scenarios.ts";
 import { consumerPerf, producerPerf } from "./perf_tools.ts";
 
 const NAMES = (process.env.SCENARIOS ?? "tcp_proxy,wasm no-op,filter+metrics,filter+authz,filter+rewrite").split(",");
@@ -28,11 +26,8 @@ const WARMUP = 20000;
 const WARMUP_1024 = 100;
 
 requireInstalled();
-mkdirSync(join(ROOT, ".tmp/bench"), { recursive: true });
-if (NAMES.includes("wasm no-op")) {
-  const noop = spawnSync("npx", ["asc", "--config", "tests/bench/noop.asconfig.json", "-o", NOOP_WASM], { cwd: ROOT, encoding: "utf8" });
-  if (noop.status !== 0) throw new Error(`asc noop_filter failed:\n${noop.stderr}`);
-}
+const scenarios = SCENARIOS.filter((s) => NAMES.includes(s.name));
+buildBaselines(scenarios);
 const dir = scratchDir("envoy-instructions");
 const listenPort = await freePort();
 const kafka = await startKafka(join(dir, "kafka"), listenPort);
@@ -40,7 +35,6 @@ const rows: { scenario: string; size: number; bytes: number; instructions: numbe
 try {
   const admin = new Kafka({ clientId: "bench-admin", brokers: [kafka.direct], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  const scenarios = SCENARIOS.filter((s) => NAMES.includes(s.name));
   await admin.createTopics({
     topics: scenarios.flatMap((s, i) => [100, 1024].map((size) => ({ topic: s.brokerTopic(`bench-${i}-${size}`) }))),
     waitForLeaders: true,

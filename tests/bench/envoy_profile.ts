@@ -6,15 +6,14 @@
 // the filter's request/response counts, and leaves the dumps in the printed directory for
 // callgrind_annotate. JIT functions show as jump-table slots (0x...<base>+8*i): slot i is the
 // module's function i after its imports, named by a build with --debug (its name section).
-import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { ROOT, requireInstalled, scratchDir } from "../harness/paths.ts";
 import { freePort } from "../harness/process.ts";
 import { startKafka } from "../harness/kafka.ts";
 import { CountedEnvoy } from "./callgrind.ts";
-import { CLIENT_ID, NOOP_WASM, SCENARIOS } from "./scenarios.ts";
+import { CLIENT_ID, SCENARIOS, buildBaselines } from "./scenarios.ts";
 import { consumerPerf, producerPerf } from "./perf_tools.ts";
 
 const NAMES = (process.env.SCENARIOS ?? "tcp_proxy,wasm no-op,filter+metrics").split(",");
@@ -50,11 +49,8 @@ export function byObject(file: string): Map<string, number> {
 }
 
 requireInstalled();
-mkdirSync(join(ROOT, ".tmp/bench"), { recursive: true });
-if (NAMES.includes("wasm no-op")) {
-  const noop = spawnSync("npx", ["asc", "--config", "tests/bench/noop.asconfig.json", "-o", NOOP_WASM], { cwd: ROOT, encoding: "utf8" });
-  if (noop.status !== 0) throw new Error(`asc noop_filter failed:\n${noop.stderr}`);
-}
+const scenarios = SCENARIOS.filter((s) => NAMES.includes(s.name));
+buildBaselines(scenarios);
 const dir = scratchDir("envoy-profile");
 console.log(`dumps in ${dir}`);
 const listenPort = await freePort();
@@ -70,7 +66,6 @@ const stat = async (envoy: CountedEnvoy) => {
 try {
   const admin = new Kafka({ clientId: "bench-admin", brokers: [kafka.direct], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  const scenarios = SCENARIOS.filter((s) => NAMES.includes(s.name));
   await admin.createTopics({
     topics: scenarios.flatMap((s, i) => [`prof-${i}`, `prof-${i}-warmup`].map((t) => ({ topic: s.brokerTopic(t) }))), waitForLeaders: true,
   });

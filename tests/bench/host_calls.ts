@@ -6,14 +6,14 @@
 // 128 bytes. Two rounds, to show the noise. With `--instructions`, Envoy runs under callgrind
 // (callgrind.ts) and each variant's cost is counted in instructions per round trip instead:
 // exact, so one round.
-import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { startEnvoy } from "../harness/envoy.ts";
 import { ROOT, requireInstalled, scratchDir } from "../harness/paths.ts";
 import { freePort } from "../harness/process.ts";
 import { CountedEnvoy } from "./callgrind.ts";
+import { compileYardstick } from "./scenarios.ts";
 
 const PROBE = join(ROOT, ".tmp/bench/probe_filter.wasm");
 const VARIANTS = ["0 0 0 8", "4 0 0 8", "0 16 0 8", "0 0 8 8", "4 0 0 128"];
@@ -26,10 +26,7 @@ function cpuSeconds(pid: number): number {
 }
 
 requireInstalled();
-mkdirSync(join(ROOT, ".tmp/bench"), { recursive: true });
-const asc = spawnSync("npx", ["asc", "tests/bench/probe_filter.ts", "--runtime", "stub", "-O3", "--use", "abort=", "-o", PROBE],
-  { cwd: ROOT, encoding: "utf8" });
-if (asc.status !== 0) throw new Error(`asc probe_filter failed:\n${asc.stderr}`);
+compileYardstick("tests/bench/probe_filter.ts", PROBE);
 const echo = createServer((s) => {
   s.on("data", (d) => s.write(d));
   s.on("error", () => {});

@@ -4,7 +4,6 @@
 // advertises, one scenario at a time. Then record validation's cost per MB for each codec
 // (validation_bench.ts; also runnable alone, and under callgrind). Writes JSON, markdown tables
 // and an SVG chart.
-import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
@@ -13,8 +12,8 @@ import { ROOT, WASM, requireInstalled, scratchDir } from "../harness/paths.ts";
 import { freePort } from "../harness/process.ts";
 import { startKafka } from "../harness/kafka.ts";
 import type { Envoy } from "../harness/envoy.ts";
-import { CLIENT_ID, NOOP_WASM, SCENARIOS as ALL_SCENARIOS, Scenario } from "./scenarios.ts";
-import { startScenarioEnvoy } from "./scenario_envoy.ts";
+import { CLIENT_ID, SCENARIOS as ALL_SCENARIOS, Scenario, buildBaselines } from "./scenarios.ts";
+import { cpuSeconds, startScenarioEnvoy } from "./scenario_envoy.ts";
 import { consumerPerf, producerPerf, ProducerResult } from "./perf_tools.ts";
 import { kafkajsProduce, kafkajsRoundTrips } from "./kafkajs_load.ts";
 import { microbench, MicroResult } from "./microbench.ts";
@@ -121,15 +120,6 @@ async function abiBytes(envoy: Envoy | null): Promise<number[]> {
 const minus = (a: number[], b: number[]) => a.map((x, i) => x - b[i]);
 const plus = (a: number[] | undefined, b: number[]) => (a === undefined ? b : a.map((x, i) => x + b[i]));
 
-// Envoy's CPU seconds so far, user and user + system (/proc/<pid>/stat, in clock ticks of
-// 1/100 s). User time holds the module and Envoy's side of its host calls; system time is the
-// sockets' work, which a filter changes only through how the bytes are read and written.
-function cpuSeconds(envoy: Envoy | null): { user: number; total: number } {
-  if (envoy === null) return { user: 0, total: 0 };
-  const fields = readFileSync(`/proc/${envoy.service.pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return { user: Number(fields[11]) / 100, total: (Number(fields[11]) + Number(fields[12])) / 100 };
-}
-
 // Envoy's resident set size in bytes (/proc/<pid>/status VmRSS, in kB).
 function rssBytes(envoy: Envoy): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${envoy.service.pid}/status`, "utf8"));
@@ -138,9 +128,7 @@ function rssBytes(envoy: Envoy): number {
 
 async function main(): Promise<void> {
   requireInstalled();
-  mkdirSync(join(ROOT, ".tmp/bench"), { recursive: true });
-  const noop = spawnSync("npx", ["asc", "--config", "tests/bench/noop.asconfig.json", "-o", NOOP_WASM], { cwd: ROOT, encoding: "utf8" });
-  if (noop.status !== 0) throw new Error(`asc noop_filter failed:\n${noop.stderr}`);
+  buildBaselines(SCENARIOS);
   const loadAtStart = loadavg()[0];
   const dir = scratchDir("bench");
   const listenPort = await freePort();

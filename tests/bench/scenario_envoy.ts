@@ -2,6 +2,7 @@
 // instance a key this build of the module does not know yet) makes that scenario "not
 // available" with Envoy's own reason, instead of failing the whole run. The baseline (plain
 // tcp_proxy) has no such excuse: its failure is the run's.
+import { readFileSync } from "node:fs";
 import { startEnvoy, Envoy } from "../harness/envoy.ts";
 
 export type ScenarioEnvoy = { envoy: Envoy } | { unavailable: string };
@@ -35,4 +36,13 @@ export async function startScenarioEnvoy(dir: string, filter: object | null, lis
       return { unavailable: refusalReason(String(err)) };
     }
   }
+}
+
+// Envoy's CPU seconds so far, user and user + system (/proc/<pid>/stat, in clock ticks of
+// 1/100 s). User time holds the module and Envoy's side of its host calls; system time is the
+// sockets' work, which a filter changes only through how the bytes are read and written.
+export function cpuSeconds(envoy: Envoy | null): { user: number; total: number } {
+  if (envoy === null) return { user: 0, total: 0 };
+  const fields = readFileSync(`/proc/${envoy.service.pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return { user: Number(fields[11]) / 100, total: (Number(fields[11]) + Number(fields[12])) / 100 };
 }

@@ -14,14 +14,38 @@ export interface Scenario {
   brokerTopic(topic: string): string;
 }
 
+import { spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../harness/paths.ts";
 import { BENCH_CLIENT_ID, BENCH_FILTERS } from "../../build/envoy/examples.ts";
 
 const same = (t: string) => t;
 
-// The floor of any Proxy-Wasm network filter (noop_filter.ts, compiled by run.ts).
+// The yardstick modules (compiled by buildBaselines): the floor of any Proxy-Wasm network filter
+// (noop_filter.ts) and of any that finds Kafka's frames (framer_filter.ts).
 export const NOOP_WASM = join(ROOT, ".tmp/bench/noop_filter.wasm");
+export const FRAMER_WASM = join(ROOT, ".tmp/bench/framer_filter.wasm");
+const BASELINE_SOURCES: Record<string, string> = {
+  [NOOP_WASM]: "tests/bench/noop_filter.ts",
+  [FRAMER_WASM]: "tests/bench/framer_filter.ts",
+};
+
+// Compiles a yardstick module: AssemblyScript's stub runtime (nothing is collected, so none of the
+// filter's memory management is in its cost), with options of its own (baseline.asconfig.json): the
+// project's asconfig.json would add the filter's entry to it.
+export function compileYardstick(source: string, wasm: string): void {
+  mkdirSync(join(ROOT, ".tmp/bench"), { recursive: true });
+  const asc = spawnSync("npx", ["asc", source, "--config", "tests/bench/baseline.asconfig.json", "-o", wasm], { cwd: ROOT, encoding: "utf8" });
+  if (asc.status !== 0) throw new Error(`asc ${source} failed:\n${asc.stderr}`);
+}
+
+// Compiles the yardstick modules these scenarios load.
+export function buildBaselines(scenarios: Scenario[]): void {
+  for (const s of scenarios) {
+    if (s.envoy?.wasm !== undefined) compileYardstick(BASELINE_SOURCES[s.envoy.wasm], s.envoy.wasm);
+  }
+}
 
 // The load's client id; the filter configurations (BENCH_FILTERS) grant it what the load does.
 export const CLIENT_ID = BENCH_CLIENT_ID;
@@ -38,6 +62,9 @@ export const SCENARIOS: Scenario[] = [
   // Envoy calling into a Wasm module that reads nothing on every data callback: what any
   // Proxy-Wasm network filter costs at least.
   { name: "wasm no-op", envoy: { filter: {}, wasm: NOOP_WASM }, baseline: true, brokerTopic: same },
+  // Envoy calling into a Wasm module that reads each frame's start in both directions and does
+  // nothing else: what any filter that parses Kafka costs at least in stock Envoy.
+  { name: "wasm framer", envoy: { filter: {}, wasm: FRAMER_WASM }, baseline: true, fullOnly: true, brokerTopic: same },
   { name: "filter+metrics", envoy: { filter: filter("filter+metrics") }, brokerTopic: same },
   // With the default audit log (refusals and admin operations: none in this load).
   { name: "filter+authz", envoy: { filter: filter("filter+authz") }, brokerTopic: same },
