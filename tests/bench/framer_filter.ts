@@ -6,22 +6,11 @@
 // callbacks. A filter that decides on requests must learn at least where each one starts, so it
 // makes at least these reads: Envoy's fixed price per read (README: Benchmarks) plus the cost of
 // calling into Wasm at all (the no-op module) is what no such filter goes under.
-@external("env", "proxy_get_buffer_bytes")
-declare function getBufferBytes(type: u32, start: u32, len: u32, ptrOut: usize, sizeOut: usize): u32;
-@external("env", "proxy_increment_metric")
-declare function incrementMetric(id: u32, delta: i64): u32;
-@external("env", "proxy_define_metric")
-declare function defineMetric(type: u32, name: usize, nameLen: u32, idOut: usize): u32;
+import { DOWNSTREAM, UPSTREAM, arm, defineCounter, getBufferBytes, incrementMetric, readWindow } from "./yardstick_abi";
 
-const DOWNSTREAM: u32 = 2;
-const UPSTREAM: u32 = 3;
 const WINDOW: u32 = 256;
-const dest = memory.data(WINDOW);
 const ptrOut = memory.data(8);
 const sizeOut = memory.data(8);
-const idOut = memory.data(4);
-// The next allocation the host asks for is a read's destination.
-let armed = false;
 
 // One direction of a connection: bytes of the current frame still to skip, and a frame size
 // whose four bytes straddle callbacks.
@@ -42,15 +31,9 @@ let frames: u32 = 0;
 let readsMetric: u32 = 0;
 let framesMetric: u32 = 0;
 
-function define(name: string): u32 {
-  const b = String.UTF8.encode(name);
-  defineMetric(0, changetype<usize>(b), <u32>b.byteLength, idOut);
-  return load<u32>(idOut);
-}
-
 function frame(d: Direction, buffer: u32, size: u32): void {
   let pos: u32 = 0;
-  // The window read in this callback: [winStart, winEnd) of the buffer, at `dest`.
+  // The window read in this callback: [winStart, winEnd) of the buffer, at `readWindow`.
   let winStart: u32 = 0;
   let winEnd: u32 = 0;
   while (pos < size) {
@@ -62,14 +45,14 @@ function frame(d: Direction, buffer: u32, size: u32): void {
     }
     if (pos >= winEnd) {
       const len = min<u32>(WINDOW, size - pos);
-      armed = true;
+      arm();
       if (getBufferBytes(buffer, pos, len, ptrOut, sizeOut) != 0) return;
       if ((++reads & 63) == 0) incrementMetric(readsMetric, 1);
       winStart = pos;
       winEnd = pos + load<u32>(sizeOut);
     }
     while (d.headBytes < 4 && pos < winEnd) {
-      d.head = (d.head << 8) | <u32>load<u8>(dest + pos - winStart);
+      d.head = (d.head << 8) | <u32>load<u8>(readWindow + pos - winStart);
       d.headBytes++;
       pos++;
     }
@@ -86,8 +69,8 @@ export function proxy_abi_version_0_2_0(): void {}
 export function proxy_on_vm_start(root: u32, size: u32): u32 { return 1; }
 export function proxy_validate_configuration(root: u32, size: u32): u32 { return 1; }
 export function proxy_on_configure(root: u32, size: u32): u32 {
-  readsMetric = define("kafka_proxy.framer_reads_x64");
-  framesMetric = define("kafka_proxy.framer_frames_x64");
+  readsMetric = defineCounter("kafka_proxy.framer_reads_x64");
+  framesMetric = defineCounter("kafka_proxy.framer_frames_x64");
   return 1;
 }
 export function proxy_on_context_create(context: u32, root: u32): void {}
@@ -111,18 +94,4 @@ export function proxy_on_log(context: u32): void {}
 // connections does not notice.
 export function proxy_on_delete(context: u32): void { connections.delete(context); }
 export function proxy_on_tick(root: u32): void {}
-export function proxy_on_memory_allocate(size: usize): usize {
-  if (armed) {
-    armed = false;
-    return dest;
-  }
-  return heap.alloc(size);
-}
-export function malloc(size: usize): usize {
-  if (armed) {
-    armed = false;
-    return dest;
-  }
-  return heap.alloc(size);
-}
-export function free(ptr: usize): void { if (ptr != dest) heap.free(ptr); }
+export { allocate as malloc, allocate as proxy_on_memory_allocate, release as free } from "./yardstick_abi";

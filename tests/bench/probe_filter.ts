@@ -2,17 +2,8 @@
 // this module makes `reads` proxy_get_buffer_bytes of `readLen` bytes, `increments`
 // proxy_increment_metric and `clock` proxy_get_current_time_nanoseconds, as its configuration
 // ("reads increments clock readLen") says, and nothing else. Upstream callbacks do nothing.
-@external("env", "proxy_get_buffer_bytes")
-declare function getBufferBytes(type: u32, start: u32, len: u32, ptrOut: usize, sizeOut: usize): u32;
-@external("env", "proxy_increment_metric")
-declare function incrementMetric(id: u32, delta: i64): u32;
-@external("env", "proxy_define_metric")
-declare function defineMetric(type: u32, name: usize, nameLen: u32, idOut: usize): u32;
-@external("env", "proxy_get_current_time_nanoseconds")
-declare function currentTime(out: usize): u32;
+import { CONFIGURATION, DOWNSTREAM, arm, currentTime, defineCounter, getBufferBytes, incrementMetric } from "./yardstick_abi";
 
-const DOWNSTREAM: u32 = 2;
-const CONFIGURATION: u32 = 7;
 let reads: i32 = 0;
 let increments: i32 = 0;
 let clock: i32 = 0;
@@ -20,18 +11,8 @@ let readLen: u32 = 8;
 let callbacks: u32 = 0;
 let callbackMetric: u32 = 0;
 let probeMetric: u32 = 0;
-const dest = memory.data(4096);
 const ptrOut = memory.data(8);
 const sizeOut = memory.data(8);
-const idOut = memory.data(4);
-// The next allocation the host asks for is a read's destination (as the filter arms its own).
-let armed = false;
-
-function define(name: string): u32 {
-  const b = String.UTF8.encode(name);
-  defineMetric(0, changetype<usize>(b), <u32>b.byteLength, idOut);
-  return load<u32>(idOut);
-}
 
 export function proxy_abi_version_0_2_0(): void {}
 export function proxy_on_vm_start(root: u32, size: u32): u32 { return 1; }
@@ -47,15 +28,15 @@ export function proxy_on_configure(root: u32, size: u32): u32 {
     readLen = <u32>I32.parseInt(parts[3]);
   }
   // Every 64th callback counted: the count costs the same in every variant.
-  callbackMetric = define("kafka_proxy.probe_callbacks_x64");
-  probeMetric = define("kafka_proxy.probe_increments");
+  callbackMetric = defineCounter("kafka_proxy.probe_callbacks_x64");
+  probeMetric = defineCounter("kafka_proxy.probe_increments");
   return 1;
 }
 export function proxy_on_context_create(context: u32, root: u32): void {}
 export function proxy_on_new_connection(context: u32): u32 { return 0; }
 export function proxy_on_downstream_data(context: u32, size: u32, end: u32): u32 {
   for (let i = 0; i < reads; i++) {
-    armed = true;
+    arm();
     getBufferBytes(DOWNSTREAM, 0, readLen, ptrOut, sizeOut);
   }
   for (let i = 0; i < increments; i++) incrementMetric(probeMetric, 1);
@@ -70,12 +51,4 @@ export function proxy_on_done(context: u32): u32 { return 1; }
 export function proxy_on_log(context: u32): void {}
 export function proxy_on_delete(context: u32): void {}
 export function proxy_on_tick(root: u32): void {}
-export function proxy_on_memory_allocate(size: usize): usize {
-  if (armed) {
-    armed = false;
-    return dest;
-  }
-  return heap.alloc(size);
-}
-export function malloc(size: usize): usize { return heap.alloc(size); }
-export function free(ptr: usize): void { heap.free(ptr); }
+export { allocate as malloc, allocate as proxy_on_memory_allocate, release as free } from "./yardstick_abi";
