@@ -4,7 +4,9 @@
 // `tcp_proxy` in the same run: plain `tcp_proxy`, a Wasm module that reads nothing (`wasm no-op`),
 // one that only finds Kafka's frames (`wasm framer`: one read per frame start, the least any
 // Kafka-aware filter reads) and the filter with metrics. Each round's ratios are printed, then
-// the sums over all rounds, user time apart. SCENARIOS and ROUNDS (default 3) choose.
+// the sums over all rounds, user time apart. SCENARIOS and ROUNDS (default 3) choose; WARMUP
+// records (of 100 B) go through each Envoy before it is measured, leaving V8's one-off optimising
+// compile of the module out.
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { requireInstalled, scratchDir } from "../harness/paths.ts";
